@@ -1,0 +1,138 @@
+// Baggage: the tuples a request carries along its causal path, so that a
+// tracepoint can join with what happened before it, on this thread, on
+// another thread or in another process.
+//
+// Each thread has a current baggage. Tracepoint advice packs tuples into it
+// and unpacks them further along. Your code moves it where the request goes:
+//
+//   // Client side of an RPC: send the current baggage in a header.
+//   request.headers["baggage"] = "pivot=" + pivot::baggage::encode();
+//
+//   // Server side: make the request's baggage current while serving it.
+//   pivot::baggage::Scope scope(pivot::baggage::decode(header_value));
+//
+//   // Hand work to another thread: it runs under a fork of our baggage.
+//   pool.submit(pivot::baggage::wrap([=] { serve(request); }));
+//
+//   // Branch and merge explicitly.
+//   pivot::Baggage branch = pivot::baggage::fork();
+//   std::thread t([&] { pivot::baggage::Scope s(std::move(branch)); work();
+//                       branch = pivot::baggage::take(); });
+//   t.join();
+//   pivot::baggage::join(std::move(branch));
+//
+// Fork and join never double count: a tuple packed before a fork and present
+// in both branches is kept once when they are joined. Sending baggage to
+// another process (encode) counts as a fork.
+//
+// Empty baggage allocates nothing and encodes to "" (zero bytes on the wire).
+// Baggage is bounded (set_byte_cap): past the cap, new tuples are dropped
+// and the baggage is marked overflowed, which makes the results of the
+// queries that read it say they are incomplete.
+//
+// decode() never throws and never crashes on hostile bytes: bad input gives
+// an empty baggage and increments decode_errors().
+//
+// Thread safety: the current baggage is thread-local; a Baggage object is a
+// value that may be moved between threads but not shared without a lock.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "pivot/result.h"
+
+namespace pivot {
+
+namespace internal {
+struct BagData;
+}
+
+class Baggage {
+ public:
+  Baggage() noexcept = default;  // empty; allocates nothing
+  Baggage(const Baggage& other);
+  Baggage& operator=(const Baggage& other);
+  Baggage(Baggage&&) noexcept = default;
+  Baggage& operator=(Baggage&&) noexcept = default;
+  ~Baggage();
+
+  bool empty() const noexcept;
+  // True when tuples were dropped because of the byte cap.
+  bool overflowed() const noexcept;
+  // Bytes of the binary encoding (0 when empty).
+  size_t byte_size() const noexcept;
+
+ private:
+  friend struct internal::BagAccess;
+  std::unique_ptr<internal::BagData> data_;
+};
+
+namespace baggage {
+
+// The current baggage, as header-safe text (base64url of the binary
+// encoding, no padding); "" when empty. Usable as the value of one member of
+// a W3C `baggage` header. Marks the current tuples as sent (a fork).
+std::string encode();
+std::string encode(const Baggage& b);
+
+// Parses encode()'s text. Bad input: empty baggage, decode_errors() + 1.
+Baggage decode(std::string_view text) noexcept;
+// The same, with the reason for bad input.
+Result<Baggage> try_decode(std::string_view text);
+
+// Binary form (what encode() base64url-encodes).
+std::string encode_binary(const Baggage& b);
+Result<Baggage> decode_binary(std::string_view bytes);
+
+// A copy of the current baggage for a child execution. The tuples it holds
+// are marked as shared, so joining the child back does not count them twice.
+Baggage fork();
+
+// Merges a finished branch into the current baggage.
+void join(Baggage&& branch);
+
+// Moves the current baggage out, leaving the thread's baggage empty.
+Baggage take() noexcept;
+
+// Replaces the current baggage; returns the previous one.
+Baggage exchange(Baggage&& b) noexcept;
+
+// Makes `b` the current baggage until the scope ends, then restores the
+// previous one. The baggage as it was when the scope ends is lost unless
+// taken with take() first; use join() to merge it somewhere.
+class [[nodiscard]] Scope {
+ public:
+  explicit Scope(Baggage&& b) noexcept : saved_(exchange(std::move(b))) {}
+  ~Scope() { exchange(std::move(saved_)); }
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+
+ private:
+  Baggage saved_;
+};
+
+// A callable that runs f under a fork of the caller's current baggage (taken
+// now, at wrap time). For handing work to thread pools and executors.
+template <class F>
+auto wrap(F&& f) {
+  return [b = fork(), f = std::forward<F>(f)](auto&&... args) mutable -> decltype(auto) {
+    Scope scope(Baggage(b));
+    return f(std::forward<decltype(args)>(args)...);
+  };
+}
+
+// The byte cap of every baggage in the process (default 4096 bytes).
+void set_byte_cap(size_t bytes) noexcept;
+size_t byte_cap() noexcept;
+
+// Number of decode() calls that got bad input, process-wide.
+uint64_t decode_errors() noexcept;
+
+}  // namespace baggage
+}  // namespace pivot
