@@ -51,6 +51,7 @@ namespace pivot {
 
 namespace internal {
 struct BagData;
+struct BagAccess;
 }
 
 class Baggage {

@@ -1,0 +1,284 @@
+#include "advice/interpreter.h"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <ctime>
+#include <mutex>
+
+#include "tracepoint/process_info.h"
+#include "tracepoint/thread_state.h"
+
+namespace pivot::advice {
+namespace {
+
+std::atomic<uint64_t> g_errors{0};
+
+// A program bound to one site: where each observed export is in that site.
+struct Bound {
+  ProgramPtr program;
+  std::vector<int32_t> export_index;  // per Observe; -1: the site lacks it (null)
+  std::vector<bool> is_list;          // per Observe
+};
+
+struct InstalledAdvice : internal::SiteAdvice {
+  std::vector<Bound> bound;
+};
+
+// Per-thread buffers, reused across events so steady state allocates nothing.
+struct Scratch {
+  std::vector<Value> regs;
+  std::vector<std::vector<Value>> lists;         // per Observe that is list-valued
+  std::vector<std::vector<internal::Tuple>> unpacked;  // per Unpack
+  std::vector<Value> keys, inputs, pack_values;
+  std::vector<uint32_t> odometer;
+};
+
+void free_scratch(internal::ThreadState& ts) {
+  delete static_cast<Scratch*>(ts.scratch);
+  ts.scratch = nullptr;
+}
+
+Scratch* scratch_of(internal::ThreadState& ts) {
+  if (ts.scratch == nullptr) ts.scratch = new Scratch;
+  return static_cast<Scratch*>(ts.scratch);
+}
+
+int64_t wall_ns() {
+  timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+}
+
+Value builtin_value(internal::Builtin b, const internal::ThreadState& ts) {
+  const internal::ProcessInfo& p = internal::process_info();
+  switch (b) {
+    case internal::Builtin::kHost: return Value(p.host);
+    case internal::Builtin::kProcName: return Value(p.proc_name);
+    case internal::Builtin::kProcId: return Value(p.proc_id);
+    case internal::Builtin::kTid: return Value(ts.tid);
+    case internal::Builtin::kTimestamp: return Value(wall_ns());
+    case internal::Builtin::kCpu: return Value(int64_t{sched_getcpu()});
+  }
+  return Value();
+}
+
+// Runs the FILTER/LET steps, then PACK or EMIT, for the row in s.regs.
+void finish_row(const Program& p, Scratch& s, internal::ThreadState& ts, bool overflowed) {
+  Value* regs = s.regs.data();
+  for (const Step& step : p.steps) {
+    if (step.is_filter) {
+      if (!eval(*step.expr, regs).truthy()) return;
+    } else {
+      regs[step.reg] = eval(*step.expr, regs);
+    }
+  }
+  if (p.pack) {
+    s.pack_values.clear();
+    for (const ExprPtr& e : p.pack->values) s.pack_values.push_back(eval(*e, regs));
+    internal::bag_pack(p.pack->spec, s.pack_values);
+  }
+  if (p.emit) {
+    const Emit& emit = *p.emit;
+    aggregate::Partial* partial = emit.collector->thread_partial(ts);
+    if (partial == nullptr) {
+      g_errors.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    s.keys.clear();
+    for (const ExprPtr& e : emit.keys) s.keys.push_back(eval(*e, regs));
+    s.inputs.clear();
+    for (const ExprPtr& e : emit.inputs) s.inputs.push_back(eval(*e, regs));
+    int64_t weight = 1;
+    if (emit.weight_reg >= 0) {
+      const Value& w = regs[emit.weight_reg];
+      weight = w.is_int() ? w.as_int() : 0;
+    }
+    if (weight > 0) partial->add(s.keys.data(), s.inputs.data(), weight);
+    if (overflowed) partial->mark_incomplete();
+  }
+}
+
+void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal::ThreadState& ts) {
+  const Program& p = *b.program;
+  Scratch& s = *scratch_of(ts);
+  s.regs.assign(p.n_regs, Value());
+  if (s.lists.size() < p.observe.size()) s.lists.resize(p.observe.size());
+
+  // OBSERVE. A list-valued export becomes a dimension of the row iteration.
+  std::vector<uint32_t>& dims = s.odometer;  // sizes first, then positions
+  dims.clear();
+  for (size_t i = 0; i < p.observe.size(); ++i) {
+    const Observe& o = p.observe[i];
+    if (o.is_builtin) {
+      s.regs[o.reg] = builtin_value(o.builtin, ts);
+    } else if (b.export_index[i] >= 0) {
+      internal::ExportSink sink(&s.regs[o.reg], &s.lists[i]);
+      get(ctx, static_cast<uint32_t>(b.export_index[i]), sink);
+      if (b.is_list[i] && s.lists[i].empty()) return;  // no elements: no rows
+    }
+  }
+
+  // UNPACK. An absent bag means no earlier event to join with: no rows.
+  bool overflowed = false;
+  if (s.unpacked.size() < p.unpacks.size()) s.unpacked.resize(p.unpacks.size());
+  for (size_t u = 0; u < p.unpacks.size(); ++u) {
+    bool o = false;
+    if (!internal::bag_unpack(p.unpacks[u].spec, s.unpacked[u], &o)) return;
+    overflowed = overflowed || o;
+  }
+
+  // Iterate over every combination of list elements and unpacked tuples.
+  std::vector<size_t> sizes;
+  for (size_t i = 0; i < p.observe.size(); ++i) {
+    if (!p.observe[i].is_builtin && b.export_index[i] >= 0 && b.is_list[i]) sizes.push_back(s.lists[i].size());
+  }
+  for (size_t u = 0; u < p.unpacks.size(); ++u) sizes.push_back(s.unpacked[u].size());
+  std::vector<size_t> pos(sizes.size(), 0);
+  for (;;) {
+    size_t d = 0;
+    for (size_t i = 0; i < p.observe.size(); ++i) {
+      if (!p.observe[i].is_builtin && b.export_index[i] >= 0 && b.is_list[i]) {
+        s.regs[p.observe[i].reg] = s.lists[i][pos[d++]];
+      }
+    }
+    for (size_t u = 0; u < p.unpacks.size(); ++u) {
+      const internal::Tuple& t = s.unpacked[u][pos[d++]];
+      const Unpack& up = p.unpacks[u];
+      for (uint16_t f = 0; f < up.n_fields; ++f) {
+        s.regs[up.first_reg + f] = f < t.size() ? t[f] : Value();
+      }
+    }
+    finish_row(p, s, ts, overflowed);
+    // Next combination.
+    size_t k = 0;
+    while (k < sizes.size() && ++pos[k] == sizes[k]) pos[k++] = 0;
+    if (k == sizes.size()) break;
+  }
+}
+
+void run_advice(const internal::SiteAdvice& self, const internal::Site&, void* ctx,
+                internal::GetExportFn get) noexcept {
+  internal::ThreadState* ts = internal::current_thread_state();
+  if (ts == nullptr) return;
+  for (const Bound& b : static_cast<const InstalledAdvice&>(self).bound) {
+    if (!b.program->enabled->load(std::memory_order_relaxed)) continue;
+    try {
+      run_program(b, ctx, get, *ts);
+    } catch (...) {
+      g_errors.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Installation. Guarded by the registry mutex.
+
+std::vector<ProgramPtr>& installed() {
+  static auto* v = new std::vector<ProgramPtr>;
+  return *v;
+}
+
+Bound bind(const ProgramPtr& p, const internal::Site& site) {
+  Bound b{p, {}, {}};
+  for (const Observe& o : p->observe) {
+    int32_t index = -1;
+    bool list = false;
+    if (!o.is_builtin) {
+      for (uint32_t i = 0; i < site.info->n_exports; ++i) {
+        if (site.info->exports[i].name == o.name) {
+          index = static_cast<int32_t>(i);
+          list = site.info->exports[i].is_list;
+          break;
+        }
+      }
+    }
+    b.export_index.push_back(index);
+    b.is_list.push_back(list);
+  }
+  return b;
+}
+
+// Builds the advice of one site from the installed programs; null if none.
+InstalledAdvice* build_advice(const internal::Site& site) {
+  std::vector<ProgramPtr> mine;
+  for (const ProgramPtr& p : installed()) {
+    if (p->tracepoint == site.info->tracepoint) mine.push_back(p);
+  }
+  if (mine.empty()) return nullptr;
+  // Programs nearer the emitting variable run first, so that at one event
+  // an UNPACK never sees what this same event PACKs (a -> b means before).
+  std::stable_sort(mine.begin(), mine.end(), [](const ProgramPtr& a, const ProgramPtr& b) { return a->depth < b->depth; });
+  auto* advice = new InstalledAdvice;
+  advice->run = &run_advice;
+  for (const ProgramPtr& p : mine) advice->bound.push_back(bind(p, site));
+  return advice;
+}
+
+// Replaces the advice of every site whose tracepoint is in `names`;
+// returns what was replaced, to free after a grace period.
+std::vector<const internal::SiteAdvice*> republish(const std::vector<std::string>& names) {
+  std::vector<const internal::SiteAdvice*> retired;
+  for (internal::Site* site : internal::all_sites_locked()) {
+    if (std::find(names.begin(), names.end(), site->info->tracepoint) == names.end()) continue;
+    const internal::SiteAdvice* fresh = build_advice(*site);
+    retired.push_back(site->advice.exchange(fresh, std::memory_order_acq_rel));
+  }
+  return retired;
+}
+
+void on_site_added(internal::Site& site) {
+  try {
+    site.advice.store(build_advice(site), std::memory_order_release);
+  } catch (...) {
+    g_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void free_retired(const std::vector<const internal::SiteAdvice*>& retired) {
+  internal::synchronize();
+  for (const internal::SiteAdvice* a : retired) delete static_cast<const InstalledAdvice*>(a);
+}
+
+std::vector<std::string> tracepoints_of(const std::vector<ProgramPtr>& programs) {
+  std::vector<std::string> names;
+  for (const ProgramPtr& p : programs) names.push_back(p->tracepoint);
+  return names;
+}
+
+}  // namespace
+
+void install_programs(const std::vector<ProgramPtr>& programs) {
+  static const bool hooks = [] {
+    internal::set_site_added_hook(&on_site_added);
+    internal::add_thread_exit_hook(&free_scratch);
+    return true;
+  }();
+  (void)hooks;
+  std::vector<const internal::SiteAdvice*> retired;
+  {
+    std::lock_guard<std::mutex> lock(internal::registry_mutex());
+    installed().insert(installed().end(), programs.begin(), programs.end());
+    retired = republish(tracepoints_of(programs));
+  }
+  free_retired(retired);
+}
+
+void remove_programs(const std::vector<ProgramPtr>& programs) {
+  std::vector<const internal::SiteAdvice*> retired;
+  {
+    std::lock_guard<std::mutex> lock(internal::registry_mutex());
+    auto& all = installed();
+    all.erase(std::remove_if(all.begin(), all.end(),
+                             [&](const ProgramPtr& p) {
+                               return std::find(programs.begin(), programs.end(), p) != programs.end();
+                             }),
+              all.end());
+    retired = republish(tracepoints_of(programs));
+  }
+  free_retired(retired);
+}
+
+Stats stats() { return Stats{0, g_errors.load(std::memory_order_relaxed)}; }
+
+}  // namespace pivot::advice

@@ -1,0 +1,94 @@
+// Advice programs: what a query compiles to, one per tracepoint it touches.
+//
+// A program is a fixed sequence, with no loops or jumps, so it always
+// terminates:
+//   OBSERVE   read the tracepoint's exports into registers
+//   UNPACK    read tuples that earlier advice packed into the baggage
+//   FILTER    drop the row unless a predicate holds
+//   LET       compute a register
+//   PACK      put a tuple into the baggage for later advice
+//   EMIT      add the row to the query's per-thread partial aggregate
+// A row is one combination of the observed values (a list-valued export
+// contributes each element) and the unpacked tuples (a cross product, which
+// First/MostRecent selection keeps small). See docs/architecture.md.
+//
+// Programs are immutable once built and shared by every site they are
+// installed on; run-time state lives in the interpreter's per-thread scratch.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aggregate/collector.h"
+#include "baggage/bag.h"
+#include "pivot/value.h"
+#include "tracepoint/registry.h"
+
+namespace pivot::advice {
+
+enum class Op : uint8_t { kAdd, kSub, kMul, kDiv, kMod, kEq, kNe, kLt, kLe, kGt, kGe, kAnd, kOr, kNot, kNeg };
+
+// An expression over registers.
+struct Expr {
+  enum class Kind : uint8_t { kConst, kReg, kUnary, kBinary };
+  Kind kind = Kind::kConst;
+  Op op = Op::kAdd;
+  uint16_t reg = 0;
+  Value constant;
+  std::shared_ptr<const Expr> a, b;
+};
+using ExprPtr = std::shared_ptr<const Expr>;
+
+Value eval(const Expr& e, const Value* regs);
+
+struct Observe {
+  std::string name;  // export name
+  bool is_builtin = false;
+  internal::Builtin builtin = internal::Builtin::kHost;
+  uint16_t reg = 0;
+};
+
+struct Unpack {
+  internal::BagSpec spec;
+  uint16_t first_reg = 0;  // the tuple's fields go to first_reg, first_reg+1, ...
+  uint16_t n_fields = 0;
+  int weight_field = -1;   // kAggregate bags: index of the row-count field
+};
+
+struct Step {
+  bool is_filter = true;  // else LET
+  ExprPtr expr;
+  uint16_t reg = 0;  // LET target
+};
+
+struct Pack {
+  internal::BagSpec spec;
+  std::vector<ExprPtr> values;
+};
+
+struct Emit {
+  aggregate::Collector* collector = nullptr;  // owned by the query
+  std::vector<ExprPtr> keys;
+  std::vector<ExprPtr> inputs;  // one per aggregate
+  int weight_reg = -1;          // register with the row count of a pre-aggregated bag
+};
+
+struct Program {
+  std::string label;       // "A1"
+  std::string tracepoint;  // where it is installed
+  std::string text;        // as `explain` prints it
+  int depth = 0;           // distance from the query's emitting variable; lower runs first
+  const std::atomic<bool>* enabled = nullptr;  // the query's switch; all programs flip at once
+  uint16_t n_regs = 0;
+  std::vector<Observe> observe;
+  std::vector<Unpack> unpacks;
+  std::vector<Step> steps;
+  std::optional<Pack> pack;
+  std::optional<Emit> emit;
+};
+
+}  // namespace pivot::advice

@@ -1,0 +1,75 @@
+#include "aggregate/collector.h"
+
+#include <atomic>
+#include <new>
+#include <vector>
+
+namespace pivot::aggregate {
+namespace {
+
+std::atomic<Collector*> g_owners[internal::kMaxSlots];
+std::mutex g_slots_mu;
+
+}  // namespace
+
+// Thread-exit hook: the exiting thread's partials go to their collectors.
+void adopt_exiting_thread(internal::ThreadState& ts) {
+  for (uint32_t i = 0; i < internal::kMaxSlots; ++i) {
+    auto* p = static_cast<Partial*>(ts.slots[i].exchange(nullptr, std::memory_order_acq_rel));
+    if (p == nullptr) continue;
+    if (Collector* owner = g_owners[i].load(std::memory_order_acquire)) {
+      std::lock_guard<std::mutex> lock(owner->mu_);
+      owner->orphans_.merge(*p);
+    }
+    delete p;
+  }
+}
+
+Result<std::unique_ptr<Collector>> Collector::create(EmitShape shape) {
+  internal::add_thread_exit_hook(&adopt_exiting_thread);
+  std::lock_guard<std::mutex> lock(g_slots_mu);
+  for (uint32_t i = 0; i < internal::kMaxSlots; ++i) {
+    if (g_owners[i].load(std::memory_order_relaxed) == nullptr) {
+      std::unique_ptr<Collector> c(new Collector(std::move(shape), i));
+      g_owners[i].store(c.get(), std::memory_order_release);
+      return c;
+    }
+  }
+  return Error("too many queries installed in this process (at most " +
+               std::to_string(internal::kMaxSlots) + " aggregating at once)");
+}
+
+Collector::Collector(EmitShape shape, uint32_t slot) : shape_(std::move(shape)), slot_(slot), orphans_(&shape_) {}
+
+Collector::~Collector() {
+  g_owners[slot_].store(nullptr, std::memory_order_release);
+  internal::for_each_thread([&](internal::ThreadState& ts) {
+    delete static_cast<Partial*>(ts.slots[slot_].exchange(nullptr, std::memory_order_acq_rel));
+  });
+}
+
+Partial* Collector::new_thread_partial(internal::ThreadState& ts) {
+  auto* p = new (std::nothrow) Partial(&shape_);
+  if (p != nullptr) ts.slots[slot_].store(p, std::memory_order_release);
+  return p;
+}
+
+Partial Collector::collect() {
+  std::vector<Partial*> taken;
+  internal::for_each_thread([&](internal::ThreadState& ts) {
+    void* p = ts.slots[slot_].exchange(nullptr, std::memory_order_acq_rel);
+    if (p != nullptr) taken.push_back(static_cast<Partial*>(p));
+  });
+  internal::synchronize();  // the threads may still be writing what we took
+  Partial out(&shape_);
+  for (Partial* p : taken) {
+    out.merge(*p);
+    delete p;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  out.merge(orphans_);
+  orphans_.clear();
+  return out;
+}
+
+}  // namespace pivot::aggregate

@@ -1,0 +1,157 @@
+#include "aggregate/partial.h"
+
+#include <algorithm>
+
+#include "core/value_ops.h"
+
+namespace pivot::aggregate {
+
+size_t hash_keys(std::span<const Value> keys) {
+  size_t h = 0x84222325cbf29ce4ull;
+  for (const Value& v : keys) h = (h ^ v.hash()) * 0x100000001b3ull + (h >> 29);
+  return h;
+}
+
+void combine(AggFn fn, AggState& a, const AggState& b) {
+  a.count += b.count;
+  if (b.acc.is_null()) return;
+  if (a.acc.is_null()) {
+    a.acc = b.acc;
+    return;
+  }
+  switch (fn) {
+    case AggFn::kCount: break;
+    case AggFn::kSum:
+    case AggFn::kAvg: a.acc = value_add(a.acc, b.acc); break;
+    case AggFn::kMin:
+      if (compare(b.acc, a.acc) < 0) a.acc = b.acc;
+      break;
+    case AggFn::kMax:
+      if (compare(b.acc, a.acc) > 0) a.acc = b.acc;
+      break;
+  }
+}
+
+Value final_value(AggFn fn, const AggState& s) {
+  switch (fn) {
+    case AggFn::kCount: return Value(s.count);
+    case AggFn::kAvg:
+      if (s.count == 0 || s.acc.is_null()) return Value();
+      return Value(s.acc.to_double() / static_cast<double>(s.count));
+    default: return s.acc;
+  }
+}
+
+Partial::Group& Partial::find_or_add(std::span<const Value> keys, size_t hash) {
+  if (groups_.size() * 2 >= index_.size()) grow();
+  size_t mask = index_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    uint32_t slot = index_[i];
+    if (slot == 0) {
+      index_[i] = static_cast<uint32_t>(groups_.size() + 1);
+      Group& g = groups_.emplace_back();
+      g.hash = hash;
+      g.keys.assign(keys.begin(), keys.end());
+      g.states.resize(shape_->aggs.size());
+      return g;
+    }
+    Group& g = groups_[slot - 1];
+    if (g.hash == hash && std::equal(g.keys.begin(), g.keys.end(), keys.begin(), keys.end())) return g;
+  }
+}
+
+void Partial::grow() {
+  size_t n = index_.empty() ? 16 : index_.size() * 2;
+  index_.assign(n, 0);
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    for (size_t i = groups_[gi].hash & (n - 1);; i = (i + 1) & (n - 1)) {
+      if (index_[i] == 0) {
+        index_[i] = static_cast<uint32_t>(gi + 1);
+        break;
+      }
+    }
+  }
+}
+
+void Partial::add(const Value* keys, const Value* inputs, int64_t weight) {
+  std::span<const Value> key_span(keys, shape_->keys);
+  if (shape_->raw) {
+    if (groups_.size() >= shape_->raw_cap) {
+      dropped_ += static_cast<uint64_t>(weight);
+      return;
+    }
+    for (int64_t i = 0; i < weight; ++i) {
+      Group& g = groups_.emplace_back();
+      g.keys.assign(key_span.begin(), key_span.end());
+    }
+    return;
+  }
+  Group& g = find_or_add(key_span, hash_keys(key_span));
+  for (size_t i = 0; i < shape_->aggs.size(); ++i) {
+    AggFn fn = shape_->aggs[i];
+    AggState& s = g.states[i];
+    const Value& in = inputs[i];
+    bool presummed = i < shape_->presummed.size() && shape_->presummed[i];
+    if (fn == AggFn::kCount) {
+      // COUNT(expr) counts rows where expr is not null; the planner passes
+      // `true` for a bare COUNT. Presummed, the input is the count itself.
+      if (presummed) {
+        if (in.is_int()) s.count += in.as_int();
+      } else if (!in.is_null()) {
+        s.count += weight;
+      }
+      continue;
+    }
+    if (in.is_null()) continue;
+    AggState one;
+    one.count = weight;
+    if ((fn == AggFn::kSum || fn == AggFn::kAvg) && !presummed && weight != 1) {
+      one.acc = value_mul(in, Value(weight));
+    } else {
+      one.acc = in;
+    }
+    combine(fn, s, one);
+  }
+}
+
+void Partial::merge_group(std::span<const Value> keys, std::span<const AggState> states) {
+  if (shape_->raw) {
+    if (groups_.size() >= shape_->raw_cap) {
+      ++dropped_;
+      return;
+    }
+    groups_.emplace_back().keys.assign(keys.begin(), keys.end());
+    return;
+  }
+  Group& g = find_or_add(keys, hash_keys(keys));
+  for (size_t i = 0; i < states.size() && i < g.states.size(); ++i) combine(shape_->aggs[i], g.states[i], states[i]);
+}
+
+void Partial::merge(const Partial& other) {
+  for (const Group& g : other.groups_) merge_group(g.keys, g.states);
+  incomplete_ = incomplete_ || other.incomplete_;
+  dropped_ += other.dropped_;
+}
+
+void Partial::clear() {
+  groups_.clear();
+  index_.clear();
+  incomplete_ = false;
+  dropped_ = 0;
+}
+
+std::vector<std::vector<Value>> Partial::rows() const {
+  std::vector<std::vector<Value>> out;
+  out.reserve(groups_.size());
+  for (const Group& g : groups_) {
+    std::vector<Value> row = g.keys;
+    for (size_t i = 0; i < g.states.size(); ++i) row.push_back(final_value(shape_->aggs[i], g.states[i]));
+    out.push_back(std::move(row));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+  });
+  return out;
+}
+
+}  // namespace pivot::aggregate

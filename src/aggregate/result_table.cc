@@ -1,0 +1,90 @@
+#include <algorithm>
+
+#include "pivot/result_table.h"
+
+namespace pivot {
+
+std::string ResultTable::to_json() const {
+  std::string out = "{\"columns\":[";
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, columns[i]);
+  }
+  out += "],\"rows\":[";
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (r) out += ',';
+    out += '[';
+    for (size_t i = 0; i < rows[r].size(); ++i) {
+      if (i) out += ',';
+      out += rows[r][i].to_json();
+    }
+    out += ']';
+  }
+  out += ']';
+  if (incomplete) out += ",\"incomplete\":true";
+  if (dropped) out += ",\"dropped\":" + std::to_string(dropped);
+  out += '}';
+  return out;
+}
+
+std::string ResultTable::to_text() const {
+  std::vector<size_t> width(columns.size());
+  for (size_t i = 0; i < columns.size(); ++i) width[i] = columns[i].size();
+  std::vector<std::vector<std::string>> cells;
+  for (const auto& row : rows) {
+    auto& line = cells.emplace_back();
+    for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
+      line.push_back(row[i].to_string());
+      width[i] = std::max(width[i], line.back().size());
+    }
+  }
+  auto append_line = [&](std::string& out, const std::vector<std::string>& line, const std::vector<Value>* row) {
+    for (size_t i = 0; i < line.size(); ++i) {
+      bool right = row != nullptr && (*row)[i].is_number();
+      std::string pad(width[i] - line[i].size(), ' ');
+      if (i) out += "  ";
+      out += right ? pad + line[i] : (i + 1 == line.size() ? line[i] : line[i] + pad);
+    }
+    out += '\n';
+  };
+  std::string out;
+  append_line(out, columns, nullptr);
+  for (size_t r = 0; r < cells.size(); ++r) append_line(out, cells[r], &rows[r]);
+  if (incomplete) out += "(incomplete: some baggage overflowed its byte cap)\n";
+  if (dropped) out += "(" + std::to_string(dropped) + " rows dropped)\n";
+  return out;
+}
+
+namespace {
+void append_csv(std::string& out, const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) {
+    out += s;
+    return;
+  }
+  out += '"';
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+}  // namespace
+
+std::string ResultTable::to_csv() const {
+  std::string out;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i) out += ',';
+    append_csv(out, columns[i]);
+  }
+  out += "\r\n";
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i) out += ',';
+      if (!row[i].is_null()) append_csv(out, row[i].to_string());
+    }
+    out += "\r\n";
+  }
+  return out;
+}
+
+}  // namespace pivot

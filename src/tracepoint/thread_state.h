@@ -1,0 +1,91 @@
+// Per-thread state of the tracer, and the grace periods that let the rest of
+// pivot change what threads use without making them take a lock.
+//
+// A thread running advice is inside a read section (ReadSection). Writers
+// (installing advice, collecting per-thread aggregates) publish a new pointer
+// and then call synchronize(), which returns once every thread that might
+// still use the old pointer has left its read section. This is userspace RCU
+// with the membarrier(2) flavour: readers pay two plain stores and compiler
+// barriers; the writer pays a membarrier system call. Where membarrier is
+// unavailable, readers add one full fence.
+//
+// Read sections also guard against re-entry: a tracepoint that fires while
+// its thread already runs advice (say, in a function the advice calls) is
+// skipped, so the tracer never traces itself.
+//
+// Slots: each thread has kMaxSlots atomic pointers for later stages (the
+// aggregation keeps one partial aggregate per installed query there). Only
+// the owning thread stores a non-null pointer; a collector exchanges it for
+// null and, after synchronize(), owns what it took.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+
+namespace pivot::internal {
+
+inline constexpr uint32_t kMaxSlots = 256;
+
+struct alignas(64) ThreadState {
+  std::atomic<uint64_t> seq{0};  // odd while inside a read section
+  uint32_t nesting = 0;
+  int64_t tid = 0;
+  std::atomic<void*> slots[kMaxSlots] = {};
+  ThreadState* next = nullptr;  // registry list, guarded by its mutex
+  void* scratch = nullptr;      // owned by the advice interpreter
+};
+
+// The calling thread's state, created on first use; null while the thread
+// is exiting (after its state was retired).
+ThreadState* current_thread_state() noexcept;
+
+extern bool g_reader_fence;  // true when membarrier(2) is unavailable
+
+class ReadSection {
+ public:
+  // entered() is false when the thread is already inside one (re-entry) or
+  // has no state; the caller must then skip its work.
+  explicit ReadSection(ThreadState* ts) noexcept : ts_(ts) {
+    if (ts_ == nullptr || ts_->nesting++ != 0) {
+      entered_ = false;
+      return;
+    }
+    ts_->seq.store(ts_->seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (g_reader_fence) [[unlikely]] {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    } else {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    }
+    entered_ = true;
+  }
+  ~ReadSection() {
+    if (ts_ == nullptr) return;
+    if (--ts_->nesting == 0) {
+      ts_->seq.store(ts_->seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+  }
+  ReadSection(const ReadSection&) = delete;
+  ReadSection& operator=(const ReadSection&) = delete;
+
+  bool entered() const { return entered_; }
+
+ private:
+  ThreadState* ts_;
+  bool entered_ = false;
+};
+
+// Waits until every read section that began before the call has ended.
+// Must not be called from inside a read section.
+void synchronize();
+
+// Runs f on every live thread's state, with new threads and thread exits
+// held off meanwhile.
+void for_each_thread(const std::function<void(ThreadState&)>& f);
+
+// Called (once per thread, registry lock held) when a thread exits, before
+// its state is freed, so later stages can take over what its slots hold.
+using ThreadExitHook = void (*)(ThreadState&);
+void add_thread_exit_hook(ThreadExitHook hook);
+
+}  // namespace pivot::internal
