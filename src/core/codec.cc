@@ -1,0 +1,310 @@
+#include "core/codec.h"
+
+#include <array>
+#include <cstring>
+
+namespace pivot {
+
+size_t value_size(const Value& v) noexcept {
+  switch (v.type()) {
+    case ValueType::kNull:
+    case ValueType::kBool: return 1;
+    case ValueType::kInt: return 1 + varint_size(zigzag_encode(v.as_int()));
+    case ValueType::kDouble: return 1 + 8;
+    case ValueType::kString: {
+      size_t n = v.as_string().size();
+      return 1 + varint_size(n) + n;
+    }
+  }
+  return 1;
+}
+
+void ByteWriter::varint(uint64_t v) {
+  char buf[10];
+  size_t n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  out_.append(buf, n);
+}
+
+void ByteWriter::fixed64(uint64_t v) {
+  char buf[8];
+  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (8 * i));
+  out_.append(buf, 8);
+}
+
+void ByteWriter::f64(double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  fixed64(bits);
+}
+
+void ByteWriter::length_prefixed(std::string_view s) {
+  varint(s.size());
+  out_.append(s);
+}
+
+void ByteWriter::value(const Value& v) {
+  switch (v.type()) {
+    case ValueType::kNull: u8(static_cast<uint8_t>(ValueTag::kNull)); return;
+    case ValueType::kBool: u8(static_cast<uint8_t>(v.as_bool() ? ValueTag::kTrue : ValueTag::kFalse)); return;
+    case ValueType::kInt:
+      u8(static_cast<uint8_t>(ValueTag::kInt));
+      zigzag(v.as_int());
+      return;
+    case ValueType::kDouble:
+      u8(static_cast<uint8_t>(ValueTag::kDouble));
+      f64(v.as_double());
+      return;
+    case ValueType::kString:
+      u8(static_cast<uint8_t>(ValueTag::kString));
+      length_prefixed(v.as_string());
+      return;
+  }
+}
+
+bool ByteReader::fail(ReadError e, size_t at, uint64_t detail) noexcept {
+  if (error_ == ReadError::kNone) {
+    error_ = e;
+    error_offset_ = at;
+    error_detail_ = detail;
+  }
+  return false;
+}
+
+bool ByteReader::u8(uint8_t& v) noexcept {
+  if (!ok()) return false;
+  if (pos_ >= in_.size()) return fail(ReadError::kTruncated, pos_);
+  v = static_cast<uint8_t>(in_[pos_++]);
+  return true;
+}
+
+bool ByteReader::varint(uint64_t& v) noexcept {
+  if (!ok()) return false;
+  size_t start = pos_;
+  uint64_t result = 0;
+  for (int shift = 0; shift < 70; shift += 7) {
+    if (pos_ >= in_.size()) return fail(ReadError::kTruncated, start);
+    uint8_t byte = static_cast<uint8_t>(in_[pos_++]);
+    // The tenth byte may only hold the 64th bit.
+    if (shift == 63 && byte > 1) return fail(ReadError::kBadVarint, start);
+    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) {
+      // Minimal: a last byte of 0 is only allowed as the whole varint.
+      if (byte == 0 && shift != 0) return fail(ReadError::kBadVarint, start);
+      v = result;
+      return true;
+    }
+  }
+  return fail(ReadError::kBadVarint, start);
+}
+
+bool ByteReader::zigzag(int64_t& v) noexcept {
+  uint64_t raw;
+  if (!varint(raw)) return false;
+  v = zigzag_decode(raw);
+  return true;
+}
+
+bool ByteReader::fixed64(uint64_t& v) noexcept {
+  if (!ok()) return false;
+  if (remaining() < 8) return fail(ReadError::kTruncated, pos_);
+  uint64_t r = 0;
+  for (int i = 0; i < 8; ++i) r |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
+  pos_ += 8;
+  v = r;
+  return true;
+}
+
+bool ByteReader::f64(double& v) noexcept {
+  uint64_t bits;
+  if (!fixed64(bits)) return false;
+  std::memcpy(&v, &bits, sizeof v);
+  return true;
+}
+
+bool ByteReader::bytes(size_t n, std::string_view& v) noexcept {
+  if (!ok()) return false;
+  if (remaining() < n) return fail(ReadError::kTruncated, pos_);
+  v = in_.substr(pos_, n);
+  pos_ += n;
+  return true;
+}
+
+bool ByteReader::length_prefixed(std::string_view& v) noexcept {
+  size_t start = pos_;
+  uint64_t n;
+  if (!varint(n)) return false;
+  if (n > remaining()) return fail(ReadError::kTooLong, start, n);
+  v = in_.substr(pos_, n);
+  pos_ += n;
+  return true;
+}
+
+bool ByteReader::value(Value& v) {
+  size_t start = pos_;
+  uint8_t tag;
+  if (!u8(tag)) return false;
+  switch (static_cast<ValueTag>(tag)) {
+    case ValueTag::kNull: v = Value(); return true;
+    case ValueTag::kFalse: v = Value(false); return true;
+    case ValueTag::kTrue: v = Value(true); return true;
+    case ValueTag::kInt: {
+      int64_t i;
+      if (!zigzag(i)) return false;
+      v = Value(i);
+      return true;
+    }
+    case ValueTag::kDouble: {
+      double d;
+      if (!f64(d)) return false;
+      v = Value(d);
+      return true;
+    }
+    case ValueTag::kString: {
+      std::string_view s;
+      if (!length_prefixed(s)) return false;
+      v = Value(s);
+      return true;
+    }
+  }
+  return fail(ReadError::kBadTag, start, tag);
+}
+
+bool ByteReader::skip_value() noexcept {
+  size_t start = pos_;
+  uint8_t tag;
+  if (!u8(tag)) return false;
+  switch (static_cast<ValueTag>(tag)) {
+    case ValueTag::kNull:
+    case ValueTag::kFalse:
+    case ValueTag::kTrue: return true;
+    case ValueTag::kInt: {
+      uint64_t i;
+      return varint(i);
+    }
+    case ValueTag::kDouble: {
+      uint64_t d;
+      return fixed64(d);
+    }
+    case ValueTag::kString: {
+      std::string_view s;
+      return length_prefixed(s);
+    }
+  }
+  return fail(ReadError::kBadTag, start, tag);
+}
+
+std::string ByteReader::error_message() const {
+  std::string at = " at byte " + std::to_string(error_offset_);
+  switch (error_) {
+    case ReadError::kNone: return "";
+    case ReadError::kTruncated: return "truncated" + at;
+    case ReadError::kBadVarint: return "bad varint" + at;
+    case ReadError::kBadTag: return "unknown value tag " + std::to_string(error_detail_) + at;
+    case ReadError::kTooLong:
+      return "length " + std::to_string(error_detail_) + " exceeds the " +
+             std::to_string(in_.size() - error_offset_ - varint_size(error_detail_)) + " remaining bytes" +
+             at;
+  }
+  return "";
+}
+
+namespace {
+
+constexpr char kBase64UrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+constexpr std::array<int8_t, 256> make_base64url_table() {
+  std::array<int8_t, 256> t{};
+  for (auto& x : t) x = -1;
+  for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(kBase64UrlAlphabet[i])] = static_cast<int8_t>(i);
+  return t;
+}
+constexpr std::array<int8_t, 256> kBase64UrlTable = make_base64url_table();
+
+std::string describe_char(char c) {
+  auto u = static_cast<unsigned char>(c);
+  if (u >= 0x21 && u < 0x7f) return std::string("'") + c + "'";
+  static constexpr char kHex[] = "0123456789abcdef";
+  return std::string("0x") + kHex[u >> 4] + kHex[u & 15];
+}
+
+}  // namespace
+
+void base64url_encode(std::string_view in, std::string& out) {
+  size_t old = out.size();
+  out.resize(old + base64url_encoded_size(in.size()));
+  char* o = out.data() + old;
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  size_t n = in.size(), i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t w = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
+    *o++ = kBase64UrlAlphabet[w >> 18];
+    *o++ = kBase64UrlAlphabet[(w >> 12) & 63];
+    *o++ = kBase64UrlAlphabet[(w >> 6) & 63];
+    *o++ = kBase64UrlAlphabet[w & 63];
+  }
+  if (n - i == 1) {
+    uint32_t w = uint32_t{p[i]} << 16;
+    *o++ = kBase64UrlAlphabet[w >> 18];
+    *o++ = kBase64UrlAlphabet[(w >> 12) & 63];
+  } else if (n - i == 2) {
+    uint32_t w = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8);
+    *o++ = kBase64UrlAlphabet[w >> 18];
+    *o++ = kBase64UrlAlphabet[(w >> 12) & 63];
+    *o++ = kBase64UrlAlphabet[(w >> 6) & 63];
+  }
+}
+
+Result<size_t> base64url_decode(std::string_view text, char* out) {
+  // Padding is optional, but when present it must complete a 4-character group.
+  if (text.size() % 4 == 0 && !text.empty()) {
+    size_t pad = text.back() == '=' ? (text[text.size() - 2] == '=' ? 2 : 1) : 0;
+    text.remove_suffix(pad);
+  }
+  if (text.size() % 4 == 1) return Error("invalid base64url length " + std::to_string(text.size()));
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  size_t n = text.size(), i = 0;
+  char* o = out;
+  uint32_t w = 0;
+  for (; i < n; ++i) {
+    int8_t d = kBase64UrlTable[p[i]];
+    if (d < 0) {
+      return Error("invalid base64url character " + describe_char(text[i]) + " at offset " +
+                   std::to_string(i));
+    }
+    w = (w << 6) | static_cast<uint32_t>(d);
+    if (i % 4 == 3) {
+      *o++ = static_cast<char>(w >> 16);
+      *o++ = static_cast<char>(w >> 8);
+      *o++ = static_cast<char>(w);
+      w = 0;
+    }
+  }
+  switch (n % 4) {
+    case 2:
+      if (w & 0xf) return Error("invalid base64url: non-zero trailing bits");
+      *o++ = static_cast<char>(w >> 4);
+      break;
+    case 3:
+      if (w & 0x3) return Error("invalid base64url: non-zero trailing bits");
+      *o++ = static_cast<char>(w >> 10);
+      *o++ = static_cast<char>(w >> 2);
+      break;
+    default: break;
+  }
+  return static_cast<size_t>(o - out);
+}
+
+Result<std::string> base64url_decode(std::string_view text) {
+  std::string out(base64url_decoded_size(text.size()), '\0');
+  Result<size_t> n = base64url_decode(text, out.data());
+  if (!n) return n.error();
+  out.resize(*n);
+  return out;
+}
+
+}  // namespace pivot

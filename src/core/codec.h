@@ -1,0 +1,156 @@
+// Binary building blocks shared by every pivot wire format (baggage today,
+// transport messages later): LEB128 varints, zigzag, little-endian fixed64
+// and doubles, tagged pivot::Values, and base64url text.
+//
+//   std::string out;
+//   pivot::ByteWriter w(out);
+//   w.varint(300);
+//   w.value(pivot::Value("GET"));
+//
+//   pivot::ByteReader r(out);
+//   uint64_t n;
+//   pivot::Value v;
+//   if (!r.varint(n) || !r.value(v)) return Error("msg: " + r.error_message());
+//
+// ByteWriter only appends. ByteReader never reads past the end of its input:
+// every read checks the remaining bytes first, and the first failure sticks
+// (later reads fail too) with its kind and the offset of the field that
+// failed, so a decoder can report "truncated at byte 17" without
+// bookkeeping of its own. Varints must be minimal (no redundant 0x80
+// continuation bytes), so a valid encoding has exactly one spelling.
+//
+// Value encoding: a tag byte, then the payload.
+//   0x00 null   0x01 false   0x02 true
+//   0x03 int    zigzag varint
+//   0x04 double 8 bytes, IEEE 754 bits little-endian
+//   0x05 string varint byte length, then the bytes
+//
+// Thread safety: plain values; one writer or reader per thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "pivot/result.h"
+#include "pivot/value.h"
+
+namespace pivot {
+
+enum class ValueTag : uint8_t {
+  kNull = 0,
+  kFalse = 1,
+  kTrue = 2,
+  kInt = 3,
+  kDouble = 4,
+  kString = 5,
+};
+
+// Encoded sizes, for callers that account bytes without encoding.
+constexpr size_t varint_size(uint64_t v) noexcept {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+constexpr uint64_t zigzag_encode(int64_t v) noexcept {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+constexpr int64_t zigzag_decode(uint64_t v) noexcept {
+  return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
+}
+size_t value_size(const Value& v) noexcept;
+
+class ByteWriter {
+ public:
+  explicit ByteWriter(std::string& out) noexcept : out_(out) {}
+
+  void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void varint(uint64_t v);
+  void zigzag(int64_t v) { varint(zigzag_encode(v)); }
+  void fixed64(uint64_t v);
+  void f64(double v);
+  void bytes(std::string_view s) { out_.append(s); }
+  // Varint length, then the bytes.
+  void length_prefixed(std::string_view s);
+  void value(const Value& v);
+
+  size_t size() const noexcept { return out_.size(); }
+
+ private:
+  std::string& out_;
+};
+
+enum class ReadError : uint8_t {
+  kNone,
+  kTruncated,  // the field runs past the end of the input
+  kBadVarint,  // more than 10 bytes, more than 64 bits, or not minimal
+  kBadTag,     // unknown value tag (detail: the tag)
+  kTooLong,    // a length prefix larger than the remaining bytes (detail: the length)
+};
+
+class ByteReader {
+ public:
+  explicit ByteReader(std::string_view in) noexcept : in_(in) {}
+
+  // Each returns false, leaving `v` unspecified, if the reader has failed
+  // before or fails now.
+  bool u8(uint8_t& v) noexcept;
+  bool varint(uint64_t& v) noexcept;
+  bool zigzag(int64_t& v) noexcept;
+  bool fixed64(uint64_t& v) noexcept;
+  bool f64(double& v) noexcept;
+  bool bytes(size_t n, std::string_view& v) noexcept;
+  bool length_prefixed(std::string_view& v) noexcept;
+  // Allocates for strings longer than the small-string buffer; may throw
+  // std::bad_alloc like any Value construction.
+  bool value(Value& v);
+  // Checks one encoded value and steps over it, without building it.
+  bool skip_value() noexcept;
+
+  size_t offset() const noexcept { return pos_; }
+  size_t remaining() const noexcept { return in_.size() - pos_; }
+  bool at_end() const noexcept { return pos_ == in_.size(); }
+  bool ok() const noexcept { return error_ == ReadError::kNone; }
+  std::string_view input() const noexcept { return in_; }
+
+  ReadError error() const noexcept { return error_; }
+  // Offset of the field whose read failed.
+  size_t error_offset() const noexcept { return error_offset_; }
+  // "truncated at byte 17", "bad varint at byte 3", "unknown value tag 9 at
+  // byte 4", "length 1000 exceeds the 3 remaining bytes at byte 20"; "" if ok.
+  std::string error_message() const;
+
+ private:
+  bool fail(ReadError e, size_t at, uint64_t detail = 0) noexcept;
+
+  std::string_view in_;
+  size_t pos_ = 0;
+  ReadError error_ = ReadError::kNone;
+  size_t error_offset_ = 0;
+  uint64_t error_detail_ = 0;
+};
+
+// base64url (RFC 4648 section 5) without padding: A-Z a-z 0-9 - _ only, so
+// the text is safe in URLs, HTTP header values and W3C baggage members.
+constexpr size_t base64url_encoded_size(size_t n) noexcept { return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0); }
+// The decoded size of `n` characters of valid input (rounding down).
+constexpr size_t base64url_decoded_size(size_t n) noexcept { return n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0); }
+
+// Appends the encoding of `in` to `out`. `in` must not point into `out`.
+void base64url_encode(std::string_view in, std::string& out);
+
+// Decodes `text` into `out`, which has room for
+// base64url_decoded_size(text.size()) bytes; returns the bytes written.
+// Accepts "=" padding to a multiple of 4 characters; rejects any other
+// character, a length of 1 mod 4, and non-zero unused bits in the last
+// character (so each byte string has one spelling). Errors read
+// "invalid base64url character '%' at offset 3", "invalid base64url
+// length 5", "invalid base64url: non-zero trailing bits".
+Result<size_t> base64url_decode(std::string_view text, char* out);
+Result<std::string> base64url_decode(std::string_view text);
+
+}  // namespace pivot
