@@ -1,0 +1,106 @@
+// Wall-clock time for tracepoints and spans, fast.
+//
+//   int64_t ns = pivot::internal::now_ns();        // ns since the Unix epoch
+//
+//   uint64_t t1 = pivot::internal::tsc_now();      // hot path: raw ticks
+//   ...
+//   int64_t ns1 = pivot::internal::ticks_to_ns(t1);  // later, off the hot path
+//
+// On x86-64 with an invariant TSC (cpuid 0x80000007 EDX bit 8) ticks are
+// rdtsc values and nanoseconds come from a multiplier calibrated against
+// CLOCK_REALTIME. The calibration is re-anchored every 200 ms by whichever
+// caller notices it is due (three clock_gettime calls), and slews: the new
+// line starts where the old one was and meets CLOCK_REALTIME at the next
+// anchor, so now_ns() stays continuous while following NTP's rate changes.
+// A step of the system clock of more than 1 ms is followed, as
+// CLOCK_REALTIME itself would. Without a usable TSC (or with
+// PIVOT_CLOCK=realtime in the environment) ticks are CLOCK_REALTIME
+// nanoseconds and conversion is the identity.
+//
+// now_ns() never goes backwards on one thread (except after a system clock
+// step back of more than 1 ms). ticks_to_ns() of two ticks t1 <= t2 read on
+// any threads gives ns1 <= ns2 when converted with the same calibration,
+// which is how spans convert theirs.
+//
+// Thread safety: every function may be called from any thread. The first
+// call in a process spends about 1 ms calibrating.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace pivot::internal {
+
+// Nanoseconds since the Unix epoch, as CLOCK_REALTIME, within a few
+// microseconds of it.
+int64_t now_ns() noexcept;
+
+// How the clock reads time.
+enum class TickSource : int { kUnknown = 0, kTsc = 1, kRealtime = 2 };
+
+extern constinit std::atomic<int> g_tick_source;
+uint64_t tsc_now_slow() noexcept;
+
+// Raw ticks: rdtsc, or CLOCK_REALTIME ns without a usable TSC. Only
+// differences and ticks_to_ns() give them meaning.
+inline uint64_t tsc_now() noexcept {
+#if defined(__x86_64__)
+  if (g_tick_source.load(std::memory_order_relaxed) == static_cast<int>(TickSource::kTsc)) [[likely]] {
+    return __builtin_ia32_rdtsc();
+  }
+#endif
+  return tsc_now_slow();
+}
+
+// Wall-clock ns for ticks from tsc_now() of this process.
+int64_t ticks_to_ns(uint64_t ticks) noexcept;
+
+// The source in use (decided on first use).
+TickSource tick_source() noexcept;
+
+// The calibrated clock behind the functions above; tests make their own to
+// check both sources.
+class TscClock {
+ public:
+  // kTsc calibrates for about 1 ms (it requires an x86-64 TSC).
+  explicit TscClock(TickSource source);
+  TscClock(const TscClock&) = delete;
+  TscClock& operator=(const TscClock&) = delete;
+
+  TickSource source() const { return source_; }
+  uint64_t ticks() const noexcept;
+  int64_t to_ns(uint64_t ticks) noexcept;
+  int64_t now_ns() noexcept { return to_ns(ticks()); }
+
+  // The current multiplier, nanoseconds per tick.
+  double ns_per_tick() const noexcept;
+  // Re-anchors now, whatever the schedule says (tests).
+  void recalibrate_now() noexcept;
+
+ private:
+  struct Line {
+    uint64_t base_tsc;
+    int64_t base_ns;
+    uint64_t mult;  // ns per tick, 32.32 fixed point
+    uint64_t next_tsc;
+  };
+  Line read_line() const noexcept;
+  void publish(const Line& line) noexcept;
+  void recalibrate(bool forced) noexcept;
+
+  TickSource source_;
+  // Seqlock-protected line, all atomics so that readers never race.
+  std::atomic<uint32_t> seq_{0};
+  std::atomic<uint64_t> base_tsc_{0};
+  std::atomic<int64_t> base_ns_{0};
+  std::atomic<uint64_t> mult_{0};
+  std::atomic<uint64_t> next_tsc_{0};
+  // Recalibration: one thread at a time, chosen by busy_.
+  std::atomic<bool> busy_{false};
+  uint64_t sample_tsc_ = 0;  // the last (tsc, realtime) sample, for the rate
+  int64_t sample_ns_ = 0;
+  double rate_ = 0;  // measured ns per tick
+  int recalibrations_ = 0;
+};
+
+}  // namespace pivot::internal
