@@ -17,9 +17,13 @@ std::atomic<uint64_t> g_errors{0};
 // A program bound to one site: where each observed export is in that site.
 struct Bound {
   ProgramPtr program;
-  std::vector<int32_t> export_index;  // per Observe; -1: the site lacks it (null)
+  std::vector<int32_t> export_index;  // per Observe: >= 0 the site's export, else kAbsent or a builtin
   std::vector<bool> is_list;          // per Observe
 };
+
+constexpr int32_t kAbsent = -1;  // the site lacks the export: null
+constexpr int32_t builtin_index(internal::Builtin b) { return -2 - static_cast<int32_t>(b); }
+constexpr internal::Builtin index_builtin(int32_t i) { return static_cast<internal::Builtin>(-2 - i); }
 
 struct InstalledAdvice : internal::SiteAdvice {
   std::vector<Bound> bound;
@@ -110,12 +114,13 @@ void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal:
   dims.clear();
   for (size_t i = 0; i < p.observe.size(); ++i) {
     const Observe& o = p.observe[i];
-    if (o.is_builtin) {
-      s.regs[o.reg] = builtin_value(o.builtin, ts);
-    } else if (b.export_index[i] >= 0) {
+    int32_t index = b.export_index[i];
+    if (index >= 0) {
       internal::ExportSink sink(&s.regs[o.reg], &s.lists[i]);
-      get(ctx, static_cast<uint32_t>(b.export_index[i]), sink);
+      get(ctx, static_cast<uint32_t>(index), sink);
       if (b.is_list[i] && s.lists[i].empty()) return;  // no elements: no rows
+    } else if (index != kAbsent) {
+      s.regs[o.reg] = builtin_value(index_builtin(index), ts);
     }
   }
 
@@ -131,16 +136,14 @@ void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal:
   // Iterate over every combination of list elements and unpacked tuples.
   std::vector<size_t> sizes;
   for (size_t i = 0; i < p.observe.size(); ++i) {
-    if (!p.observe[i].is_builtin && b.export_index[i] >= 0 && b.is_list[i]) sizes.push_back(s.lists[i].size());
+    if (b.is_list[i]) sizes.push_back(s.lists[i].size());
   }
   for (size_t u = 0; u < p.unpacks.size(); ++u) sizes.push_back(s.unpacked[u].size());
   std::vector<size_t> pos(sizes.size(), 0);
   for (;;) {
     size_t d = 0;
     for (size_t i = 0; i < p.observe.size(); ++i) {
-      if (!p.observe[i].is_builtin && b.export_index[i] >= 0 && b.is_list[i]) {
-        s.regs[p.observe[i].reg] = s.lists[i][pos[d++]];
-      }
+      if (b.is_list[i]) s.regs[p.observe[i].reg] = s.lists[i][pos[d++]];
     }
     for (size_t u = 0; u < p.unpacks.size(); ++u) {
       const internal::Tuple& t = s.unpacked[u][pos[d++]];
@@ -182,17 +185,17 @@ std::vector<ProgramPtr>& installed() {
 Bound bind(const ProgramPtr& p, const internal::Site& site) {
   Bound b{p, {}, {}};
   for (const Observe& o : p->observe) {
-    int32_t index = -1;
+    int32_t index = kAbsent;
     bool list = false;
-    if (!o.is_builtin) {
-      for (uint32_t i = 0; i < site.info->n_exports; ++i) {
-        if (site.info->exports[i].name == o.name) {
-          index = static_cast<int32_t>(i);
-          list = site.info->exports[i].is_list;
-          break;
-        }
+    for (uint32_t i = 0; i < site.info->n_exports; ++i) {
+      if (site.info->exports[i].name == o.name) {
+        index = static_cast<int32_t>(i);
+        list = site.info->exports[i].is_list;
+        break;
       }
     }
+    internal::Builtin builtin;
+    if (index == kAbsent && internal::builtin_named(o.name, &builtin)) index = builtin_index(builtin);
     b.export_index.push_back(index);
     b.is_list.push_back(list);
   }

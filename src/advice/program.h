@@ -45,10 +45,9 @@ using ExprPtr = std::shared_ptr<const Expr>;
 
 Value eval(const Expr& e, const Value* regs);
 
+// Reads one export; a site's own export wins over a builtin of that name.
 struct Observe {
-  std::string name;  // export name
-  bool is_builtin = false;
-  internal::Builtin builtin = internal::Builtin::kHost;
+  std::string name;
   uint16_t reg = 0;
 };
 

@@ -105,7 +105,10 @@ std::vector<TracepointInfo> list_tracepoints() {
   }
   std::vector<TracepointInfo> out;
   for (auto& [name, tp] : by_name) {
-    tp.exports.insert(tp.exports.end(), std::begin(kBuiltins), std::end(kBuiltins));
+    for (const ExportDesc& b : kBuiltins) {  // a site's own export shadows a builtin
+      bool shadowed = std::any_of(tp.exports.begin(), tp.exports.end(), [&](const ExportDesc& e) { return e.name == b.name; });
+      if (!shadowed) tp.exports.push_back(b);
+    }
     out.push_back(std::move(tp));
   }
   return out;

@@ -1,0 +1,17 @@
+// pivot: Pivot Tracing for C++. The umbrella header.
+//
+//   #include <pivot/pivot.h>
+//
+//   PIVOT_TRACEPOINT("DataNodeMetrics.incrBytesRead", delta);   // tracepoint.h
+//   pivot::baggage::Scope scope(pivot::baggage::decode(header)); // baggage.h
+//   pivot::Session session;                                      // session.h
+//
+// See README.md for a tour and docs/ for the query language and tutorial.
+#pragma once
+
+#include "pivot/baggage.h"
+#include "pivot/result.h"
+#include "pivot/result_table.h"
+#include "pivot/session.h"
+#include "pivot/tracepoint.h"
+#include "pivot/value.h"

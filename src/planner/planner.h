@@ -1,0 +1,50 @@
+// The query compiler: query text -> advice programs, one per tracepoint.
+//
+//   auto plan = compile(text, local_catalog(), /*uid=*/42);
+//   plan->explain();   // "A1 @ ClientProtocols: OBSERVE procName; PACK-FIRST q1.cl(procName)\n..."
+//
+// Binding checks names and types against the catalog and reports errors with
+// line:column and a caret. Planning always optimizes:
+//   - each Where conjunct and Let runs at the earliest tracepoint whose
+//     advice has all the variables it reads (filter push-down);
+//   - advice observes and packs only the fields needed downstream
+//     (projection push-down);
+//   - First/MostRecent/FirstN/MostRecentN are applied when packing;
+//   - when a joined variable only feeds group keys and aggregates, its advice
+//     packs partial aggregates instead of tuples (pre-aggregation in PACK).
+//
+// `uid` makes the baggage bags of this compilation distinct from those of
+// any other install of the same text.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "advice/program.h"
+#include "aggregate/partial.h"
+#include "pivot/result.h"
+#include "planner/catalog.h"
+
+namespace pivot::planner {
+
+struct QueryPlan {
+  std::string label;  // name, or q<N>
+  // Emit.collector and Program::enabled are left null for the installer.
+  std::vector<std::shared_ptr<advice::Program>> programs;
+  aggregate::EmitShape shape;
+  std::vector<std::string> columns;
+  std::vector<uint32_t> column_index;  // result column i = Partial row[column_index[i]]
+  std::vector<std::string> explain_lines;
+};
+
+struct Plan {
+  std::vector<QueryPlan> queries;
+  std::string explain() const;  // every query's lines, each ending in '\n'
+};
+
+Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid);
+
+}  // namespace pivot::planner
