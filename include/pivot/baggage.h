@@ -52,7 +52,12 @@ namespace pivot {
 namespace internal {
 struct BagData;
 struct BagAccess;
-}
+// Deletes out of line, so that Baggage's defaulted members compile where
+// BagData is incomplete.
+struct BagDataDeleter {
+  void operator()(BagData* d) const noexcept;
+};
+}  // namespace internal
 
 class Baggage {
  public:
@@ -71,7 +76,7 @@ class Baggage {
 
  private:
   friend struct internal::BagAccess;
-  std::unique_ptr<internal::BagData> data_;
+  std::unique_ptr<internal::BagData, internal::BagDataDeleter> data_;
 };
 
 namespace baggage {
@@ -87,7 +92,10 @@ Baggage decode(std::string_view text) noexcept;
 // The same, with the reason for bad input.
 Result<Baggage> try_decode(std::string_view text);
 
-// Binary form (what encode() base64url-encodes).
+// Binary form (what encode() base64url-encodes), for binary metadata such
+// as gRPC "-bin" headers. encode_binary() takes the current baggage and, like
+// encode(), marks its tuples as sent.
+std::string encode_binary();
 std::string encode_binary(const Baggage& b);
 Result<Baggage> decode_binary(std::string_view bytes);
 
@@ -123,7 +131,7 @@ class [[nodiscard]] Scope {
 template <class F>
 auto wrap(F&& f) {
   return [b = fork(), f = std::forward<F>(f)](auto&&... args) mutable -> decltype(auto) {
-    Scope scope(Baggage(b));
+    Scope scope{Baggage(b)};
     return f(std::forward<decltype(args)>(args)...);
   };
 }
