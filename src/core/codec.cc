@@ -237,7 +237,10 @@ std::string describe_char(char c) {
 void base64url_encode(std::string_view in, std::string& out) {
   size_t old = out.size();
   out.resize(old + base64url_encoded_size(in.size()));
-  char* o = out.data() + old;
+  base64url_encode(in, out.data() + old);
+}
+
+char* base64url_encode(std::string_view in, char* o) noexcept {
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   size_t n = in.size(), i = 0;
   for (; i + 3 <= n; i += 3) {
@@ -257,6 +260,7 @@ void base64url_encode(std::string_view in, std::string& out) {
     *o++ = kBase64UrlAlphabet[(w >> 12) & 63];
     *o++ = kBase64UrlAlphabet[(w >> 6) & 63];
   }
+  return o;
 }
 
 Result<size_t> base64url_decode(std::string_view text, char* out) {

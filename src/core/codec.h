@@ -142,6 +142,9 @@ constexpr size_t base64url_decoded_size(size_t n) noexcept { return n / 4 * 3 + 
 
 // Appends the encoding of `in` to `out`. `in` must not point into `out`.
 void base64url_encode(std::string_view in, std::string& out);
+// Writes the encoding of `in` (base64url_encoded_size(in.size()) chars) at
+// `out`, a buffer that does not overlap `in`; returns the end.
+char* base64url_encode(std::string_view in, char* out) noexcept;
 
 // Decodes `text` into `out`, which has room for
 // base64url_decoded_size(text.size()) bytes; returns the bytes written.

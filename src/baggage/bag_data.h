@@ -1,0 +1,140 @@
+// The storage behind a pivot::Baggage, and the operations on it that do not
+// depend on which baggage is current (the thread-local lives in baggage.cc).
+//
+// Layout: one flat vector of entries sorted by (bag_id, seq, id), so a bag is
+// a contiguous range and its entries are already in the order First/
+// MostRecent select by; and one arena string holding every entry's values in
+// their wire encoding (core/codec.h), back to back. Encoding is then a walk
+// plus memcpy, decoding a validation plus memcpy, and the byte size the cap
+// counts is known at all times without encoding anything.
+//
+// An entry is identified by (bag_id, seq, id): seq is fixed when the entry
+// is packed, so two copies of one entry always sort next to each other,
+// which makes join a single merge of two sorted vectors.
+//
+// Thread safety: none; a BagData belongs to one Baggage.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/codec.h"
+#include "pivot/baggage.h"
+
+namespace pivot::internal {
+
+// Wire format constants (docs/baggage.md has the byte-by-byte layout).
+inline constexpr uint8_t kWireVersion = 1;
+inline constexpr uint8_t kOverflowFlag = 0x01;  // header flags
+inline constexpr uint8_t kSharedFlag = 0x01;    // entry flags
+// Smallest possible encodings, used to reject counts that the remaining
+// bytes cannot hold before allocating anything for them.
+inline constexpr size_t kMinEntryBytes = 8 + 1 + 1 + 1;         // id, seq, flags, n_values
+inline constexpr size_t kMinBagBytes = 1 + 1 + kMinEntryBytes;  // bag_id, count, one entry
+// Input limits: text beyond kMaxTextBytes is rejected before any work;
+// kMaxBinaryBytes is the binary size whose base64url is exactly that long.
+// The byte cap is clamped to kMaxBinaryBytes so that whatever one process
+// encodes, another can decode.
+inline constexpr size_t kMaxTextBytes = 64 * 1024;
+inline constexpr size_t kMaxBinaryBytes = kMaxTextBytes / 4 * 3;
+inline constexpr size_t kDefaultByteCap = 4096;
+
+struct Entry {
+  uint64_t bag_id;
+  uint64_t seq;     // Lamport time at pack
+  uint64_t id;      // random
+  uint32_t offset;  // of the encoded values in BagData::arena
+  uint32_t size;    // bytes of encoded values
+  uint32_t n_values;
+  bool shared;  // may exist in another branch: never change it in place
+};
+
+inline bool entry_less(const Entry& a, const Entry& b) noexcept {
+  if (a.bag_id != b.bag_id) return a.bag_id < b.bag_id;
+  if (a.seq != b.seq) return a.seq < b.seq;
+  return a.id < b.id;
+}
+inline bool same_entry(const Entry& a, const Entry& b) noexcept {
+  return a.bag_id == b.bag_id && a.seq == b.seq && a.id == b.id;
+}
+
+// Wire bytes of one entry: id, seq, flags, n_values, values.
+inline size_t entry_wire_size(const Entry& e) noexcept {
+  return 8 + varint_size(e.seq) + 1 + varint_size(e.n_values) + e.size;
+}
+// Wire bytes of a bag's header: bag_id, count.
+inline size_t bag_header_size(uint64_t bag_id, size_t count) noexcept {
+  return varint_size(bag_id) + varint_size(count);
+}
+
+struct BagData {
+  std::vector<Entry> entries;  // sorted by entry_less; no bag is empty
+  std::string arena;           // encoded values of the entries
+  size_t garbage = 0;          // arena bytes that no entry refers to
+  size_t body = 0;             // wire bytes of all bags (headers + entries)
+  uint64_t max_seq = 0;        // Lamport clock: highest seq ever seen here
+  uint32_t n_bags = 0;
+  bool overflow = false;
+
+  bool empty() const noexcept { return entries.empty() && !overflow; }
+  // Exact size of the binary encoding.
+  size_t bytes() const noexcept { return empty() ? 0 : 2 + varint_size(n_bags) + body; }
+  std::string_view values(const Entry& e) const noexcept {
+    return std::string_view(arena).substr(e.offset, e.size);
+  }
+};
+
+using BagPtr = std::unique_ptr<BagData, BagDataDeleter>;
+inline BagPtr make_bag_data() { return BagPtr(new BagData); }
+
+// The friend of Baggage that reaches its data.
+struct BagAccess {
+  static BagData* get(const Baggage& b) noexcept { return b.data_.get(); }
+  static BagPtr& data(Baggage& b) noexcept { return b.data_; }
+  static Baggage make(BagPtr d) noexcept {
+    Baggage b;
+    b.data_ = std::move(d);
+    return b;
+  }
+};
+
+// [first, last) of bag `bag_id` in d.entries (first == last if absent).
+struct Range {
+  size_t first, last;
+  size_t size() const noexcept { return last - first; }
+};
+Range bag_range(const BagData& d, uint64_t bag_id) noexcept;
+
+// Recomputes body and n_bags from the entries.
+void recount(BagData& d) noexcept;
+// Rewrites the arena without garbage when garbage is over half of it (or
+// not at all if that allocation fails).
+void maybe_compact(BagData& d) noexcept;
+// Every entry becomes shared (the baggage is being forked or sent).
+void mark_shared(BagData& d) noexcept;
+
+// Drops entries until d.bytes() <= cap, and sets d.overflow if it dropped
+// any. Deterministic: entries with prefer_drop[i] set go first, then the
+// rest, each group by highest (seq, id, bag_id) first.
+void shrink_to_cap(BagData& d, size_t cap, const std::vector<bool>* prefer_drop = nullptr);
+
+// Merges `branch` into `into`: union by entry, keeping one copy of an entry
+// present in both (the unshared copy if one is, since only an unshared copy
+// can have been pre-aggregated into; else `into`'s), Lamport max, overflow
+// OR-ed, then the cap enforced dropping branch-only entries first.
+void merge(BagData& into, const BagData& branch, size_t cap);
+
+// A fresh random entry id (splitmix64, per-thread state).
+uint64_t next_entry_id() noexcept;
+// Makes the calling thread's entry ids reproducible (tests only).
+void seed_entry_ids_for_testing(uint64_t seed) noexcept;
+
+// Checks every invariant above (tests and the fuzzer); "" when all hold,
+// else what is wrong.
+std::string check_invariants(const BagData& d);
+
+}  // namespace pivot::internal

@@ -1,0 +1,279 @@
+// pivot::Baggage, the thread's current baggage, and every entry point that
+// touches it (the public API in pivot/baggage.h and PACK/UNPACK in bag.h).
+// The thread-local lives here alone so that every access to it compiles to
+// a plain TLS load, with no init-guard wrapper call.
+#include "pivot/baggage.h"
+
+#include <algorithm>
+#include <atomic>
+#include <new>
+
+#include "baggage/bag.h"
+#include "baggage/bag_data.h"
+#include "baggage/pack.h"
+#include "baggage/wire.h"
+
+namespace pivot {
+
+namespace {
+
+using internal::BagAccess;
+using internal::BagData;
+using internal::BagPtr;
+
+// The current baggage: a raw pointer, so the thread_local is trivially
+// destructible and constant-initialised, and reading it costs one TLS load.
+// Reaper frees it at thread exit; it is touched only when a thread first
+// gets a non-empty baggage, since touching it costs an init-guard check.
+constinit thread_local BagData* t_current = nullptr;
+constinit thread_local bool t_reaper_armed = false;
+constinit thread_local bool t_thread_exiting = false;
+
+struct Reaper {
+  bool armed = false;
+  ~Reaper() {
+    if (!armed) return;
+    delete t_current;
+    t_current = nullptr;
+    t_thread_exiting = true;
+  }
+};
+thread_local Reaper t_reaper;
+
+std::atomic<size_t> g_byte_cap{internal::kDefaultByteCap};
+std::atomic<uint64_t> g_decode_errors{0};
+
+size_t cap() noexcept { return g_byte_cap.load(std::memory_order_relaxed); }
+
+[[gnu::noinline, gnu::cold]] void arm_reaper() noexcept {
+  t_reaper_armed = true;
+  t_reaper.armed = true;
+}
+
+// Makes d (owned) the current baggage; returns the previous one (owned).
+BagData* set_current(BagData* d) noexcept {
+  BagData* old = t_current;
+  if (d != nullptr) [[likely]] {
+    if (!t_reaper_armed) [[unlikely]] {
+      if (t_thread_exiting) {
+        // The thread's destructors are running and nothing would free it.
+        delete d;
+        d = nullptr;
+      } else {
+        arm_reaper();
+      }
+    }
+  }
+  t_current = d;
+  return old;
+}
+
+// An empty BagData is never current or held: it is the null pointer.
+void normalize_current() noexcept {
+  BagData* d = t_current;
+  if (d != nullptr && d->empty()) {
+    t_current = nullptr;
+    delete d;
+  }
+}
+
+Baggage adopt(BagData* d) noexcept { return BagAccess::make(BagPtr(d)); }
+
+}  // namespace
+
+Baggage::Baggage(const Baggage& other) {
+  if (other.data_ == nullptr) return;
+  try {
+    data_ = BagPtr(new BagData(*other.data_));
+    internal::maybe_compact(*data_);
+  } catch (...) {
+    data_.reset();  // never throw into the host: the copy is empty instead
+  }
+}
+
+Baggage& Baggage::operator=(const Baggage& other) {
+  if (this != &other) {
+    Baggage copy(other);
+    data_ = std::move(copy.data_);
+  }
+  return *this;
+}
+
+Baggage::~Baggage() = default;
+
+bool Baggage::empty() const noexcept { return data_ == nullptr; }
+bool Baggage::overflowed() const noexcept { return data_ != nullptr && data_->overflow; }
+size_t Baggage::byte_size() const noexcept { return data_ == nullptr ? 0 : data_->bytes(); }
+
+namespace baggage {
+
+std::string encode() {
+  BagData* d = t_current;
+  if (d == nullptr) return std::string();
+  internal::mark_shared(*d);
+  try {
+    return internal::write_text(*d);
+  } catch (...) {
+    return std::string();
+  }
+}
+
+std::string encode(const Baggage& b) {
+  const BagData* d = BagAccess::get(b);
+  if (d == nullptr) return std::string();
+  try {
+    return internal::write_text(*d);
+  } catch (...) {
+    return std::string();
+  }
+}
+
+std::string encode_binary() {
+  BagData* d = t_current;
+  if (d == nullptr) return std::string();
+  internal::mark_shared(*d);
+  try {
+    std::string out;
+    internal::write_binary(*d, out);
+    return out;
+  } catch (...) {
+    return std::string();
+  }
+}
+
+std::string encode_binary(const Baggage& b) {
+  const BagData* d = BagAccess::get(b);
+  if (d == nullptr) return std::string();
+  try {
+    std::string out;
+    internal::write_binary(*d, out);
+    return out;
+  } catch (...) {
+    return std::string();
+  }
+}
+
+Result<Baggage> try_decode(std::string_view text) {
+  try {
+    Result<BagPtr> r = internal::read_text(text, cap());
+    if (!r) return r.error();
+    return BagAccess::make(std::move(*r));
+  } catch (...) {
+    return Error("baggage: out of memory");
+  }
+}
+
+Baggage decode(std::string_view text) noexcept {
+  try {
+    Result<BagPtr> r = internal::read_text(text, cap());
+    if (r) return BagAccess::make(std::move(*r));
+    g_decode_errors.fetch_add(1, std::memory_order_relaxed);
+  } catch (...) {
+  }
+  return Baggage();
+}
+
+Result<Baggage> decode_binary(std::string_view bytes) {
+  try {
+    Result<BagPtr> r = internal::read_binary(bytes, cap());
+    if (!r) return r.error();
+    return BagAccess::make(std::move(*r));
+  } catch (...) {
+    return Error("baggage: out of memory");
+  }
+}
+
+Baggage fork() {
+  BagData* d = t_current;
+  if (d == nullptr) return Baggage();
+  internal::mark_shared(*d);
+  Baggage copy;
+  try {
+    BagAccess::data(copy) = BagPtr(new BagData(*d));
+    internal::maybe_compact(*BagAccess::data(copy));
+  } catch (...) {
+    // The branch starts empty, and its results would silently miss the
+    // tuples of its parent: mark the parent overflowed instead of lying.
+    d->overflow = true;
+    return Baggage();
+  }
+  return copy;
+}
+
+void join(Baggage&& branch) {
+  BagPtr& b = BagAccess::data(branch);
+  if (b == nullptr) return;
+  BagData* d = t_current;
+  if (d == nullptr) {
+    BagData* adopted = b.release();
+    internal::shrink_to_cap(*adopted, cap());
+    set_current(adopted);
+    return;
+  }
+  try {
+    internal::merge(*d, *b, cap());
+  } catch (...) {
+    d->overflow = true;  // the branch's tuples are lost; say so
+  }
+  b.reset();
+  normalize_current();
+}
+
+Baggage take() noexcept { return adopt(set_current(nullptr)); }
+
+Baggage exchange(Baggage&& b) noexcept {
+  BagData* incoming = BagAccess::data(b).release();
+  if (incoming != nullptr && incoming->empty()) {
+    delete incoming;
+    incoming = nullptr;
+  }
+  return adopt(set_current(incoming));
+}
+
+void set_byte_cap(size_t bytes) noexcept {
+  g_byte_cap.store(std::min(bytes, internal::kMaxBinaryBytes), std::memory_order_relaxed);
+}
+
+size_t byte_cap() noexcept { return cap(); }
+
+uint64_t decode_errors() noexcept { return g_decode_errors.load(std::memory_order_relaxed); }
+
+}  // namespace baggage
+
+namespace internal {
+
+void bag_pack(const BagSpec& spec, std::span<const Value> tuple) noexcept {
+  BagData* d = t_current;
+  if (d == nullptr) {
+    if (keep_count(spec) == 0) return;
+    d = new (std::nothrow) BagData;
+    if (d == nullptr) return;
+    set_current(d);
+    d = t_current;
+    if (d == nullptr) return;
+  }
+  try {
+    pack(*d, spec, tuple, cap());
+  } catch (...) {
+    d->overflow = true;  // the tuple is lost; say so
+  }
+  normalize_current();
+}
+
+bool bag_unpack(const BagSpec& spec, std::vector<Tuple>& out, bool* overflowed) noexcept {
+  const BagData* d = t_current;
+  if (overflowed != nullptr) *overflowed = d != nullptr && d->overflow;
+  if (d == nullptr) {
+    out.clear();
+    return false;
+  }
+  try {
+    return unpack(*d, spec, out);
+  } catch (...) {
+    out.clear();
+    return false;
+  }
+}
+
+}  // namespace internal
+}  // namespace pivot

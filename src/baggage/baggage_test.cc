@@ -1,0 +1,383 @@
+// The public baggage API: fork/join, RPC round trips, the byte cap, Scope,
+// wrap and threads.
+#include "pivot/baggage.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "baggage/test_util.h"
+
+namespace pivot::internal {
+namespace {
+
+using testing::aggregate_spec;
+using testing::BaggageTest;
+using testing::expect_current_valid;
+using testing::expect_valid;
+using testing::pack;
+using testing::spec;
+using testing::unpacked;
+using testing::unpacked_sorted;
+
+using ForkJoinTest = BaggageTest;
+using RpcTest = BaggageTest;
+using CapTest = BaggageTest;
+using CurrentTest = BaggageTest;
+
+// Runs f with `b` current and returns the baggage as f left it.
+template <class F>
+Baggage run_in(Baggage b, F f) {
+  baggage::Scope scope(std::move(b));
+  f();
+  return baggage::take();
+}
+
+TEST_F(CurrentTest, EmptyBaggage) {
+  Baggage b;
+  EXPECT_TRUE(b.empty());
+  EXPECT_FALSE(b.overflowed());
+  EXPECT_EQ(b.byte_size(), 0u);
+  EXPECT_EQ(baggage::encode(), "");
+  EXPECT_EQ(baggage::encode(b), "");
+  EXPECT_EQ(baggage::encode_binary(b), "");
+  EXPECT_EQ(baggage::encode_binary(), "");
+  EXPECT_TRUE(baggage::fork().empty());
+  EXPECT_TRUE(baggage::take().empty());
+  EXPECT_TRUE(baggage::decode("").empty());
+}
+
+TEST_F(CurrentTest, CopyIsDeep) {
+  pack(spec(1), {1});
+  Baggage a = baggage::take();
+  Baggage b = a;
+  {
+    baggage::Scope scope(std::move(a));
+    pack(spec(1), {2});
+    EXPECT_EQ(unpacked(spec(1)), "[1] [2]");
+  }
+  baggage::Scope scope(std::move(b));
+  EXPECT_EQ(unpacked(spec(1)), "[1]");
+}
+
+TEST_F(CurrentTest, ScopeRestoresThePreviousBaggage) {
+  pack(spec(1), {"outer"});
+  {
+    baggage::Scope s1(Baggage{});
+    EXPECT_EQ(unpacked(spec(1)), "");
+    pack(spec(1), {"inner"});
+    {
+      baggage::Scope s2(baggage::fork());
+      EXPECT_EQ(unpacked(spec(1)), R"(["inner"])");
+      pack(spec(1), {"innermost"});
+    }
+    EXPECT_EQ(unpacked(spec(1)), R"(["inner"])");
+  }
+  EXPECT_EQ(unpacked(spec(1)), R"(["outer"])");
+}
+
+TEST_F(CurrentTest, ExchangeAndTake) {
+  pack(spec(1), {1});
+  Baggage first = baggage::exchange(Baggage{});
+  EXPECT_FALSE(first.empty());
+  EXPECT_EQ(unpacked(spec(1)), "");
+  Baggage none = baggage::exchange(std::move(first));
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(unpacked(spec(1)), "[1]");
+  Baggage taken = baggage::take();
+  EXPECT_EQ(unpacked(spec(1)), "");
+  EXPECT_EQ(taken.byte_size(), 18u);
+}
+
+TEST_F(CurrentTest, ThreadsHaveTheirOwnBaggage) {
+  pack(spec(1), {"main"});
+  std::string seen_in_thread;
+  std::thread t([&] {
+    seen_in_thread = unpacked(spec(1));
+    pack(spec(1), {"thread"});  // freed at thread exit
+  });
+  t.join();
+  EXPECT_EQ(seen_in_thread, "");
+  EXPECT_EQ(unpacked(spec(1)), R"(["main"])");
+}
+
+TEST_F(CurrentTest, WrapRunsUnderAForkOnAnotherThread) {
+  pack(spec(1), {"before"});
+  auto task = baggage::wrap([](int x) {
+    std::string seen = unpacked(spec(1));
+    pack(spec(1), {x});
+    return seen + " then " + unpacked(spec(1));
+  });
+  pack(spec(1), {"after wrap"});  // not in the fork
+  std::string result;
+  std::thread t([&] { result = task(7); });
+  t.join();
+  EXPECT_EQ(result, R"(["before"] then ["before"] [7])");
+  EXPECT_EQ(unpacked(spec(1)), R"(["before"] ["after wrap"])");
+  // Each call starts from the fork again.
+  EXPECT_EQ(task(8), R"(["before"] then ["before"] [8])");
+}
+
+TEST_F(CurrentTest, ManyThreadsPackAndForkIndependently) {
+  std::vector<std::thread> threads;
+  std::vector<std::string> results(4);
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([i, &results] {
+      for (int j = 0; j < 200; ++j) {
+        pack(spec(1, PackMode::kMostRecentN, 3), {i * 1000 + j});
+        Baggage branch = baggage::fork();
+        branch = run_in(std::move(branch), [&] { pack(spec(2, PackMode::kMostRecent), {j}); });
+        baggage::join(std::move(branch));
+        std::string text = baggage::encode();
+        Baggage back = baggage::decode(text);
+        EXPECT_EQ(baggage::encode(back), text);
+      }
+      results[i] = unpacked(spec(1, PackMode::kMostRecentN, 3));
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 4; ++i) {
+    std::string b = std::to_string(i * 1000);
+    EXPECT_EQ(results[i], "[" + std::to_string(i * 1000 + 197) + "] [" + std::to_string(i * 1000 + 198) +
+                              "] [" + std::to_string(i * 1000 + 199) + "]");
+  }
+}
+
+TEST_F(ForkJoinTest, JoinNeverDoubleCountsTuplesPackedBeforeTheFork) {
+  pack(spec(1), {"before"});
+  Baggage branch = baggage::fork();
+  pack(spec(1), {"parent"});
+  branch = run_in(std::move(branch), [] { pack(spec(1), {"child"}); });
+  baggage::join(std::move(branch));
+  EXPECT_EQ(unpacked_sorted(spec(1)), R"(["before"] ["child"] ["parent"])");
+  expect_current_valid();
+}
+
+TEST_F(ForkJoinTest, JoinOrdersByLamportTime) {
+  pack(spec(1), {1});  // seq 1
+  Baggage branch = baggage::fork();
+  branch = run_in(std::move(branch), [] {
+    pack(spec(1), {2});  // seq 2
+    pack(spec(1), {3});  // seq 3
+  });
+  baggage::join(std::move(branch));
+  pack(spec(1), {4});  // seq 4: after everything joined
+  EXPECT_EQ(unpacked(spec(1)), "[1] [2] [3] [4]");
+  EXPECT_EQ(unpacked(spec(1, PackMode::kMostRecentN, 2)), "[3] [4]");
+  EXPECT_EQ(unpacked(spec(1, PackMode::kFirst)), "[1]");
+}
+
+TEST_F(ForkJoinTest, AggregatesCombineAcrossBranchesWithoutDoubleCounting) {
+  BagSpec s = aggregate_spec(1, 1, {Combine::kSum});
+  pack(s, {"k", 1});
+  Baggage b1 = baggage::fork();
+  Baggage b2 = baggage::fork();
+  pack(s, {"k", 10});
+  b1 = run_in(std::move(b1), [&] { pack(s, {"k", 100}); });
+  b2 = run_in(std::move(b2), [&] {
+    pack(s, {"k", 1000});
+    pack(s, {"j", 5});
+  });
+  baggage::join(std::move(b1));
+  baggage::join(std::move(b2));
+  EXPECT_EQ(unpacked(s), R"(["k",1111] ["j",5])");
+  expect_current_valid();
+}
+
+TEST_F(ForkJoinTest, JoiningTheSameBranchTwiceCountsItOnce) {
+  pack(spec(1), {1});
+  Baggage branch = run_in(baggage::fork(), [] { pack(spec(1), {2}); });
+  Baggage copy = branch;
+  baggage::join(std::move(branch));
+  baggage::join(std::move(copy));
+  EXPECT_EQ(unpacked(spec(1)), "[1] [2]");
+}
+
+TEST_F(ForkJoinTest, NestedForks) {
+  pack(spec(1), {"a"});
+  Baggage b = run_in(baggage::fork(), [] {
+    pack(spec(1), {"b"});
+    Baggage c = run_in(baggage::fork(), [] {
+      pack(spec(1), {"c"});
+      Baggage d = run_in(baggage::fork(), [] { pack(spec(1), {"d"}); });
+      baggage::join(std::move(d));
+    });
+    pack(spec(1), {"b2"});
+    baggage::join(std::move(c));
+  });
+  Baggage e = run_in(baggage::fork(), [] { pack(spec(1), {"e"}); });
+  baggage::join(std::move(e));
+  baggage::join(std::move(b));
+  EXPECT_EQ(unpacked_sorted(spec(1)), R"(["a"] ["b"] ["b2"] ["c"] ["d"] ["e"])");
+  expect_current_valid();
+}
+
+TEST_F(ForkJoinTest, JoinIntoEmptyAdoptsTheBranch) {
+  Baggage branch = run_in(Baggage{}, [] { pack(spec(1), {1}); });
+  baggage::join(std::move(branch));
+  EXPECT_EQ(unpacked(spec(1)), "[1]");
+  baggage::join(Baggage{});
+  EXPECT_EQ(unpacked(spec(1)), "[1]");
+}
+
+TEST_F(ForkJoinTest, JoinKeepsTheUnsharedCopyOfAnEntry) {
+  // A branch that owns an entry (here: sent back with its owner's flag by
+  // a peer that gave it up) wins over a stale shared copy.
+  BagSpec s = aggregate_spec(1, 1, {Combine::kSum});
+  pack(s, {"k", 1});
+  Baggage owner = baggage::take();
+  Baggage stale = owner;
+  internal::mark_shared(*BagAccess::get(stale));
+  owner = run_in(std::move(owner), [&] { pack(s, {"k", 2}); });  // in place: k = 3
+  (void)baggage::exchange(std::move(stale));
+  baggage::join(std::move(owner));
+  EXPECT_EQ(unpacked(s), R"(["k",3])");
+  expect_current_valid();
+}
+
+TEST_F(RpcTest, ResponseJoinedBackDoesNotDuplicateTheSendersTuples) {
+  pack(spec(1), {"client"});
+  std::string request = baggage::encode();  // sending counts as a fork
+  pack(spec(1), {"client after send"});
+
+  // The server.
+  std::string response;
+  {
+    baggage::Scope scope(baggage::decode(request));
+    EXPECT_EQ(unpacked(spec(1)), R"(["client"])");
+    pack(spec(1), {"server"});
+    response = baggage::encode();
+  }
+
+  baggage::join(baggage::decode(response));
+  EXPECT_EQ(unpacked_sorted(spec(1)), R"(["client"] ["client after send"] ["server"])");
+  expect_current_valid();
+}
+
+TEST_F(RpcTest, AggregatesSurviveARoundTrip) {
+  BagSpec s = aggregate_spec(1, 1, {Combine::kSum});
+  pack(s, {"k", 1});
+  std::string request = baggage::encode();
+  pack(s, {"k", 10});  // not into the sent entry: a new one
+  std::string response;
+  {
+    baggage::Scope scope(baggage::decode(request));
+    pack(s, {"k", 100});
+    response = baggage::encode();
+  }
+  baggage::join(baggage::decode(response));
+  EXPECT_EQ(unpacked(s), R"(["k",111])");
+}
+
+TEST_F(RpcTest, BinaryRoundTrip) {
+  pack(spec(1), {"x"});
+  std::string bytes = baggage::encode_binary();
+  Result<Baggage> back = baggage::decode_binary(bytes);
+  ASSERT_TRUE(back) << back.error().message();
+  pack(spec(1), {"y"});
+  baggage::join(std::move(*back));
+  EXPECT_EQ(unpacked(spec(1)), R"(["x"] ["y"])");
+}
+
+TEST_F(CapTest, PackPastTheCapIsDroppedAndMarked) {
+  // 3 header bytes, 2 bag header bytes, 13 bytes per one-int entry.
+  baggage::set_byte_cap(50);
+  for (int i = 1; i <= 5; ++i) pack(spec(1), {i});
+  bool overflowed = false;
+  EXPECT_EQ(unpacked(spec(1), &overflowed), "[1] [2] [3]");
+  EXPECT_TRUE(overflowed);
+  Baggage b = baggage::take();
+  EXPECT_TRUE(b.overflowed());
+  EXPECT_EQ(b.byte_size(), 44u);
+  expect_valid(b);
+}
+
+TEST_F(CapTest, MostRecentEvictionMakesRoom) {
+  baggage::set_byte_cap(50);
+  for (int i = 1; i <= 10; ++i) pack(spec(1, PackMode::kMostRecentN, 3), {i});
+  bool overflowed = true;
+  EXPECT_EQ(unpacked(spec(1, PackMode::kMostRecentN, 3), &overflowed), "[8] [9] [10]");
+  EXPECT_FALSE(overflowed);
+}
+
+TEST_F(CapTest, OverflowSurvivesEncodeDecodeForkAndJoin) {
+  baggage::set_byte_cap(50);
+  for (int i = 1; i <= 5; ++i) pack(spec(1), {i});
+  Baggage decoded = baggage::decode(baggage::encode());
+  EXPECT_TRUE(decoded.overflowed());
+  EXPECT_TRUE(baggage::fork().overflowed());
+  Baggage mine = baggage::take();
+  pack(spec(2), {"fresh"});
+  bool overflowed = true;
+  unpacked(spec(2), &overflowed);
+  EXPECT_FALSE(overflowed);
+  baggage::join(std::move(decoded));
+  unpacked(spec(2), &overflowed);
+  EXPECT_TRUE(overflowed);
+}
+
+TEST_F(CapTest, OverflowedEmptyBaggageStillCarriesTheMark) {
+  baggage::set_byte_cap(10);
+  pack(spec(1), {"too big for ten bytes"});
+  Baggage b = baggage::take();
+  EXPECT_FALSE(b.empty());
+  EXPECT_TRUE(b.overflowed());
+  EXPECT_EQ(baggage::encode_binary(b), std::string("\x01\x01\x00", 3));
+  EXPECT_EQ(baggage::encode(b), "AQEA");
+  EXPECT_TRUE(baggage::decode("AQEA").overflowed());
+}
+
+TEST_F(CapTest, JoinPastTheCapDropsTheBranchsLatestFirst) {
+  pack(spec(1), {1});  // seq 1
+  pack(spec(1), {2});  // seq 2
+  Baggage branch = run_in(baggage::fork(), [] {
+    pack(spec(1), {30});  // seq 3
+    pack(spec(1), {40});  // seq 4
+    pack(spec(1), {50});  // seq 5
+  });
+  pack(spec(1), {3});                 // seq 3: local, kept even though later than 30
+  baggage::set_byte_cap(5 + 13 * 4);  // room for 4 of the 6 distinct entries
+  baggage::join(std::move(branch));
+  bool overflowed = false;
+  (void)unpacked(spec(1), &overflowed);
+  EXPECT_TRUE(overflowed);
+  EXPECT_EQ(unpacked_sorted(spec(1)), "[1] [2] [3] [30]");
+  expect_current_valid();
+}
+
+TEST_F(CapTest, DecodeTruncatesToTheCapDeterministically) {
+  for (int i = 1; i <= 6; ++i) pack(spec(1 + i % 2), {i});
+  std::string text = baggage::encode();
+  baggage::set_byte_cap(5 + 2 + 13 * 3);  // two bags, room for 3 entries
+  Baggage b = baggage::decode(text);
+  EXPECT_TRUE(b.overflowed());
+  EXPECT_EQ(b.byte_size(), 5u + 2 + 13 * 3);
+  expect_valid(b);
+  baggage::Scope scope(std::move(b));
+  EXPECT_EQ(unpacked(spec(1)), "[2]");
+  EXPECT_EQ(unpacked(spec(2)), "[1] [3]");
+}
+
+TEST_F(CapTest, CapIsClampedToWhatCanBeDecoded) {
+  baggage::set_byte_cap(size_t{1} << 40);
+  EXPECT_EQ(baggage::byte_cap(), kMaxBinaryBytes);
+  baggage::set_byte_cap(100);
+  EXPECT_EQ(baggage::byte_cap(), 100u);
+}
+
+TEST_F(CapTest, LargestBaggageRoundTripsThroughText) {
+  baggage::set_byte_cap(kMaxBinaryBytes);
+  std::string big(1000, 'x');
+  for (int i = 0; i < 100; ++i) pack(spec(1), {big});
+  Baggage b = baggage::take();
+  EXPECT_TRUE(b.overflowed());
+  EXPECT_LE(b.byte_size(), kMaxBinaryBytes);
+  std::string text = baggage::encode(b);
+  EXPECT_LE(text.size(), kMaxTextBytes);
+  Result<Baggage> back = baggage::try_decode(text);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->byte_size(), b.byte_size());
+}
+
+}  // namespace
+}  // namespace pivot::internal

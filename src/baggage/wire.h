@@ -1,0 +1,30 @@
+// The binary and text (base64url) forms of a baggage; docs/baggage.md
+// describes the bytes. Errors read "baggage: <what> at byte <offset>", the
+// offset counting bytes of the binary form.
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "baggage/bag_data.h"
+#include "pivot/result.h"
+
+namespace pivot::internal {
+
+// Appends d's binary encoding (exactly d.bytes() bytes) to `out`. Entries
+// are written as shared: whoever decodes them holds a copy.
+void write_binary(const BagData& d, std::string& out);
+// base64url of the binary encoding, without padding.
+std::string write_text(const BagData& d);
+
+// Parses a binary encoding. The empty input is the empty baggage (null).
+// A valid baggage larger than `cap` loses its latest entries and is marked
+// overflowed.
+Result<BagPtr> read_binary(std::string_view bytes, size_t cap);
+// The same for text; surrounding whitespace is ignored.
+Result<BagPtr> read_text(std::string_view text, size_t cap);
+
+}  // namespace pivot::internal
