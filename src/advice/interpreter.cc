@@ -3,9 +3,9 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <ctime>
 #include <mutex>
 
+#include "core/clock.h"
 #include "tracepoint/process_info.h"
 #include "tracepoint/thread_state.h"
 
@@ -48,12 +48,6 @@ Scratch* scratch_of(internal::ThreadState& ts) {
   return static_cast<Scratch*>(ts.scratch);
 }
 
-int64_t wall_ns() {
-  timespec t;
-  clock_gettime(CLOCK_REALTIME, &t);
-  return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
-}
-
 Value builtin_value(internal::Builtin b, const internal::ThreadState& ts) {
   const internal::ProcessInfo& p = internal::process_info();
   switch (b) {
@@ -61,7 +55,7 @@ Value builtin_value(internal::Builtin b, const internal::ThreadState& ts) {
     case internal::Builtin::kProcName: return Value(p.proc_name);
     case internal::Builtin::kProcId: return Value(p.proc_id);
     case internal::Builtin::kTid: return Value(ts.tid);
-    case internal::Builtin::kTimestamp: return Value(wall_ns());
+    case internal::Builtin::kTimestamp: return Value(internal::now_ns());
     case internal::Builtin::kCpu: return Value(int64_t{sched_getcpu()});
   }
   return Value();
@@ -129,7 +123,13 @@ void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal:
   if (s.unpacked.size() < p.unpacks.size()) s.unpacked.resize(p.unpacks.size());
   for (size_t u = 0; u < p.unpacks.size(); ++u) {
     bool o = false;
-    if (!internal::bag_unpack(p.unpacks[u].spec, s.unpacked[u], &o)) return;
+    if (!internal::bag_unpack(p.unpacks[u].spec, s.unpacked[u], &o)) {
+      // A tuple this join needed may be one the byte cap dropped.
+      if (o && p.emit) {
+        if (aggregate::Partial* partial = p.emit->collector->thread_partial(ts)) partial->mark_incomplete();
+      }
+      return;
+    }
     overflowed = overflowed || o;
   }
 

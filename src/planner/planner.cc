@@ -397,7 +397,7 @@ class Planner {
     std::string s = b_.flat->label + "." + b_.nodes[child].var + "(";
     if (c.pre_aggregated) {
       for (size_t i = 0; i < c.pre_keys.size(); ++i) s += (i ? ", " : "") + show(f, *c.pre_keys[i]);
-      s += "; COUNT";
+      s += c.pre_keys.empty() ? "COUNT" : "; COUNT";
       for (const Expr* a : c.pre_aggs) s += ", " + std::string(query::agg_name(a->agg)) + "(" + show(f, *a->args[0]) + ")";
     } else {
       for (size_t i = 0; i < c.packed.size(); ++i) s += (i ? ", " : "") + display(f, c.packed[i]);
