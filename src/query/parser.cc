@@ -584,8 +584,8 @@ bool Parser::parse_export(TracepointDef& def) {
   if (!def.at_return && (e.ref == "ret" || e.ref == "duration")) {
     return fail(ref.pos, "'" + e.ref + "' is only available at Return(...) tracepoints");
   }
-  if (e.ref.size() > 6 ||
-      (e.ref.size() > 3 && e.ref[0] == 'a' && std::stoi(e.ref.substr(3)) > kMaxArgIndex)) {
+  bool is_arg = e.ref.compare(0, 3, "arg") == 0;
+  if (is_arg && (e.ref.size() > 6 || std::stoi(e.ref.substr(3)) > kMaxArgIndex)) {
     return fail(ref.pos, "argument index " + e.ref.substr(3) +
                              " is out of range: exports can name arg0 to arg" + std::to_string(kMaxArgIndex));
   }
