@@ -1,0 +1,128 @@
+// Empty baggage allocates nothing. Counts allocations by replacing the
+// global operator new for this test binary; only the counting thread's
+// allocations between start() and stop() are counted.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <new>
+
+#include "baggage/test_util.h"
+
+namespace {
+
+constinit thread_local bool t_counting = false;
+constinit thread_local long t_allocations = 0;
+
+void* counted_alloc(std::size_t n) {
+  if (t_counting) ++t_allocations;
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+}  // namespace
+
+void* operator new(std::size_t n) { return counted_alloc(n); }
+void* operator new[](std::size_t n) { return counted_alloc(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  if (t_counting) ++t_allocations;
+  return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  if (t_counting) ++t_allocations;
+  return std::malloc(n == 0 ? 1 : n);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+
+namespace pivot::internal {
+namespace {
+
+using testing::BaggageTest;
+using testing::pack;
+using testing::spec;
+
+class AllocationCount {
+ public:
+  AllocationCount() {
+    t_allocations = 0;
+    t_counting = true;
+  }
+  ~AllocationCount() { t_counting = false; }
+  long count() const { return t_allocations; }
+};
+
+using AllocTest = BaggageTest;
+
+TEST_F(AllocTest, TheCounterCounts) {
+  AllocationCount c;
+  int* volatile p = new int(1);
+  delete p;
+  EXPECT_EQ(c.count(), 1);
+}
+
+TEST_F(AllocTest, EmptyBaggageAllocatesNothing) {
+  std::vector<Tuple> out;
+  bool overflowed = true;
+  AllocationCount c;
+  {
+    Baggage b;
+    Baggage moved = std::move(b);
+    Baggage copied = moved;
+    EXPECT_TRUE(copied.empty());
+    EXPECT_EQ(baggage::encode(), "");
+    EXPECT_EQ(baggage::encode(copied), "");
+    EXPECT_EQ(baggage::encode_binary(), "");
+    EXPECT_EQ(baggage::encode_binary(copied), "");
+    EXPECT_TRUE(baggage::fork().empty());
+    EXPECT_TRUE(baggage::take().empty());
+    EXPECT_TRUE(baggage::decode("").empty());
+    EXPECT_TRUE(baggage::decode("  \r\n").empty());
+    baggage::join(Baggage{});
+    baggage::Scope scope(Baggage{});
+    EXPECT_FALSE(bag_unpack(spec(1), out, &overflowed));
+    EXPECT_FALSE(overflowed);
+    auto task = baggage::wrap([] { return 1; });
+    EXPECT_EQ(task(), 1);
+  }
+  EXPECT_EQ(c.count(), 0);
+}
+
+TEST_F(AllocTest, PackThatKeepsNothingAllocatesNothing) {
+  AllocationCount c;
+  pack(spec(1, PackMode::kFirstN, 0), {});
+  EXPECT_EQ(c.count(), 0);
+}
+
+TEST_F(AllocTest, RepeatedUnpackReusesTheOutput) {
+  pack(spec(1), {"short", 1});
+  pack(spec(1), {"strings", 2.5});
+  std::vector<Tuple> out;
+  ASSERT_TRUE(bag_unpack(spec(1), out, nullptr));
+  AllocationCount c;
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(bag_unpack(spec(1), out, nullptr));
+  EXPECT_EQ(c.count(), 0);
+}
+
+TEST_F(AllocTest, EncodeMakesOneAllocation) {
+  pack(spec(1), {"a tuple that does not fit in a small string"});
+  AllocationCount c;
+  std::string text = baggage::encode();
+  EXPECT_EQ(c.count(), 1);
+}
+
+TEST_F(AllocTest, SmallDecodeAllocatesOnlyTheBaggage) {
+  pack(spec(1), {"GET"});
+  std::string text = baggage::encode();
+  AllocationCount c;
+  Baggage b = baggage::decode(text);
+  EXPECT_FALSE(b.empty());
+  EXPECT_EQ(c.count(), 3) << "BagData, its entries, its arena";
+}
+
+}  // namespace
+}  // namespace pivot::internal
