@@ -1,0 +1,288 @@
+// RTBkit-compatible spans: pivot::Trace<T>.
+//
+// A Trace is a tiny RAII object that times a scope on behalf of an object,
+// without the object's type knowing about tracing. The object's type
+// provides do_probe(), found by argument-dependent lookup, returning
+// (kind, id, freq):
+//
+//   namespace rtb {
+//   struct Auction { std::string id; };
+//   std::tuple<const char*, std::string, int> do_probe(const Auction& a) {
+//     return {"Auction", a.id, 100};  // trace one auction id in about 100
+//   }
+//   }  // namespace rtb
+//
+//   void Router::bid(const rtb::Auction& a) {
+//     pivot::Trace<rtb::Auction> t(a, "Router::bid");   // or PIVOT_TRACE(a, "Router::bid");
+//     ...
+//   }   // span ends here
+//
+// Sampling is RTBkit's: an id is traced iff freq != 0 and
+// CityHash64(id) % freq == 0 (CityHash v1.0.3, so the same ids as RTBkit).
+// freq <= 0 is never traced and is counted in TraceStats::freq_zero.
+//
+// Spans of one id on one thread form a tree: span ids count from 1, a root's
+// parent is -1, and a span's parent is the innermost open span of that id on
+// that thread when it began. When the last open span of the id on the thread
+// ends, the sink receives the whole tree, spans in the order they ended
+// (innermost first). Different ids make different trees, even when nested.
+//
+// Sinks: the default writes one syslog line per span (facility LOG_LOCAL7,
+// level LOG_INFO, a JSON object with keys tid, host, kpid, kind, uniq, freq,
+// pid, id, tag, t1, t2). json_lines_sink() and chrome_trace_sink() write
+// files. Built-in sinks never make the traced thread wait: finished trees go
+// to a background writer through a bounded per-thread queue, and are dropped
+// (and counted) when it is full. A SinkCb runs synchronously on the thread
+// that ended the tree, as in RTBkit; exceptions it throws are caught and
+// counted.
+//
+// Spans are also tracepoints, SpanBegin (tag, kind, uniq, span, parent, t1)
+// and SpanEnd (tag, kind, uniq, span, parent, t1, t2, duration), times in ns
+// since the epoch. They fire for every span, sampled or not, while a query
+// uses them; sampling only decides what reaches the sink.
+//
+// Thread safety and lifetime:
+//  - A Trace is move-only. Destroying it on another thread than the one that
+//    created it is allowed: the span is closed in its origin thread's tree,
+//    flagged Span::cross_thread, and the tree is delivered when the origin
+//    thread next begins or ends a span, calls flush_traces(), or exits.
+//  - The tag and kind are copied; the object need not outlive the Trace.
+//  - set_trace_sink() may be called from any thread at any time; once it
+//    returns, the previous SinkCb is not called again.
+//  - Spans begun inside a SinkCb are not traced (the tracer never traces
+//    itself).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "pivot/internal/site.h"
+#include "pivot/result.h"
+
+namespace pivot {
+
+// What do_probe returned for the tree: (kind, id, freq), as RTBkit's ProbeCtx.
+using ProbeCtx = std::tuple<const char*, std::string, uint32_t>;
+
+struct Span {
+  std::string tag;
+  int64_t id = 0;             // 1, 2, ... in the order spans of this tree began
+  int64_t pid = -1;           // parent span id; -1 for the root
+  int64_t t1 = 0;             // begin, ns since the Unix epoch
+  int64_t t2 = 0;             // end
+  std::string kind;           // kind of the object this span traced
+  bool cross_thread = false;  // ended on another thread than it began on
+};
+
+// RTBkit's sink signature. The vector holds one tree, innermost span first.
+using SinkCb = std::function<void(const ProbeCtx&, const std::vector<Span>&)>;
+
+namespace internal {
+class SinkImpl;
+}
+
+// A sink for finished span trees. Copyable handle.
+class TraceSink {
+ public:
+  explicit TraceSink(std::shared_ptr<internal::SinkImpl> impl) : impl_(std::move(impl)) {}
+  const std::shared_ptr<internal::SinkImpl>& impl() const { return impl_; }
+
+ private:
+  std::shared_ptr<internal::SinkImpl> impl_;
+};
+
+// The default: one syslog(LOG_LOCAL7 | LOG_INFO) line per span.
+TraceSink syslog_sink();
+// One JSON object per span per line (the syslog line's keys), appended to path.
+Result<TraceSink> json_lines_sink(const std::string& path);
+// A Chrome Trace Event Format file ("X" events; opens in Perfetto UI and
+// chrome://tracing). The file is a valid JSON array after every write.
+Result<TraceSink> chrome_trace_sink(const std::string& path);
+// Takes trees off the traced threads like the others and writes nothing.
+TraceSink discard_sink();
+// Calls cb synchronously on the thread whose tree finished.
+TraceSink callback_sink(SinkCb cb);
+
+void set_trace_sink(TraceSink sink);
+void set_trace_sink(SinkCb cb);
+
+// Closes spans that other threads ended for this thread's trees, then waits
+// until the background writer has written every tree delivered so far.
+void flush_traces();
+
+struct TraceStats {
+  uint64_t trees_delivered = 0;    // sampled trees handed to a sink
+  uint64_t spans_delivered = 0;    // spans in those trees
+  uint64_t trees_dropped = 0;      // a built-in sink's queue was full
+  uint64_t freq_zero = 0;          // spans whose do_probe gave freq <= 0
+  uint64_t sink_exceptions = 0;    // exceptions thrown by a SinkCb
+  uint64_t cross_thread_ends = 0;  // spans ended on another thread
+  uint64_t write_errors = 0;       // built-in sink I/O failures
+  uint64_t untraced = 0;           // spans not traced: begun inside a sink, out of memory
+};
+TraceStats trace_stats();
+
+// ---------------------------------------------------------------------------
+// What Trace<T> needs inline. Not public API.
+namespace internal {
+
+struct OpenSpan;  // defined in src/trace
+
+struct SpanBeginTag {
+  static constexpr std::string_view tracepoint() { return "SpanBegin"; }
+  static constexpr const char* file() { return __FILE__; }
+  static constexpr int line() { return __LINE__; }
+  static constexpr auto names() {
+    return std::array<std::string_view, 6>{"tag", "kind", "uniq", "span", "parent", "t1"};
+  }
+};
+struct SpanEndTag {
+  static constexpr std::string_view tracepoint() { return "SpanEnd"; }
+  static constexpr const char* file() { return __FILE__; }
+  static constexpr int line() { return __LINE__; }
+  static constexpr auto names() {
+    return std::array<std::string_view, 8>{"tag", "kind", "uniq", "span", "parent", "t1", "t2", "duration"};
+  }
+};
+// The two span tracepoint sites, named (unlike a PIVOT_TRACEPOINT's) so that a
+// span's begin can tell whether SpanEnd is watched.
+using SpanBeginSite = SiteHolder<SpanBeginTag, TypeList<void, std::string_view, std::string_view,
+                                                        std::string_view, int64_t, int64_t, int64_t>>;
+using SpanEndSite =
+    SiteHolder<SpanEndTag, TypeList<void, std::string_view, std::string_view, std::string_view, int64_t,
+                                    int64_t, int64_t, int64_t, int64_t>>;
+
+inline bool span_sites_active() noexcept {
+  return SpanBeginSite::site.advice.load(std::memory_order_relaxed) != nullptr ||
+         SpanEndSite::site.advice.load(std::memory_order_relaxed) != nullptr;
+}
+
+// The sampling decision for the last id this thread probed, so that repeated
+// and nested spans of one id neither hash nor divide.
+inline constexpr uint32_t kCachedIdBytes = 40;
+struct alignas(64) SampleCache {
+  uint32_t len = ~0u;  // ~0u: empty
+  bool sampled = false;
+  int64_t freq = 0;
+  void* tree = nullptr;  // the open tree of this id on this thread, if any
+  char id[kCachedIdBytes] = {};
+};
+inline constinit thread_local SampleCache t_sample_cache [[gnu::tls_model("initial-exec")]];
+
+inline bool same_bytes(const char* a, const char* b, size_t n) noexcept {
+  auto load8 = [](const char* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  };
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (load8(a + i) != load8(b + i)) return false;
+    }
+    return load8(a + n - 8) == load8(b + n - 8);
+  }
+  if (n >= 4) {
+    uint32_t x, y, u, v;
+    std::memcpy(&x, a, 4), std::memcpy(&y, b, 4), std::memcpy(&u, a + n - 4, 4),
+        std::memcpy(&v, b + n - 4, 4);
+    return x == y && u == v;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+// The slow paths (src/trace/spans.cc). span_begin returns null when the span
+// is not tracked.
+[[gnu::noinline]] OpenSpan* span_begin(std::string_view kind, std::string_view uniq, int64_t freq,
+                                       std::string_view tag) noexcept;
+[[gnu::noinline]] void span_end(OpenSpan* span) noexcept;
+bool span_sampled(const OpenSpan* span) noexcept;
+
+inline std::string_view text_of(const char* s) noexcept { return s != nullptr ? std::string_view(s) : ""; }
+inline std::string_view text_of(std::string_view s) noexcept { return s; }
+
+template <class T>
+concept Probeable = requires(const T& t) {
+  std::get<0>(do_probe(t));
+  { text_of(std::get<1>(do_probe(t))) } -> std::same_as<std::string_view>;
+  { text_of(std::get<0>(do_probe(t))) } -> std::same_as<std::string_view>;
+  static_cast<int64_t>(std::get<2>(do_probe(t)));
+};
+
+}  // namespace internal
+
+template <class T>
+class Trace {
+ public:
+  Trace(const T& object, std::string_view tag) noexcept(noexcept(do_probe(object))) {
+    static_assert(internal::Probeable<T>,
+                  "pivot::Trace<T> needs `do_probe(const T&)`, found by argument-dependent lookup, returning "
+                  "a tuple (kind: const char* or string, id: string, freq: integer)");
+    begin(do_probe(object), tag);
+  }
+  // A null pointer opens no span.
+  Trace(const std::shared_ptr<T>& object, std::string_view tag) noexcept(noexcept(do_probe(*object))) {
+    if (object) begin(do_probe(*object), tag);
+  }
+
+  Trace(Trace&& other) noexcept : span_(std::exchange(other.span_, nullptr)) {}
+  Trace& operator=(Trace&& other) noexcept {
+    if (this != &other) {
+      end();
+      span_ = std::exchange(other.span_, nullptr);
+    }
+    return *this;
+  }
+  Trace(const Trace&) = delete;
+  Trace& operator=(const Trace&) = delete;
+
+  ~Trace() { end(); }
+
+  // Ends the span now rather than at destruction. Idempotent.
+  void end() noexcept {
+    if (span_ != nullptr) internal::span_end(std::exchange(span_, nullptr));
+  }
+
+  // Whether this span will reach the sink.
+  bool sampled() const noexcept { return span_ != nullptr && internal::span_sampled(span_); }
+
+ private:
+  template <class Probe>
+  void begin(const Probe& probe, std::string_view tag) noexcept {
+    std::string_view uniq = internal::text_of(std::get<1>(probe));
+    auto freq = static_cast<int64_t>(std::get<2>(probe));
+    const internal::SampleCache& c = internal::t_sample_cache;
+    if (c.len == uniq.size() && c.freq == freq && !c.sampled && c.tree == nullptr &&
+        internal::same_bytes(c.id, uniq.data(), uniq.size()) && !internal::span_sites_active()) [[likely]] {
+      return;  // an unsampled id, seen just before, and nobody watching spans
+    }
+    span_ = internal::span_begin(internal::text_of(std::get<0>(probe)), uniq, freq, tag);
+  }
+
+  internal::OpenSpan* span_ = nullptr;
+};
+
+template <class T>
+Trace<T> make_trace(const T& object, std::string_view tag) {
+  return Trace<T>(object, tag);
+}
+template <class T>
+Trace<T> make_trace(const std::shared_ptr<T>& object, std::string_view tag) {
+  return Trace<T>(object, tag);
+}
+
+}  // namespace pivot
+
+// Opens a span for the rest of the enclosing scope: PIVOT_TRACE(auction, "Router::bid");
+#define PIVOT_TRACE(object, tag) \
+  auto PIVOT_INTERNAL_CAT(pivot_trace_, __LINE__) = ::pivot::make_trace((object), (tag))

@@ -1,0 +1,171 @@
+#include "trace/builtin_sinks.h"
+
+#include <fcntl.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "core/clock.h"
+#include "trace/format.h"
+#include "tracepoint/process_info.h"
+
+namespace pivot::internal {
+namespace {
+
+// Calls f(record) for each span of the tree, in delivery order.
+template <class F>
+void for_each_record(const TreeView& t, F&& f) {
+  const ProcessInfo& p = process_info();
+  for (const DoneSpan& d : *t.spans) {
+    f(SpanRecord{t.tid, p.host, p.proc_id, d.kind, t.uniq, t.freq, d.pid, d.id, d.tag, ticks_to_ns(d.t1),
+                 ticks_to_ns(d.t2), d.cross_thread});
+  }
+}
+
+bool write_all(int fd, std::string_view data, off_t* offset) {
+  while (!data.empty()) {
+    ssize_t n = offset != nullptr ? ::pwrite(fd, data.data(), data.size(), *offset)
+                                  : ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      g_write_errors.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+    if (offset != nullptr) *offset += n;
+  }
+  return true;
+}
+
+class SyslogSink final : public SinkImpl {
+ public:
+  explicit SyslogSink(SyslogEmit emit) : emit_(std::move(emit)) {}
+  void write(const TreeView& t) override {
+    for_each_record(t, [&](const SpanRecord& r) {
+      line_.clear();
+      append_span_json(line_, r);
+      if (emit_) {
+        emit_(LOG_LOCAL7 | LOG_INFO, line_);
+      } else {
+        ::syslog(LOG_LOCAL7 | LOG_INFO, "%s", line_.c_str());
+      }
+    });
+  }
+
+ private:
+  SyslogEmit emit_;
+  std::string line_;
+};
+
+class FileSink : public SinkImpl {
+ public:
+  explicit FileSink(int fd) : fd_(fd) {}
+  ~FileSink() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ protected:
+  int fd_;
+  std::string buf_;
+};
+
+class JsonLinesSink final : public FileSink {
+ public:
+  using FileSink::FileSink;
+  void write(const TreeView& t) override {
+    for_each_record(t, [&](const SpanRecord& r) {
+      append_span_json(buf_, r);
+      buf_ += '\n';
+    });
+  }
+  void end_batch() override {
+    if (!buf_.empty()) write_all(fd_, buf_, nullptr);
+    buf_.clear();
+  }
+};
+
+// The file is always "[" + events joined by ",\n" + "\n]\n": each batch
+// overwrites the closing "\n]\n" with ",\n<events>\n]\n", so the file is a
+// valid JSON array after every write (and Perfetto also accepts a file cut
+// short in the middle of one).
+class ChromeTraceSink final : public FileSink {
+ public:
+  explicit ChromeTraceSink(int fd) : FileSink(fd) {
+    const ProcessInfo& p = process_info();
+    std::string head = "[\n";
+    append_chrome_process_name(head, p.proc_id, p.proc_name);
+    end_ = static_cast<off_t>(head.size());
+    head += "\n]\n";
+    off_t at = 0;
+    write_all(fd_, head, &at);
+  }
+  void write(const TreeView& t) override {
+    for_each_record(t, [&](const SpanRecord& r) {
+      buf_ += ",\n";
+      append_chrome_event(buf_, r);
+    });
+  }
+  void end_batch() override {
+    if (buf_.empty()) return;
+    size_t events = buf_.size();
+    buf_ += "\n]\n";
+    off_t at = end_;
+    if (write_all(fd_, buf_, &at)) end_ += static_cast<off_t>(events);
+    buf_.clear();
+  }
+
+ private:
+  off_t end_;  // where the closing "\n]\n" starts
+};
+
+class DiscardSink final : public SinkImpl {};
+
+class CallbackSink final : public SinkImpl {
+ public:
+  explicit CallbackSink(SinkCb cb) : cb_(std::move(cb)) {}
+  const SinkCb* callback() const override { return &cb_; }
+
+ private:
+  SinkCb cb_;
+};
+
+Result<int> open_file(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Error("cannot open trace file '" + path + "': " + std::strerror(errno));
+  return fd;
+}
+
+}  // namespace
+
+std::shared_ptr<SinkImpl> make_syslog_sink(SyslogEmit emit) {
+  return std::make_shared<SyslogSink>(std::move(emit));
+}
+
+}  // namespace pivot::internal
+
+namespace pivot {
+
+TraceSink syslog_sink() { return TraceSink(internal::make_syslog_sink(nullptr)); }
+
+Result<TraceSink> json_lines_sink(const std::string& path) {
+  Result<int> fd = internal::open_file(path, O_APPEND);
+  if (!fd) return fd.error();
+  return TraceSink(std::make_shared<internal::JsonLinesSink>(*fd));
+}
+
+Result<TraceSink> chrome_trace_sink(const std::string& path) {
+  Result<int> fd = internal::open_file(path, O_TRUNC);
+  if (!fd) return fd.error();
+  return TraceSink(std::make_shared<internal::ChromeTraceSink>(*fd));
+}
+
+TraceSink discard_sink() { return TraceSink(std::make_shared<internal::DiscardSink>()); }
+
+TraceSink callback_sink(SinkCb cb) {
+  return TraceSink(std::make_shared<internal::CallbackSink>(std::move(cb)));
+}
+
+}  // namespace pivot

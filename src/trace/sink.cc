@@ -1,0 +1,353 @@
+// Delivery of finished trees, the current sink, and the background writer.
+#include "trace/sink.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <thread>
+
+#include "core/clock.h"
+#include "trace/builtin_sinks.h"
+
+namespace pivot::internal {
+
+// From spans.cc.
+void drain_own_inbox() noexcept;
+ThreadSpans* current_thread_spans() noexcept;
+void mark_thread_untraced() noexcept;
+void span_counters(uint64_t* freq_zero, uint64_t* cross_thread, uint64_t* untraced) noexcept;
+std::mutex& thread_spans_mutex();
+
+std::atomic<uint64_t> g_sink_exceptions{0};
+std::atomic<uint64_t> g_write_errors{0};
+
+namespace {
+
+// The current sink. Threads cache it and compare versions on delivery.
+std::mutex g_sink_mu;
+std::shared_ptr<SinkImpl> g_sink;  // guarded by g_sink_mu; null: the default
+constinit std::atomic<uint64_t> g_sink_version{1};
+
+struct Writer {
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t requested = 0;  // flush requests, guarded by mu
+  uint64_t completed = 0;  // requests covered by a finished pass
+  bool stopping = false;
+  std::thread thread;
+  std::mutex write_mu;  // held while built-in sinks write
+};
+
+Writer& writer() {
+  static Writer* w = new Writer;  // never destroyed: spans may end during exit
+  return *w;
+}
+
+std::atomic<bool> g_writer_running{false};
+std::atomic<bool> g_writer_inline{false};  // writer stopped (exit) or unavailable: write in place
+std::atomic<bool> g_wake{false};
+constinit thread_local bool t_is_writer = false;
+
+void refresh_sink(ThreadSpans& ts) {
+  if (g_sink_version.load(std::memory_order_acquire) == ts.sink_version && ts.sink) return;
+  std::lock_guard<std::mutex> lock(g_sink_mu);
+  if (!g_sink) g_sink = syslog_sink().impl();
+  if (ts.sink != g_sink) ts.switch_pending = true;
+  ts.sink = g_sink;
+  ts.sink_version = g_sink_version.load(std::memory_order_relaxed);
+}
+
+TreeView view_of(const ThreadSpans& ts, const SpanTree& tree) {
+  return {ts.tid, tree.uniq, tree.freq, tree.kind, &tree.done};
+}
+
+void return_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
+  // Only the writer pushes; the owner takes the whole list at once.
+  tree->next_returned = ts.returned.load(std::memory_order_relaxed);
+  while (!ts.returned.compare_exchange_weak(tree->next_returned, tree, std::memory_order_release,
+                                            std::memory_order_relaxed)) {
+  }
+}
+
+void add_touched(std::vector<std::shared_ptr<SinkImpl>>& touched, const std::shared_ptr<SinkImpl>& s) {
+  if (std::find(touched.begin(), touched.end(), s) == touched.end()) touched.push_back(s);
+}
+
+void drain_ring(ThreadSpans& ts, std::vector<std::shared_ptr<SinkImpl>>& touched) {
+  uint64_t head = ts.ring.head();
+  uint64_t t = ts.ring.tail();
+  for (; t != head; ++t) {
+    uintptr_t e = ts.ring.at(t);
+    if (e & 1) {
+      auto* sw = reinterpret_cast<SinkSwitch*>(e & ~uintptr_t{1});
+      ts.writer_sink = std::move(sw->sink);
+      delete sw;
+      continue;
+    }
+    auto* tree = reinterpret_cast<SpanTree*>(e);
+    if (ts.writer_sink && ts.writer_sink->callback() == nullptr) {
+      ts.writer_sink->write(view_of(ts, *tree));
+      add_touched(touched, ts.writer_sink);
+    }
+    return_tree(ts, tree);
+  }
+  ts.ring.advance(t);
+  ts.wake_sent.store(false, std::memory_order_relaxed);
+}
+
+// Zombies (threads that exited with spans still open elsewhere) get their
+// remote closes handled here, the writer standing in for their owner.
+void process_zombies() {
+  std::vector<ThreadSpans*> work;
+  {
+    std::lock_guard<std::mutex> lock(thread_spans_mutex());
+    for (ThreadSpans* ts : all_thread_spans_locked()) {
+      if (ts->life.load(std::memory_order_relaxed) == ThreadSpans::Life::kZombie &&
+          ts->inbox.load(std::memory_order_acquire) != nullptr) {
+        ts->life.store(ThreadSpans::Life::kZombieBusy, std::memory_order_relaxed);
+        work.push_back(ts);
+      }
+    }
+  }
+  for (ThreadSpans* ts : work) drain_inbox(*ts);
+  std::lock_guard<std::mutex> lock(thread_spans_mutex());
+  for (ThreadSpans* ts : work) ts->life.store(ThreadSpans::Life::kZombie, std::memory_order_relaxed);
+}
+
+void pass(std::vector<std::shared_ptr<SinkImpl>>& touched) {
+  {
+    std::lock_guard<std::mutex> lock(writer().write_mu);
+    for (ThreadSpans* ts : all_thread_spans()) drain_ring(*ts, touched);
+    for (auto& s : touched) s->end_batch();
+    touched.clear();
+  }
+  process_zombies();
+}
+
+void writer_main() {
+  t_is_writer = true;
+  mark_thread_untraced();
+  Writer& w = writer();
+  std::vector<std::shared_ptr<SinkImpl>> touched;
+  std::unique_lock<std::mutex> lock(w.mu);
+  for (;;) {
+    w.cv.wait_for(lock, std::chrono::milliseconds(20), [&] {
+      return g_wake.load(std::memory_order_relaxed) || w.stopping || w.requested > w.completed;
+    });
+    g_wake.store(false, std::memory_order_relaxed);
+    bool stop = w.stopping;
+    uint64_t target = w.requested;
+    lock.unlock();
+    pass(touched);
+    lock.lock();
+    w.completed = target;
+    w.cv.notify_all();
+    if (stop) return;
+  }
+}
+
+void stop_writer() {
+  Writer& w = writer();
+  {
+    std::lock_guard<std::mutex> lock(w.mu);
+    w.stopping = true;
+  }
+  w.cv.notify_all();
+  if (w.thread.joinable()) w.thread.join();
+  g_writer_inline.store(true, std::memory_order_release);
+  std::vector<std::shared_ptr<SinkImpl>> touched;
+  pass(touched);  // what was queued after the writer's last pass
+}
+
+bool ensure_writer() noexcept {
+  if (g_writer_running.load(std::memory_order_acquire)) return true;
+  Writer& w = writer();
+  std::lock_guard<std::mutex> lock(w.mu);
+  if (g_writer_running.load(std::memory_order_relaxed)) return true;
+  if (w.stopping) return false;
+  try {
+    w.thread = std::thread(writer_main);
+  } catch (...) {
+    return false;
+  }
+  std::atexit(stop_writer);
+  g_writer_running.store(true, std::memory_order_release);
+  return true;
+}
+
+void write_in_place(ThreadSpans& ts, SpanTree* tree) noexcept {
+  std::lock_guard<std::mutex> lock(writer().write_mu);
+  ts.sink->write(view_of(ts, *tree));
+  ts.sink->end_batch();
+}
+
+void call_callback(ThreadSpans& ts, const SinkCb& cb, SpanTree* tree) noexcept {
+  try {
+    ProbeCtx& ctx = ts.ctx_scratch;
+    std::get<0>(ctx) = tree->kind.data();  // NUL-terminated in the arena
+    std::get<1>(ctx).assign(tree->uniq);
+    std::get<2>(ctx) = static_cast<uint32_t>(tree->freq);
+    std::vector<Span>& spans = ts.spans_scratch;
+    spans.resize(tree->done.size());
+    for (size_t i = 0; i < spans.size(); ++i) {
+      const DoneSpan& d = tree->done[i];
+      Span& s = spans[i];
+      s.tag.assign(d.tag);
+      s.id = d.id;
+      s.pid = d.pid;
+      s.t1 = ticks_to_ns(d.t1);
+      s.t2 = ticks_to_ns(d.t2);
+      s.kind.assign(d.kind);
+      s.cross_thread = d.cross_thread;
+    }
+    ts.in_sink = true;
+    cb(ctx, spans);
+  } catch (...) {
+    g_sink_exceptions.fetch_add(1, std::memory_order_relaxed);
+  }
+  ts.in_sink = false;
+}
+
+void drop(ThreadSpans& ts, SpanTree* tree) noexcept {
+  bump(ts.trees_dropped);
+  recycle_tree(ts, tree);
+}
+
+}  // namespace
+
+void wake_writer() noexcept {
+  g_wake.store(true, std::memory_order_relaxed);
+  if (ensure_writer()) writer().cv.notify_one();
+}
+
+void deliver_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
+  try {
+    for (;;) {
+      refresh_sink(ts);
+      const SinkCb* cb = ts.sink->callback();
+      if (cb == nullptr) break;
+      // Announce the call, then check the sink is still current: a
+      // set_trace_sink() that bumped the version either sees us here and
+      // waits, or we see its version and take its sink.
+      ts.calling_sink.store(ts.sink_version, std::memory_order_seq_cst);
+      if (g_sink_version.load(std::memory_order_seq_cst) != ts.sink_version) {
+        ts.calling_sink.store(0, std::memory_order_relaxed);
+        continue;
+      }
+      bump(ts.trees_delivered);
+      bump(ts.spans_delivered, tree->done.size());
+      call_callback(ts, *cb, tree);
+      ts.calling_sink.store(0, std::memory_order_release);
+      recycle_tree(ts, tree);
+      return;
+    }
+  } catch (...) {  // out of memory taking the sink
+    drop(ts, tree);
+    return;
+  }
+  if (g_writer_inline.load(std::memory_order_acquire) || !ensure_writer()) {
+    bump(ts.trees_delivered);
+    bump(ts.spans_delivered, tree->done.size());
+    write_in_place(ts, tree);
+    recycle_tree(ts, tree);
+    return;
+  }
+  if (ts.switch_pending) {
+    auto* sw = new (std::nothrow) SinkSwitch{ts.sink};
+    if (sw == nullptr || !ts.ring.push(reinterpret_cast<uintptr_t>(sw) | 1)) {
+      delete sw;
+      drop(ts, tree);
+      return;
+    }
+    ts.switch_pending = false;
+  }
+  if (!ts.ring.push(reinterpret_cast<uintptr_t>(tree))) {
+    drop(ts, tree);
+    return;
+  }
+  bump(ts.trees_delivered);
+  bump(ts.spans_delivered, tree->done.size());
+  if (ts.ring.size_hint() >= TreeRing::kCapacity / 2 && !ts.wake_sent.load(std::memory_order_relaxed)) {
+    ts.wake_sent.store(true, std::memory_order_relaxed);
+    wake_writer();
+  }
+}
+
+void deliver_tree_from_writer(ThreadSpans& ts, SpanTree* tree) noexcept {
+  std::shared_ptr<SinkImpl> sink;
+  {
+    std::lock_guard<std::mutex> lock(g_sink_mu);
+    if (!g_sink) g_sink = syslog_sink().impl();
+    sink = g_sink;
+  }
+  bump(ts.trees_delivered);
+  bump(ts.spans_delivered, tree->done.size());
+  if (const SinkCb* cb = sink->callback()) {
+    call_callback(ts, *cb, tree);
+  } else {
+    std::lock_guard<std::mutex> lock(writer().write_mu);
+    sink->write(view_of(ts, *tree));
+    sink->end_batch();
+  }
+  recycle_tree(ts, tree);
+}
+
+}  // namespace pivot::internal
+
+namespace pivot {
+
+using internal::ThreadSpans;
+
+void set_trace_sink(TraceSink sink) {
+  std::shared_ptr<internal::SinkImpl> impl = sink.impl();
+  if (!impl) impl = discard_sink().impl();
+  uint64_t version;
+  std::shared_ptr<internal::SinkImpl> old;
+  {
+    std::lock_guard<std::mutex> lock(internal::g_sink_mu);
+    old = std::exchange(internal::g_sink, std::move(impl));
+    version = internal::g_sink_version.load(std::memory_order_relaxed) + 1;
+    internal::g_sink_version.store(version, std::memory_order_seq_cst);
+  }
+  // Wait for SinkCb calls that began under an older sink (see deliver_tree).
+  ThreadSpans* self = internal::current_thread_spans();
+  for (ThreadSpans* ts : internal::all_thread_spans()) {
+    if (ts == self) continue;
+    for (;;) {
+      uint64_t calling = ts->calling_sink.load(std::memory_order_seq_cst);
+      if (calling == 0 || calling >= version) break;
+      std::this_thread::yield();
+    }
+  }
+}
+
+void set_trace_sink(SinkCb cb) { set_trace_sink(cb ? callback_sink(std::move(cb)) : discard_sink()); }
+
+void flush_traces() {
+  internal::drain_own_inbox();
+  if (internal::t_is_writer || !internal::g_writer_running.load(std::memory_order_acquire)) return;
+  internal::Writer& w = internal::writer();
+  std::unique_lock<std::mutex> lock(w.mu);
+  if (w.stopping) return;
+  uint64_t mine = ++w.requested;
+  w.cv.notify_all();
+  w.cv.wait(lock, [&] { return w.completed >= mine || w.stopping; });
+}
+
+TraceStats trace_stats() {
+  TraceStats s;
+  for (ThreadSpans* ts : internal::all_thread_spans()) {
+    s.trees_delivered += ts->trees_delivered.load(std::memory_order_relaxed);
+    s.spans_delivered += ts->spans_delivered.load(std::memory_order_relaxed);
+    s.trees_dropped += ts->trees_dropped.load(std::memory_order_relaxed);
+  }
+  internal::span_counters(&s.freq_zero, &s.cross_thread_ends, &s.untraced);
+  s.sink_exceptions = internal::g_sink_exceptions.load(std::memory_order_relaxed);
+  s.write_errors = internal::g_write_errors.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace pivot

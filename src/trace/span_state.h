@@ -1,0 +1,195 @@
+// The per-thread state behind pivot::Trace: span trees, their open spans, and
+// the hand-off of finished trees to sinks. Not public API.
+//
+// Ownership: each thread that traces a span gets a ThreadSpans (its owner),
+// registered process-wide. Only the owner touches a tree's mutable parts
+// (the stack of open spans, the finished spans, counters). Other threads
+// touch a ThreadSpans only through its atomics: `inbox` (spans that ended on
+// another thread) and the SPSC `ring` (finished trees, consumed by the
+// background writer), and `returned` (trees the writer is done with).
+//
+// Stability: an OpenSpan never moves while it is open, and the strings a
+// tree holds (id, tags, kinds) never move while the tree is alive, so a
+// thread that ends a span it did not begin can still read them. A tree stays
+// alive while any of its spans is open; a ThreadSpans stays alive while any
+// of its trees is (after its thread exits it becomes a zombie that the
+// writer thread owns until it is empty).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pivot/trace.h"
+
+namespace pivot::internal {
+
+struct SpanTree;
+struct ThreadSpans;
+
+struct OpenSpan {
+  SpanTree* tree = nullptr;
+  int32_t id = 0;
+  int32_t pid = -1;
+  uint64_t t1 = 0;  // ticks (core/clock.h)
+  std::string_view tag;
+  std::string_view kind;  // NUL-terminated in the arena
+  bool open = false;
+};
+
+struct DoneSpan {
+  int32_t id;
+  int32_t pid;
+  uint64_t t1;
+  uint64_t t2;
+  std::string_view tag;
+  std::string_view kind;
+  bool cross_thread;
+};
+
+// Append-only string storage in chunks: what it hands out never moves until
+// reset(). Each string is followed by a NUL.
+class Arena {
+ public:
+  std::string_view add(std::string_view s);
+  void reset();
+
+ private:
+  static constexpr size_t kChunk = 512;
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  std::vector<size_t> sizes_;
+  size_t cur_ = 0;   // chunk being filled
+  size_t used_ = 0;  // bytes used in it
+};
+
+// The open spans of one tree, innermost last. Entries never move.
+class SpanSlots {
+ public:
+  OpenSpan& push();
+  void pop() { --size_; }
+  void clear() { size_ = 0; }
+  size_t size() const { return size_; }
+  OpenSpan& at(size_t i) { return chunks_[i / kChunk][i % kChunk]; }
+  OpenSpan* top() { return size_ == 0 ? nullptr : &at(size_ - 1); }
+
+ private:
+  static constexpr size_t kChunk = 16;
+  std::vector<std::unique_ptr<OpenSpan[]>> chunks_;
+  size_t size_ = 0;
+};
+
+struct SpanTree {
+  ThreadSpans* owner = nullptr;
+  // Fixed while the tree is alive (other threads may read them).
+  std::string uniq;
+  int64_t freq = 0;
+  bool sampled = false;
+  std::string_view kind;  // the root span's kind (ProbeCtx)
+  // Owner only.
+  int32_t next_id = 0;
+  uint32_t open_count = 0;
+  SpanSlots stack;
+  std::vector<DoneSpan> done;  // in the order spans ended
+  Arena arena;
+  SpanTree* next_returned = nullptr;  // link in ThreadSpans::returned
+};
+
+// A span ended on another thread than its owner's; the owner closes it.
+struct RemoteClose {
+  OpenSpan* span;
+  uint64_t t2;
+  RemoteClose* next;
+};
+
+// Bounded single-producer (the owner) single-consumer (the writer) queue of
+// finished trees. An entry with the low bit set is a SinkSwitch.
+class TreeRing {
+ public:
+  static constexpr uint64_t kCapacity = 1024;
+  bool push(uintptr_t entry) noexcept {
+    uint64_t h = head_.load(std::memory_order_relaxed);
+    if (h - tail_cache_ == kCapacity) {
+      tail_cache_ = tail_.load(std::memory_order_acquire);
+      if (h - tail_cache_ == kCapacity) return false;
+    }
+    slots_[h % kCapacity] = entry;
+    head_.store(h + 1, std::memory_order_release);
+    return true;
+  }
+  uint64_t size_hint() const noexcept {
+    return head_.load(std::memory_order_relaxed) - tail_.load(std::memory_order_relaxed);
+  }
+  // Consumer side.
+  uint64_t head() const noexcept { return head_.load(std::memory_order_acquire); }
+  uint64_t tail() const noexcept { return tail_.load(std::memory_order_relaxed); }
+  uintptr_t at(uint64_t i) const noexcept { return slots_[i % kCapacity]; }
+  void advance(uint64_t new_tail) noexcept { tail_.store(new_tail, std::memory_order_release); }
+
+ private:
+  alignas(64) std::atomic<uint64_t> head_{0};
+  uint64_t tail_cache_ = 0;  // producer's view of tail_
+  alignas(64) std::atomic<uint64_t> tail_{0};
+  alignas(64) uintptr_t slots_[kCapacity] = {};
+};
+
+// A change of sink, queued in order with the trees that precede it.
+struct SinkSwitch {
+  std::shared_ptr<SinkImpl> sink;
+};
+
+struct ThreadSpans {
+  // kZombieBusy: a zombie whose inbox the writer is handling right now.
+  enum class Life : int { kAlive, kZombie, kZombieBusy };
+
+  // Owner only.
+  std::vector<SpanTree*> open_trees;
+  std::vector<SpanTree*> free_trees;
+  std::shared_ptr<SinkImpl> sink;  // the sink this thread delivers to
+  uint64_t sink_version = 0;       // version of `sink`; 0 before the first
+  bool switch_pending = false;     // a SinkSwitch for `sink` is not queued yet
+  bool in_sink = false;            // inside a SinkCb (spans are not traced)
+  ProbeCtx ctx_scratch;
+  std::vector<Span> spans_scratch;
+  int64_t tid = 0;
+
+  // Shared.
+  TreeRing ring;
+  std::atomic<RemoteClose*> inbox{nullptr};
+  std::atomic<SpanTree*> returned{nullptr};
+  std::atomic<uint64_t> calling_sink{0};  // sink version while inside a SinkCb, else 0
+  std::atomic<Life> life{Life::kAlive};
+  std::atomic<bool> wake_sent{false};
+  // Counters: written by the owner (plain add on its own line), read by stats.
+  std::atomic<uint64_t> trees_delivered{0};
+  std::atomic<uint64_t> spans_delivered{0};
+  std::atomic<uint64_t> trees_dropped{0};
+
+  // Writer only.
+  std::shared_ptr<SinkImpl> writer_sink;  // sink for the ring's next trees
+
+  ThreadSpans* next = nullptr;  // registry list, guarded by its mutex
+};
+
+inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) noexcept {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+// Recycles a tree whose spans are all closed (owner, or the writer for a
+// zombie).
+void recycle_tree(ThreadSpans& ts, SpanTree* tree) noexcept;
+
+// Handles every RemoteClose queued for ts (owner, or the writer for a zombie).
+void drain_inbox(ThreadSpans& ts) noexcept;
+
+// The registry of ThreadSpans (never freed: a zombie with nothing open is
+// taken over by the next new thread). The mutex is held while adding,
+// taking over, or changing a zombie's life.
+std::vector<ThreadSpans*> all_thread_spans();
+std::vector<ThreadSpans*> all_thread_spans_locked();  // caller holds thread_spans_mutex()
+std::mutex& thread_spans_mutex();
+
+}  // namespace pivot::internal
