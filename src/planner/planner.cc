@@ -137,6 +137,18 @@ class Planner {
     return lca;
   }
 
+  // Where filters the joined rows; First/MostRecent select among the tuples
+  // of their variable before that. A filter pushed below a selection would
+  // change which tuple is selected, so it goes no lower than the parent of
+  // the highest selecting variable on its way to the root.
+  int above_selections(int n) const {
+    int placed = n;
+    for (int a = n; a > 0; a = b_.nodes[a].parent) {
+      if (b_.nodes[a].mode != query::JoinMode::kAll) placed = b_.nodes[a].parent;
+    }
+    return placed;
+  }
+
   void add_use(int n, const Expr& e) { columns_of(e, plans_[n].uses); }
 
   static void split_and(const ExprPtr& e, std::vector<ExprPtr>& out) {
@@ -158,7 +170,7 @@ class Planner {
       std::vector<ExprPtr> conjuncts;
       split_and(q_.where, conjuncts);
       for (const ExprPtr& c : conjuncts) {
-        int n = lowest_common(b_.refs(*c));
+        int n = above_selections(lowest_common(b_.refs(*c)));
         plans_[n].filters.push_back(c);
         add_use(n, *c);
       }
