@@ -223,27 +223,37 @@ void wake_writer() noexcept {
   if (ensure_writer()) writer().cv.notify_one();
 }
 
+namespace {
+
+// Runs the tree through a SinkCb if that is the current sink; false if the
+// current sink is a built-in one (then ts.sink is it).
+bool deliver_to_callback(ThreadSpans& ts, SpanTree* tree) {
+  for (;;) {
+    refresh_sink(ts);
+    const SinkCb* cb = ts.sink->callback();
+    if (cb == nullptr) return false;
+    // Announce the call, then check the sink is still current: a
+    // set_trace_sink() that bumped the version either sees us here and
+    // waits, or we see its version and take its sink.
+    ts.calling_sink.store(ts.sink_version, std::memory_order_seq_cst);
+    if (g_sink_version.load(std::memory_order_seq_cst) != ts.sink_version) {
+      ts.calling_sink.store(0, std::memory_order_relaxed);
+      continue;
+    }
+    bump(ts.trees_delivered);
+    bump(ts.spans_delivered, tree->done.size());
+    call_callback(ts, *cb, tree);
+    ts.calling_sink.store(0, std::memory_order_release);
+    recycle_tree(ts, tree);
+    return true;
+  }
+}
+
+}  // namespace
+
 void deliver_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
   try {
-    for (;;) {
-      refresh_sink(ts);
-      const SinkCb* cb = ts.sink->callback();
-      if (cb == nullptr) break;
-      // Announce the call, then check the sink is still current: a
-      // set_trace_sink() that bumped the version either sees us here and
-      // waits, or we see its version and take its sink.
-      ts.calling_sink.store(ts.sink_version, std::memory_order_seq_cst);
-      if (g_sink_version.load(std::memory_order_seq_cst) != ts.sink_version) {
-        ts.calling_sink.store(0, std::memory_order_relaxed);
-        continue;
-      }
-      bump(ts.trees_delivered);
-      bump(ts.spans_delivered, tree->done.size());
-      call_callback(ts, *cb, tree);
-      ts.calling_sink.store(0, std::memory_order_release);
-      recycle_tree(ts, tree);
-      return;
-    }
+    if (deliver_to_callback(ts, tree)) return;
   } catch (...) {  // out of memory taking the sink
     drop(ts, tree);
     return;
@@ -276,22 +286,17 @@ void deliver_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
   }
 }
 
+// The writer, standing in for a zombie's owner, writes its trees directly.
 void deliver_tree_from_writer(ThreadSpans& ts, SpanTree* tree) noexcept {
-  std::shared_ptr<SinkImpl> sink;
-  {
-    std::lock_guard<std::mutex> lock(g_sink_mu);
-    if (!g_sink) g_sink = syslog_sink().impl();
-    sink = g_sink;
+  try {
+    if (deliver_to_callback(ts, tree)) return;
+  } catch (...) {
+    drop(ts, tree);
+    return;
   }
   bump(ts.trees_delivered);
   bump(ts.spans_delivered, tree->done.size());
-  if (const SinkCb* cb = sink->callback()) {
-    call_callback(ts, *cb, tree);
-  } else {
-    std::lock_guard<std::mutex> lock(writer().write_mu);
-    sink->write(view_of(ts, *tree));
-    sink->end_batch();
-  }
+  write_in_place(ts, tree);
   recycle_tree(ts, tree);
 }
 

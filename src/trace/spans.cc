@@ -121,6 +121,10 @@ SpanTree* new_tree(ThreadSpans& ts, std::string_view uniq, int64_t freq, bool sa
   } else {
     tree = new SpanTree;
   }
+  // Trees come back from the writer as they were written: clear here.
+  tree->stack.clear();
+  tree->done.clear();
+  tree->arena.reset();
   tree->owner = &ts;
   tree->uniq.assign(uniq.data(), uniq.size());
   tree->freq = freq;
@@ -239,10 +243,6 @@ OpenSpan& SpanSlots::push() {
 }
 
 void recycle_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
-  tree->stack.clear();
-  tree->done.clear();
-  tree->arena.reset();
-  tree->uniq.clear();
   try {
     ts.free_trees.push_back(tree);
   } catch (...) {
