@@ -82,12 +82,15 @@ ExitGuard::~ExitGuard() {
   t_sample_cache = SampleCache{};
   if (ts == nullptr) return;
   drain_inbox(*ts);
+  // Once it is a zombie the state may be taken over by a new thread at once:
+  // read what we need first.
+  bool still_open = !ts->open_trees.empty();
   {
     std::lock_guard<std::mutex> lock(registry().mu);
     ts->life.store(ThreadSpans::Life::kZombie, std::memory_order_relaxed);
   }
   t_state = nullptr;
-  if (!ts->open_trees.empty()) wake_writer();  // its remote closes are the writer's now
+  if (still_open) wake_writer();  // its remote closes are the writer's now
 }
 
 bool decide(std::string_view uniq, int64_t freq) noexcept {
