@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <variant>
+#include <new>
 
 namespace pivot {
 
@@ -26,33 +26,67 @@ std::string_view type_name(ValueType t);
 
 class Value {
  public:
-  Value() = default;
-  Value(std::nullptr_t) {}                                       // NOLINT
-  Value(bool b) : v_(b) {}                                       // NOLINT
-  Value(int64_t i) : v_(i) {}                                    // NOLINT
-  Value(int i) : v_(int64_t{i}) {}                               // NOLINT
-  Value(double d) : v_(d) {}                                     // NOLINT
-  Value(std::string s) : v_(std::move(s)) {}                     // NOLINT
-  Value(std::string_view s) : v_(std::string(s)) {}              // NOLINT
-  Value(const char* s) : v_(std::string(s ? s : "")) {}          // NOLINT
+  Value() noexcept : type_(ValueType::kNull), i_(0) {}
+  Value(std::nullptr_t) noexcept : Value() {}                        // NOLINT
+  Value(bool b) noexcept : type_(ValueType::kBool), b_(b) {}         // NOLINT
+  Value(int64_t i) noexcept : type_(ValueType::kInt), i_(i) {}       // NOLINT
+  Value(int i) noexcept : type_(ValueType::kInt), i_(i) {}           // NOLINT
+  Value(double d) noexcept : type_(ValueType::kDouble), d_(d) {}     // NOLINT
+  Value(std::string s) : type_(ValueType::kString), s_(std::move(s)) {}  // NOLINT
+  Value(std::string_view s) : type_(ValueType::kString), s_(s) {}        // NOLINT
+  Value(const char* s) : type_(ValueType::kString), s_(s ? s : "") {}    // NOLINT
 
-  ValueType type() const { return static_cast<ValueType>(v_.index()); }
-  bool is_null() const { return v_.index() == 0; }
-  bool is_bool() const { return v_.index() == 1; }
-  bool is_int() const { return v_.index() == 2; }
-  bool is_double() const { return v_.index() == 3; }
-  bool is_string() const { return v_.index() == 4; }
+  Value(const Value& o) : type_(o.type_) {
+    if (type_ == ValueType::kString) new (&s_) std::string(o.s_);
+    else i_ = o.i_;
+  }
+  Value(Value&& o) noexcept : type_(o.type_) {
+    if (type_ == ValueType::kString) new (&s_) std::string(std::move(o.s_));
+    else i_ = o.i_;
+  }
+  Value& operator=(const Value& o) {
+    if (type_ == ValueType::kString && o.type_ == ValueType::kString) {
+      s_ = o.s_;
+    } else if (this != &o) {
+      this->~Value();
+      new (this) Value(o);
+    }
+    return *this;
+  }
+  Value& operator=(Value&& o) noexcept {
+    if (type_ == ValueType::kString && o.type_ == ValueType::kString) {
+      s_ = std::move(o.s_);
+    } else if (this != &o) {
+      this->~Value();
+      new (this) Value(std::move(o));
+    }
+    return *this;
+  }
+  ~Value() {
+    if (type_ == ValueType::kString) s_.~basic_string();
+  }
+
+  ValueType type() const { return type_; }
+  bool is_null() const { return type_ == ValueType::kNull; }
+  bool is_bool() const { return type_ == ValueType::kBool; }
+  bool is_int() const { return type_ == ValueType::kInt; }
+  bool is_double() const { return type_ == ValueType::kDouble; }
+  bool is_string() const { return type_ == ValueType::kString; }
   bool is_number() const { return is_int() || is_double(); }
 
-  bool as_bool() const { return std::get<1>(v_); }
-  int64_t as_int() const { return std::get<2>(v_); }
-  double as_double() const { return std::get<3>(v_); }
-  const std::string& as_string() const { return std::get<4>(v_); }
+  // Accessors; calling one for another type is a programming error.
+  bool as_bool() const { return b_; }
+  int64_t as_int() const { return i_; }
+  double as_double() const { return d_; }
+  const std::string& as_string() const { return s_; }
+  // In-place access for accumulators; null when the value is another type.
+  int64_t* if_int() { return is_int() ? &i_ : nullptr; }
+  double* if_double() { return is_double() ? &d_ : nullptr; }
   // int or double as double; 0 for anything else.
-  double to_double() const;
+  double to_double() const { return is_int() ? static_cast<double>(i_) : (is_double() ? d_ : 0.0); }
   // Truthiness for Where: false for null and false, true for true; numbers
   // and strings are not booleans (the binder rejects them in Where).
-  bool truthy() const { return is_bool() && as_bool(); }
+  bool truthy() const { return is_bool() && b_; }
 
   // JSON text: null, true, 42, 1.5, "escaped".
   std::string to_json() const;
@@ -64,11 +98,28 @@ class Value {
   // Total order used for sorting results and for MIN/MAX: null < bool <
   // numbers (int and double compared by value) < strings.
   friend int compare(const Value& a, const Value& b);
-  friend bool operator==(const Value& a, const Value& b) { return compare(a, b) == 0; }
+  friend bool operator==(const Value& a, const Value& b) {
+    if (a.type_ == b.type_) {
+      switch (a.type_) {
+        case ValueType::kNull: return true;
+        case ValueType::kBool: return a.b_ == b.b_;
+        case ValueType::kInt: return a.i_ == b.i_;
+        case ValueType::kDouble: return a.d_ == b.d_;
+        case ValueType::kString: return a.s_ == b.s_;
+      }
+    }
+    return a.is_number() && b.is_number() && a.to_double() == b.to_double() && compare(a, b) == 0;
+  }
   friend bool operator<(const Value& a, const Value& b) { return compare(a, b) < 0; }
 
  private:
-  std::variant<std::monostate, bool, int64_t, double, std::string> v_;
+  ValueType type_;
+  union {
+    bool b_;
+    int64_t i_;
+    double d_;
+    std::string s_;
+  };
 };
 
 struct ValueHash {

@@ -46,6 +46,31 @@ Value eval(const Expr& e, const Value* regs) {
       }
       Value a = eval(*e.a, regs);
       Value b = eval(*e.b, regs);
+      if (a.is_int() && b.is_int()) {  // the common case, without the general path's conversions
+        int64_t x = a.as_int(), y = b.as_int(), r;
+        switch (e.op) {
+          case Op::kAdd:
+            if (!__builtin_add_overflow(x, y, &r)) return Value(r);
+            break;
+          case Op::kSub:
+            if (!__builtin_sub_overflow(x, y, &r)) return Value(r);
+            break;
+          case Op::kMul:
+            if (!__builtin_mul_overflow(x, y, &r)) return Value(r);
+            break;
+          case Op::kDiv:
+          case Op::kMod:
+            if (y != 0 && y != -1) return Value(e.op == Op::kDiv ? x / y : x % y);
+            break;
+          case Op::kEq: return Value(x == y);
+          case Op::kNe: return Value(x != y);
+          case Op::kLt: return Value(x < y);
+          case Op::kLe: return Value(x <= y);
+          case Op::kGt: return Value(x > y);
+          case Op::kGe: return Value(x >= y);
+          default: break;
+        }
+      }
       switch (e.op) {
         case Op::kAdd: return value_add(a, b);
         case Op::kSub: return value_sub(a, b);

@@ -18,7 +18,8 @@ std::atomic<uint64_t> g_errors{0};
 struct Bound {
   ProgramPtr program;
   std::vector<int32_t> export_index;  // per Observe: >= 0 the site's export, else kAbsent or a builtin
-  std::vector<bool> is_list;          // per Observe
+  std::vector<uint8_t> is_list;       // per Observe
+  bool single_row = true;             // no list-valued export and no UNPACK: exactly one row
 };
 
 constexpr int32_t kAbsent = -1;  // the site lacks the export: null
@@ -32,10 +33,11 @@ struct InstalledAdvice : internal::SiteAdvice {
 // Per-thread buffers, reused across events so steady state allocates nothing.
 struct Scratch {
   std::vector<Value> regs;
-  std::vector<std::vector<Value>> lists;         // per Observe that is list-valued
+  std::vector<std::vector<Value>> lists;               // per Observe that is list-valued
   std::vector<std::vector<internal::Tuple>> unpacked;  // per Unpack
-  std::vector<Value> keys, inputs, pack_values;
-  std::vector<uint32_t> odometer;
+  std::vector<Value> temps, pack_values;               // computed keys and inputs, packed tuple
+  std::vector<const Value*> keys, inputs;              // what EMIT adds: registers or temps
+  std::vector<size_t> sizes, pos;                      // the row iteration
 };
 
 void free_scratch(internal::ThreadState& ts) {
@@ -83,10 +85,21 @@ void finish_row(const Program& p, Scratch& s, internal::ThreadState& ts, bool ov
       g_errors.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    // Registers are passed by address; only computed values are copied.
+    s.temps.clear();
+    if (s.temps.capacity() < emit.keys.size() + emit.inputs.size()) {
+      s.temps.reserve(emit.keys.size() + emit.inputs.size());  // pointers into temps stay valid
+    }
+    auto operand = [&](const ExprPtr& e) -> const Value* {
+      if (e->kind == Expr::Kind::kReg) return &regs[e->reg];
+      if (e->kind == Expr::Kind::kConst) return &e->constant;
+      s.temps.push_back(eval(*e, regs));
+      return &s.temps.back();
+    };
     s.keys.clear();
-    for (const ExprPtr& e : emit.keys) s.keys.push_back(eval(*e, regs));
+    for (const ExprPtr& e : emit.keys) s.keys.push_back(operand(e));
     s.inputs.clear();
-    for (const ExprPtr& e : emit.inputs) s.inputs.push_back(eval(*e, regs));
+    for (const ExprPtr& e : emit.inputs) s.inputs.push_back(operand(e));
     int64_t weight = 1;
     if (emit.weight_reg >= 0) {
       const Value& w = regs[emit.weight_reg];
@@ -100,12 +113,12 @@ void finish_row(const Program& p, Scratch& s, internal::ThreadState& ts, bool ov
 void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal::ThreadState& ts) {
   const Program& p = *b.program;
   Scratch& s = *scratch_of(ts);
-  s.regs.assign(p.n_regs, Value());
+  // Every register is written before it is read, except absent exports,
+  // which are nulled below; so registers are not cleared per event.
+  if (s.regs.size() < p.n_regs) s.regs.resize(p.n_regs);
   if (s.lists.size() < p.observe.size()) s.lists.resize(p.observe.size());
 
   // OBSERVE. A list-valued export becomes a dimension of the row iteration.
-  std::vector<uint32_t>& dims = s.odometer;  // sizes first, then positions
-  dims.clear();
   for (size_t i = 0; i < p.observe.size(); ++i) {
     const Observe& o = p.observe[i];
     int32_t index = b.export_index[i];
@@ -115,6 +128,8 @@ void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal:
       if (b.is_list[i] && s.lists[i].empty()) return;  // no elements: no rows
     } else if (index != kAbsent) {
       s.regs[o.reg] = builtin_value(index_builtin(index), ts);
+    } else {
+      s.regs[o.reg] = Value();
     }
   }
 
@@ -133,13 +148,20 @@ void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal:
     overflowed = overflowed || o;
   }
 
+  if (b.single_row) {
+    finish_row(p, s, ts, false);
+    return;
+  }
+
   // Iterate over every combination of list elements and unpacked tuples.
-  std::vector<size_t> sizes;
+  std::vector<size_t>& sizes = s.sizes;
+  sizes.clear();
   for (size_t i = 0; i < p.observe.size(); ++i) {
     if (b.is_list[i]) sizes.push_back(s.lists[i].size());
   }
   for (size_t u = 0; u < p.unpacks.size(); ++u) sizes.push_back(s.unpacked[u].size());
-  std::vector<size_t> pos(sizes.size(), 0);
+  std::vector<size_t>& pos = s.pos;
+  pos.assign(sizes.size(), 0);
   for (;;) {
     size_t d = 0;
     for (size_t i = 0; i < p.observe.size(); ++i) {
@@ -183,7 +205,7 @@ std::vector<ProgramPtr>& installed() {
 }
 
 Bound bind(const ProgramPtr& p, const internal::Site& site) {
-  Bound b{p, {}, {}};
+  Bound b{p, {}, {}, true};
   for (const Observe& o : p->observe) {
     int32_t index = kAbsent;
     bool list = false;
@@ -198,7 +220,9 @@ Bound bind(const ProgramPtr& p, const internal::Site& site) {
     if (index == kAbsent && internal::builtin_named(o.name, &builtin)) index = builtin_index(builtin);
     b.export_index.push_back(index);
     b.is_list.push_back(list);
+    if (list) b.single_row = false;
   }
+  if (!p->unpacks.empty()) b.single_row = false;
   return b;
 }
 

@@ -6,10 +6,40 @@
 
 namespace pivot::aggregate {
 
+namespace {
+inline size_t mix_hash(size_t h, size_t v) { return (h ^ v) * 0x100000001b3ull + (h >> 29); }
+const Value& deref(const Value& v) { return v; }
+const Value& deref(const Value* v) { return *v; }
+}  // namespace
+
 size_t hash_keys(std::span<const Value> keys) {
   size_t h = 0x84222325cbf29ce4ull;
-  for (const Value& v : keys) h = (h ^ v.hash()) * 0x100000001b3ull + (h >> 29);
+  for (const Value& v : keys) h = mix_hash(h, v.hash());
   return h;
+}
+
+size_t hash_keys(std::span<const Value* const> keys) {
+  size_t h = 0x84222325cbf29ce4ull;
+  for (const Value* v : keys) h = mix_hash(h, v->hash());
+  return h;
+}
+
+// Adds `in` (times `weight`) into acc in place; ints stay ints until they
+// overflow. The common case, int into int, allocates nothing.
+void accumulate(Value& acc, const Value& in, int64_t weight) {
+  if (int64_t* a = acc.if_int()) {
+    if (in.is_int()) {
+      int64_t add;
+      if (!__builtin_mul_overflow(in.as_int(), weight, &add) && !__builtin_add_overflow(*a, add, a)) return;
+    }
+  } else if (double* d = acc.if_double()) {
+    if (in.is_number()) {
+      *d += in.to_double() * static_cast<double>(weight);
+      return;
+    }
+  }
+  Value add = weight == 1 ? in : value_mul(in, Value(weight));
+  acc = acc.is_null() ? add : value_add(acc, add);
 }
 
 void combine(AggFn fn, AggState& a, const AggState& b) {
@@ -42,7 +72,8 @@ Value final_value(AggFn fn, const AggState& s) {
   }
 }
 
-Partial::Group& Partial::find_or_add(std::span<const Value> keys, size_t hash) {
+template <class Keys>
+Partial::Group& Partial::find_or_add(const Keys& keys, size_t hash) {
   if (groups_.size() * 2 >= index_.size()) grow();
   size_t mask = index_.size() - 1;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
@@ -51,12 +82,16 @@ Partial::Group& Partial::find_or_add(std::span<const Value> keys, size_t hash) {
       index_[i] = static_cast<uint32_t>(groups_.size() + 1);
       Group& g = groups_.emplace_back();
       g.hash = hash;
-      g.keys.assign(keys.begin(), keys.end());
+      g.keys.reserve(keys.size());
+      for (const auto& k : keys) g.keys.push_back(deref(k));
       g.states.resize(shape_->aggs.size());
       return g;
     }
     Group& g = groups_[slot - 1];
-    if (g.hash == hash && std::equal(g.keys.begin(), g.keys.end(), keys.begin(), keys.end())) return g;
+    if (g.hash != hash || g.keys.size() != keys.size()) continue;
+    bool same = true;
+    for (size_t k = 0; k < keys.size() && same; ++k) same = g.keys[k] == deref(keys[k]);
+    if (same) return g;
   }
 }
 
@@ -73,8 +108,8 @@ void Partial::grow() {
   }
 }
 
-void Partial::add(const Value* keys, const Value* inputs, int64_t weight) {
-  std::span<const Value> key_span(keys, shape_->keys);
+void Partial::add(const Value* const* keys, const Value* const* inputs, int64_t weight) {
+  std::span<const Value* const> key_span(keys, shape_->keys);
   if (shape_->raw) {
     if (groups_.size() >= shape_->raw_cap) {
       dropped_ += static_cast<uint64_t>(weight);
@@ -82,7 +117,7 @@ void Partial::add(const Value* keys, const Value* inputs, int64_t weight) {
     }
     for (int64_t i = 0; i < weight; ++i) {
       Group& g = groups_.emplace_back();
-      g.keys.assign(key_span.begin(), key_span.end());
+      for (const Value* k : key_span) g.keys.push_back(*k);
     }
     return;
   }
@@ -90,28 +125,39 @@ void Partial::add(const Value* keys, const Value* inputs, int64_t weight) {
   for (size_t i = 0; i < shape_->aggs.size(); ++i) {
     AggFn fn = shape_->aggs[i];
     AggState& s = g.states[i];
-    const Value& in = inputs[i];
-    bool presummed = i < shape_->presummed.size() && shape_->presummed[i];
-    if (fn == AggFn::kCount) {
-      // COUNT(expr) counts rows where expr is not null; the planner passes
-      // `true` for a bare COUNT. Presummed, the input is the count itself.
-      if (presummed) {
-        if (in.is_int()) s.count += in.as_int();
-      } else if (!in.is_null()) {
+    const Value& in = *inputs[i];
+    bool presummed = !shape_->presummed.empty() && shape_->presummed[i];
+    switch (fn) {
+      case AggFn::kCount:
+        // COUNT(expr) counts rows where expr is not null; the planner passes
+        // `true` for a bare COUNT. Presummed, the input is the count itself.
+        if (presummed) {
+          if (in.is_int()) s.count += in.as_int();
+        } else if (!in.is_null()) {
+          s.count += weight;
+        }
+        break;
+      case AggFn::kSum:
+      case AggFn::kAvg:
+        if (in.is_null()) break;
         s.count += weight;
-      }
-      continue;
+        accumulate(s.acc, in, presummed ? 1 : weight);
+        break;
+      case AggFn::kMin:
+      case AggFn::kMax:
+        if (in.is_null()) break;
+        s.count += weight;
+        if (s.acc.is_null() || (fn == AggFn::kMin ? compare(in, s.acc) < 0 : compare(in, s.acc) > 0)) s.acc = in;
+        break;
     }
-    if (in.is_null()) continue;
-    AggState one;
-    one.count = weight;
-    if ((fn == AggFn::kSum || fn == AggFn::kAvg) && !presummed && weight != 1) {
-      one.acc = value_mul(in, Value(weight));
-    } else {
-      one.acc = in;
-    }
-    combine(fn, s, one);
   }
+}
+
+void Partial::add_values(const Value* keys, const Value* inputs, int64_t weight) {
+  std::vector<const Value*> k, in;
+  for (uint32_t i = 0; i < shape_->keys; ++i) k.push_back(&keys[i]);
+  for (size_t i = 0; i < shape_->aggs.size(); ++i) in.push_back(&inputs[i]);
+  add(k.data(), in.data(), weight);
 }
 
 void Partial::merge_group(std::span<const Value> keys, std::span<const AggState> states) {

@@ -45,8 +45,10 @@ class Partial {
   explicit Partial(const EmitShape* shape) : shape_(shape) {}
 
   // keys: shape.keys values; inputs: one per aggregate (`true` for a bare
-  // COUNT).
-  void add(const Value* keys, const Value* inputs, int64_t weight = 1);
+  // COUNT). Pointers, so that advice passes its registers without copying.
+  void add(const Value* const* keys, const Value* const* inputs, int64_t weight = 1);
+  // Convenience for contiguous values (tests, decoding).
+  void add_values(const Value* keys, const Value* inputs, int64_t weight = 1);
   void mark_incomplete() { incomplete_ = true; }
   void merge(const Partial& other);
   void clear();
@@ -69,7 +71,8 @@ class Partial {
   void merge_group(std::span<const Value> keys, std::span<const AggState> states);
 
  private:
-  Group& find_or_add(std::span<const Value> keys, size_t hash);
+  template <class Keys>
+  Group& find_or_add(const Keys& keys, size_t hash);
   void grow();
 
   const EmitShape* shape_;
@@ -80,6 +83,7 @@ class Partial {
 };
 
 size_t hash_keys(std::span<const Value> keys);
+size_t hash_keys(std::span<const Value* const> keys);
 // Combines b into a for aggregate fn.
 void combine(AggFn fn, AggState& a, const AggState& b);
 Value final_value(AggFn fn, const AggState& s);

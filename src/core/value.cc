@@ -18,12 +18,6 @@ std::string_view type_name(ValueType t) {
   return "?";
 }
 
-double Value::to_double() const {
-  if (is_int()) return static_cast<double>(as_int());
-  if (is_double()) return as_double();
-  return 0;
-}
-
 namespace {
 
 std::string double_text(double d) {

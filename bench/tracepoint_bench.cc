@@ -1,0 +1,80 @@
+// Tracepoint costs: dormant (no advice) and active (OBSERVE + EMIT SUM by
+// group), the paths design section 11 sets targets for. Compare each to
+// BM_Baseline_EmptyCall of the same run (bench/baseline.cc).
+#include <benchmark/benchmark.h>
+
+#include "pivot/pivot.h"
+
+namespace {
+
+[[gnu::noinline]] void dormant_site(int64_t delta) { PIVOT_TRACEPOINT("Bench.dormant", delta); }
+[[gnu::noinline]] void active_site(int64_t delta) { PIVOT_TRACEPOINT("Bench.active", delta); }
+[[gnu::noinline]] void packing_site(int64_t delta) { PIVOT_TRACEPOINT("Bench.pack", delta); }
+
+// The site inline in the loop: what a dormant tracepoint adds to its caller.
+void BM_Tracepoint_Dormant(benchmark::State& state) {
+  int64_t delta = 0;
+  for (auto _ : state) {
+    ++delta;
+    PIVOT_TRACEPOINT("Bench.dormantInline", delta);
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_Tracepoint_Dormant);
+
+// A noinline function holding only a dormant site: compare to the empty call.
+void BM_Tracepoint_DormantInCall(benchmark::State& state) {
+  int64_t i = 0;
+  for (auto _ : state) dormant_site(++i);
+}
+BENCHMARK(BM_Tracepoint_DormantInCall);
+
+// Q1's shape: From incr In X GroupBy incr.host Select incr.host, SUM(incr.delta)
+void BM_Tracepoint_ActiveSumByGroup(benchmark::State& state) {
+  pivot::Session session;
+  auto q = session.install("From a In Bench.active GroupBy a.host Select a.host, SUM(a.delta)");
+  if (!q) {
+    state.SkipWithError(q.error().message().c_str());
+    return;
+  }
+  int64_t i = 0;
+  for (auto _ : state) active_site(++i);
+  benchmark::DoNotOptimize(session.results(*q));
+}
+BENCHMARK(BM_Tracepoint_ActiveSumByGroup);
+
+// The same, grouped by an integer export, which keeps strings off the path.
+void BM_Tracepoint_ActiveSumByIntGroup(benchmark::State& state) {
+  pivot::Session session;
+  auto q = session.install("From a In Bench.active GroupBy a.delta % 8 Select a.delta % 8, SUM(a.delta)");
+  if (!q) {
+    state.SkipWithError(q.error().message().c_str());
+    return;
+  }
+  int64_t i = 0;
+  for (auto _ : state) active_site(++i);
+  benchmark::DoNotOptimize(session.results(*q));
+}
+BENCHMARK(BM_Tracepoint_ActiveSumByIntGroup);
+
+// PACK at one site, then UNPACK + EMIT at another, in one execution.
+void BM_Tracepoint_PackThenUnpackEmit(benchmark::State& state) {
+  pivot::Session session;
+  auto q = session.install(
+      "From a In Bench.active Join p In MostRecent(Bench.pack) On p -> a GroupBy p.delta % 4 "
+      "Select p.delta % 4, SUM(a.delta)");
+  if (!q) {
+    state.SkipWithError(q.error().message().c_str());
+    return;
+  }
+  pivot::baggage::Scope scope{pivot::Baggage()};
+  int64_t i = 0;
+  for (auto _ : state) {
+    packing_site(++i);
+    active_site(i);
+  }
+  benchmark::DoNotOptimize(session.results(*q));
+}
+BENCHMARK(BM_Tracepoint_PackThenUnpackEmit);
+
+}  // namespace
