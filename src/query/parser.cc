@@ -712,7 +712,9 @@ Node Parser::parse_unary() {
   std::vector<const Token*> minuses;
   while (at(TokenKind::kMinus)) minuses.push_back(&advance());
   Node operand;
-  if (!minuses.empty() && (at(TokenKind::kInt) || at(TokenKind::kDouble))) {
+  // An int has no -0: folding "-0" into 0 would print back as "0", not "-0".
+  bool foldable = at(TokenKind::kDouble) || (at(TokenKind::kInt) && cur().int_value != 0);
+  if (!minuses.empty() && foldable) {
     const Token& minus = *minuses.back();
     minuses.pop_back();
     const Token& number = advance();
