@@ -8,7 +8,79 @@
 
 namespace pivot::internal {
 
-void BagDataDeleter::operator()(BagData* d) const noexcept { delete d; }
+namespace {
+
+// The recycling cache. Trivially destructible thread-locals; CacheReaper
+// frees what is cached at thread exit and is touched only on the first
+// recycle, since touching it costs an init-guard check.
+constexpr int kCacheSlots = 2;
+constexpr size_t kMaxCachedArena = 1024;
+constexpr size_t kMaxCachedEntries = 32;
+constinit thread_local BagData* t_cache[kCacheSlots] = {};
+constinit thread_local int t_cached = 0;
+constinit thread_local bool t_cache_armed = false;
+constinit thread_local bool t_cache_closed = false;
+
+struct CacheReaper {
+  bool armed = false;
+  ~CacheReaper() {
+    if (!armed) return;
+    t_cache_closed = true;
+    while (t_cached > 0) delete t_cache[--t_cached];
+  }
+};
+thread_local CacheReaper t_cache_reaper;
+
+[[gnu::noinline, gnu::cold]] void arm_cache_reaper() noexcept {
+  t_cache_armed = true;
+  t_cache_reaper.armed = true;
+}
+
+}  // namespace
+
+void BagDataDeleter::operator()(BagData* d) const noexcept {
+  if (t_cached < kCacheSlots && !t_cache_closed && d->arena.capacity() <= kMaxCachedArena &&
+      d->entries.capacity() <= kMaxCachedEntries) {
+    if (!t_cache_armed) [[unlikely]] {
+      arm_cache_reaper();
+    }
+    d->entries.clear();
+    d->arena.clear();
+    d->garbage = 0;
+    d->body = 0;
+    d->max_seq = 0;
+    d->n_bags = 0;
+    d->overflow = false;
+    t_cache[t_cached++] = d;
+    return;
+  }
+  delete d;
+}
+
+BagPtr make_bag_data() {
+  if (t_cached > 0) return BagPtr(t_cache[--t_cached]);
+  return BagPtr(new BagData);
+}
+
+BagPtr copy_bag_data(const BagData& d) {
+  BagPtr copy = make_bag_data();
+  copy->entries = d.entries;
+  if (d.garbage == 0) {
+    copy->arena = d.arena;
+  } else {
+    copy->arena.reserve(d.arena.size() - d.garbage);
+    for (Entry& e : copy->entries) {
+      uint32_t offset = static_cast<uint32_t>(copy->arena.size());
+      copy->arena.append(d.values(e));
+      e.offset = offset;
+    }
+  }
+  copy->body = d.body;
+  copy->max_seq = d.max_seq;
+  copy->n_bags = d.n_bags;
+  copy->overflow = d.overflow;
+  return copy;
+}
 
 Range bag_range(const BagData& d, uint64_t bag_id) noexcept {
   auto first = std::lower_bound(d.entries.begin(), d.entries.end(), bag_id,

@@ -88,8 +88,16 @@ struct BagData {
   }
 };
 
+// BagData objects are recycled per thread (a couple, with their capacity)
+// so that a request's pack -> encode -> decode -> unpack path does not go
+// to malloc for them; BagDataDeleter hands them back.
 using BagPtr = std::unique_ptr<BagData, BagDataDeleter>;
-inline BagPtr make_bag_data() { return BagPtr(new BagData); }
+// An empty BagData, recycled if the thread has one. Throws std::bad_alloc.
+BagPtr make_bag_data();
+// A copy of `d` without its arena garbage.
+BagPtr copy_bag_data(const BagData& d);
+// Frees without recycling: for thread-exit paths.
+inline void free_bag_data(BagData* d) noexcept { delete d; }
 
 // The friend of Baggage that reaches its data.
 struct BagAccess {

@@ -33,7 +33,7 @@ struct Reaper {
   bool armed = false;
   ~Reaper() {
     if (!armed) return;
-    delete t_current;
+    internal::free_bag_data(t_current);
     t_current = nullptr;
     t_thread_exiting = true;
   }
@@ -57,7 +57,7 @@ BagData* set_current(BagData* d) noexcept {
     if (!t_reaper_armed) [[unlikely]] {
       if (t_thread_exiting) {
         // The thread's destructors are running and nothing would free it.
-        delete d;
+        internal::free_bag_data(d);
         d = nullptr;
       } else {
         arm_reaper();
@@ -73,7 +73,7 @@ void normalize_current() noexcept {
   BagData* d = t_current;
   if (d != nullptr && d->empty()) {
     t_current = nullptr;
-    delete d;
+    internal::BagDataDeleter()(d);
   }
 }
 
@@ -84,8 +84,7 @@ Baggage adopt(BagData* d) noexcept { return BagAccess::make(BagPtr(d)); }
 Baggage::Baggage(const Baggage& other) {
   if (other.data_ == nullptr) return;
   try {
-    data_ = BagPtr(new BagData(*other.data_));
-    internal::maybe_compact(*data_);
+    data_ = internal::copy_bag_data(*other.data_);
   } catch (...) {
     data_.reset();  // never throw into the host: the copy is empty instead
   }
@@ -189,8 +188,7 @@ Baggage fork() {
   internal::mark_shared(*d);
   Baggage copy;
   try {
-    BagAccess::data(copy) = BagPtr(new BagData(*d));
-    internal::maybe_compact(*BagAccess::data(copy));
+    BagAccess::data(copy) = internal::copy_bag_data(*d);
   } catch (...) {
     // The branch starts empty, and its results would silently miss the
     // tuples of its parent: mark the parent overflowed instead of lying.
@@ -224,7 +222,7 @@ Baggage take() noexcept { return adopt(set_current(nullptr)); }
 Baggage exchange(Baggage&& b) noexcept {
   BagData* incoming = BagAccess::data(b).release();
   if (incoming != nullptr && incoming->empty()) {
-    delete incoming;
+    internal::BagDataDeleter()(incoming);
     incoming = nullptr;
   }
   return adopt(set_current(incoming));
@@ -246,8 +244,11 @@ void bag_pack(const BagSpec& spec, std::span<const Value> tuple) noexcept {
   BagData* d = t_current;
   if (d == nullptr) {
     if (keep_count(spec) == 0) return;
-    d = new (std::nothrow) BagData;
-    if (d == nullptr) return;
+    try {
+      d = make_bag_data().release();
+    } catch (...) {
+      return;
+    }
     set_current(d);
     d = t_current;
     if (d == nullptr) return;

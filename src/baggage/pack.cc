@@ -15,7 +15,7 @@ bool is_most_recent(PackMode m) { return m == PackMode::kMostRecent || m == Pack
 // Reads one encoded value and tells whether it equals `v` by
 // pivot::compare (so 3 equals 3.0), without building a string.
 bool encoded_equals(ByteReader& r, const Value& v) {
-  uint8_t tag;
+  uint8_t tag = 0;
   if (!r.u8(tag)) return false;
   switch (static_cast<ValueTag>(tag)) {
     case ValueTag::kNull: return v.is_null();

@@ -1,6 +1,8 @@
 #include "baggage/wire.h"
 
+#include <cassert>
 #include <cstdio>
+#include <cstring>
 
 namespace pivot::internal {
 
@@ -26,7 +28,6 @@ Result<BagPtr> read_bags(ByteReader& r, BagPtr d) {
   uint64_t n_bags;
   if (!r.varint(n_bags)) return fail(r.error_message());
   if (n_bags > r.remaining() / kMinBagBytes) return too_many("bag count", n_bags, r.remaining(), at);
-  d->arena.reserve(r.remaining());
   uint64_t prev_bag = 0;
   for (uint64_t b = 0; b < n_bags; ++b) {
     at = r.offset();
@@ -42,8 +43,8 @@ Result<BagPtr> read_bags(ByteReader& r, BagPtr d) {
       Entry e{};
       e.bag_id = bag_id;
       at = r.offset();
-      uint8_t flags;
-      uint64_t n_values;
+      uint8_t flags = 0;
+      uint64_t n_values = 0;
       if (!r.fixed64(e.id) || !r.varint(e.seq)) break;
       size_t flags_at = r.offset();
       if (!r.u8(flags)) break;
@@ -72,40 +73,51 @@ Result<BagPtr> read_bags(ByteReader& r, BagPtr d) {
 
 }  // namespace
 
-void write_binary(const BagData& d, std::string& out) {
-  if (d.empty()) return;
-  out.reserve(out.size() + d.bytes());
-  ByteWriter w(out);
-  w.u8(kWireVersion);
-  w.u8(d.overflow ? kOverflowFlag : 0);
-  w.varint(d.n_bags);
+char* write_binary_to(const BagData& d, char* p) noexcept {
+  if (d.empty()) return p;
+  *p++ = static_cast<char>(kWireVersion);
+  *p++ = static_cast<char>(d.overflow ? kOverflowFlag : 0);
+  p = put_varint(p, d.n_bags);
   const std::vector<Entry>& es = d.entries;
   for (size_t i = 0; i < es.size();) {
     size_t j = i;
     while (j < es.size() && es[j].bag_id == es[i].bag_id) ++j;
-    w.varint(es[i].bag_id);
-    w.varint(j - i);
+    p = put_varint(p, es[i].bag_id);
+    p = put_varint(p, j - i);
     for (; i < j; ++i) {
-      w.fixed64(es[i].id);
-      w.varint(es[i].seq);
-      w.u8(kSharedFlag);
-      w.varint(es[i].n_values);
-      w.bytes(d.values(es[i]));
+      const Entry& e = es[i];
+      p = put_fixed64(p, e.id);
+      p = put_varint(p, e.seq);
+      *p++ = static_cast<char>(kSharedFlag);
+      p = put_varint(p, e.n_values);
+      std::memcpy(p, d.arena.data() + e.offset, e.size);
+      p += e.size;
     }
   }
+  return p;
+}
+
+void write_binary(const BagData& d, std::string& out) {
+  size_t old = out.size();
+  out.resize(old + d.bytes());
+  [[maybe_unused]] char* end = write_binary_to(d, out.data() + old);
+  assert(end == out.data() + out.size());
 }
 
 std::string write_text(const BagData& d) {
-  // One allocation: the binary form goes first in the buffer, its text
-  // after it, then the binary form is cut off the front.
+  // Small baggage (the common case) goes through the stack.
   size_t n = d.bytes();
-  size_t text_size = base64url_encoded_size(n);
-  std::string out;
-  out.reserve(n + text_size);
-  write_binary(d, out);
-  out.resize(n + text_size);  // within the reserved capacity
-  base64url_encode(std::string_view(out.data(), n), out.data() + n);
-  out.erase(0, n);
+  char stack[512];
+  std::string heap;
+  char* buf = stack;
+  if (n > sizeof stack) {
+    heap.resize(n);
+    buf = heap.data();
+  }
+  [[maybe_unused]] char* end = write_binary_to(d, buf);
+  assert(end == buf + n);
+  std::string out(base64url_encoded_size(n), '\0');
+  base64url_encode(std::string_view(buf, n), out.data());
   return out;
 }
 
@@ -116,7 +128,7 @@ Result<BagPtr> read_binary(std::string_view bytes, size_t cap) {
   }
   if (bytes.empty()) return BagPtr();
   ByteReader r(bytes);
-  uint8_t version, flags;
+  uint8_t version = 0, flags = 0;
   if (!r.u8(version)) return fail(r.error_message());
   if (version != kWireVersion) return fail("unknown version " + std::to_string(version));
   if (!r.u8(flags)) return fail(r.error_message());

@@ -17,6 +17,8 @@ namespace pivot::internal {
 // Appends d's binary encoding (exactly d.bytes() bytes) to `out`. Entries
 // are written as shared: whoever decodes them holds a copy.
 void write_binary(const BagData& d, std::string& out);
+// The same into a buffer of at least d.bytes() bytes; returns the end.
+char* write_binary_to(const BagData& d, char* out) noexcept;
 // base64url of the binary encoding, without padding.
 std::string write_text(const BagData& d);
 

@@ -325,7 +325,9 @@ TEST_F(WireTest, WriteSeedCorpus) {
   pack(spec(1), {std::string(100, 'x')});
   write("overflowed.bin", baggage::encode_binary());
   for (const Hostile& c : hostile_inputs()) {
-    if (c.text.size() < 1000) write(std::string("hostile_") + c.name + ".txt", c.text);
+    std::string name = std::string("hostile_") + c.name + ".txt";
+    for (char& ch : name) ch = ch == ' ' ? '_' : ch;
+    if (c.text.size() < 1000) write(name, c.text);
   }
 }
 

@@ -19,25 +19,13 @@ size_t value_size(const Value& v) noexcept {
   return 1;
 }
 
-void ByteWriter::varint(uint64_t v) {
+void ByteWriter::varint_long(uint64_t v) {
   char buf[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  buf[n++] = static_cast<char>(v);
-  out_.append(buf, n);
-}
-
-void ByteWriter::fixed64(uint64_t v) {
-  char buf[8];
-  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (8 * i));
-  out_.append(buf, 8);
+  out_.append(buf, put_varint(buf, v) - buf);
 }
 
 void ByteWriter::f64(double v) {
-  uint64_t bits;
+  uint64_t bits = 0;
   std::memcpy(&bits, &v, sizeof bits);
   fixed64(bits);
 }
@@ -75,14 +63,7 @@ bool ByteReader::fail(ReadError e, size_t at, uint64_t detail) noexcept {
   return false;
 }
 
-bool ByteReader::u8(uint8_t& v) noexcept {
-  if (!ok()) return false;
-  if (pos_ >= in_.size()) return fail(ReadError::kTruncated, pos_);
-  v = static_cast<uint8_t>(in_[pos_++]);
-  return true;
-}
-
-bool ByteReader::varint(uint64_t& v) noexcept {
+bool ByteReader::varint_long(uint64_t& v) noexcept {
   if (!ok()) return false;
   size_t start = pos_;
   uint64_t result = 0;
@@ -109,18 +90,8 @@ bool ByteReader::zigzag(int64_t& v) noexcept {
   return true;
 }
 
-bool ByteReader::fixed64(uint64_t& v) noexcept {
-  if (!ok()) return false;
-  if (remaining() < 8) return fail(ReadError::kTruncated, pos_);
-  uint64_t r = 0;
-  for (int i = 0; i < 8; ++i) r |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
-  pos_ += 8;
-  v = r;
-  return true;
-}
-
 bool ByteReader::f64(double& v) noexcept {
-  uint64_t bits;
+  uint64_t bits = 0;
   if (!fixed64(bits)) return false;
   std::memcpy(&v, &bits, sizeof v);
   return true;
@@ -146,7 +117,7 @@ bool ByteReader::length_prefixed(std::string_view& v) noexcept {
 
 bool ByteReader::value(Value& v) {
   size_t start = pos_;
-  uint8_t tag;
+  uint8_t tag = 0;
   if (!u8(tag)) return false;
   switch (static_cast<ValueTag>(tag)) {
     case ValueTag::kNull: v = Value(); return true;
@@ -176,7 +147,7 @@ bool ByteReader::value(Value& v) {
 
 bool ByteReader::skip_value() noexcept {
   size_t start = pos_;
-  uint8_t tag;
+  uint8_t tag = 0;
   if (!u8(tag)) return false;
   switch (static_cast<ValueTag>(tag)) {
     case ValueTag::kNull:
@@ -271,34 +242,32 @@ Result<size_t> base64url_decode(std::string_view text, char* out) {
   }
   if (text.size() % 4 == 1) return Error("invalid base64url length " + std::to_string(text.size()));
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const int8_t* t = kBase64UrlTable.data();
   size_t n = text.size(), i = 0;
   char* o = out;
-  uint32_t w = 0;
-  for (; i < n; ++i) {
-    int8_t d = kBase64UrlTable[p[i]];
-    if (d < 0) {
-      return Error("invalid base64url character " + describe_char(text[i]) + " at offset " +
-                   std::to_string(i));
-    }
-    w = (w << 6) | static_cast<uint32_t>(d);
-    if (i % 4 == 3) {
-      *o++ = static_cast<char>(w >> 16);
-      *o++ = static_cast<char>(w >> 8);
-      *o++ = static_cast<char>(w);
-      w = 0;
-    }
+  auto bad_char = [&](size_t from) -> Error {
+    while (t[p[from]] >= 0) ++from;
+    return Error("invalid base64url character " + describe_char(text[from]) + " at offset " +
+                 std::to_string(from));
+  };
+  for (; i + 4 <= n; i += 4) {
+    int32_t a = t[p[i]], b = t[p[i + 1]], c = t[p[i + 2]], d = t[p[i + 3]];
+    if ((a | b | c | d) < 0) [[unlikely]]
+      return bad_char(i);
+    uint32_t w = static_cast<uint32_t>(a << 18 | b << 12 | c << 6 | d);
+    o[0] = static_cast<char>(w >> 16);
+    o[1] = static_cast<char>(w >> 8);
+    o[2] = static_cast<char>(w);
+    o += 3;
   }
-  switch (n % 4) {
-    case 2:
-      if (w & 0xf) return Error("invalid base64url: non-zero trailing bits");
-      *o++ = static_cast<char>(w >> 4);
-      break;
-    case 3:
-      if (w & 0x3) return Error("invalid base64url: non-zero trailing bits");
-      *o++ = static_cast<char>(w >> 10);
-      *o++ = static_cast<char>(w >> 2);
-      break;
-    default: break;
+  if (size_t rest = n - i; rest > 0) {
+    int32_t a = t[p[i]], b = t[p[i + 1]], c = rest == 3 ? t[p[i + 2]] : 0;
+    if ((a | b | c) < 0) return bad_char(i);
+    uint32_t w = static_cast<uint32_t>(a << 18 | b << 12 | c << 6);
+    // Unused low bits of the last character must be zero.
+    if (w & (rest == 2 ? 0xffff : 0xff)) return Error("invalid base64url: non-zero trailing bits");
+    *o++ = static_cast<char>(w >> 16);
+    if (rest == 3) *o++ = static_cast<char>(w >> 8);
   }
   return static_cast<size_t>(o - out);
 }

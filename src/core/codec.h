@@ -64,14 +64,38 @@ constexpr int64_t zigzag_decode(uint64_t v) noexcept {
 }
 size_t value_size(const Value& v) noexcept;
 
+// Raw puts for callers that know the exact size up front and write into a
+// buffer they sized: each writes at p and returns the end.
+inline char* put_varint(char* p, uint64_t v) noexcept {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+inline char* put_fixed64(char* p, uint64_t v) noexcept {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
+  return p + 8;
+}
+
 class ByteWriter {
  public:
   explicit ByteWriter(std::string& out) noexcept : out_(out) {}
 
   void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void varint(uint64_t v);
+  void varint(uint64_t v) {
+    if (v < 0x80) {
+      out_.push_back(static_cast<char>(v));
+    } else {
+      varint_long(v);
+    }
+  }
   void zigzag(int64_t v) { varint(zigzag_encode(v)); }
-  void fixed64(uint64_t v);
+  void fixed64(uint64_t v) {
+    char buf[8];
+    out_.append(buf, put_fixed64(buf, v) - buf);
+  }
   void f64(double v);
   void bytes(std::string_view s) { out_.append(s); }
   // Varint length, then the bytes.
@@ -81,6 +105,8 @@ class ByteWriter {
   size_t size() const noexcept { return out_.size(); }
 
  private:
+  void varint_long(uint64_t v);
+
   std::string& out_;
 };
 
@@ -98,10 +124,33 @@ class ByteReader {
 
   // Each returns false, leaving `v` unspecified, if the reader has failed
   // before or fails now.
-  bool u8(uint8_t& v) noexcept;
-  bool varint(uint64_t& v) noexcept;
+  bool u8(uint8_t& v) noexcept {
+    if (!ok()) [[unlikely]]
+      return false;
+    if (pos_ >= in_.size()) [[unlikely]]
+      return fail(ReadError::kTruncated, pos_);
+    v = static_cast<uint8_t>(in_[pos_++]);
+    return true;
+  }
+  bool varint(uint64_t& v) noexcept {
+    if (ok() && pos_ < in_.size() && static_cast<uint8_t>(in_[pos_]) < 0x80) [[likely]] {
+      v = static_cast<uint8_t>(in_[pos_++]);
+      return true;
+    }
+    return varint_long(v);
+  }
   bool zigzag(int64_t& v) noexcept;
-  bool fixed64(uint64_t& v) noexcept;
+  bool fixed64(uint64_t& v) noexcept {
+    if (!ok()) [[unlikely]]
+      return false;
+    if (remaining() < 8) [[unlikely]]
+      return fail(ReadError::kTruncated, pos_);
+    uint64_t r = 0;
+    for (int i = 0; i < 8; ++i) r |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
+    pos_ += 8;
+    v = r;
+    return true;
+  }
   bool f64(double& v) noexcept;
   bool bytes(size_t n, std::string_view& v) noexcept;
   bool length_prefixed(std::string_view& v) noexcept;
@@ -126,6 +175,7 @@ class ByteReader {
 
  private:
   bool fail(ReadError e, size_t at, uint64_t detail = 0) noexcept;
+  bool varint_long(uint64_t& v) noexcept;
 
   std::string_view in_;
   size_t pos_ = 0;

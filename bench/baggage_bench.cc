@@ -1,0 +1,158 @@
+// Baggage costs (design section 11): the PACK -> encode -> decode -> UNPACK
+// path of one small tuple (target <= 100 ns), encode and decode by size,
+// and fork/join. Results and method: docs/performance.md, "Baggage".
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+#include "baggage/bag.h"
+#include "pivot/baggage.h"
+
+namespace {
+
+using pivot::Baggage;
+using pivot::Value;
+using pivot::internal::BagSpec;
+using pivot::internal::PackMode;
+using pivot::internal::Tuple;
+namespace baggage = pivot::baggage;
+
+// Bag ids are hashes from the planner: a full 64-bit value (10-byte varint).
+constexpr uint64_t kBagId = 0x9e3779b97f4a7c15ull;
+
+BagSpec spec(PackMode mode = PackMode::kAll, uint32_t n = 0) {
+  BagSpec s;
+  s.bag_id = kBagId;
+  s.mode = mode;
+  s.n = n;
+  return s;
+}
+
+// Makes the current baggage hold n tuples of (short string, int).
+void fill(int n) {
+  (void)baggage::take();
+  const BagSpec s = spec();
+  for (int i = 0; i < n; ++i) {
+    const Value t[] = {Value("client-" + std::to_string(i % 10)), Value(int64_t{i * 1000})};
+    pivot::internal::bag_pack(s, t);
+  }
+}
+
+// One request's worth: the client packs a procedure name and sends it; the
+// server decodes it into a scope and unpacks it.
+void BM_PackEncodeDecodeUnpack_OneSmallTuple(benchmark::State& state) {
+  (void)baggage::take();
+  const BagSpec s = spec();
+  const Value tuple[] = {Value("GET")};
+  std::vector<Tuple> out;
+  for (auto _ : state) {
+    pivot::internal::bag_pack(s, tuple);
+    std::string text = baggage::encode();
+    Baggage sent = baggage::take();  // the client's request is done
+    {
+      baggage::Scope scope(baggage::decode(text));
+      bool overflowed;
+      benchmark::DoNotOptimize(pivot::internal::bag_unpack(s, out, &overflowed));
+    }
+    benchmark::DoNotOptimize(sent);
+  }
+  if (out.size() != 1 || out[0][0].as_string() != "GET") state.SkipWithError("wrong tuple");
+}
+BENCHMARK(BM_PackEncodeDecodeUnpack_OneSmallTuple);
+
+void BM_Pack_OneSmallTuple(benchmark::State& state) {
+  (void)baggage::take();
+  const BagSpec s = spec();
+  const Value tuple[] = {Value("GET")};
+  for (auto _ : state) {
+    pivot::internal::bag_pack(s, tuple);
+    Baggage b = baggage::take();
+    benchmark::DoNotOptimize(b);
+  }
+}
+BENCHMARK(BM_Pack_OneSmallTuple);
+
+void BM_Unpack_OneSmallTuple(benchmark::State& state) {
+  (void)baggage::take();
+  const BagSpec s = spec();
+  const Value tuple[] = {Value("GET")};
+  pivot::internal::bag_pack(s, tuple);
+  std::vector<Tuple> out;
+  for (auto _ : state) {
+    bool overflowed;
+    benchmark::DoNotOptimize(pivot::internal::bag_unpack(s, out, &overflowed));
+  }
+  (void)baggage::take();
+}
+BENCHMARK(BM_Unpack_OneSmallTuple);
+
+void BM_UnpackEmptyBaggage(benchmark::State& state) {
+  (void)baggage::take();
+  const BagSpec s = spec();
+  std::vector<Tuple> out;
+  for (auto _ : state) {
+    bool overflowed;
+    benchmark::DoNotOptimize(pivot::internal::bag_unpack(s, out, &overflowed));
+  }
+}
+BENCHMARK(BM_UnpackEmptyBaggage);
+
+void BM_Encode(benchmark::State& state) {
+  fill(static_cast<int>(state.range(0)));
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::string text = baggage::encode();
+    bytes = text.size();
+    benchmark::DoNotOptimize(text);
+  }
+  state.counters["text_bytes"] = static_cast<double>(bytes);
+  (void)baggage::take();
+}
+BENCHMARK(BM_Encode)->Arg(1)->Arg(4)->Arg(16)->Arg(60);
+
+void BM_Decode(benchmark::State& state) {
+  fill(static_cast<int>(state.range(0)));
+  std::string text = baggage::encode();
+  (void)baggage::take();
+  for (auto _ : state) {
+    Baggage b = baggage::decode(text);
+    benchmark::DoNotOptimize(b);
+  }
+  state.counters["text_bytes"] = static_cast<double>(text.size());
+}
+BENCHMARK(BM_Decode)->Arg(1)->Arg(4)->Arg(16)->Arg(60);
+
+// Fork for a child, which packs nothing, and join it back.
+void BM_ForkJoin(benchmark::State& state) {
+  fill(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    Baggage branch = baggage::fork();
+    baggage::join(std::move(branch));
+  }
+  (void)baggage::take();
+}
+BENCHMARK(BM_ForkJoin)->Arg(1)->Arg(4)->Arg(16);
+
+// Fork, the child packs one tuple, join; the parent packs one too. A
+// MostRecent-4 bag keeps the size steady.
+void BM_ForkPackJoin(benchmark::State& state) {
+  (void)baggage::take();
+  const BagSpec s = spec(PackMode::kMostRecentN, 4);
+  const Value tuple[] = {Value("GET"), Value(int64_t{42})};
+  for (int i = 0; i < 4; ++i) pivot::internal::bag_pack(s, tuple);
+  for (auto _ : state) {
+    Baggage branch = baggage::fork();
+    {
+      baggage::Scope scope(std::move(branch));
+      pivot::internal::bag_pack(s, tuple);
+      branch = baggage::take();
+    }
+    pivot::internal::bag_pack(s, tuple);
+    baggage::join(std::move(branch));
+  }
+  (void)baggage::take();
+}
+BENCHMARK(BM_ForkPackJoin);
+
+}  // namespace
