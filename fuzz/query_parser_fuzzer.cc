@@ -4,7 +4,11 @@
 // canonical text must parse back to the same text (printer round trip).
 //
 //   cmake --preset fuzz && cmake --build --preset fuzz
-//   ./build/fuzz/fuzz/query_parser_fuzzer -max_total_time=60 fuzz/corpus/query_parser
+//   mkdir -p /tmp/qp && ./build/fuzz/fuzz/query_parser_fuzzer -max_total_time=60 /tmp/qp
+//   fuzz/corpus/query_parser
+//
+// (libFuzzer writes new inputs to the first directory; the seed corpus holds
+// the paper's queries and should stay small.)
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -113,6 +113,13 @@ class Parser {
   uint32_t prev_end() const { return i_ == 0 ? 0 : tokens_[i_ - 1].end_offset(); }
   bool at_plain_name() const { return at(TokenKind::kIdent) && !is_reserved(cur().keyword); }
   bool at_named_query() const;
+  // First( MostRecent( FirstN( MostRecentN( at the cursor.
+  bool at_join_mode() const {
+    const Token& t = cur();
+    return (t.is(Keyword::kFirst) || t.is(Keyword::kMostRecent) || t.is(Keyword::kFirstN) ||
+            t.is(Keyword::kMostRecentN)) &&
+           ahead(1).kind == TokenKind::kLParen;
+  }
   Clause clause_at() const;
 
   // --- errors; each returns false so a caller can `return fail(...)`
@@ -127,6 +134,8 @@ class Parser {
   bool parse_query(Program& p, std::string name, Pos name_pos);
   bool parse_clauses(Query& q);
   bool parse_clause_error(Clause last);
+  bool parse_let(Query& q, const Token& kw);
+  bool parse_group_by(Query& q, const Token& kw);
   bool parse_var(std::string& out, Pos& pos, std::string_view what);
   bool parse_name(std::string& out, Pos& pos, std::string_view what);
   bool parse_source(Source& s, std::string_view what);
@@ -300,9 +309,7 @@ bool Parser::parse_query(Program& p, std::string name, Pos name_pos) {
   if (!parse_var(q.var, q.var_pos, "a variable name after From")) return false;
   if (!accept(Keyword::kIn)) return expected("'In'", snippet(from.pos.offset, prev_end()));
   const Token& t = cur();
-  if ((t.is(Keyword::kFirst) || t.is(Keyword::kMostRecent) || t.is(Keyword::kFirstN) ||
-       t.is(Keyword::kMostRecentN)) &&
-      ahead(1).kind == TokenKind::kLParen) {
+  if (at_join_mode()) {
     return fail(t.pos, std::string(keyword_spelling(t.keyword)) +
                            "(...) chooses among joined tuples; use it in a Join: Join x In " +
                            std::string(keyword_spelling(t.keyword)) + "(...) On x -> y");
@@ -358,29 +365,39 @@ bool Parser::parse_clauses(Query& q) {
         if (!q.where) return false;
         break;
       }
-      case Clause::kLet: {
-        Let let;
-        if (!parse_var(let.name, let.name_pos, "a name after Let")) return false;
-        if (!accept(TokenKind::kAssign)) return expected("'='", snippet(kw.pos.offset, prev_end()));
-        let.expr = parse_expr().expr;
-        if (!let.expr) return false;
-        q.lets.push_back(std::move(let));
+      case Clause::kLet:
+        if (!parse_let(q, kw)) return false;
         break;
-      }
-      case Clause::kGroupBy: {
-        q.group_by_pos = kw.pos;
-        if (kw.is(Keyword::kGroup) && !accept(Keyword::kBy)) return expected("'By'", "Group");
-        do {
-          ExprPtr e = parse_expr().expr;
-          if (!e) return false;
-          q.group_by.push_back(std::move(e));
-        } while (accept(TokenKind::kComma));
+      case Clause::kGroupBy:
+        if (!parse_group_by(q, kw)) return false;
         break;
-      }
       case Clause::kSelect: q.select_pos = kw.pos; return parse_select(q);
       case Clause::kNone: break;
     }
   }
+}
+
+// Let NAME = expr (the Let keyword `kw` is consumed).
+bool Parser::parse_let(Query& q, const Token& kw) {
+  Let let;
+  if (!parse_var(let.name, let.name_pos, "a name after Let")) return false;
+  if (!accept(TokenKind::kAssign)) return expected("'='", snippet(kw.pos.offset, prev_end()));
+  let.expr = parse_expr().expr;
+  if (!let.expr) return false;
+  q.lets.push_back(std::move(let));
+  return true;
+}
+
+// GroupBy expr {, expr}, or Group By (the GroupBy or Group keyword `kw` is consumed).
+bool Parser::parse_group_by(Query& q, const Token& kw) {
+  q.group_by_pos = kw.pos;
+  if (kw.is(Keyword::kGroup) && !accept(Keyword::kBy)) return expected("'By'", "Group");
+  do {
+    ExprPtr e = parse_expr().expr;
+    if (!e) return false;
+    q.group_by.push_back(std::move(e));
+  } while (accept(TokenKind::kComma));
+  return true;
 }
 
 // No clause keyword where one must be: say what could come instead.
@@ -467,9 +484,7 @@ bool Parser::parse_join(Join& j) {
 
 bool Parser::parse_join_source(Join& j) {
   const Token& mode = cur();
-  bool is_mode = mode.is(Keyword::kFirst) || mode.is(Keyword::kMostRecent) || mode.is(Keyword::kFirstN) ||
-                 mode.is(Keyword::kMostRecentN);
-  if (!is_mode || ahead(1).kind != TokenKind::kLParen) {
+  if (!at_join_mode()) {
     return parse_source(j.source, "a tracepoint or query name after 'In'");
   }
   const std::string name(keyword_spelling(mode.keyword));
