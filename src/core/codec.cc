@@ -65,22 +65,24 @@ bool ByteReader::fail(ReadError e, size_t at, uint64_t detail) noexcept {
 
 bool ByteReader::varint_long(uint64_t& v) noexcept {
   if (!ok()) return false;
-  size_t start = pos_;
+  const size_t start = pos_;
+  const auto* p = reinterpret_cast<const uint8_t*>(in_.data()) + pos_;
+  // At most 10 bytes; read no further than the input.
+  const size_t limit = remaining() < 10 ? remaining() : 10;
   uint64_t result = 0;
-  for (int shift = 0; shift < 70; shift += 7) {
-    if (pos_ >= in_.size()) return fail(ReadError::kTruncated, start);
-    uint8_t byte = static_cast<uint8_t>(in_[pos_++]);
-    // The tenth byte may only hold the 64th bit.
-    if (shift == 63 && byte > 1) return fail(ReadError::kBadVarint, start);
-    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if (!(byte & 0x80)) {
-      // Minimal: a last byte of 0 is only allowed as the whole varint.
-      if (byte == 0 && shift != 0) return fail(ReadError::kBadVarint, start);
-      v = result;
-      return true;
-    }
+  size_t i = 0;
+  for (; i < limit; ++i) {
+    uint64_t byte = p[i];
+    result |= (byte & 0x7f) << (7 * i);
+    if (byte < 0x80) break;
   }
-  return fail(ReadError::kBadVarint, start);
+  if (i == limit) return fail(limit < 10 ? ReadError::kTruncated : ReadError::kBadVarint, start);
+  // Minimal (no final 0x00 after the first byte), and the tenth byte may
+  // only hold the 64th bit.
+  if ((i > 0 && p[i] == 0) || (i == 9 && p[i] > 1)) return fail(ReadError::kBadVarint, start);
+  pos_ += i + 1;
+  v = result;
+  return true;
 }
 
 bool ByteReader::zigzag(int64_t& v) noexcept {
@@ -196,6 +198,33 @@ constexpr std::array<int8_t, 256> make_base64url_table() {
 }
 constexpr std::array<int8_t, 256> kBase64UrlTable = make_base64url_table();
 
+// Encoding 12 bits at a time: two characters, first in the low byte.
+constexpr std::array<uint16_t, 4096> make_pair_table() {
+  std::array<uint16_t, 4096> t{};
+  for (int i = 0; i < 4096; ++i) {
+    t[i] = static_cast<uint16_t>(static_cast<uint8_t>(kBase64UrlAlphabet[i >> 6]) |
+                                 static_cast<uint8_t>(kBase64UrlAlphabet[i & 63]) << 8);
+  }
+  return t;
+}
+constexpr std::array<uint16_t, 4096> kPairTable = make_pair_table();
+
+// Decoding: one table per position in a 4-character group, each value
+// already shifted into place; an invalid character sets bit 24.
+constexpr uint32_t kInvalid = 1u << 24;
+constexpr std::array<uint32_t, 256> make_shifted_table(int shift) {
+  std::array<uint32_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    int8_t d = kBase64UrlTable[c];
+    t[c] = d < 0 ? kInvalid : static_cast<uint32_t>(d) << shift;
+  }
+  return t;
+}
+constexpr std::array<uint32_t, 256> kDecode0 = make_shifted_table(18);
+constexpr std::array<uint32_t, 256> kDecode1 = make_shifted_table(12);
+constexpr std::array<uint32_t, 256> kDecode2 = make_shifted_table(6);
+constexpr std::array<uint32_t, 256> kDecode3 = make_shifted_table(0);
+
 std::string describe_char(char c) {
   auto u = static_cast<unsigned char>(c);
   if (u >= 0x21 && u < 0x7f) return std::string("'") + c + "'";
@@ -216,10 +245,9 @@ char* base64url_encode(std::string_view in, char* o) noexcept {
   size_t n = in.size(), i = 0;
   for (; i + 3 <= n; i += 3) {
     uint32_t w = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
-    *o++ = kBase64UrlAlphabet[w >> 18];
-    *o++ = kBase64UrlAlphabet[(w >> 12) & 63];
-    *o++ = kBase64UrlAlphabet[(w >> 6) & 63];
-    *o++ = kBase64UrlAlphabet[w & 63];
+    uint32_t four = uint32_t{kPairTable[w >> 12]} | uint32_t{kPairTable[w & 0xfff]} << 16;
+    for (int k = 0; k < 4; ++k) o[k] = static_cast<char>(four >> (8 * k));
+    o += 4;
   }
   if (n - i == 1) {
     uint32_t w = uint32_t{p[i]} << 16;
@@ -251,10 +279,10 @@ Result<size_t> base64url_decode(std::string_view text, char* out) {
                  std::to_string(from));
   };
   for (; i + 4 <= n; i += 4) {
-    int32_t a = t[p[i]], b = t[p[i + 1]], c = t[p[i + 2]], d = t[p[i + 3]];
-    if ((a | b | c | d) < 0) [[unlikely]]
+    uint32_t w = kDecode0[p[i]] | kDecode1[p[i + 1]] | kDecode2[p[i + 2]] | kDecode3[p[i + 3]];
+    if (w & kInvalid) [[unlikely]] {
       return bad_char(i);
-    uint32_t w = static_cast<uint32_t>(a << 18 | b << 12 | c << 6 | d);
+    }
     o[0] = static_cast<char>(w >> 16);
     o[1] = static_cast<char>(w >> 8);
     o[2] = static_cast<char>(w);
