@@ -258,7 +258,7 @@ class Trace {
 
  private:
   template <class Probe>
-  void begin(const Probe& probe, std::string_view tag) noexcept {
+  [[gnu::always_inline]] void begin(const Probe& probe, std::string_view tag) noexcept {
     std::string_view uniq = internal::text_of(std::get<1>(probe));
     auto freq = static_cast<int64_t>(std::get<2>(probe));
     const internal::SampleCache& c = internal::t_sample_cache;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <thread>
@@ -57,11 +58,85 @@ void refresh_sink(ThreadSpans& ts) {
   if (!g_sink) g_sink = syslog_sink().impl();
   if (ts.sink != g_sink) ts.switch_pending = true;
   ts.sink = g_sink;
+  ts.sink_callback = ts.sink->callback();
   ts.sink_version = g_sink_version.load(std::memory_order_relaxed);
 }
 
-TreeView view_of(const ThreadSpans& ts, const SpanTree& tree) {
-  return {ts.tid, tree.uniq, tree.freq, tree.kind, &tree.done};
+TreeView view_of(const SpanTree& tree) { return {tree.tid, tree.uniq, tree.freq, tree.kind, &tree.done}; }
+
+constexpr uint64_t round8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
+
+// Packs a finished tree into ts's ring, or hands it over by pointer if it is
+// big. False when the ring is full. On success the tree is the ring's (a
+// packed one is recycled at once).
+bool enqueue_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
+  uint64_t bytes =
+      sizeof(PackedTree) + tree->done.size() * sizeof(PackedSpan) + tree->uniq.size() + tree->kind.size();
+  for (const DoneSpan& d : tree->done) bytes += d.tag.size() + d.kind.size();
+  bytes = round8(bytes);
+  if (bytes > SpanRing::kMaxRecord) {
+    char* p = ts.ring.reserve(sizeof(PointerRecord));
+    if (p == nullptr) return false;
+    auto* r = reinterpret_cast<PointerRecord*>(p);
+    r->head = {sizeof(PointerRecord), RecordHead::kTreePtr};
+    r->ptr = tree;
+    ts.ring.commit();
+    return true;
+  }
+  char* p = ts.ring.reserve(bytes);
+  if (p == nullptr) return false;
+  auto* t = reinterpret_cast<PackedTree*>(p);
+  t->head = {static_cast<uint32_t>(bytes), RecordHead::kTree};
+  t->tid = tree->tid;
+  t->freq = tree->freq;
+  t->n_spans = static_cast<uint32_t>(tree->done.size());
+  t->uniq_len = static_cast<uint32_t>(tree->uniq.size());
+  t->kind_len = static_cast<uint32_t>(tree->kind.size());
+  t->pad = 0;
+  auto* spans = reinterpret_cast<PackedSpan*>(t + 1);
+  char* text = reinterpret_cast<char*>(spans + tree->done.size());
+  auto put = [&text](std::string_view v) {
+    copy_bytes(text, v.data(), v.size());
+    text += v.size();
+  };
+  put(tree->uniq);
+  put(tree->kind);
+  for (size_t i = 0; i < tree->done.size(); ++i) {
+    const DoneSpan& d = tree->done[i];
+    spans[i] = {d.t1,
+                d.t2,
+                d.id,
+                d.pid,
+                static_cast<uint32_t>(d.tag.size()),
+                static_cast<uint32_t>(d.kind.size()),
+                d.cross_thread};
+    put(d.tag);
+    put(d.kind);
+  }
+  ts.ring.commit();
+  recycle_tree(ts, tree);
+  return true;
+}
+
+// The inverse of enqueue_tree's packing, into views of the ring's bytes.
+TreeView unpack(const PackedTree* t, std::vector<DoneSpan>& spans) {
+  const auto* packed = reinterpret_cast<const PackedSpan*>(t + 1);
+  const char* text = reinterpret_cast<const char*>(packed + t->n_spans);
+  auto take = [&text](uint32_t n) {
+    std::string_view v(text, n);
+    text += n;
+    return v;
+  };
+  std::string_view uniq = take(t->uniq_len);
+  std::string_view kind = take(t->kind_len);
+  spans.clear();
+  for (uint32_t i = 0; i < t->n_spans; ++i) {
+    const PackedSpan& p = packed[i];
+    std::string_view tag = take(p.tag_len);
+    std::string_view span_kind = take(p.kind_len);
+    spans.push_back({p.id, p.pid, p.t1, p.t2, tag, span_kind, p.cross_thread != 0});
+  }
+  return {t->tid, uniq, t->freq, kind, &spans};
 }
 
 void return_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
@@ -76,23 +151,35 @@ void add_touched(std::vector<std::shared_ptr<SinkImpl>>& touched, const std::sha
   if (std::find(touched.begin(), touched.end(), s) == touched.end()) touched.push_back(s);
 }
 
-void drain_ring(ThreadSpans& ts, std::vector<std::shared_ptr<SinkImpl>>& touched) {
+void drain_ring(ThreadSpans& ts, std::vector<std::shared_ptr<SinkImpl>>& touched,
+                std::vector<DoneSpan>& scratch) {
   uint64_t head = ts.ring.head();
   uint64_t t = ts.ring.tail();
-  for (; t != head; ++t) {
-    uintptr_t e = ts.ring.at(t);
-    if (e & 1) {
-      auto* sw = reinterpret_cast<SinkSwitch*>(e & ~uintptr_t{1});
-      ts.writer_sink = std::move(sw->sink);
-      delete sw;
-      continue;
-    }
-    auto* tree = reinterpret_cast<SpanTree*>(e);
+  auto write = [&](const TreeView& view) {
     if (ts.writer_sink && ts.writer_sink->callback() == nullptr) {
-      ts.writer_sink->write(view_of(ts, *tree));
+      ts.writer_sink->write(view);
       add_touched(touched, ts.writer_sink);
     }
-    return_tree(ts, tree);
+  };
+  while (t != head) {
+    const auto* rec = reinterpret_cast<const RecordHead*>(ts.ring.at(t));
+    switch (rec->type) {
+      case RecordHead::kTree: write(unpack(reinterpret_cast<const PackedTree*>(rec), scratch)); break;
+      case RecordHead::kTreePtr: {
+        auto* tree = static_cast<SpanTree*>(reinterpret_cast<const PointerRecord*>(rec)->ptr);
+        write(view_of(*tree));
+        return_tree(ts, tree);
+        break;
+      }
+      case RecordHead::kSwitch: {
+        auto* sw = static_cast<SinkSwitch*>(reinterpret_cast<const PointerRecord*>(rec)->ptr);
+        ts.writer_sink = std::move(sw->sink);
+        delete sw;
+        break;
+      }
+      default: break;  // kWrap
+    }
+    t += rec->size;
   }
   ts.ring.advance(t);
   ts.wake_sent.store(false, std::memory_order_relaxed);
@@ -119,8 +206,9 @@ void process_zombies() {
 
 void pass(std::vector<std::shared_ptr<SinkImpl>>& touched) {
   {
+    static std::vector<DoneSpan> scratch;  // the writer's (or, at exit, under write_mu)
     std::lock_guard<std::mutex> lock(writer().write_mu);
-    for (ThreadSpans* ts : all_thread_spans()) drain_ring(*ts, touched);
+    for (ThreadSpans* ts : all_thread_spans()) drain_ring(*ts, touched, scratch);
     for (auto& s : touched) s->end_batch();
     touched.clear();
   }
@@ -180,7 +268,7 @@ bool ensure_writer() noexcept {
 
 void write_in_place(ThreadSpans& ts, SpanTree* tree) noexcept {
   std::lock_guard<std::mutex> lock(writer().write_mu);
-  ts.sink->write(view_of(ts, *tree));
+  ts.sink->write(view_of(*tree));
   ts.sink->end_batch();
 }
 
@@ -230,7 +318,7 @@ namespace {
 bool deliver_to_callback(ThreadSpans& ts, SpanTree* tree) {
   for (;;) {
     refresh_sink(ts);
-    const SinkCb* cb = ts.sink->callback();
+    const SinkCb* cb = ts.sink_callback;
     if (cb == nullptr) return false;
     // Announce the call, then check the sink is still current: a
     // set_trace_sink() that bumped the version either sees us here and
@@ -267,20 +355,26 @@ void deliver_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
   }
   if (ts.switch_pending) {
     auto* sw = new (std::nothrow) SinkSwitch{ts.sink};
-    if (sw == nullptr || !ts.ring.push(reinterpret_cast<uintptr_t>(sw) | 1)) {
+    char* p = sw != nullptr ? ts.ring.reserve(sizeof(PointerRecord)) : nullptr;
+    if (p == nullptr) {
       delete sw;
       drop(ts, tree);
       return;
     }
+    auto* r = reinterpret_cast<PointerRecord*>(p);
+    r->head = {sizeof(PointerRecord), RecordHead::kSwitch};
+    r->ptr = sw;
+    ts.ring.commit();
     ts.switch_pending = false;
   }
-  if (!ts.ring.push(reinterpret_cast<uintptr_t>(tree))) {
+  size_t n = tree->done.size();
+  if (!enqueue_tree(ts, tree)) {
     drop(ts, tree);
     return;
   }
   bump(ts.trees_delivered);
-  bump(ts.spans_delivered, tree->done.size());
-  if (ts.ring.size_hint() >= TreeRing::kCapacity / 2 && !ts.wake_sent.load(std::memory_order_relaxed)) {
+  bump(ts.spans_delivered, n);
+  if (ts.ring.used_hint() >= SpanRing::kCapacity / 2 && !ts.wake_sent.load(std::memory_order_relaxed)) {
     ts.wake_sent.store(true, std::memory_order_relaxed);
     wake_writer();
   }

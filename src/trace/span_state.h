@@ -18,8 +18,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,25 +53,62 @@ struct DoneSpan {
   bool cross_thread;
 };
 
+// Copies n bytes, n small and known not to overlap: cheaper than a call to
+// memcpy for the few bytes of tags and ids.
+inline void copy_bytes(char* dst, const char* src, size_t n) noexcept {
+  if (n >= 8 && n <= 16) {
+    uint64_t a, b;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+  } else if (n != 0) {
+    std::memcpy(dst, src, n);
+  }
+}
+
 // Append-only string storage in chunks: what it hands out never moves until
 // reset(). Each string is followed by a NUL.
 class Arena {
  public:
-  std::string_view add(std::string_view s);
-  void reset();
+  std::string_view add(std::string_view s) {
+    size_t need = s.size() + 1;
+    if (need <= room_) [[likely]] {
+      char* p = next_;
+      copy_bytes(p, s.data(), s.size());
+      p[s.size()] = '\0';
+      next_ += need;
+      room_ -= need;
+      return {p, s.size()};
+    }
+    return add_slow(s);
+  }
+  void reset() noexcept;
 
  private:
+  std::string_view add_slow(std::string_view s);
   static constexpr size_t kChunk = 512;
   std::vector<std::unique_ptr<char[]>> chunks_;
   std::vector<size_t> sizes_;
-  size_t cur_ = 0;   // chunk being filled
-  size_t used_ = 0;  // bytes used in it
+  size_t cur_ = 0;        // chunk being filled
+  char* next_ = nullptr;  // free space in it
+  size_t room_ = 0;
 };
 
 // The open spans of one tree, innermost last. Entries never move.
 class SpanSlots {
  public:
-  OpenSpan& push();
+  OpenSpan& push() {
+    if (size_ == capacity_) [[unlikely]]
+      grow();
+    return at(size_++);
+  }
   void pop() { --size_; }
   void clear() { size_ = 0; }
   size_t size() const { return size_; }
@@ -77,15 +116,18 @@ class SpanSlots {
   OpenSpan* top() { return size_ == 0 ? nullptr : &at(size_ - 1); }
 
  private:
+  void grow();
   static constexpr size_t kChunk = 16;
   std::vector<std::unique_ptr<OpenSpan[]>> chunks_;
   size_t size_ = 0;
+  size_t capacity_ = 0;
 };
 
 struct SpanTree {
   ThreadSpans* owner = nullptr;
+  int64_t tid = 0;  // the owner's thread
   // Fixed while the tree is alive (other threads may read them).
-  std::string uniq;
+  std::string_view uniq;  // in the arena
   int64_t freq = 0;
   bool sampled = false;
   std::string_view kind;  // the root span's kind (ProbeCtx)
@@ -105,35 +147,88 @@ struct RemoteClose {
   RemoteClose* next;
 };
 
-// Bounded single-producer (the owner) single-consumer (the writer) queue of
-// finished trees. An entry with the low bit set is a SinkSwitch.
-class TreeRing {
+// Bounded single-producer (the owner) single-consumer (the writer) byte
+// ring of records: finished trees packed flat (PackedTree), big trees by
+// pointer, and sink switches. Packing keeps the owner's trees hot in its
+// cache (it reuses them at once) and costs a few dozen bytes of copying.
+struct RecordHead {
+  enum Type : uint32_t { kWrap, kTree, kTreePtr, kSwitch };
+  uint32_t size;  // bytes, a multiple of 8, this header included
+  uint32_t type;
+};
+
+struct PackedTree {
+  RecordHead head;
+  int64_t tid;
+  int64_t freq;
+  uint32_t n_spans;
+  uint32_t uniq_len;
+  uint32_t kind_len;
+  uint32_t pad;
+  // Then n_spans PackedSpans, then the bytes of uniq, kind, and each span's
+  // tag and kind, in that order.
+};
+
+struct PackedSpan {
+  uint64_t t1;
+  uint64_t t2;
+  int32_t id;
+  int32_t pid;
+  uint32_t tag_len;
+  uint32_t kind_len;
+  uint64_t cross_thread;
+};
+
+struct PointerRecord {  // kTreePtr (a SpanTree*) or kSwitch (a SinkSwitch*)
+  RecordHead head;
+  void* ptr;
+};
+
+class SpanRing {
  public:
-  static constexpr uint64_t kCapacity = 1024;
-  bool push(uintptr_t entry) noexcept {
+  static constexpr uint64_t kCapacity = 64 * 1024;
+  static constexpr uint64_t kMaxRecord = 4 * 1024;  // bigger trees go by pointer
+
+  SpanRing() : buf_(new (std::align_val_t{64}) char[kCapacity]) {}
+  ~SpanRing() { operator delete[](buf_, std::align_val_t{64}); }
+  SpanRing(const SpanRing&) = delete;
+  SpanRing& operator=(const SpanRing&) = delete;
+
+  // Producer: `bytes` (a multiple of 8, at most kMaxRecord) of contiguous
+  // space, or null when the ring is full. commit() publishes it.
+  char* reserve(uint64_t bytes) noexcept {
     uint64_t h = head_.load(std::memory_order_relaxed);
-    if (h - tail_cache_ == kCapacity) {
+    uint64_t pos = h % kCapacity;
+    uint64_t skip = pos + bytes > kCapacity ? kCapacity - pos : 0;
+    if (h + skip + bytes - tail_cache_ > kCapacity) {
       tail_cache_ = tail_.load(std::memory_order_acquire);
-      if (h - tail_cache_ == kCapacity) return false;
+      if (h + skip + bytes - tail_cache_ > kCapacity) return nullptr;
     }
-    slots_[h % kCapacity] = entry;
-    head_.store(h + 1, std::memory_order_release);
-    return true;
+    if (skip != 0) {
+      auto* wrap = reinterpret_cast<RecordHead*>(buf_ + pos);
+      wrap->size = static_cast<uint32_t>(skip);
+      wrap->type = RecordHead::kWrap;
+    }
+    pending_ = h + skip + bytes;
+    return buf_ + (h + skip) % kCapacity;
   }
-  uint64_t size_hint() const noexcept {
+  void commit() noexcept { head_.store(pending_, std::memory_order_release); }
+  uint64_t used_hint() const noexcept {
     return head_.load(std::memory_order_relaxed) - tail_.load(std::memory_order_relaxed);
   }
-  // Consumer side.
+
+  // Consumer.
   uint64_t head() const noexcept { return head_.load(std::memory_order_acquire); }
   uint64_t tail() const noexcept { return tail_.load(std::memory_order_relaxed); }
-  uintptr_t at(uint64_t i) const noexcept { return slots_[i % kCapacity]; }
+  const char* at(uint64_t offset) const noexcept { return buf_ + offset % kCapacity; }
   void advance(uint64_t new_tail) noexcept { tail_.store(new_tail, std::memory_order_release); }
 
  private:
   alignas(64) std::atomic<uint64_t> head_{0};
   uint64_t tail_cache_ = 0;  // producer's view of tail_
+  uint64_t pending_ = 0;
   alignas(64) std::atomic<uint64_t> tail_{0};
-  alignas(64) uintptr_t slots_[kCapacity] = {};
+  char* buf_;
 };
 
 // A change of sink, queued in order with the trees that precede it.
@@ -148,16 +243,17 @@ struct ThreadSpans {
   // Owner only.
   std::vector<SpanTree*> open_trees;
   std::vector<SpanTree*> free_trees;
-  std::shared_ptr<SinkImpl> sink;  // the sink this thread delivers to
-  uint64_t sink_version = 0;       // version of `sink`; 0 before the first
-  bool switch_pending = false;     // a SinkSwitch for `sink` is not queued yet
-  bool in_sink = false;            // inside a SinkCb (spans are not traced)
+  std::shared_ptr<SinkImpl> sink;         // the sink this thread delivers to
+  const SinkCb* sink_callback = nullptr;  // sink->callback()
+  uint64_t sink_version = 0;              // version of `sink`; 0 before the first
+  bool switch_pending = false;            // a SinkSwitch for `sink` is not queued yet
+  bool in_sink = false;                   // inside a SinkCb (spans are not traced)
   ProbeCtx ctx_scratch;
   std::vector<Span> spans_scratch;
   int64_t tid = 0;
 
   // Shared.
-  TreeRing ring;
+  SpanRing ring;
   std::atomic<RemoteClose*> inbox{nullptr};
   std::atomic<SpanTree*> returned{nullptr};
   std::atomic<uint64_t> calling_sink{0};  // sink version while inside a SinkCb, else 0

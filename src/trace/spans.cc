@@ -129,7 +129,8 @@ SpanTree* new_tree(ThreadSpans& ts, std::string_view uniq, int64_t freq, bool sa
   tree->done.clear();
   tree->arena.reset();
   tree->owner = &ts;
-  tree->uniq.assign(uniq.data(), uniq.size());
+  tree->tid = ts.tid;
+  tree->uniq = tree->arena.add(uniq);
   tree->freq = freq;
   tree->sampled = sampled;
   tree->kind = {};
@@ -144,7 +145,7 @@ void fire_span_begin(const OpenSpan& s) noexcept {
     switch (i) {
       case 0: sink.put(s.tag); break;
       case 1: sink.put(s.kind); break;
-      case 2: sink.put(std::string_view(s.tree->uniq)); break;
+      case 2: sink.put(s.tree->uniq); break;
       case 3: sink.put(int64_t{s.id}); break;
       case 4: sink.put(int64_t{s.pid}); break;
       case 5: sink.put(ticks_to_ns(s.t1)); break;
@@ -159,7 +160,7 @@ void fire_span_end(const OpenSpan& s, uint64_t t2) noexcept {
     switch (i) {
       case 0: sink.put(s.tag); break;
       case 1: sink.put(s.kind); break;
-      case 2: sink.put(std::string_view(s.tree->uniq)); break;
+      case 2: sink.put(s.tree->uniq); break;
       case 3: sink.put(int64_t{s.id}); break;
       case 4: sink.put(int64_t{s.pid}); break;
       case 5: sink.put(ticks_to_ns(s.t1)); break;
@@ -172,8 +173,12 @@ void fire_span_end(const OpenSpan& s, uint64_t t2) noexcept {
 }
 
 void forget_open_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
-  auto it = std::find(ts.open_trees.rbegin(), ts.open_trees.rend(), tree);
-  if (it != ts.open_trees.rend()) ts.open_trees.erase(std::next(it).base());
+  if (!ts.open_trees.empty() && ts.open_trees.back() == tree) [[likely]] {
+    ts.open_trees.pop_back();
+  } else {
+    auto it = std::find(ts.open_trees.begin(), ts.open_trees.end(), tree);
+    if (it != ts.open_trees.end()) ts.open_trees.erase(it);
+  }
   if (t_state == &ts && t_sample_cache.tree == tree) t_sample_cache.tree = nullptr;
 }
 
@@ -210,26 +215,23 @@ void close_span(ThreadSpans& ts, OpenSpan& s, uint64_t t2, bool cross_thread) no
 
 }  // namespace
 
-std::string_view Arena::add(std::string_view s) {
+std::string_view Arena::add_slow(std::string_view s) {
   size_t need = s.size() + 1;
-  while (cur_ < chunks_.size() && used_ + need > sizes_[cur_]) {
-    ++cur_;
-    used_ = 0;
-  }
-  if (cur_ == chunks_.size()) {
+  // Next chunk that fits (chunks are kept across resets), else a new one.
+  size_t i = chunks_.empty() ? 0 : cur_ + 1;
+  while (i < chunks_.size() && sizes_[i] < need) ++i;
+  if (i == chunks_.size()) {
     size_t size = std::max(kChunk, need);
     chunks_.push_back(std::make_unique<char[]>(size));
     sizes_.push_back(size);
-    used_ = 0;
   }
-  char* p = chunks_[cur_].get() + used_;
-  if (!s.empty()) std::memcpy(p, s.data(), s.size());
-  p[s.size()] = '\0';
-  used_ += need;
-  return {p, s.size()};
+  cur_ = i;
+  next_ = chunks_[i].get();
+  room_ = sizes_[i];
+  return add(s);
 }
 
-void Arena::reset() {
+void Arena::reset() noexcept {
   // Keep a few chunks for the next tree; an occasional huge tree does not
   // pin its memory.
   if (chunks_.size() > 4) {
@@ -237,12 +239,13 @@ void Arena::reset() {
     sizes_.resize(4);
   }
   cur_ = 0;
-  used_ = 0;
+  next_ = chunks_.empty() ? nullptr : chunks_[0].get();
+  room_ = chunks_.empty() ? 0 : sizes_[0];
 }
 
-OpenSpan& SpanSlots::push() {
-  if (size_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<OpenSpan[]>(kChunk));
-  return at(size_++);
+void SpanSlots::grow() {
+  chunks_.push_back(std::make_unique<OpenSpan[]>(kChunk));
+  capacity_ += kChunk;
 }
 
 void recycle_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
@@ -306,13 +309,15 @@ OpenSpan* span_begin(std::string_view kind, std::string_view uniq, int64_t freq,
   SampleCache& c = t_sample_cache;
   bool sampled;
   SpanTree* tree;
+  bool cached = true;  // c describes this id
   if (c.len == uniq.size() && c.freq == freq && same_bytes(c.id, uniq.data(), uniq.size())) {
     sampled = c.sampled;
     tree = static_cast<SpanTree*>(c.tree);
   } else {
     tree = find_open_tree(*ts, uniq);
     sampled = decide(uniq, freq);
-    if (freq > 0 && uniq.size() <= kCachedIdBytes) {
+    cached = freq > 0 && uniq.size() <= kCachedIdBytes;
+    if (cached) {
       c.len = static_cast<uint32_t>(uniq.size());
       c.freq = freq;
       c.sampled = sampled;
@@ -328,7 +333,7 @@ OpenSpan* span_begin(std::string_view kind, std::string_view uniq, int64_t freq,
       if (!sampled && !span_sites_active()) return nullptr;
       tree = new_tree(*ts, uniq, freq, sampled);
       created = true;
-      if (c.len == uniq.size() && same_bytes(c.id, uniq.data(), uniq.size())) c.tree = tree;
+      if (cached) c.tree = tree;
     }
     std::string_view tag_copy = tree->arena.add(tag);
     std::string_view kind_copy = tree->arena.add(kind);
