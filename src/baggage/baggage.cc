@@ -154,18 +154,19 @@ std::string encode_binary(const Baggage& b) {
 
 Result<Baggage> try_decode(std::string_view text) {
   try {
-    Result<BagPtr> r = internal::read_text(text, cap());
-    if (!r) return r.error();
-    return BagAccess::make(std::move(*r));
+    Baggage b;
+    Error error;
+    if (!internal::read_text(text, cap(), BagAccess::data(b), &error)) return error;
+    return b;
   } catch (...) {
     return Error("baggage: out of memory");
   }
 }
 
 Baggage decode(std::string_view text) noexcept {
+  Baggage b;
   try {
-    Result<BagPtr> r = internal::read_text(text, cap());
-    if (r) return BagAccess::make(std::move(*r));
+    if (internal::read_text(text, cap(), BagAccess::data(b), nullptr)) return b;
     g_decode_errors.fetch_add(1, std::memory_order_relaxed);
   } catch (...) {
   }
@@ -174,9 +175,10 @@ Baggage decode(std::string_view text) noexcept {
 
 Result<Baggage> decode_binary(std::string_view bytes) {
   try {
-    Result<BagPtr> r = internal::read_binary(bytes, cap());
-    if (!r) return r.error();
-    return BagAccess::make(std::move(*r));
+    Baggage b;
+    Error error;
+    if (!internal::read_binary(bytes, cap(), BagAccess::data(b), &error)) return error;
+    return b;
   } catch (...) {
     return Error("baggage: out of memory");
   }

@@ -70,17 +70,13 @@ void combine_tuple(const BagSpec& spec, Tuple& into, const Tuple& from) {
   }
 }
 
-// Writes `tuple` at the end of d.arena; on failure the arena is as before.
+// Writes `tuple` (`bytes` long) at the end of d.arena; on failure the
+// arena is as before.
 void append_values(BagData& d, std::span<const Value> tuple, size_t bytes) {
   size_t old = d.arena.size();
-  try {
-    d.arena.reserve(old + bytes);
-    ByteWriter w(d.arena);
-    for (const Value& v : tuple) w.value(v);
-  } catch (...) {
-    d.arena.resize(old);
-    throw;
-  }
+  d.arena.resize(old + bytes);
+  char* p = d.arena.data() + old;
+  for (const Value& v : tuple) p = put_value(p, v);
 }
 
 // A new entry for `tuple` in bag r (evicting, for MostRecent, the entries

@@ -14,62 +14,98 @@ std::string hex_byte(uint8_t b) {
   return buf;
 }
 
-Error fail(const std::string& what) { return Error("baggage: " + what); }
-Error fail_at(const std::string& what, size_t at) { return fail(what + " at byte " + std::to_string(at)); }
-Error too_many(const char* what, uint64_t n, size_t remaining, size_t at) {
-  return fail_at(std::string(what) + " " + std::to_string(n) + " too large for " + std::to_string(remaining) +
-                     " remaining bytes",
-                 at);
-}
+// Parse errors. Messages are built only when the caller wants them:
+// decode() does not, so rejecting a flood of bad input stays cheap.
+class Failure {
+ public:
+  explicit Failure(Error* error) : error_(error) {}
 
-// Parses the bags of a baggage whose header has been read.
-Result<BagPtr> read_bags(ByteReader& r, BagPtr d) {
+  bool error_wanted() const { return error_ != nullptr; }
+
+  bool fail(const std::string& what) {
+    if (error_ != nullptr) *error_ = Error("baggage: " + what);
+    return false;
+  }
+  bool fail_at(const char* what, size_t at) {
+    if (error_ == nullptr) return false;
+    return fail(std::string(what) + " at byte " + std::to_string(at));
+  }
+  bool reader(const ByteReader& r) {
+    if (error_ == nullptr) return false;
+    return fail(r.error_message());
+  }
+  bool too_many(const char* what, uint64_t n, size_t remaining, size_t at) {
+    if (error_ == nullptr) return false;
+    return fail(std::string(what) + " " + std::to_string(n) + " too large for " + std::to_string(remaining) +
+                " remaining bytes at byte " + std::to_string(at));
+  }
+  bool flags(const char* what, uint8_t flags, size_t at) {
+    if (error_ == nullptr) return false;
+    return fail(std::string(what) + " " + hex_byte(flags) + " at byte " + std::to_string(at));
+  }
+
+ private:
+  Error* error_;
+};
+
+// Parses the bags of a baggage whose header has been read, into d.
+bool read_bags(ByteReader& r, BagData& d, Failure& f) {
   size_t at = r.offset();
   uint64_t n_bags;
-  if (!r.varint(n_bags)) return fail(r.error_message());
-  if (n_bags > r.remaining() / kMinBagBytes) return too_many("bag count", n_bags, r.remaining(), at);
+  if (!r.varint(n_bags)) return f.reader(r);
+  if (n_bags > r.remaining() / kMinBagBytes) return f.too_many("bag count", n_bags, r.remaining(), at);
+  const size_t bags_start = r.offset();
   uint64_t prev_bag = 0;
   for (uint64_t b = 0; b < n_bags; ++b) {
     at = r.offset();
     uint64_t bag_id, count;
-    if (!r.varint(bag_id)) break;
-    if (b > 0 && bag_id <= prev_bag) return fail_at("bag ids not ascending", at);
+    if (!r.varint(bag_id)) return f.reader(r);
+    if (b > 0 && bag_id <= prev_bag) return f.fail_at("bag ids not ascending", at);
     prev_bag = bag_id;
     at = r.offset();
-    if (!r.varint(count)) break;
-    if (count == 0) return fail_at("empty bag", at);
-    if (count > r.remaining() / kMinEntryBytes) return too_many("entry count", count, r.remaining(), at);
+    if (!r.varint(count)) return f.reader(r);
+    if (count == 0) return f.fail_at("empty bag", at);
+    if (count > r.remaining() / kMinEntryBytes) return f.too_many("entry count", count, r.remaining(), at);
     for (uint64_t i = 0; i < count; ++i) {
       Entry e{};
       e.bag_id = bag_id;
       at = r.offset();
       uint8_t flags = 0;
       uint64_t n_values = 0;
-      if (!r.fixed64(e.id) || !r.varint(e.seq)) break;
+      if (!r.fixed64(e.id) || !r.varint(e.seq)) return f.reader(r);
       size_t flags_at = r.offset();
-      if (!r.u8(flags)) break;
-      if (flags & ~kSharedFlag) return fail_at("unknown entry flags " + hex_byte(flags), flags_at);
-      if (i > 0 && !entry_less(d->entries.back(), e)) return fail_at("entries not in (seq, id) order", at);
+      if (!r.u8(flags)) return f.reader(r);
+      if (flags & ~kSharedFlag) return f.flags("unknown entry flags", flags, flags_at);
+      if (i > 0 && !entry_less(d.entries.back(), e)) return f.fail_at("entries not in (seq, id) order", at);
       size_t n_at = r.offset();
-      if (!r.varint(n_values)) break;
-      if (n_values > r.remaining()) return too_many("value count", n_values, r.remaining(), n_at);
+      if (!r.varint(n_values)) return f.reader(r);
+      if (n_values > r.remaining()) return f.too_many("value count", n_values, r.remaining(), n_at);
       size_t start = r.offset();
-      for (uint64_t v = 0; v < n_values && r.skip_value();) ++v;
-      if (!r.ok()) break;
+      for (uint64_t v = 0; v < n_values; ++v) {
+        if (!r.skip_value()) return f.reader(r);
+      }
       e.shared = (flags & kSharedFlag) != 0;
       e.n_values = static_cast<uint32_t>(n_values);
-      e.offset = static_cast<uint32_t>(d->arena.size());
+      e.offset = static_cast<uint32_t>(d.arena.size());
       e.size = static_cast<uint32_t>(r.offset() - start);
-      d->arena.append(r.input().substr(start, e.size));
-      d->entries.push_back(e);
-      if (e.seq > d->max_seq) d->max_seq = e.seq;
+      d.arena.append(r.input().data() + start, e.size);
+      d.entries.push_back(e);
+      if (e.seq > d.max_seq) d.max_seq = e.seq;
     }
-    if (!r.ok()) break;
   }
-  if (!r.ok()) return fail(r.error_message());
-  if (!r.at_end()) return fail_at(std::to_string(r.remaining()) + " trailing bytes", r.offset());
-  return d;
+  if (!r.at_end()) {
+    return f.error_wanted() ? f.fail(std::to_string(r.remaining()) + " trailing bytes at byte " +
+                                     std::to_string(r.offset()))
+                            : false;
+  }
+  // Varints are minimal, so the input's bags are exactly as long as their
+  // encoding (an entry's flags byte is one byte either way).
+  d.body = r.offset() - bags_start;
+  d.n_bags = static_cast<uint32_t>(n_bags);
+  return true;
 }
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 }  // namespace
 
@@ -121,38 +157,43 @@ std::string write_text(const BagData& d) {
   return out;
 }
 
-Result<BagPtr> read_binary(std::string_view bytes, size_t cap) {
+bool read_binary(std::string_view bytes, size_t cap, BagPtr& out, Error* error) {
+  Failure f(error);
+  out.reset();
   if (bytes.size() > kMaxBinaryBytes) {
-    return fail("input too long (" + std::to_string(bytes.size()) + " bytes, limit " +
-                std::to_string(kMaxBinaryBytes) + ")");
+    return f.error_wanted() ? f.fail("input too long (" + std::to_string(bytes.size()) + " bytes, limit " +
+                                     std::to_string(kMaxBinaryBytes) + ")")
+                            : false;
   }
-  if (bytes.empty()) return BagPtr();
+  if (bytes.empty()) return true;
   ByteReader r(bytes);
   uint8_t version = 0, flags = 0;
-  if (!r.u8(version)) return fail(r.error_message());
-  if (version != kWireVersion) return fail("unknown version " + std::to_string(version));
-  if (!r.u8(flags)) return fail(r.error_message());
-  if (flags & ~kOverflowFlag) return fail_at("unknown flags " + hex_byte(flags), 1);
+  if (!r.u8(version)) return f.reader(r);
+  if (version != kWireVersion) {
+    return f.error_wanted() ? f.fail("unknown version " + std::to_string(version)) : false;
+  }
+  if (!r.u8(flags)) return f.reader(r);
+  if (flags & ~kOverflowFlag) return f.flags("unknown flags", flags, 1);
   BagPtr d = make_bag_data();
   d->overflow = (flags & kOverflowFlag) != 0;
-  Result<BagPtr> parsed = read_bags(r, std::move(d));
-  if (!parsed) return parsed;
-  BagData& got = **parsed;
-  if (got.empty()) return BagPtr();
-  recount(got);
-  shrink_to_cap(got, cap);
-  return parsed;
+  if (!read_bags(r, *d, f)) return false;
+  if (d->empty()) return true;
+  if (d->bytes() > cap) shrink_to_cap(*d, cap);
+  out = std::move(d);
+  return true;
 }
 
-Result<BagPtr> read_text(std::string_view text, size_t cap) {
+bool read_text(std::string_view text, size_t cap, BagPtr& out, Error* error) {
+  Failure f(error);
+  out.reset();
   if (text.size() > kMaxTextBytes) {
-    return fail("input too long (" + std::to_string(text.size()) + " bytes, limit " +
-                std::to_string(kMaxTextBytes) + ")");
+    return f.error_wanted() ? f.fail("input too long (" + std::to_string(text.size()) + " bytes, limit " +
+                                     std::to_string(kMaxTextBytes) + ")")
+                            : false;
   }
-  constexpr std::string_view kSpace = " \t\r\n";
-  size_t b = text.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return BagPtr();
-  text = text.substr(b, text.find_last_not_of(kSpace) - b + 1);
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  if (text.empty()) return true;
 
   // Small baggage (the common case) decodes through the stack.
   char stack[512];
@@ -164,8 +205,8 @@ Result<BagPtr> read_text(std::string_view text, size_t cap) {
     buf = heap.data();
   }
   Result<size_t> n = base64url_decode(text, buf);
-  if (!n) return fail(n.error().message());
-  return read_binary(std::string_view(buf, *n), cap);
+  if (!n) return f.error_wanted() ? f.fail(n.error().message()) : false;
+  return read_binary(std::string_view(buf, *n), cap, out, error);
 }
 
 }  // namespace pivot::internal

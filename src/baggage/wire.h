@@ -22,11 +22,12 @@ char* write_binary_to(const BagData& d, char* out) noexcept;
 // base64url of the binary encoding, without padding.
 std::string write_text(const BagData& d);
 
-// Parses a binary encoding. The empty input is the empty baggage (null).
-// A valid baggage larger than `cap` loses its latest entries and is marked
-// overflowed.
-Result<BagPtr> read_binary(std::string_view bytes, size_t cap);
+// Parses a binary encoding into `out` (null for the empty baggage). A valid
+// baggage larger than `cap` loses its latest entries and is marked
+// overflowed. On bad input returns false, leaving `out` null, and sets
+// *error if `error` is not null (building no message otherwise).
+bool read_binary(std::string_view bytes, size_t cap, BagPtr& out, Error* error);
 // The same for text; surrounding whitespace is ignored.
-Result<BagPtr> read_text(std::string_view text, size_t cap);
+bool read_text(std::string_view text, size_t cap, BagPtr& out, Error* error);
 
 }  // namespace pivot::internal

@@ -35,6 +35,33 @@ void ByteWriter::length_prefixed(std::string_view s) {
   out_.append(s);
 }
 
+char* put_value(char* p, const Value& v) noexcept {
+  switch (v.type()) {
+    case ValueType::kNull: *p++ = static_cast<char>(ValueTag::kNull); return p;
+    case ValueType::kBool:
+      *p++ = static_cast<char>(v.as_bool() ? ValueTag::kTrue : ValueTag::kFalse);
+      return p;
+    case ValueType::kInt:
+      *p++ = static_cast<char>(ValueTag::kInt);
+      return put_varint(p, zigzag_encode(v.as_int()));
+    case ValueType::kDouble: {
+      *p++ = static_cast<char>(ValueTag::kDouble);
+      double d = v.as_double();
+      uint64_t bits = 0;
+      std::memcpy(&bits, &d, sizeof bits);
+      return put_fixed64(p, bits);
+    }
+    case ValueType::kString: {
+      const std::string& s = v.as_string();
+      *p++ = static_cast<char>(ValueTag::kString);
+      p = put_varint(p, s.size());
+      std::memcpy(p, s.data(), s.size());
+      return p + s.size();
+    }
+  }
+  return p;
+}
+
 void ByteWriter::value(const Value& v) {
   switch (v.type()) {
     case ValueType::kNull: u8(static_cast<uint8_t>(ValueTag::kNull)); return;
@@ -71,10 +98,22 @@ bool ByteReader::varint_long(uint64_t& v) noexcept {
   const size_t limit = remaining() < 10 ? remaining() : 10;
   uint64_t result = 0;
   size_t i = 0;
-  for (; i < limit; ++i) {
-    uint64_t byte = p[i];
-    result |= (byte & 0x7f) << (7 * i);
-    if (byte < 0x80) break;
+  if (limit == 10) {
+    // The common case: no bounds to check, so the loop unrolls.
+#pragma GCC unroll 10
+    for (size_t k = 0; k < 10; ++k) {
+      uint64_t byte = p[k];
+      result |= (byte & 0x7f) << (7 * k);
+      i = k;
+      if (byte < 0x80) break;
+      i = 10;
+    }
+  } else {
+    for (; i < limit; ++i) {
+      uint64_t byte = p[i];
+      result |= (byte & 0x7f) << (7 * i);
+      if (byte < 0x80) break;
+    }
   }
   if (i == limit) return fail(limit < 10 ? ReadError::kTruncated : ReadError::kBadVarint, start);
   // Minimal (no final 0x00 after the first byte), and the tenth byte may
@@ -107,16 +146,6 @@ bool ByteReader::bytes(size_t n, std::string_view& v) noexcept {
   return true;
 }
 
-bool ByteReader::length_prefixed(std::string_view& v) noexcept {
-  size_t start = pos_;
-  uint64_t n;
-  if (!varint(n)) return false;
-  if (n > remaining()) return fail(ReadError::kTooLong, start, n);
-  v = in_.substr(pos_, n);
-  pos_ += n;
-  return true;
-}
-
 bool ByteReader::value(Value& v) {
   size_t start = pos_;
   uint8_t tag = 0;
@@ -142,30 +171,6 @@ bool ByteReader::value(Value& v) {
       if (!length_prefixed(s)) return false;
       v = Value(s);
       return true;
-    }
-  }
-  return fail(ReadError::kBadTag, start, tag);
-}
-
-bool ByteReader::skip_value() noexcept {
-  size_t start = pos_;
-  uint8_t tag = 0;
-  if (!u8(tag)) return false;
-  switch (static_cast<ValueTag>(tag)) {
-    case ValueTag::kNull:
-    case ValueTag::kFalse:
-    case ValueTag::kTrue: return true;
-    case ValueTag::kInt: {
-      uint64_t i;
-      return varint(i);
-    }
-    case ValueTag::kDouble: {
-      uint64_t d;
-      return fixed64(d);
-    }
-    case ValueTag::kString: {
-      std::string_view s;
-      return length_prefixed(s);
     }
   }
   return fail(ReadError::kBadTag, start, tag);

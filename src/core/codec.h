@@ -28,8 +28,10 @@
 // Thread safety: plain values; one writer or reader per thread.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -49,12 +51,8 @@ enum class ValueTag : uint8_t {
 
 // Encoded sizes, for callers that account bytes without encoding.
 constexpr size_t varint_size(uint64_t v) noexcept {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
+  // 1 + (bits - 1) / 7, for bits = bit width of v (at least 1).
+  return (static_cast<size_t>(std::bit_width(v | 1)) * 9 + 64) / 64;
 }
 constexpr uint64_t zigzag_encode(int64_t v) noexcept {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
@@ -75,8 +73,23 @@ inline char* put_varint(char* p, uint64_t v) noexcept {
   return p;
 }
 inline char* put_fixed64(char* p, uint64_t v) noexcept {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(p, &v, 8);
+  } else {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
+  }
   return p + 8;
+}
+// Writes value_size(v) bytes.
+char* put_value(char* p, const Value& v) noexcept;
+inline uint64_t get_fixed64(const char* p) noexcept {
+  uint64_t v = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(&v, p, 8);
+  } else {
+    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  }
+  return v;
 }
 
 class ByteWriter {
@@ -145,20 +158,42 @@ class ByteReader {
       return false;
     if (remaining() < 8) [[unlikely]]
       return fail(ReadError::kTruncated, pos_);
-    uint64_t r = 0;
-    for (int i = 0; i < 8; ++i) r |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
+    v = get_fixed64(in_.data() + pos_);
     pos_ += 8;
-    v = r;
     return true;
   }
   bool f64(double& v) noexcept;
   bool bytes(size_t n, std::string_view& v) noexcept;
-  bool length_prefixed(std::string_view& v) noexcept;
+  bool length_prefixed(std::string_view& v) noexcept {
+    size_t start = pos_;
+    uint64_t n;
+    if (!varint(n)) return false;
+    if (n > remaining()) [[unlikely]]
+      return fail(ReadError::kTooLong, start, n);
+    v = in_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
   // Allocates for strings longer than the small-string buffer; may throw
   // std::bad_alloc like any Value construction.
   bool value(Value& v);
   // Checks one encoded value and steps over it, without building it.
-  bool skip_value() noexcept;
+  bool skip_value() noexcept {
+    size_t start = pos_;
+    uint8_t tag = 0;
+    if (!u8(tag)) return false;
+    uint64_t scratch;
+    std::string_view s;
+    switch (static_cast<ValueTag>(tag)) {
+      case ValueTag::kNull:
+      case ValueTag::kFalse:
+      case ValueTag::kTrue: return true;
+      case ValueTag::kInt: return varint(scratch);
+      case ValueTag::kDouble: return fixed64(scratch);
+      case ValueTag::kString: return length_prefixed(s);
+    }
+    return fail(ReadError::kBadTag, start, tag);
+  }
 
   size_t offset() const noexcept { return pos_; }
   size_t remaining() const noexcept { return in_.size() - pos_; }
