@@ -47,8 +47,10 @@ Writer& writer() {
   return *w;
 }
 
-std::atomic<bool> g_writer_running{false};
-std::atomic<bool> g_writer_inline{false};  // writer stopped (exit) or unavailable: write in place
+// kRunning: trees go to the writer; kInline: it stopped at exit (or could not
+// start), so trees are written in place.
+enum WriterState : int { kNotStarted, kRunning, kInline };
+std::atomic<int> g_writer_state{kNotStarted};
 std::atomic<bool> g_wake{false};
 constinit thread_local bool t_is_writer = false;
 
@@ -245,24 +247,27 @@ void stop_writer() {
   }
   w.cv.notify_all();
   if (w.thread.joinable()) w.thread.join();
-  g_writer_inline.store(true, std::memory_order_release);
+  g_writer_state.store(kInline, std::memory_order_release);
   std::vector<std::shared_ptr<SinkImpl>> touched;
   pass(touched);  // what was queued after the writer's last pass
 }
 
+// True when the writer runs (starting it if needed); false: write in place.
 bool ensure_writer() noexcept {
-  if (g_writer_running.load(std::memory_order_acquire)) return true;
+  int state = g_writer_state.load(std::memory_order_acquire);
+  if (state != kNotStarted) return state == kRunning;
   Writer& w = writer();
   std::lock_guard<std::mutex> lock(w.mu);
-  if (g_writer_running.load(std::memory_order_relaxed)) return true;
-  if (w.stopping) return false;
+  state = g_writer_state.load(std::memory_order_relaxed);
+  if (state != kNotStarted) return state == kRunning;
   try {
     w.thread = std::thread(writer_main);
   } catch (...) {
+    g_writer_state.store(kInline, std::memory_order_release);
     return false;
   }
   std::atexit(stop_writer);
-  g_writer_running.store(true, std::memory_order_release);
+  g_writer_state.store(kRunning, std::memory_order_release);
   return true;
 }
 
@@ -340,13 +345,17 @@ bool deliver_to_callback(ThreadSpans& ts, SpanTree* tree) {
 }  // namespace
 
 void deliver_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
-  try {
-    if (deliver_to_callback(ts, tree)) return;
-  } catch (...) {  // out of memory taking the sink
-    drop(ts, tree);
-    return;
+  bool builtin = ts.sink_callback == nullptr && ts.sink &&
+                 g_sink_version.load(std::memory_order_acquire) == ts.sink_version;
+  if (!builtin) {
+    try {
+      if (deliver_to_callback(ts, tree)) return;
+    } catch (...) {  // out of memory taking the sink
+      drop(ts, tree);
+      return;
+    }
   }
-  if (g_writer_inline.load(std::memory_order_acquire) || !ensure_writer()) {
+  if (g_writer_state.load(std::memory_order_acquire) != kRunning && !ensure_writer()) [[unlikely]] {
     bump(ts.trees_delivered);
     bump(ts.spans_delivered, tree->done.size());
     write_in_place(ts, tree);
@@ -427,7 +436,10 @@ void set_trace_sink(SinkCb cb) { set_trace_sink(cb ? callback_sink(std::move(cb)
 
 void flush_traces() {
   internal::drain_own_inbox();
-  if (internal::t_is_writer || !internal::g_writer_running.load(std::memory_order_acquire)) return;
+  if (internal::t_is_writer ||
+      internal::g_writer_state.load(std::memory_order_acquire) != internal::kRunning) {
+    return;
+  }
   internal::Writer& w = internal::writer();
   std::unique_lock<std::mutex> lock(w.mu);
   if (w.stopping) return;

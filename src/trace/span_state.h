@@ -137,7 +137,7 @@ struct SpanTree {
   SpanSlots stack;
   std::vector<DoneSpan> done;  // in the order spans ended
   Arena arena;
-  SpanTree* next_returned = nullptr;  // link in ThreadSpans::returned
+  SpanTree* next_returned = nullptr;  // link in ThreadSpans::returned or free_trees
 };
 
 // A span ended on another thread than its owner's; the owner closes it.
@@ -242,7 +242,7 @@ struct ThreadSpans {
 
   // Owner only.
   std::vector<SpanTree*> open_trees;
-  std::vector<SpanTree*> free_trees;
+  SpanTree* free_trees = nullptr;         // linked by next_returned
   std::shared_ptr<SinkImpl> sink;         // the sink this thread delivers to
   const SinkCb* sink_callback = nullptr;  // sink->callback()
   uint64_t sink_version = 0;              // version of `sink`; 0 before the first

@@ -111,16 +111,10 @@ SpanTree* find_open_tree(ThreadSpans& ts, std::string_view uniq) noexcept {
 
 SpanTree* new_tree(ThreadSpans& ts, std::string_view uniq, int64_t freq, bool sampled) {
   SpanTree* tree;
-  if (ts.free_trees.empty()) {
-    for (SpanTree* r = ts.returned.exchange(nullptr, std::memory_order_acquire); r != nullptr;) {
-      SpanTree* next = r->next_returned;
-      ts.free_trees.push_back(r);
-      r = next;
-    }
-  }
-  if (!ts.free_trees.empty()) {
-    tree = ts.free_trees.back();
-    ts.free_trees.pop_back();
+  if (ts.free_trees == nullptr) ts.free_trees = ts.returned.exchange(nullptr, std::memory_order_acquire);
+  if (ts.free_trees != nullptr) {
+    tree = ts.free_trees;
+    ts.free_trees = tree->next_returned;
   } else {
     tree = new SpanTree;
   }
@@ -249,11 +243,8 @@ void SpanSlots::grow() {
 }
 
 void recycle_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
-  try {
-    ts.free_trees.push_back(tree);
-  } catch (...) {
-    delete tree;
-  }
+  tree->next_returned = ts.free_trees;
+  ts.free_trees = tree;
 }
 
 void drain_inbox(ThreadSpans& ts) noexcept {
