@@ -11,6 +11,21 @@
 //     with one id are identical and join keeps one;
 //   - First/MostRecent choose by sequence number, then by id, which is
 //     deterministic after any fork/join history.
+//
+// Pack modes in detail (docs/baggage.md has the reasoning):
+//   kAll         append.
+//   kFirst*      dropped when the bag already has >= n entries.
+//   kMostRecent* append, then evict the entries that have n later ones in
+//                the bag, shared or not (no join can bring them back into
+//                the n latest, since a join only adds entries).
+//   kAggregate   combine into an unshared entry whose first `keys` fields
+//                equal the tuple's (by pivot::compare, so 3 == 3.0) and
+//                whose arity is the tuple's; else append. Field keys + i
+//                combines with combine[i]; fields without an op keep the
+//                entry's value. Null is the identity; kSum keeps int + int
+//                an int (double on overflow), else sums as double.
+//
+// Storage, encoding and the cap: bag_data.h, wire.h, pack.h.
 #pragma once
 
 #include <cstdint>
@@ -50,10 +65,14 @@ void bag_pack(const BagSpec& spec, std::span<const Value> tuple) noexcept;
 
 // The tuples of bag `spec.bag_id` visible now, in sequence order, after the
 // spec's selection (First/MostRecent/N) and, for kAggregate, with entries of
-// equal key combined. Returns false when the bag is absent or empty.
-// `*overflowed` is set when the baggage dropped tuples.
+// equal key combined (one tuple per key, in order of first appearance).
+// Returns false when the bag is absent or empty. `*overflowed` (if not null)
+// is set to whether the baggage dropped tuples. `out` is overwritten,
+// reusing the capacity of the vector and of the tuples already in it, so a
+// caller that keeps `out` unpacks without allocating. Reading an empty
+// baggage is one thread-local load and allocates nothing.
 bool bag_unpack(const BagSpec& spec, std::vector<Tuple>& out, bool* overflowed) noexcept;
 
-struct BagAccess;
+struct BagAccess;  // defined in bag_data.h
 
 }  // namespace pivot::internal

@@ -419,7 +419,8 @@ TEST_F(RpcTest, DocsExampleRpcLayer) {
   pack(spec(1), {"client"});
   Message request{{}, "GET /"};
   request.headers["baggage"] = "pivot=" + pivot::baggage::encode();
-  request.headers["baggage"] = "userId=alice, " + request.headers["baggage"] + ", region=eu";  // other members
+  request.headers["baggage"] =
+      "userId=alice, " + request.headers["baggage"] + ", region=eu";  // other members
   Message response = server(request);
   pivot::baggage::join(pivot::baggage::decode(member(response.headers["baggage"], "pivot")));
   EXPECT_EQ(unpacked_sorted(spec(1)), R"(["client"] ["server saw GET /"])");

@@ -55,6 +55,8 @@ bool read_bags(ByteReader& r, BagData& d, Failure& f) {
   if (!r.varint(n_bags)) return f.reader(r);
   if (n_bags > r.remaining() / kMinBagBytes) return f.too_many("bag count", n_bags, r.remaining(), at);
   const size_t bags_start = r.offset();
+  // The values are copied out of the input, so they fit in its size.
+  if (r.remaining() > d.arena.capacity()) d.arena.reserve(r.remaining());
   uint64_t prev_bag = 0;
   for (uint64_t b = 0; b < n_bags; ++b) {
     at = r.offset();
@@ -66,6 +68,7 @@ bool read_bags(ByteReader& r, BagData& d, Failure& f) {
     if (!r.varint(count)) return f.reader(r);
     if (count == 0) return f.fail_at("empty bag", at);
     if (count > r.remaining() / kMinEntryBytes) return f.too_many("entry count", count, r.remaining(), at);
+    d.entries.reserve(d.entries.size() + count);  // bounded by the input size, checked just above
     for (uint64_t i = 0; i < count; ++i) {
       Entry e{};
       e.bag_id = bag_id;
