@@ -50,6 +50,7 @@ class Partial {
   // Convenience for contiguous values (tests, decoding).
   void add_values(const Value* keys, const Value* inputs, int64_t weight = 1);
   void mark_incomplete() { incomplete_ = true; }
+  void add_dropped(uint64_t n) { dropped_ += n; }
   void merge(const Partial& other);
   void clear();
   bool empty() const { return groups_.empty() && dropped_ == 0 && !incomplete_; }

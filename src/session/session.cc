@@ -4,10 +4,8 @@
 #include <mutex>
 #include <random>
 
-#include "advice/interpreter.h"
-#include "aggregate/collector.h"
 #include "planner/catalog.h"
-#include "planner/planner.h"
+#include "session/installation.h"
 #include "tracepoint/registry.h"
 
 namespace pivot {
@@ -20,73 +18,39 @@ uint64_t random_uid() {
   return rng();
 }
 
-// One query of an installed text: its collector and what it has gathered.
-struct InstalledQuery {
-  planner::QueryPlan plan;
-  std::unique_ptr<aggregate::Collector> collector;
-  std::unique_ptr<aggregate::Partial> total;
-};
-
+// An installed text and the running totals of its queries.
 struct Installed {
-  std::atomic<bool> enabled{false};
-  std::vector<InstalledQuery> queries;
-  std::vector<advice::ProgramPtr> programs;
-};
+  std::unique_ptr<session::Installation> installation;
+  std::vector<std::unique_ptr<aggregate::Partial>> totals;
 
-ResultTable to_table(const InstalledQuery& q) {
-  ResultTable t;
-  t.columns = q.plan.columns;
-  for (const auto& row : q.total->rows()) {
-    std::vector<Value> out;
-    for (uint32_t i : q.plan.column_index) out.push_back(i < row.size() ? row[i] : Value());
-    t.rows.push_back(std::move(out));
+  ResultTable table(size_t i) {
+    std::vector<aggregate::Partial> deltas = installation->collect();
+    for (size_t k = 0; k < deltas.size(); ++k) totals[k]->merge(deltas[k]);
+    return session::to_table(installation->plans()[i], *totals[i]);
   }
-  t.incomplete = q.total->incomplete();
-  t.dropped = q.total->dropped();
-  return t;
-}
+};
 
 }  // namespace
 
 struct Session::Impl {
   std::mutex mu;
   std::map<uint64_t, std::unique_ptr<Installed>> installed;
-
-  void remove(Installed& in) {
-    in.enabled.store(false, std::memory_order_relaxed);
-    advice::remove_programs(in.programs);  // waits until no thread runs them
-  }
 };
 
 Session::Session() : impl_(std::make_unique<Impl>()) {}
-
-Session::~Session() {
-  for (auto& [id, in] : impl_->installed) impl_->remove(*in);
-}
+Session::~Session() = default;  // each Installation removes its advice
 
 Result<QueryId> Session::install(std::string_view text) {
   uint64_t uid = random_uid();
-  auto plan = planner::compile(text, planner::local_catalog(), uid);
-  if (!plan) return plan.error();
-  auto in = std::make_unique<Installed>();
-  for (planner::QueryPlan& qp : plan->queries) {
-    auto collector = aggregate::Collector::create(qp.shape);
-    if (!collector) return collector.error();
-    InstalledQuery q;
-    q.collector = std::move(*collector);
-    q.total = std::make_unique<aggregate::Partial>(&q.collector->shape());
-    for (auto& prog : qp.programs) {
-      prog->enabled = &in->enabled;
-      if (prog->emit) prog->emit->collector = q.collector.get();
-      in->programs.push_back(prog);
-    }
-    q.plan = std::move(qp);
-    in->queries.push_back(std::move(q));
+  auto in = session::Installation::create(text, planner::local_catalog(), uid);
+  if (!in) return in.error();
+  auto installed = std::make_unique<Installed>();
+  for (const planner::QueryPlan& plan : (*in)->plans()) {
+    installed->totals.push_back(std::make_unique<aggregate::Partial>(&plan.shape));
   }
-  advice::install_programs(in->programs);
-  in->enabled.store(true, std::memory_order_release);  // every program of the text at once
+  installed->installation = std::move(*in);
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->installed[uid] = std::move(in);
+  impl_->installed[uid] = std::move(installed);
   return QueryId{uid};
 }
 
@@ -99,28 +63,23 @@ Status Session::uninstall(QueryId q) {
     in = std::move(it->second);
     impl_->installed.erase(it);
   }
-  impl_->remove(*in);
-  return Status();
+  return Status();  // `in` is destroyed here, outside the lock: removal waits a grace period
 }
 
 ResultTable Session::results(QueryId q) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto it = impl_->installed.find(q.value);
-  if (it == impl_->installed.end() || it->second->queries.empty()) return ResultTable{};
-  InstalledQuery& last = it->second->queries.back();
-  last.total->merge(last.collector->collect());
-  return to_table(last);
+  if (it == impl_->installed.end()) return ResultTable{};
+  return it->second->table(it->second->totals.size() - 1);
 }
 
 Result<ResultTable> Session::results(QueryId q, std::string_view name) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto it = impl_->installed.find(q.value);
   if (it == impl_->installed.end()) return Error("no installed query with id " + std::to_string(q.value));
-  for (InstalledQuery& iq : it->second->queries) {
-    if (iq.plan.label == name) {
-      iq.total->merge(iq.collector->collect());
-      return to_table(iq);
-    }
+  const auto& plans = it->second->installation->plans();
+  for (size_t i = 0; i < plans.size(); ++i) {
+    if (plans[i].label == name) return it->second->table(i);
   }
   return Error("the installed text has no query named '" + std::string(name) + "'");
 }

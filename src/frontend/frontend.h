@@ -1,0 +1,103 @@
+// The frontend: finds the agents of a system, installs a query into all of
+// them, and merges their interval reports into one answer. The `pivot` CLI
+// is a thin shell around it; tests drive it directly.
+//
+//   Frontend fe(transport::default_runtime_dir());
+//   auto q = fe.start(text, {.interval_ms = 1000});
+//   while (running) { Snapshot s = fe.next_interval(); print(s.total); }
+//   Snapshot last = fe.finish();  // flushes every agent, then uninstalls
+//
+// An agent that goes away mid-query is reported in Snapshot::events and the
+// others go on; agents that appear later get the query too.
+//
+// Thread safety: use from one thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "aggregate/partial.h"
+#include "pivot/result.h"
+#include "pivot/result_table.h"
+#include "planner/catalog.h"
+#include "planner/planner.h"
+#include "transport/local.h"
+
+namespace pivot::frontend {
+
+struct AgentInfo {
+  pid_t pid = 0;
+  std::string proc_name;
+  std::string host;
+  planner::Catalog catalog;
+  size_t queries = 0;
+};
+
+struct QueryOptions {
+  int64_t interval_ms = 1000;
+  int64_t lease_ms = 0;  // 0: three intervals, at least 3 s
+};
+
+struct Snapshot {
+  int64_t time_ms = 0;  // wall clock
+  int agents = 0;       // agents with the query installed
+  ResultTable interval;
+  ResultTable total;
+  std::vector<std::string> events;  // "agent 42 (DataNode@dn1) lost: ..."
+};
+
+class Frontend {
+ public:
+  explicit Frontend(std::string runtime_dir);
+  ~Frontend();
+  Frontend(const Frontend&) = delete;
+  Frontend& operator=(const Frontend&) = delete;
+
+  // Every reachable agent, sorted by pid; unreachable ones are skipped with
+  // a note in *notes.
+  std::vector<AgentInfo> agents(std::vector<std::string>* notes = nullptr);
+  // The union of all agents' tracepoints.
+  planner::Catalog catalog();
+  Result<std::string> explain(std::string_view text);
+
+  // Compiles against the agents' catalog and installs everywhere. Agents
+  // that refuse it are reported as errors; an error is returned only when
+  // the text does not compile or no agent accepted it.
+  Result<std::vector<std::string>> start(std::string_view text, QueryOptions options);
+  // next_interval() returns early once *flag is true (a Ctrl-C handler's).
+  void set_interrupt(const std::atomic<bool>* flag) { interrupt_ = flag; }
+  // Agents that have the query installed and are still connected.
+  int installed_agents() const;
+  // Waits for the end of the current interval and returns what arrived.
+  Snapshot next_interval();
+  // Asks every agent for its last report, waits for them (at most
+  // timeout_ms), uninstalls, and returns the final answer.
+  Snapshot finish(int timeout_ms = 3000);
+
+ private:
+  struct Peer;
+  Status connect_and_install(const transport::AgentSocket& s);
+  void pump(int64_t deadline_ms, bool until_finals);
+  void handle(Peer& p, const std::string& payload);
+  void lose(Peer& p, const std::string& why);
+  Snapshot snapshot(bool reset_interval);
+
+  std::string dir_;
+  std::vector<std::unique_ptr<Peer>> peers_;
+  std::vector<std::string> events_;
+  // The running query.
+  std::string id_;
+  std::string text_;
+  QueryOptions options_;
+  planner::Plan plan_;
+  std::vector<std::unique_ptr<aggregate::Partial>> interval_, total_;
+  int64_t next_tick_ = 0;
+  const std::atomic<bool>* interrupt_ = nullptr;
+};
+
+}  // namespace pivot::frontend

@@ -1,0 +1,51 @@
+#include "session/installation.h"
+
+namespace pivot::session {
+
+Result<std::unique_ptr<Installation>> Installation::create(std::string_view text, const planner::Catalog& catalog,
+                                                           uint64_t uid) {
+  auto plan = planner::compile(text, catalog, uid);
+  if (!plan) return plan.error();
+  std::unique_ptr<Installation> in(new Installation);
+  for (planner::QueryPlan& qp : plan->queries) {
+    auto collector = aggregate::Collector::create(qp.shape);
+    if (!collector) return collector.error();
+    for (auto& prog : qp.programs) {
+      prog->enabled = &in->enabled_;
+      if (prog->emit) prog->emit->collector = collector->get();
+      in->programs_.push_back(prog);
+    }
+    in->collectors_.push_back(std::move(*collector));
+    in->plans_.push_back(std::move(qp));
+  }
+  advice::install_programs(in->programs_);
+  in->enabled_.store(true, std::memory_order_release);  // every program of the text at once
+  return in;
+}
+
+Installation::~Installation() {
+  enabled_.store(false, std::memory_order_relaxed);
+  if (!programs_.empty()) advice::remove_programs(programs_);  // waits until no thread runs them
+}
+
+std::vector<aggregate::Partial> Installation::collect() {
+  std::vector<aggregate::Partial> out;
+  out.reserve(collectors_.size());
+  for (auto& c : collectors_) out.push_back(c->collect());
+  return out;
+}
+
+ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& partial) {
+  ResultTable t;
+  t.columns = plan.columns;
+  for (const auto& row : partial.rows()) {
+    std::vector<Value> out;
+    for (uint32_t i : plan.column_index) out.push_back(i < row.size() ? row[i] : Value());
+    t.rows.push_back(std::move(out));
+  }
+  t.incomplete = partial.incomplete();
+  t.dropped = partial.dropped();
+  return t;
+}
+
+}  // namespace pivot::session

@@ -1,0 +1,50 @@
+// Installation: one query text installed in this process, from advice to
+// per-thread aggregation. pivot::Session and pivot::Agent are both built on
+// it: the session keeps running totals; the agent ships interval deltas.
+//
+//   auto in = Installation::create(text, catalog, uid);  // all advice or none
+//   std::vector<aggregate::Partial> deltas = (*in)->collect();
+//   in->reset();  // destroying it removes the advice (after a grace period)
+//
+// Thread safety: collect() may run concurrently with the traced threads; the
+// object itself is used from one thread at a time.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "advice/interpreter.h"
+#include "aggregate/collector.h"
+#include "pivot/result.h"
+#include "pivot/result_table.h"
+#include "planner/planner.h"
+
+namespace pivot::session {
+
+class Installation {
+ public:
+  static Result<std::unique_ptr<Installation>> create(std::string_view text, const planner::Catalog& catalog,
+                                                      uint64_t uid);
+  ~Installation();
+  Installation(const Installation&) = delete;
+  Installation& operator=(const Installation&) = delete;
+
+  const std::vector<planner::QueryPlan>& plans() const { return plans_; }
+  // What each query emitted since the previous call, in plans() order.
+  std::vector<aggregate::Partial> collect();
+
+ private:
+  Installation() = default;
+
+  std::atomic<bool> enabled_{false};
+  std::vector<planner::QueryPlan> plans_;
+  std::vector<std::unique_ptr<aggregate::Collector>> collectors_;
+  std::vector<advice::ProgramPtr> programs_;
+};
+
+// The result table of one query from its accumulated partial aggregate.
+ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& partial);
+
+}  // namespace pivot::session

@@ -1,0 +1,170 @@
+#include "wire/protocol.h"
+
+#include <algorithm>
+
+namespace pivot::wire {
+
+Json to_json(const Value& v) {
+  switch (v.type()) {
+    case ValueType::kNull: return nullptr;
+    case ValueType::kBool: return v.as_bool();
+    case ValueType::kInt: return v.as_int();
+    case ValueType::kDouble: return v.as_double();
+    case ValueType::kString: return v.as_string();
+  }
+  return nullptr;
+}
+
+Result<Value> value_from_json(const Json& j) {
+  switch (j.type()) {
+    case Json::value_t::null: return Value();
+    case Json::value_t::boolean: return Value(j.get<bool>());
+    case Json::value_t::number_integer: return Value(j.get<int64_t>());
+    case Json::value_t::number_unsigned: {
+      uint64_t u = j.get<uint64_t>();
+      if (u > static_cast<uint64_t>(INT64_MAX)) return Error("integer out of range: " + j.dump());
+      return Value(static_cast<int64_t>(u));
+    }
+    case Json::value_t::number_float: return Value(j.get<double>());
+    case Json::value_t::string: return Value(j.get<std::string>());
+    default: return Error("expected a scalar value, found " + std::string(j.type_name()));
+  }
+}
+
+Json to_json(const aggregate::Partial& p) {
+  Json groups = Json::array();
+  for (const auto& g : p.groups()) {
+    Json keys = Json::array();
+    for (const Value& k : g.keys) keys.push_back(to_json(k));
+    Json states = Json::array();
+    for (const auto& s : g.states) states.push_back(Json::array({s.count, to_json(s.acc)}));
+    groups.push_back(Json::array({std::move(keys), std::move(states)}));
+  }
+  return Json{{"groups", std::move(groups)}, {"incomplete", p.incomplete()}, {"dropped", p.dropped()}};
+}
+
+Status merge_from_json(const Json& j, aggregate::Partial& out) {
+  if (!j.is_object() || !j.contains("groups") || !j["groups"].is_array()) {
+    return Error("partial aggregate: expected an object with a \"groups\" array");
+  }
+  const aggregate::EmitShape& shape = out.shape();
+  aggregate::Partial in(&shape);
+  std::vector<Value> keys;
+  std::vector<aggregate::AggState> states;
+  for (const Json& g : j["groups"]) {
+    if (!g.is_array() || g.size() != 2 || !g[0].is_array() || !g[1].is_array()) {
+      return Error("partial aggregate: a group must be [[keys...], [states...]]");
+    }
+    if (g[0].size() != shape.keys || g[1].size() != shape.aggs.size()) {
+      return Error("partial aggregate: a group has " + std::to_string(g[0].size()) + " keys and " +
+                   std::to_string(g[1].size()) + " aggregates; the query has " + std::to_string(shape.keys) +
+                   " and " + std::to_string(shape.aggs.size()));
+    }
+    keys.clear();
+    for (const Json& k : g[0]) {
+      auto v = value_from_json(k);
+      if (!v) return v.error();
+      keys.push_back(std::move(*v));
+    }
+    states.clear();
+    for (const Json& s : g[1]) {
+      if (!s.is_array() || s.size() != 2 || !s[0].is_number_integer()) {
+        return Error("partial aggregate: a state must be [count, value]");
+      }
+      auto v = value_from_json(s[1]);
+      if (!v) return v.error();
+      states.push_back({s[0].get<int64_t>(), std::move(*v)});
+    }
+    in.merge_group(keys, states);
+  }
+  if (j.value("incomplete", false)) in.mark_incomplete();
+  out.merge(in);
+  if (j.contains("dropped") && j["dropped"].is_number_unsigned()) out.add_dropped(j["dropped"].get<uint64_t>());
+  return Status();
+}
+
+Json to_json(const planner::Catalog& c) {
+  Json out = Json::array();
+  for (const auto& t : c.tracepoints) {
+    Json exports = Json::array();
+    for (const auto& e : t.exports) {
+      exports.push_back({{"name", e.name}, {"type", std::string(type_name(e.type))}, {"list", e.is_list}});
+    }
+    out.push_back({{"name", t.name}, {"exports", std::move(exports)}});
+  }
+  return out;
+}
+
+Result<planner::Catalog> catalog_from_json(const Json& j) {
+  if (!j.is_array()) return Error("catalog: expected an array of tracepoints");
+  planner::Catalog c;
+  for (const Json& t : j) {
+    if (!t.is_object() || !t.contains("name") || !t["name"].is_string() || !t.contains("exports") ||
+        !t["exports"].is_array()) {
+      return Error("catalog: a tracepoint must be {\"name\": ..., \"exports\": [...]}");
+    }
+    planner::TracepointSchema s;
+    s.name = t["name"].get<std::string>();
+    for (const Json& e : t["exports"]) {
+      if (!e.is_object() || !e.contains("name") || !e["name"].is_string()) {
+        return Error("catalog: an export of '" + s.name + "' has no name");
+      }
+      planner::ExportSchema x;
+      x.name = e["name"].get<std::string>();
+      std::string type = e.value("type", "null");
+      for (ValueType vt : {ValueType::kNull, ValueType::kBool, ValueType::kInt, ValueType::kDouble, ValueType::kString}) {
+        if (type_name(vt) == type) x.type = vt;
+      }
+      x.is_list = e.value("list", false);
+      s.exports.push_back(std::move(x));
+    }
+    c.tracepoints.push_back(std::move(s));
+  }
+  return c;
+}
+
+void merge_catalog(planner::Catalog& a, const planner::Catalog& b) {
+  for (const auto& t : b.tracepoints) {
+    auto it = std::find_if(a.tracepoints.begin(), a.tracepoints.end(), [&](const auto& x) { return x.name == t.name; });
+    if (it == a.tracepoints.end()) {
+      a.tracepoints.push_back(t);
+      continue;
+    }
+    for (const auto& e : t.exports) {
+      bool seen = std::any_of(it->exports.begin(), it->exports.end(), [&](const auto& x) { return x.name == e.name; });
+      if (!seen) it->exports.push_back(e);
+    }
+  }
+  std::sort(a.tracepoints.begin(), a.tracepoints.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+}
+
+Json message(std::string_view type) { return Json{{"v", kVersion}, {"type", type}}; }
+
+Result<Json> parse_message(std::string_view text) {
+  Json m = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (m.is_discarded()) return Error("malformed message: not JSON");
+  if (!m.is_object()) return Error("malformed message: expected a JSON object");
+  if (!m.contains("v") || !m["v"].is_number_integer()) return Error("malformed message: no protocol version \"v\"");
+  if (m["v"].get<int64_t>() != kVersion) {
+    return Error("unsupported protocol version " + m["v"].dump() + " (this side speaks " + std::to_string(kVersion) +
+                 ")");
+  }
+  if (!m.contains("type") || !m["type"].is_string()) return Error("malformed message: no \"type\"");
+  return m;
+}
+
+Result<std::string> get_string(const Json& m, const char* key) {
+  if (!m.contains(key) || !m[key].is_string()) {
+    return Error("message '" + m.value("type", std::string("?")) + "' needs a string \"" + key + "\"");
+  }
+  return m[key].get<std::string>();
+}
+
+Result<int64_t> get_int(const Json& m, const char* key) {
+  if (!m.contains(key) || !m[key].is_number_integer()) {
+    return Error("message '" + m.value("type", std::string("?")) + "' needs an integer \"" + key + "\"");
+  }
+  return m[key].get<int64_t>();
+}
+
+}  // namespace pivot::wire

@@ -1,0 +1,56 @@
+// The frontend <-> agent protocol: JSON messages, one per frame.
+//
+// Every message is an object with "v" (the protocol version, kVersion) and
+// "type". Frontend to agent:
+//   hello                                  -> info
+//   install   {id, text, catalog, lease_ms, interval_ms} -> installed | error
+//   uninstall {id}                         -> uninstalled | error
+//   renew     {ids}                        (extends the leases; no reply)
+//   flush     {id}                         -> report with "final": true
+// Agent to frontend:
+//   info      {pid, procName, host, tracepoints, queries}
+//   report    {id, seq, time, final, queries: [PARTIAL...]}  every interval
+//   error     {id?, message}
+// PARTIAL is {"groups": [[[keys...], [[count, acc], ...]], ...],
+//             "incomplete": bool, "dropped": n}.
+// A message the receiver does not understand is answered with an error; it
+// never ends the receiving process. docs/architecture.md has the details.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "aggregate/partial.h"
+#include "pivot/result.h"
+#include "pivot/value.h"
+#include "planner/catalog.h"
+
+namespace pivot::wire {
+
+inline constexpr int kVersion = 1;
+
+using Json = nlohmann::json;
+
+Json to_json(const Value& v);
+Result<Value> value_from_json(const Json& j);
+
+Json to_json(const aggregate::Partial& p);
+// Merges the groups of `j` into `out` (whose shape must match the sender's).
+Status merge_from_json(const Json& j, aggregate::Partial& out);
+
+Json to_json(const planner::Catalog& c);
+Result<planner::Catalog> catalog_from_json(const Json& j);
+// Adds b's tracepoints and exports to a (union by name).
+void merge_catalog(planner::Catalog& a, const planner::Catalog& b);
+
+// A message: {"v": kVersion, "type": type}.
+Json message(std::string_view type);
+// Parses a frame's text into a message object with a supported version and
+// a string type; anything else is an Error saying what is wrong.
+Result<Json> parse_message(std::string_view text);
+
+// Field access with clear errors for the message checkers.
+Result<std::string> get_string(const Json& m, const char* key);
+Result<int64_t> get_int(const Json& m, const char* key);
+
+}  // namespace pivot::wire

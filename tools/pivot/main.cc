@@ -1,0 +1,187 @@
+// pivot: the command-line frontend.
+//
+//   pivot ps                        the processes with a pivot agent
+//   pivot tracepoints               their tracepoints and exports
+//   pivot explain QUERY             the advice a query compiles to
+//   pivot query QUERY               install it, print results every interval
+//
+// QUERY is the text itself, @FILE, or - for standard input. Agents are found
+// in $PIVOT_RUNTIME_DIR (default /tmp/pivot-$UID) or --runtime-dir.
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "frontend/frontend.h"
+#include "output.h"
+#include "transport/local.h"
+#include "wire/protocol.h"
+
+namespace {
+
+using pivot::cli::Format;
+
+std::atomic<bool> g_interrupted{false};
+
+void on_signal(int) { g_interrupted.store(true); }
+
+// The query text from an argument, @file or - (stdin).
+pivot::Result<std::string> read_query(const std::string& arg) {
+  std::stringstream ss;
+  if (arg == "-") {
+    ss << std::cin.rdbuf();
+    return ss.str();
+  }
+  if (!arg.empty() && arg[0] == '@') {
+    std::ifstream in(arg.substr(1));
+    if (!in) return pivot::Error("cannot read query file '" + arg.substr(1) + "'");
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  return arg;
+}
+
+int fail(const std::string& message, int code = 1) {
+  std::cerr << "pivot: " << message << "\n";
+  return code;
+}
+
+int cmd_ps(pivot::frontend::Frontend& fe) {
+  std::vector<std::string> notes;
+  auto agents = fe.agents(&notes);
+  for (const auto& n : notes) std::cerr << "pivot: " << n << "\n";
+  pivot::ResultTable t;
+  t.columns = {"PID", "PROCNAME", "HOST", "TRACEPOINTS", "QUERIES"};
+  for (const auto& a : agents) {
+    t.rows.push_back({pivot::Value(int64_t{a.pid}), pivot::Value(a.proc_name), pivot::Value(a.host),
+                      pivot::Value(static_cast<int64_t>(a.catalog.tracepoints.size())),
+                      pivot::Value(static_cast<int64_t>(a.queries))});
+  }
+  std::cout << t.to_text();
+  return 0;
+}
+
+int cmd_tracepoints(pivot::frontend::Frontend& fe, const std::string& dir, bool json) {
+  auto agents = fe.agents();
+  if (agents.empty()) return fail("no agents found in " + dir, 2);
+  pivot::planner::Catalog all;
+  std::map<std::string, std::set<std::string>> where;
+  for (const auto& a : agents) {
+    pivot::wire::merge_catalog(all, a.catalog);
+    for (const auto& t : a.catalog.tracepoints) where[t.name].insert(a.proc_name);
+  }
+  if (json) {
+    pivot::wire::Json out = pivot::wire::to_json(all);
+    for (auto& t : out) t["processes"] = where[t["name"].get<std::string>()];
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  pivot::ResultTable t;
+  t.columns = {"TRACEPOINT", "EXPORTS", "PROCESSES"};
+  for (const auto& tp : all.tracepoints) {
+    std::string exports, procs;
+    for (const auto& e : tp.exports) {
+      exports += (exports.empty() ? "" : " ") + e.name + ":" + std::string(pivot::type_name(e.type)) +
+                 (e.is_list ? "[]" : "");
+    }
+    for (const auto& p : where[tp.name]) procs += (procs.empty() ? "" : ",") + p;
+    t.rows.push_back({pivot::Value(tp.name), pivot::Value(exports), pivot::Value(procs)});
+  }
+  std::cout << t.to_text();
+  return 0;
+}
+
+int cmd_explain(pivot::frontend::Frontend& fe, const std::string& arg) {
+  auto text = read_query(arg);
+  if (!text) return fail(text.error().message());
+  auto e = fe.explain(*text);
+  if (!e) return fail(e.error().message());
+  std::cout << *e;
+  return 0;
+}
+
+int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format format, int64_t interval_ms,
+              double duration_s, int64_t lease_ms) {
+  auto text = read_query(arg);
+  if (!text) return fail(text.error().message());
+  // Handlers first: a Ctrl-C from now on uninstalls and prints the result.
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  fe.set_interrupt(&g_interrupted);
+  auto started = fe.start(*text, {interval_ms, lease_ms});
+  if (!started) return fail(started.error().message(), 2);
+  for (const auto& note : *started) std::cerr << "pivot: " << note << "\n";
+  std::cerr << "pivot: query installed on " << fe.installed_agents() << " agents; Ctrl-C to stop" << std::endl;
+
+  const bool live = format == Format::kTable && isatty(STDOUT_FILENO);
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(static_cast<int64_t>(duration_s * 1000));
+  auto report = [&](const pivot::frontend::Snapshot& s, bool final) {
+    for (const auto& e : s.events) std::cerr << "pivot: " << e << "\n";
+    switch (format) {
+      case Format::kJson: std::cout << pivot::cli::json_line(s) << std::endl; break;
+      case Format::kTable:
+        if (live) std::cout << "\x1b[H\x1b[2J";  // redraw in place on a terminal
+        if (live || final) std::cout << pivot::cli::table_view(s, "query", final) << std::flush;
+        break;
+      case Format::kCsv:
+        if (final) std::cout << s.total.to_csv() << std::flush;
+        break;
+    }
+  };
+  while (!g_interrupted.load() && (duration_s <= 0 || std::chrono::steady_clock::now() < until)) {
+    report(fe.next_interval(), false);
+  }
+  report(fe.finish(), true);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pivot: ask a running system new questions (Pivot Tracing for C++)"};
+  app.require_subcommand(1);
+  std::string dir = pivot::transport::default_runtime_dir();
+  app.add_option("--runtime-dir", dir, "where agents' sockets are (default $PIVOT_RUNTIME_DIR or /tmp/pivot-$UID)");
+
+  auto* ps = app.add_subcommand("ps", "list the processes that have a pivot agent");
+  bool tp_json = false;
+  auto* tps = app.add_subcommand("tracepoints", "list the tracepoints of every process");
+  tps->add_flag("--json", tp_json, "print JSON");
+
+  std::string query;
+  auto* explain = app.add_subcommand("explain", "print the advice a query compiles to");
+  explain->add_option("QUERY", query, "query text, @FILE or - for stdin")->required();
+
+  auto* q = app.add_subcommand("query", "install a query and print its results every interval");
+  q->add_option("QUERY", query, "query text, @FILE or - for stdin")->required();
+  std::string format = "table";
+  int64_t interval_ms = 1000;
+  double duration_s = 0;
+  int64_t lease_ms = 0;
+  q->add_option("--format", format, "table, json (one line per interval) or csv (the final table)")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  q->add_option("--interval", interval_ms, "reporting interval in milliseconds")->check(CLI::Range(10, 3600000));
+  q->add_option("--duration", duration_s, "stop after this many seconds (default: until Ctrl-C)")
+      ->check(CLI::NonNegativeNumber);
+  q->add_option("--lease", lease_ms, "how long agents keep the query if this frontend disappears (ms)")
+      ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
+
+  CLI11_PARSE(app, argc, argv);
+  pivot::frontend::Frontend fe(dir);
+  if (*ps) return cmd_ps(fe);
+  if (*tps) return cmd_tracepoints(fe, dir, tp_json);
+  if (*explain) return cmd_explain(fe, query);
+  Format f = format == "json" ? Format::kJson : format == "csv" ? Format::kCsv : Format::kTable;
+  if (lease_ms != 0 && lease_ms < interval_ms) return fail("--lease must be at least --interval", 2);
+  return cmd_query(fe, query, f, interval_ms, duration_s, lease_ms);
+}

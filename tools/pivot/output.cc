@@ -1,0 +1,22 @@
+#include "output.h"
+
+#include <ctime>
+
+namespace pivot::cli {
+
+std::string json_line(const frontend::Snapshot& s) {
+  return "{\"time\":" + std::to_string(s.time_ms) + ",\"agents\":" + std::to_string(s.agents) +
+         ",\"interval\":" + s.interval.to_json() + ",\"total\":" + s.total.to_json() + "}";
+}
+
+std::string table_view(const frontend::Snapshot& s, const std::string& query_label, bool final) {
+  std::time_t t = static_cast<std::time_t>(s.time_ms / 1000);
+  char when[32];
+  std::strftime(when, sizeof when, "%H:%M:%S", std::localtime(&t));
+  std::string out = std::string(final ? "final" : "live") + " " + query_label + " at " + when + " from " +
+                    std::to_string(s.agents) + (s.agents == 1 ? " agent" : " agents") + "\n";
+  out += s.total.to_text();
+  return out;
+}
+
+}  // namespace pivot::cli

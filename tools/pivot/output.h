@@ -1,0 +1,18 @@
+// How `pivot query` prints each interval: a live table on a terminal, one
+// JSON object per line, or CSV.
+#pragma once
+
+#include <string>
+
+#include "frontend/frontend.h"
+
+namespace pivot::cli {
+
+enum class Format { kTable, kJson, kCsv };
+
+// {"time":..., "agents":N, "interval":TABLE, "total":TABLE}
+std::string json_line(const frontend::Snapshot& s);
+// The total as a table, with a header saying when and from how many agents.
+std::string table_view(const frontend::Snapshot& s, const std::string& query_label, bool final);
+
+}  // namespace pivot::cli
