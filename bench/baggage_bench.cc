@@ -60,6 +60,10 @@ void BM_PackEncodeDecodeUnpack_OneSmallTuple(benchmark::State& state) {
   if (out.size() != 1 || out[0][0].as_string() != "GET") state.SkipWithError("wrong tuple");
 }
 BENCHMARK(BM_PackEncodeDecodeUnpack_OneSmallTuple);
+// A fixed count, for counting instructions under callgrind, where timing is
+// meaningless (docs/performance.md):
+//   valgrind --tool=callgrind ./baggage_bench --benchmark_filter=iterations:20000
+BENCHMARK(BM_PackEncodeDecodeUnpack_OneSmallTuple)->Iterations(20000);
 
 void BM_Pack_OneSmallTuple(benchmark::State& state) {
   (void)baggage::take();
