@@ -31,5 +31,16 @@ for preset in "${presets[@]}"; do
   else
     ctest --preset "$preset" -j2
   fi
+  if [ "$preset" = release ]; then
+    echo "--- install, then build a consumer with find_package(pivot) and pkg-config"
+    prefix=$(mktemp -d)
+    cmake --install build/release --prefix "$prefix" >/dev/null
+    PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cmake -S tests/install -B build/install-consumer -G Ninja \
+      -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build build/install-consumer >/dev/null
+    build/install-consumer/consumer_cmake
+    build/install-consumer/consumer_pkgconfig
+    rm -rf "$prefix" build/install-consumer
+  fi
 done
 echo "=== all passed: ${presets[*]}"
