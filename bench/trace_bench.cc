@@ -47,18 +47,35 @@ class SinkScope {
   }
 };
 
+// The share of trees the traced thread found the ring full for (the writer
+// thread did not keep up), as a counter.
+class DropCounter {
+ public:
+  explicit DropCounter(benchmark::State& state)
+      : state_(state), before_(pivot::trace_stats().trees_dropped) {}
+  ~DropCounter() {
+    double dropped = static_cast<double>(pivot::trace_stats().trees_dropped - before_);
+    state_.counters["dropped"] = dropped / static_cast<double>(state_.iterations());
+  }
+
+ private:
+  benchmark::State& state_;
+  uint64_t before_;
+};
+
 void BM_Span_Sampled(benchmark::State& state) {
   SinkScope sink(pivot::discard_sink());
+  DropCounter drops(state);
   for (auto _ : state) {
     pivot::Trace<Auction> t(kSampled, "Router::bid");
   }
-  state.counters["dropped"] = static_cast<double>(pivot::trace_stats().trees_dropped);
 }
 BENCHMARK(BM_Span_Sampled);
 
 void BM_Span_Sampled_ViewProbe(benchmark::State& state) {
   SinkScope sink(pivot::discard_sink());
   const AuctionView a{"auction-2", 1};
+  DropCounter drops(state);
   for (auto _ : state) {
     pivot::Trace<AuctionView> t(a, "Router::bid");
   }
@@ -107,6 +124,7 @@ BENCHMARK(BM_Span_Unsampled_NewIdEachTime);
 
 void BM_Span_Nested3_Sampled(benchmark::State& state) {
   SinkScope sink(pivot::discard_sink());
+  DropCounter drops(state);
   for (auto _ : state) {
     pivot::Trace<Auction> a(kSampled, "Router::bid");
     pivot::Trace<Auction> b(kSampled, "Agent::price");
