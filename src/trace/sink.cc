@@ -29,7 +29,12 @@ namespace {
 
 // The current sink. Threads cache it and compare versions on delivery.
 std::mutex g_sink_mu;
-std::shared_ptr<SinkImpl> g_sink;  // guarded by g_sink_mu; null: the default
+// Guarded by g_sink_mu; null: the default. Never destroyed, since spans may
+// end during static destruction (or begin during static initialization).
+std::shared_ptr<SinkImpl>& current_sink() {
+  static auto* sink = new std::shared_ptr<SinkImpl>;
+  return *sink;
+}
 constinit std::atomic<uint64_t> g_sink_version{1};
 
 struct Writer {
@@ -57,9 +62,10 @@ constinit thread_local bool t_is_writer = false;
 void refresh_sink(ThreadSpans& ts) {
   if (g_sink_version.load(std::memory_order_acquire) == ts.sink_version && ts.sink) return;
   std::lock_guard<std::mutex> lock(g_sink_mu);
-  if (!g_sink) g_sink = syslog_sink().impl();
-  if (ts.sink != g_sink) ts.switch_pending = true;
-  ts.sink = g_sink;
+  std::shared_ptr<SinkImpl>& current = current_sink();
+  if (!current) current = syslog_sink().impl();
+  if (ts.sink != current) ts.switch_pending = true;
+  ts.sink = current;
   ts.sink_callback = ts.sink->callback();
   ts.sink_version = g_sink_version.load(std::memory_order_relaxed);
 }
@@ -416,7 +422,7 @@ void set_trace_sink(TraceSink sink) {
   std::shared_ptr<internal::SinkImpl> old;
   {
     std::lock_guard<std::mutex> lock(internal::g_sink_mu);
-    old = std::exchange(internal::g_sink, std::move(impl));
+    old = std::exchange(internal::current_sink(), std::move(impl));
     version = internal::g_sink_version.load(std::memory_order_relaxed) + 1;
     internal::g_sink_version.store(version, std::memory_order_seq_cst);
   }

@@ -288,6 +288,29 @@ TEST_F(SinkTest, ReplacingTheSinkWhileThreadsTrace) {
   std::remove(path.c_str());
 }
 
+// Trees still queued when the process exits are written by the exit hook.
+TEST(SinkExitTest, QueuedTreesAreWrittenAtExit) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  // The child re-runs this test in a new process: name the file after the
+  // parent's pid in both.
+  bool child = !GTEST_FLAG_GET(internal_run_death_test).empty();
+  std::string path = ::testing::TempDir() + "pivot_exit_" + std::to_string(child ? ::getppid() : ::getpid());
+  if (!child) std::remove(path.c_str());
+  EXPECT_EXIT(
+      {
+        auto sink = json_lines_sink(path);
+        if (!sink) std::exit(2);
+        set_trace_sink(*sink);
+        for (int i = 0; i < 10; ++i) Trace<Auction> t(Auction{"exit-" + std::to_string(i)}, "t");
+        std::exit(0);  // no flush_traces()
+      },
+      ::testing::ExitedWithCode(0), "");
+  auto lines = lines_of(read_file(path));
+  ASSERT_EQ(lines.size(), 10u);
+  EXPECT_EQ(json::parse(lines[9]).at("uniq"), "exit-9");
+  std::remove(path.c_str());
+}
+
 TEST_F(SinkTest, FlushWithNothingQueuedReturns) {
   flush_traces();
   flush_traces();
