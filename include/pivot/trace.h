@@ -285,4 +285,4 @@ Trace<T> make_trace(const std::shared_ptr<T>& object, std::string_view tag) {
 
 // Opens a span for the rest of the enclosing scope: PIVOT_TRACE(auction, "Router::bid");
 #define PIVOT_TRACE(object, tag) \
-  auto PIVOT_INTERNAL_CAT(pivot_trace_, __LINE__) = ::pivot::make_trace((object), (tag))
+  auto PIVOT_INTERNAL_CAT(pivot_trace_, __COUNTER__) = ::pivot::make_trace((object), (tag))

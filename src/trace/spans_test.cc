@@ -191,6 +191,21 @@ TEST_F(SpansTest, LongIdsAndTagsAndDeepNesting) {
   }
 }
 
+TEST_F(SpansTest, EmptyAndOddStrings) {
+  std::string nul_id("a\0b", 3);
+  {
+    Trace<Auction> t(Auction{"", 1, nullptr}, "");     // empty id, null kind, empty tag
+    Trace<Auction> u(Auction{nul_id, 1, "K"}, "tag");  // an id with a NUL inside
+  }
+  auto trees = collector_.trees();
+  ASSERT_EQ(trees.size(), 2u);
+  EXPECT_EQ(trees[0].uniq, nul_id);
+  EXPECT_EQ(trees[0].kind, "K");
+  EXPECT_EQ(trees[1].uniq, "");
+  EXPECT_EQ(trees[1].kind, "");
+  EXPECT_EQ(shape(trees[1]), (Shape{{"", 1, -1}}));
+}
+
 TEST_F(SpansTest, MovingATraceMovesTheSpan) {
   Auction a{"a-5"};
   std::vector<Trace<Auction>> held;
@@ -229,12 +244,14 @@ TEST_F(SpansTest, SharedPtrConstructorAndNull) {
   EXPECT_EQ(trees[0].uniq, "a-6");
 }
 
+// Two expansions on one line (as inside another macro) must not collide.
+#define TWO_SPANS(a)       \
+  PIVOT_TRACE(a, "outer"); \
+  PIVOT_TRACE(a, "inner")
+
 TEST_F(SpansTest, TheMacroOpensAScopedSpan) {
   Auction a{"a-7"};
-  {
-    PIVOT_TRACE(a, "outer");
-    PIVOT_TRACE(a, "inner");
-  }
+  { TWO_SPANS(a); }
   auto trees = collector_.trees();
   ASSERT_EQ(trees.size(), 1u);
   EXPECT_EQ(shape(trees[0]), (Shape{{"inner", 2, 1}, {"outer", 1, -1}}));
