@@ -8,6 +8,13 @@
 
 #include "baggage/test_util.h"
 
+// GCC sees the replaced new and delete inlined into each other and warns
+// that malloc'd memory reaches free through operator delete, which is
+// exactly what these replacements do.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 namespace {
 
 constinit thread_local bool t_counting = false;

@@ -206,7 +206,16 @@ void join(Baggage&& branch) {
   BagData* d = t_current;
   if (d == nullptr) {
     BagData* adopted = b.release();
-    internal::shrink_to_cap(*adopted, cap());
+    try {
+      internal::shrink_to_cap(*adopted, cap());
+    } catch (...) {
+      // Cannot even choose what to drop: keep only the overflow mark.
+      adopted->entries.clear();
+      adopted->arena.clear();
+      adopted->garbage = 0;
+      internal::recount(*adopted);
+      adopted->overflow = true;
+    }
     set_current(adopted);
     return;
   }
