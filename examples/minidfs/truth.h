@@ -23,6 +23,9 @@
 //             DataNodeMetrics.incrBytesRead(bytes), SendResponse("ReadBlock")
 // host is the client's host on client events, "nn" on the namenode, the
 // datanode's host ("dn1", ...) on its events.
+// Outside any op: each datanode's RegisterDatanode call at start-up
+// (ReceiveRequest/SendResponse on the namenode, before the cluster is
+// ready), and the SpanBegin/SpanEnd tracepoints of spans.h.
 //
 // Expected answers, as pivot prints them (columns named as in its output,
 // rows sorted by value):
