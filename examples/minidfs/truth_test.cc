@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "pivot/session.h"
 
@@ -205,6 +207,39 @@ TEST(TruthQueries, UnknownIdsAndTexts) {
   auto empty = expected({}, "Q2");
   ASSERT_TRUE(empty);
   EXPECT_EQ(empty->to_json(), R"j({"columns":["cl.procName","SUM(incr.delta)"],"rows":[]})j");
+}
+
+// The examples of docs/minidfs.md: ```json truth-record blocks are
+// records, and ```json Qn blocks are the answers for the record before them.
+TEST(TruthDocs, ExamplesOfTheMinidfsPageHold) {
+  std::ifstream in(std::string(PIVOT_SOURCE_DIR) + "/docs/minidfs.md");
+  ASSERT_TRUE(in.good());
+  std::vector<std::pair<std::string, std::string>> blocks;  // (info, text)
+  bool open = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("```", 0) == 0) {
+      if (!open) blocks.emplace_back(line.substr(3), "");
+      open = !open;
+    } else if (open) {
+      blocks.back().second += line + "\n";
+    }
+  }
+  std::vector<ClientRecord> records;
+  int answers = 0;
+  for (const auto& [info, text] : blocks) {
+    if (info == "json truth-record") {
+      auto r = from_json(nlohmann::json::parse(text));
+      ASSERT_TRUE(r) << r.error().message();
+      records = {*r};
+    } else if (info.rfind("json Q", 0) == 0) {
+      auto t = expected(records, info.substr(5));
+      ASSERT_TRUE(t) << info;
+      EXPECT_EQ(t->to_json() + "\n", text) << info;
+      ++answers;
+    }
+  }
+  EXPECT_FALSE(records.empty());
+  EXPECT_GE(answers, 2);
 }
 
 // The column names are the ones pivot itself gives each query: install every
