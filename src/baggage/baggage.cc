@@ -35,6 +35,8 @@ struct Reaper {
     if (!armed) return;
     internal::free_bag_data(t_current);
     t_current = nullptr;
+    // Later thread-exit code that installs a baggage must free it at once.
+    t_reaper_armed = false;
     t_thread_exiting = true;
   }
 };

@@ -102,6 +102,27 @@ TEST_F(CurrentTest, ThreadsHaveTheirOwnBaggage) {
   EXPECT_EQ(unpacked(spec(1)), R"(["main"])");
 }
 
+// A thread_local whose destructor runs after the baggage's own clean-up
+// and uses baggage: nothing may leak (LeakSanitizer checks in ASan builds).
+struct UsesBaggageAtThreadExit {
+  bool used = false;
+  ~UsesBaggageAtThreadExit() {
+    if (!used) return;
+    pack(spec(1), {"at exit"});
+    baggage::Scope scope(baggage::fork());
+    pack(spec(1), {"in a scope at exit"});
+  }
+};
+
+TEST_F(CurrentTest, BaggageUsedDuringThreadExitIsFreed) {
+  std::thread t([] {
+    static thread_local UsesBaggageAtThreadExit late;  // constructed first, destroyed last
+    late.used = true;
+    pack(spec(1), {"while running"});
+  });
+  t.join();
+}
+
 TEST_F(CurrentTest, WrapRunsUnderAForkOnAnotherThread) {
   pack(spec(1), {"before"});
   auto task = baggage::wrap([](int x) {
