@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 namespace pivot::internal {
 namespace {
 
@@ -58,6 +61,21 @@ TEST(TraceFormat, SpanLineHasRtbkitKeysInOrder) {
   out.clear();
   append_span_json(out, r);
   EXPECT_EQ(out.substr(out.size() - 21), ",\"cross_thread\":true}");
+}
+
+// The line docs/spans.md shows is what the sinks write.
+TEST(TraceFormat, TheDocumentedLineIsExact) {
+  std::ifstream in(std::string(PIVOT_SOURCE_DIR) + "/docs/spans.md");
+  ASSERT_TRUE(in) << "docs/spans.md";
+  std::string documented;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("{\"tid\":4242", 0) == 0) documented = line;
+  }
+  ASSERT_FALSE(documented.empty());
+  std::string out;
+  append_span_json(out, {4242, "dn1", 77, "Auction", "a-1", 1, -1, 1, "Router::bid", 1700000000123456789,
+                         1700000000123458289, false});
+  EXPECT_EQ(out, documented);
 }
 
 TEST(TraceFormat, ChromeCompleteEvent) {
