@@ -89,10 +89,18 @@ class Arena {
     }
     return add_slow(s);
   }
-  void reset() noexcept;
+  void reset() noexcept {
+    // Keep a few chunks for the next tree; an occasional huge tree does not
+    // pin its memory.
+    if (chunks_.size() > 4) [[unlikely]] trim();
+    cur_ = 0;
+    next_ = chunks_.empty() ? nullptr : chunks_[0].get();
+    room_ = chunks_.empty() ? 0 : sizes_[0];
+  }
 
  private:
   std::string_view add_slow(std::string_view s);
+  void trim() noexcept;
   static constexpr size_t kChunk = 512;
   std::vector<std::unique_ptr<char[]>> chunks_;
   std::vector<size_t> sizes_;

@@ -225,16 +225,9 @@ std::string_view Arena::add_slow(std::string_view s) {
   return add(s);
 }
 
-void Arena::reset() noexcept {
-  // Keep a few chunks for the next tree; an occasional huge tree does not
-  // pin its memory.
-  if (chunks_.size() > 4) {
-    chunks_.resize(4);
-    sizes_.resize(4);
-  }
-  cur_ = 0;
-  next_ = chunks_.empty() ? nullptr : chunks_[0].get();
-  room_ = chunks_.empty() ? 0 : sizes_[0];
+void Arena::trim() noexcept {
+  chunks_.resize(4);
+  sizes_.resize(4);
 }
 
 void SpanSlots::grow() {
