@@ -15,13 +15,6 @@
 
 namespace pivot::internal {
 
-// From spans.cc.
-void drain_own_inbox() noexcept;
-ThreadSpans* current_thread_spans() noexcept;
-void mark_thread_untraced() noexcept;
-void span_counters(uint64_t* freq_zero, uint64_t* cross_thread, uint64_t* untraced) noexcept;
-std::mutex& thread_spans_mutex();
-
 std::atomic<uint64_t> g_sink_exceptions{0};
 std::atomic<uint64_t> g_write_errors{0};
 

@@ -92,7 +92,8 @@ class Arena {
   void reset() noexcept {
     // Keep a few chunks for the next tree; an occasional huge tree does not
     // pin its memory.
-    if (chunks_.size() > 4) [[unlikely]] trim();
+    if (chunks_.size() > 4) [[unlikely]]
+      trim();
     cur_ = 0;
     next_ = chunks_.empty() ? nullptr : chunks_[0].get();
     room_ = chunks_.empty() ? 0 : sizes_[0];
@@ -295,5 +296,14 @@ void drain_inbox(ThreadSpans& ts) noexcept;
 std::vector<ThreadSpans*> all_thread_spans();
 std::vector<ThreadSpans*> all_thread_spans_locked();  // caller holds thread_spans_mutex()
 std::mutex& thread_spans_mutex();
+
+// The calling thread's state (null before its first tracked span).
+ThreadSpans* current_thread_spans() noexcept;
+// Closes the spans other threads ended for the calling thread's trees.
+void drain_own_inbox() noexcept;
+// The calling thread never traces spans (the writer thread).
+void mark_thread_untraced() noexcept;
+// Process-wide counters kept by spans.cc.
+void span_counters(uint64_t* freq_zero, uint64_t* cross_thread, uint64_t* untraced) noexcept;
 
 }  // namespace pivot::internal
