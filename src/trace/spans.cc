@@ -327,7 +327,7 @@ OpenSpan* span_begin(std::string_view kind, std::string_view uniq, int64_t freq,
     s.pid = tree->stack.size() > 1 ? tree->stack.at(tree->stack.size() - 2).id : -1;
     s.tag = tag_copy;
     s.kind = kind_copy;
-    if (tree->kind.empty()) tree->kind = kind_copy;
+    if (s.id == 1) tree->kind = kind_copy;  // the root's kind is the tree's (ProbeCtx)
     s.open = true;
     ++tree->open_count;
     s.t1 = tsc_now();

@@ -204,6 +204,14 @@ TEST_F(SpansTest, EmptyAndOddStrings) {
   EXPECT_EQ(trees[1].uniq, "");
   EXPECT_EQ(trees[1].kind, "");
   EXPECT_EQ(shape(trees[1]), (Shape{{"", 1, -1}}));
+  // The tree's kind is its root's, even an empty one.
+  {
+    Trace<Auction> root(Auction{"k", 1, nullptr}, "root");
+    Trace<Auction> child(Auction{"k", 1, "Child"}, "child");
+  }
+  ASSERT_EQ(collector_.size(), 3u);
+  EXPECT_EQ(collector_.trees()[2].kind, "");
+  EXPECT_EQ(collector_.trees()[2].spans[0].kind, "Child");
 }
 
 TEST_F(SpansTest, MovingATraceMovesTheSpan) {
