@@ -77,6 +77,15 @@ class AgentLoop {
     char c = 1;
     (void)!write(wake_[1], &c, 1);
     thread_.join();
+    // A process that exits gracefully reports what it gathered since the
+    // last interval, so its frontends miss nothing.
+    for (auto& [id, q] : queries_) {
+      auto c = conns_.find(q.owner);
+      if (c != conns_.end()) c->second.out += transport::frame(report(q, false).dump());
+    }
+    for (auto& [fd, c] : conns_) {
+      if (!c.out.empty()) (void)transport::write_all_for(fd, c.out, 500);
+    }
     queries_.clear();  // removes every advice
     for (auto& [fd, c] : conns_) close(fd);
     conns_.clear();

@@ -158,6 +158,21 @@ Status write_frame(int fd, std::string_view payload) {
   return Status();
 }
 
+Status write_all_for(int fd, std::string_view bytes, int timeout_ms) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EINTR) return errno_error("write");
+    pollfd p{fd, POLLOUT, 0};
+    if (poll(&p, 1, timeout_ms) <= 0) return Error("timed out writing");
+  }
+  return Status();
+}
+
 Result<std::string> read_frame(int fd, FrameReader& reader, int timeout_ms) {
   std::string out;
   for (;;) {

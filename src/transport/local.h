@@ -65,6 +65,9 @@ class FrameReader {
 // Blocking helpers for frontends: write a whole frame; read one frame,
 // waiting at most timeout_ms (-1: forever). A closed peer is an Error.
 Status write_frame(int fd, std::string_view payload);
+// Writes all of `bytes` to a (possibly non-blocking) socket, waiting at most
+// timeout_ms in total for it to drain.
+Status write_all_for(int fd, std::string_view bytes, int timeout_ms);
 Result<std::string> read_frame(int fd, FrameReader& reader, int timeout_ms);
 
 }  // namespace pivot::transport
