@@ -17,8 +17,9 @@ class AgentProtocolTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = "/tmp/pivot-proto-test-" + std::to_string(getpid());
-    app_ = std::make_unique<Subprocess>(std::vector<std::string>{std::string(PIVOT_BINARY_DIR) + "/tests/agent_app"},
-                                        std::vector<std::string>{"PIVOT_RUNTIME_DIR=" + dir_});
+    app_ = std::make_unique<Subprocess>(
+        std::vector<std::string>{std::string(PIVOT_BINARY_DIR) + "/tests/agent_app"},
+        std::vector<std::string>{"PIVOT_RUNTIME_DIR=" + dir_});
     ASSERT_EQ(app_->line().value_or(""), "ready");
     auto fd = pivot::transport::connect_unix(pivot::transport::socket_path(dir_, app_->pid()));
     ASSERT_TRUE(fd) << fd.error().message();
@@ -62,12 +63,14 @@ TEST_F(AgentProtocolTest, MalformedMessagesGetErrorsAndTheAgentGoesOn) {
                "1:11: unknown tracepoint 'Nope'; known tracepoints: App.client, App.request\n"
                "From r In Nope Select COUNT\n"
                "          ^");
-  expect_error(R"({"v":1,"type":"install","id":"00000000000000ab","text":"From r In App.request Select COUNT",)"
-               R"("interval_ms":1})",
-               "interval_ms must be 10..3600000 and lease_ms at least the interval");
-  expect_error(R"({"v":1,"type":"install","id":"00000000000000ac","text":"From r In App.request Select COUNT",)"
-               R"("catalog":{"x":1}})",
-               "catalog: expected an array of tracepoints");
+  expect_error(
+      R"({"v":1,"type":"install","id":"00000000000000ab","text":"From r In App.request Select COUNT",)"
+      R"("interval_ms":1})",
+      "interval_ms must be 10..3600000 and lease_ms at least the interval");
+  expect_error(
+      R"({"v":1,"type":"install","id":"00000000000000ac","text":"From r In App.request Select COUNT",)"
+      R"("catalog":{"x":1}})",
+      "catalog: expected an array of tracepoints");
   expect_error(R"({"v":1,"type":"uninstall","id":"ffff"})", "no installed query ffff");
   expect_error(R"({"v":1,"type":"flush"})", "message 'flush' needs a string \"id\"");
   Json info = ask(R"({"v":1,"type":"hello"})");
@@ -76,7 +79,8 @@ TEST_F(AgentProtocolTest, MalformedMessagesGetErrorsAndTheAgentGoesOn) {
 }
 
 TEST_F(AgentProtocolTest, InstallFlushUninstall) {
-  Json r = ask(R"({"v":1,"type":"install","id":"00000000000000b1","text":"From r In App.request Select COUNT"})");
+  Json r =
+      ask(R"({"v":1,"type":"install","id":"00000000000000b1","text":"From r In App.request Select COUNT"})");
   EXPECT_EQ(r["type"], "installed");
   app_->write("fire 7\n");
   ASSERT_EQ(app_->line().value_or(""), "ok");

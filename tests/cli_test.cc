@@ -16,7 +16,8 @@ const std::string kPivot = kBin + "/tools/pivot";
 const std::string kApp = kBin + "/tests/agent_app";
 
 const char* kSeedLike =
-    "From r In App.request Join c In First(App.client) On c -> r GroupBy c.app Select c.app, SUM(r.bytes), COUNT";
+    "From r In App.request Join c In First(App.client) On c -> r GroupBy c.app Select c.app, SUM(r.bytes), "
+    "COUNT";
 
 class CliTest : public ::testing::Test {
  protected:
@@ -60,8 +61,9 @@ class CliTest : public ::testing::Test {
   static Json expected(int n, int copies) {
     int64_t odd = 0, even = 0, n_odd = 0, n_even = 0;
     for (int i = 1; i <= n; ++i) (i % 2 ? (odd += i, ++n_odd) : (even += i, ++n_even));
-    return Json{{"columns", {"c.app", "SUM(r.bytes)", "COUNT"}},
-                {"rows", {{"app-0", even * copies, n_even * copies}, {"app-1", odd * copies, n_odd * copies}}}};
+    return Json{
+        {"columns", {"c.app", "SUM(r.bytes)", "COUNT"}},
+        {"rows", {{"app-0", even * copies, n_even * copies}, {"app-1", odd * copies, n_odd * copies}}}};
   }
 
   std::string dir_;
@@ -92,9 +94,10 @@ TEST_F(CliTest, TracepointsAsJson) {
 TEST_F(CliTest, ExplainUsesTheAgentsTracepoints) {
   app("h1", "alpha");
   auto out = run({"explain", kSeedLike});
-  EXPECT_EQ(out, (std::vector<std::string>{
-                     "A1 @ App.client: OBSERVE app; PACK-FIRST q1.c(app)",
-                     "A2 @ App.request: OBSERVE bytes; UNPACK q1.c(app); EMIT q1 GROUP(app) SUM(bytes), COUNT"}));
+  EXPECT_EQ(out,
+            (std::vector<std::string>{
+                "A1 @ App.client: OBSERVE app; PACK-FIRST q1.c(app)",
+                "A2 @ App.request: OBSERVE bytes; UNPACK q1.c(app); EMIT q1 GROUP(app) SUM(bytes), COUNT"}));
 }
 
 TEST_F(CliTest, BadQueryShowsTheCaretAndFails) {
@@ -103,7 +106,8 @@ TEST_F(CliTest, BadQueryShowsTheCaretAndFails) {
   auto err = p->rest_err();
   EXPECT_NE(p->wait(), 0);
   ASSERT_GE(err.size(), 3u);
-  EXPECT_EQ(err[0], "pivot: 1:11: unknown tracepoint 'App.requets'; known tracepoints: App.client, App.request");
+  EXPECT_EQ(err[0],
+            "pivot: 1:11: unknown tracepoint 'App.requets'; known tracepoints: App.client, App.request");
   EXPECT_EQ(err[2], "          ^");
 }
 
@@ -114,7 +118,8 @@ TEST_F(CliTest, NoAgentsIsAClearError) {
   status = p->wait();
   EXPECT_EQ(WEXITSTATUS(status), 2);
   ASSERT_EQ(err.size(), 1u);
-  EXPECT_EQ(err[0], "pivot: no agents found in " + dir_ + " (is PIVOT_RUNTIME_DIR the same as the processes'?)");
+  EXPECT_EQ(err[0],
+            "pivot: no agents found in " + dir_ + " (is PIVOT_RUNTIME_DIR the same as the processes'?)");
 }
 
 TEST_F(CliTest, QueryMergesAgentsExactly) {
@@ -192,8 +197,8 @@ TEST_F(CliTest, TwoFrontendsWithDifferentQueries) {
   ASSERT_FALSE(l1.empty());
   ASSERT_FALSE(l2.empty());
   EXPECT_EQ(Json::parse(l1.back())["total"], expected(30, 1));
-  EXPECT_EQ(Json::parse(l2.back())["total"],
-            (Json{{"columns", {"r.host", "MAX(r.bytes)"}}, {"rows", Json::array({Json::array({"h1", 30})})}}));
+  EXPECT_EQ(Json::parse(l2.back())["total"], (Json{{"columns", {"r.host", "MAX(r.bytes)"}},
+                                                   {"rows", Json::array({Json::array({"h1", 30})})}}));
 }
 
 TEST_F(CliTest, QueryFromFileAndStdin) {

@@ -36,7 +36,8 @@ TEST(Session, SeedQuery) {
   ASSERT_TRUE(e);
   EXPECT_EQ(*e,
             "A1 @ Smoke.ClientProtocols: OBSERVE procName; PACK-FIRST q1.cl(procName)\n"
-            "A2 @ Smoke.incrBytesRead: OBSERVE delta; UNPACK q1.cl(procName); EMIT q1 GROUP(procName) SUM(delta)\n");
+            "A2 @ Smoke.incrBytesRead: OBSERVE delta; UNPACK q1.cl(procName); EMIT q1 GROUP(procName) "
+            "SUM(delta)\n");
 }
 
 }  // namespace
@@ -77,8 +78,9 @@ TEST(Session, SitesAreListedWithTheirExportsBeforeTheyRun) {
   for (const auto& e : it->exports) {
     exports += e.name + ":" + std::string(pivot::type_name(e.type)) + (e.is_list ? "[] " : " ");
   }
-  EXPECT_EQ(exports, "n:int ratio:double names:string[] host:string procName:string procId:int tid:int "
-                     "timestamp:int cpu:int ");
+  EXPECT_EQ(exports,
+            "n:int ratio:double names:string[] host:string procName:string procId:int tid:int "
+            "timestamp:int cpu:int ");
   EXPECT_EQ(it->sites, 1);
 }
 

@@ -26,7 +26,8 @@ namespace {
 
 TEST(SpanQuery, SpanEndGroupedByTag) {
   pivot::Session s;
-  auto q = s.install("From s In SpanEnd Where s.kind == \"Block\" GroupBy s.tag Select s.tag, COUNT, MIN(s.duration)");
+  auto q = s.install(
+      "From s In SpanEnd Where s.kind == \"Block\" GroupBy s.tag Select s.tag, COUNT, MIN(s.duration)");
   ASSERT_TRUE(q) << q.error().message();
   for (int i = 0; i < 5; ++i) app::read_block({"b" + std::to_string(i)}, 2);
   pivot::ResultTable t = s.results(*q);

@@ -233,9 +233,10 @@ TEST_F(WorkloadTest, FirstNAndMostRecentNKeepN) {
   expect_rows(answer("From incr In W.incrBytesRead Join cl In FirstN(W.ClientProtocols, 2) On cl -> incr "
                      "GroupBy cl.procName Select cl.procName, SUM(incr.delta)"),
               rows_of(first2));
-  expect_rows(answer("From incr In W.incrBytesRead Join cl In MostRecentN(W.ClientProtocols, 2) On cl -> incr "
-                     "GroupBy cl.procName Select cl.procName, SUM(incr.delta)"),
-              rows_of(last2));
+  expect_rows(
+      answer("From incr In W.incrBytesRead Join cl In MostRecentN(W.ClientProtocols, 2) On cl -> incr "
+             "GroupBy cl.procName Select cl.procName, SUM(incr.delta)"),
+      rows_of(last2));
 }
 
 TEST_F(WorkloadTest, WhereFiltersOnBothSidesOfAJoin) {
@@ -254,10 +255,11 @@ TEST_F(WorkloadTest, WhereFiltersOnBothSidesOfAJoin) {
   // The filter on st runs where st is observed, before packing.
   auto e = session_.explain(q);
   ASSERT_TRUE(e) << e.error().message();
-  EXPECT_EQ(*e,
-            "A1 @ W.DoNextOp: OBSERVE src; FILTER src == \"f3\"; PACK-AGG q1.st(COUNT)\n"
-            "A2 @ W.DataTransfer: OBSERVE dn, bytes; UNPACK q1.st(COUNT); FILTER bytes > 1000; EMIT q1 GROUP(dn) "
-            "SUM(bytes)\n");
+  EXPECT_EQ(
+      *e,
+      "A1 @ W.DoNextOp: OBSERVE src; FILTER src == \"f3\"; PACK-AGG q1.st(COUNT)\n"
+      "A2 @ W.DataTransfer: OBSERVE dn, bytes; UNPACK q1.st(COUNT); FILTER bytes > 1000; EMIT q1 GROUP(dn) "
+      "SUM(bytes)\n");
 }
 
 TEST_F(WorkloadTest, LetComputesPerRow) {
@@ -280,7 +282,8 @@ TEST_F(WorkloadTest, AverageMinMax) {
     }
   }
   ResultTable t = answer("From d In W.DataTransfer Select AVG(d.bytes), MIN(d.bytes), MAX(d.bytes), COUNT");
-  expect_rows(t, {{Value(static_cast<double>(sum) / static_cast<double>(n)), Value(lo), Value(hi), Value(n)}});
+  expect_rows(t,
+              {{Value(static_cast<double>(sum) / static_cast<double>(n)), Value(lo), Value(hi), Value(n)}});
 }
 
 TEST_F(WorkloadTest, UnionTreatsTracepointsAsOne) {
@@ -293,7 +296,8 @@ TEST_F(WorkloadTest, ListValuedExportRunsAdvicePerElement) {
   for (const auto& r : requests_) {
     for (const auto& dn : r.replicas) ++want[dn];
   }
-  expect_rows(answer("From g In W.GetBlockLocations GroupBy g.replicas Select g.replicas, COUNT"), rows_of(want));
+  expect_rows(answer("From g In W.GetBlockLocations GroupBy g.replicas Select g.replicas, COUNT"),
+              rows_of(want));
 }
 
 TEST_F(WorkloadTest, ThreeWayJoinLikeQ7) {
@@ -348,9 +352,9 @@ TEST_F(WorkloadTest, CompositionUsesAnEarlierQueryAsASource) {
   expect_rows(session_.results(*q), sorted(want));
   auto reads = session_.results(*q, "Reads");
   ASSERT_TRUE(reads);
-  EXPECT_EQ(reads->rows.size(), static_cast<size_t>(std::accumulate(
-                                    count.begin(), count.end(), int64_t{0},
-                                    [](int64_t a, const auto& kv) { return a + kv.second; })));
+  EXPECT_EQ(reads->rows.size(),
+            static_cast<size_t>(std::accumulate(count.begin(), count.end(), int64_t{0},
+                                                [](int64_t a, const auto& kv) { return a + kv.second; })));
 }
 
 TEST_F(WorkloadTest, LatencyQueryReturnsOneTuplePerRequest) {
@@ -369,9 +373,10 @@ TEST_F(WorkloadTest, LatencyQueryReturnsOneTuplePerRequest) {
 TEST_F(WorkloadTest, OverflowMakesResultsIncomplete) {
   size_t cap = pivot::baggage::byte_cap();
   pivot::baggage::set_byte_cap(24);
-  ResultTable t = answer("From incr In W.incrBytesRead Join st In W.DoNextOp On st -> incr "
-                         "Join g In W.GetBlockLocations On g -> incr Join d In W.DataTransfer On d -> incr "
-                         "GroupBy d.dn, g.src Select d.dn, g.src, COUNT");
+  ResultTable t = answer(
+      "From incr In W.incrBytesRead Join st In W.DoNextOp On st -> incr "
+      "Join g In W.GetBlockLocations On g -> incr Join d In W.DataTransfer On d -> incr "
+      "GroupBy d.dn, g.src Select d.dn, g.src, COUNT");
   pivot::baggage::set_byte_cap(cap);
   EXPECT_TRUE(t.incomplete);
   EXPECT_NE(t.to_json().find("\"incomplete\":true"), std::string::npos);

@@ -31,11 +31,11 @@ void run_paper_queries(const std::vector<std::string>& extra_flags) {
   std::string dir = "/tmp/pivot-paper-test-" + std::to_string(getpid());
   ASSERT_EQ(system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str()), 0);
   std::string runtime = dir + "/agents", truth_dir = dir + "/truth", go = dir + "/go", done = dir + "/done";
-  std::vector<std::string> args = {MINIDFS_BIN,   "cluster",      "--datanodes",  "3",           "--clients",
-                                   "3",           "--ops",        "12",           "--seed",      "7",
-                                   "--stay",      "--go-file",    go,             "--done-file", done,
-                                   "--truth-dir", truth_dir,      "--runtime-dir", runtime,      "--ready-file",
-                                   dir + "/ready", "--run-dir",   dir + "/run"};
+  std::vector<std::string> args = {
+      MINIDFS_BIN, "cluster",      "--datanodes",  "3",           "--clients", "3",
+      "--ops",     "12",           "--seed",       "7",           "--stay",    "--go-file",
+      go,          "--done-file",  done,           "--truth-dir", truth_dir,   "--runtime-dir",
+      runtime,     "--ready-file", dir + "/ready", "--run-dir",   dir + "/run"};
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   Subprocess cluster(args);
   ASSERT_TRUE(wait_for_file(dir + "/ready", 30'000)) << "the cluster did not start";
@@ -53,7 +53,8 @@ void run_paper_queries(const std::vector<std::string>& extra_flags) {
       "Select response.timestamp - request.timestamp";
   frontends.push_back(std::make_unique<Subprocess>(std::vector<std::string>{
       PIVOT_CLI, "--runtime-dir", runtime, "query", "--format", "json", "--interval", "200", latency}));
-  for (auto& f : frontends) ASSERT_TRUE(f->wait_err("query installed on 7 agents")) << "a frontend did not start";
+  for (auto& f : frontends)
+    ASSERT_TRUE(f->wait_err("query installed on 7 agents")) << "a frontend did not start";
 
   ASSERT_EQ(system(("touch '" + go + "'").c_str()), 0);
   ASSERT_TRUE(wait_for_file(done, 60'000)) << "the clients did not finish";

@@ -13,9 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <new>
 #include <string>
 #include <string_view>
-#include <new>
 
 namespace pivot {
 
@@ -27,22 +27,26 @@ std::string_view type_name(ValueType t);
 class Value {
  public:
   Value() noexcept : type_(ValueType::kNull), i_(0) {}
-  Value(std::nullptr_t) noexcept : Value() {}                        // NOLINT
-  Value(bool b) noexcept : type_(ValueType::kBool), b_(b) {}         // NOLINT
-  Value(int64_t i) noexcept : type_(ValueType::kInt), i_(i) {}       // NOLINT
-  Value(int i) noexcept : type_(ValueType::kInt), i_(i) {}           // NOLINT
-  Value(double d) noexcept : type_(ValueType::kDouble), d_(d) {}     // NOLINT
+  Value(std::nullptr_t) noexcept : Value() {}                            // NOLINT
+  Value(bool b) noexcept : type_(ValueType::kBool), b_(b) {}             // NOLINT
+  Value(int64_t i) noexcept : type_(ValueType::kInt), i_(i) {}           // NOLINT
+  Value(int i) noexcept : type_(ValueType::kInt), i_(i) {}               // NOLINT
+  Value(double d) noexcept : type_(ValueType::kDouble), d_(d) {}         // NOLINT
   Value(std::string s) : type_(ValueType::kString), s_(std::move(s)) {}  // NOLINT
   Value(std::string_view s) : type_(ValueType::kString), s_(s) {}        // NOLINT
   Value(const char* s) : type_(ValueType::kString), s_(s ? s : "") {}    // NOLINT
 
   Value(const Value& o) : type_(o.type_) {
-    if (type_ == ValueType::kString) new (&s_) std::string(o.s_);
-    else i_ = o.i_;
+    if (type_ == ValueType::kString)
+      new (&s_) std::string(o.s_);
+    else
+      i_ = o.i_;
   }
   Value(Value&& o) noexcept : type_(o.type_) {
-    if (type_ == ValueType::kString) new (&s_) std::string(std::move(o.s_));
-    else i_ = o.i_;
+    if (type_ == ValueType::kString)
+      new (&s_) std::string(std::move(o.s_));
+    else
+      i_ = o.i_;
   }
   Value& operator=(const Value& o) {
     if (type_ == ValueType::kString && o.type_ == ValueType::kString) {

@@ -235,7 +235,8 @@ InstalledAdvice* build_advice(const internal::Site& site) {
   if (mine.empty()) return nullptr;
   // Programs nearer the emitting variable run first, so that at one event
   // an UNPACK never sees what this same event PACKs (a -> b means before).
-  std::stable_sort(mine.begin(), mine.end(), [](const ProgramPtr& a, const ProgramPtr& b) { return a->depth < b->depth; });
+  std::stable_sort(mine.begin(), mine.end(),
+                   [](const ProgramPtr& a, const ProgramPtr& b) { return a->depth < b->depth; });
   auto* advice = new InstalledAdvice;
   advice->run = &run_advice;
   for (const ProgramPtr& p : mine) advice->bound.push_back(bind(p, site));

@@ -55,7 +55,7 @@ struct Unpack {
   internal::BagSpec spec;
   uint16_t first_reg = 0;  // the tuple's fields go to first_reg, first_reg+1, ...
   uint16_t n_fields = 0;
-  int weight_field = -1;   // kAggregate bags: index of the row-count field
+  int weight_field = -1;  // kAggregate bags: index of the row-count field
 };
 
 struct Step {

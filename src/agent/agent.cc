@@ -33,7 +33,8 @@ int64_t now_ms() {
 }
 
 int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -101,7 +102,8 @@ class AgentLoop {
       std::vector<pollfd> fds;
       fds.push_back({listen_fd_, POLLIN, 0});
       fds.push_back({wake_[0], POLLIN, 0});
-      for (auto& [fd, c] : conns_) fds.push_back({fd, static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
+      for (auto& [fd, c] : conns_)
+        fds.push_back({fd, static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
       int timeout = static_cast<int>(std::clamp<int64_t>(next_deadline() - now_ms(), 0, 1000));
       int n = poll(fds.data(), fds.size(), timeout);
       if (n < 0 && errno != EINTR) break;
@@ -243,7 +245,8 @@ class AgentLoop {
   void install(Connection& c, const Json& m) {
     auto id = wire::get_string(m, "id");
     auto text = wire::get_string(m, "text");
-    if (!id || !text) return send(c, error_message(id ? *id : "", (!id ? id.error() : text.error()).message()));
+    if (!id || !text)
+      return send(c, error_message(id ? *id : "", (!id ? id.error() : text.error()).message()));
     if (queries_.count(*id)) return send(c, error_message(*id, "query " + *id + " is already installed"));
     uint64_t uid = std::strtoull(id->c_str(), nullptr, 16);
     planner::Catalog catalog = planner::local_catalog();
@@ -255,7 +258,8 @@ class AgentLoop {
     int64_t interval = m.value("interval_ms", options_.interval_ms);
     int64_t lease = m.value("lease_ms", std::max<int64_t>(3 * interval, 3000));
     if (interval < 10 || interval > 3'600'000 || lease < interval || lease > 86'400'000) {
-      return send(c, error_message(*id, "interval_ms must be 10..3600000 and lease_ms at least the interval"));
+      return send(c,
+                  error_message(*id, "interval_ms must be 10..3600000 and lease_ms at least the interval"));
     }
     auto in = session::Installation::create(*text, catalog, uid);
     if (!in) return send(c, error_message(*id, in.error().message()));

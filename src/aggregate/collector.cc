@@ -35,11 +35,12 @@ Result<std::unique_ptr<Collector>> Collector::create(EmitShape shape) {
       return c;
     }
   }
-  return Error("too many queries installed in this process (at most " +
-               std::to_string(internal::kMaxSlots) + " aggregating at once)");
+  return Error("too many queries installed in this process (at most " + std::to_string(internal::kMaxSlots) +
+               " aggregating at once)");
 }
 
-Collector::Collector(EmitShape shape, uint32_t slot) : shape_(std::move(shape)), slot_(slot), orphans_(&shape_) {}
+Collector::Collector(EmitShape shape, uint32_t slot)
+    : shape_(std::move(shape)), slot_(slot), orphans_(&shape_) {}
 
 Collector::~Collector() {
   g_owners[slot_].store(nullptr, std::memory_order_release);

@@ -36,7 +36,8 @@ class Collector {
   // The calling thread's partial; call inside a read section.
   Partial* thread_partial(internal::ThreadState& ts) {
     void* p = ts.slots[slot_].load(std::memory_order_relaxed);
-    if (p != nullptr) [[likely]] return static_cast<Partial*>(p);
+    if (p != nullptr) [[likely]]
+      return static_cast<Partial*>(p);
     return new_thread_partial(ts);
   }
 

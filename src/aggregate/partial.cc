@@ -147,7 +147,8 @@ void Partial::add(const Value* const* keys, const Value* const* inputs, int64_t 
       case AggFn::kMax:
         if (in.is_null()) break;
         s.count += weight;
-        if (s.acc.is_null() || (fn == AggFn::kMin ? compare(in, s.acc) < 0 : compare(in, s.acc) > 0)) s.acc = in;
+        if (s.acc.is_null() || (fn == AggFn::kMin ? compare(in, s.acc) < 0 : compare(in, s.acc) > 0))
+          s.acc = in;
         break;
     }
   }
@@ -170,7 +171,8 @@ void Partial::merge_group(std::span<const Value> keys, std::span<const AggState>
     return;
   }
   Group& g = find_or_add(keys, hash_keys(keys));
-  for (size_t i = 0; i < states.size() && i < g.states.size(); ++i) combine(shape_->aggs[i], g.states[i], states[i]);
+  for (size_t i = 0; i < states.size() && i < g.states.size(); ++i)
+    combine(shape_->aggs[i], g.states[i], states[i]);
 }
 
 void Partial::merge(const Partial& other) {

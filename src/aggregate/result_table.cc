@@ -1,6 +1,6 @@
-#include <algorithm>
-
 #include "pivot/result_table.h"
+
+#include <algorithm>
 
 namespace pivot {
 
@@ -38,7 +38,8 @@ std::string ResultTable::to_text() const {
       width[i] = std::max(width[i], line.back().size());
     }
   }
-  auto append_line = [&](std::string& out, const std::vector<std::string>& line, const std::vector<Value>* row) {
+  auto append_line = [&](std::string& out, const std::vector<std::string>& line,
+                         const std::vector<Value>* row) {
     for (size_t i = 0; i < line.size(); ++i) {
       bool right = row != nullptr && (*row)[i].is_number();
       std::string pad(width[i] - line[i].size(), ' ');

@@ -124,7 +124,8 @@ int compare(const Value& a, const Value& b) {
   switch (a.type()) {
     case ValueType::kNull: return 0;
     case ValueType::kBool: return three_way(a.as_bool(), b.as_bool());
-    case ValueType::kString: return a.as_string().compare(b.as_string()) < 0 ? -1 : (a.as_string() == b.as_string() ? 0 : 1);
+    case ValueType::kString:
+      return a.as_string().compare(b.as_string()) < 0 ? -1 : (a.as_string() == b.as_string() ? 0 : 1);
     default:
       if (a.is_int() && b.is_int()) return three_way(a.as_int(), b.as_int());
       return three_way(a.to_double(), b.to_double());

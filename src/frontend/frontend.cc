@@ -19,12 +19,14 @@ using wire::Json;
 namespace {
 
 int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
 int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -65,7 +67,8 @@ namespace {
 
 Result<AgentInfo> parse_info(const Json& m) {
   if (m["type"] != "info") {
-    return Error(m["type"] == "error" ? m.value("message", std::string("error")) : "unexpected reply to hello");
+    return Error(m["type"] == "error" ? m.value("message", std::string("error"))
+                                      : "unexpected reply to hello");
   }
   AgentInfo info;
   info.pid = static_cast<pid_t>(m.value("pid", int64_t{0}));
@@ -93,7 +96,8 @@ std::vector<AgentInfo> Frontend::agents(std::vector<std::string>* notes) {
     Peer p;
     p.fd = *fd;
     Status sent = transport::write_frame(p.fd, wire::message("hello").dump());
-    auto reply = sent ? transport::read_frame(p.fd, p.reader, kHelloTimeoutMs) : Result<std::string>(sent.error());
+    auto reply =
+        sent ? transport::read_frame(p.fd, p.reader, kHelloTimeoutMs) : Result<std::string>(sent.error());
     auto m = reply ? wire::parse_message(*reply) : Result<Json>(reply.error());
     auto info = m ? parse_info(*m) : Result<AgentInfo>(m.error());
     if (!info) {
@@ -225,9 +229,8 @@ void Frontend::handle(Peer& p, const std::string& payload) {
 void Frontend::pump(int64_t deadline_ms, bool until_finals) {
   for (;;) {
     if (!until_finals && interrupt_ != nullptr && interrupt_->load()) return;
-    if (until_finals && std::all_of(peers_.begin(), peers_.end(), [](const auto& p) {
-          return p->lost || p->final_seen;
-        })) {
+    if (until_finals &&
+        std::all_of(peers_.begin(), peers_.end(), [](const auto& p) { return p->lost || p->final_seen; })) {
       return;
     }
     int64_t wait = deadline_ms - now_ms();
@@ -302,7 +305,8 @@ Snapshot Frontend::next_interval() {
     if (!p->lost && !transport::write_frame(p->fd, renew.dump())) lose(*p, "write failed");
   }
   for (const auto& s : transport::discover(dir_)) {
-    bool known = std::any_of(peers_.begin(), peers_.end(), [&](const auto& p) { return p->info.pid == s.pid; });
+    bool known =
+        std::any_of(peers_.begin(), peers_.end(), [&](const auto& p) { return p->info.pid == s.pid; });
     if (!known) {
       if (auto st = connect_and_install(s); !st) events_.push_back(st.error().message());
     }

@@ -39,16 +39,20 @@ std::string join_names(const std::vector<std::string>& names, size_t limit = 40)
 
 bool is_number(Type t) { return t == Type::kInt || t == Type::kDouble; }
 
-std::string describe(const Expr& e, Type t) { return query::to_string(e) + " is " + std::string(type_name(t)); }
+std::string describe(const Expr& e, Type t) {
+  return query::to_string(e) + " is " + std::string(type_name(t));
+}
 
 class Binder {
  public:
-  Binder(const FlatQuery& q, const Catalog& c, std::string_view text) : q_(q.query), catalog_(c), text_(text) {
+  Binder(const FlatQuery& q, const Catalog& c, std::string_view text)
+      : q_(q.query), catalog_(c), text_(text) {
     b_.flat = &q;
   }
 
   Result<BoundQuery> run() {
-    if (auto s = bind_source(q_.var, q_.var_pos, q_.source, query::JoinMode::kAll, 0, -1, q_.pos); !s) return s.error();
+    if (auto s = bind_source(q_.var, q_.var_pos, q_.source, query::JoinMode::kAll, 0, -1, q_.pos); !s)
+      return s.error();
     for (const query::Join& j : q_.joins) {
       if (auto s = bind_join(j); !s) return s.error();
     }
@@ -70,9 +74,10 @@ class Binder {
  private:
   Error error(query::Pos pos, const std::string& msg) const { return query::make_error(text_, pos, msg); }
 
-  Status bind_source(const std::string& var, query::Pos var_pos, const query::Source& src, query::JoinMode mode,
-                     int64_t n, int parent, query::Pos) {
-    if (b_.node_of(var) >= 0) return error(var_pos, "variable '" + var + "' is already defined in this query");
+  Status bind_source(const std::string& var, query::Pos var_pos, const query::Source& src,
+                     query::JoinMode mode, int64_t n, int parent, query::Pos) {
+    if (b_.node_of(var) >= 0)
+      return error(var_pos, "variable '" + var + "' is already defined in this query");
     Node node;
     node.var = var;
     node.var_pos = var_pos;
@@ -88,7 +93,8 @@ class Binder {
         return error(src.name_pos[i], "unknown tracepoint '" + src.names[i] + "'; known tracepoints: " +
                                           (known.empty() ? std::string("(none)") : join_names(known)));
       }
-      if (std::find(node.tracepoints.begin(), node.tracepoints.end(), tp->name) != node.tracepoints.end()) continue;
+      if (std::find(node.tracepoints.begin(), node.tracepoints.end(), tp->name) != node.tracepoints.end())
+        continue;
       node.tracepoints.push_back(tp->name);
       std::vector<Field> fields;
       for (const ExportSchema& e : tp->exports) fields.push_back({e.name, e.type, e.is_list});
@@ -118,14 +124,15 @@ class Binder {
     if (!before_is_new) {
       if (before < 0 && after < 0) {
         return error(j.before_pos, "'->' relates unbound variables '" + j.before + "' and '" + j.after +
-                                       "'; the left side must be '" + j.var + "', the variable this Join binds");
+                                       "'; the left side must be '" + j.var +
+                                       "', the variable this Join binds");
       }
-      return error(j.before_pos, "the left side of '->' must be '" + j.var + "', the variable this Join binds; found '" +
-                                     j.before + "'");
+      return error(j.before_pos, "the left side of '->' must be '" + j.var +
+                                     "', the variable this Join binds; found '" + j.before + "'");
     }
     if (after < 0) {
-      return error(j.after_pos, "unknown variable '" + j.after + "' after '->'; variables bound before this Join: " +
-                                    bound_vars());
+      return error(j.after_pos, "unknown variable '" + j.after +
+                                    "' after '->'; variables bound before this Join: " + bound_vars());
     }
     return bind_source(j.var, j.var_pos, j.source, j.mode, j.n, after, j.pos);
   }
@@ -152,8 +159,8 @@ class Binder {
 
   Status no_aggregate(const Expr& e, const char* clause) const {
     if (e.kind == Expr::Kind::kAggregate) {
-      return error(e.pos, "aggregate " + std::string(query::agg_name(e.agg)) + " is not allowed in " + clause +
-                              "; aggregates belong in Select");
+      return error(e.pos, "aggregate " + std::string(query::agg_name(e.agg)) + " is not allowed in " +
+                              clause + "; aggregates belong in Select");
     }
     for (const ExprPtr& a : e.args) {
       if (a) {
@@ -167,7 +174,8 @@ class Binder {
     int n = b_.node_of(e.var);
     if (n < 0) {
       if (b_.lets.count(e.var)) {
-        return error(e.pos, "'" + e.var + "' is a Let name, not a variable; write " + e.var + " without a field");
+        return error(e.pos,
+                     "'" + e.var + "' is a Let name, not a variable; write " + e.var + " without a field");
       }
       return error(e.pos, "unknown variable '" + e.var + "'; variables in this query: " + all_vars());
     }
@@ -179,8 +187,8 @@ class Binder {
     for (const Field& f : node.fields) names.push_back(f.name);
     std::string where = node.tracepoints.size() == 1 ? "tracepoint '" + node.tracepoints[0] + "'"
                                                      : "the union of " + join_names(node.tracepoints);
-    return error(e.field_pos, where + " has no export '" + e.field + "' (variable '" + e.var + "'); exports: " +
-                                  join_names(names));
+    return error(e.field_pos, where + " has no export '" + e.field + "' (variable '" + e.var +
+                                  "'); exports: " + join_names(names));
   }
 
   std::string all_vars() const {
@@ -200,7 +208,8 @@ class Binder {
         auto it = b_.lets.find(e.name);
         if (it != b_.lets.end()) return it->second.type;
         if (b_.node_of(e.name) >= 0) {
-          return error(e.pos, "'" + e.name + "' is a variable; name one of its exports, as in " + e.name + ".field");
+          return error(e.pos,
+                       "'" + e.name + "' is a variable; name one of its exports, as in " + e.name + ".field");
         }
         return error(e.pos, "unknown name '" + e.name + "'; a bare name must be a Let defined earlier");
       }
@@ -273,8 +282,8 @@ class Binder {
         bool ok = *a == Type::kNull || *b == Type::kNull || *a == *b || (is_number(*a) && is_number(*b));
         if (!ok) {
           return error(e.op_pos, "cannot compare " + query::to_string(*e.args[0]) + " (" +
-                                     std::string(type_name(*a)) + ") with " + query::to_string(*e.args[1]) + " (" +
-                                     std::string(type_name(*b)) + ")");
+                                     std::string(type_name(*a)) + ") with " + query::to_string(*e.args[1]) +
+                                     " (" + std::string(type_name(*b)) + ")");
         }
         return Type::kBool;
       }
@@ -315,13 +324,15 @@ class Binder {
         continue;
       }
       if (contains_aggregate(*item.expr)) {
-        return error(item.expr->pos, "an aggregate must be a whole Select item; arithmetic on aggregates is not supported");
+        return error(item.expr->pos,
+                     "an aggregate must be a whole Select item; arithmetic on aggregates is not supported");
       }
       std::string text = query::to_string(*item.expr);
       auto it = std::find(key_text.begin(), key_text.end(), text);
       if (it == key_text.end()) {
-        return error(item.expr->pos, text + " must appear in GroupBy or inside an aggregate" +
-                                         (q_.group_by.empty() ? std::string(" (the query has no GroupBy)") : ""));
+        return error(item.expr->pos,
+                     text + " must appear in GroupBy or inside an aggregate" +
+                         (q_.group_by.empty() ? std::string(" (the query has no GroupBy)") : ""));
       }
       b_.columns.push_back({true, static_cast<uint32_t>(it - key_text.begin())});
     }

@@ -48,10 +48,10 @@ struct BoundQuery {
   std::vector<Node> nodes;  // nodes[0] is the From variable
   std::map<std::string, LetInfo> lets;
   bool aggregating = false;
-  std::vector<query::ExprPtr> keys;        // group keys (GroupBy, or the Select items of a raw query)
-  std::vector<const query::Expr*> aggs;    // aggregate Select items, in order
+  std::vector<query::ExprPtr> keys;                // group keys (GroupBy, or the Select items of a raw query)
+  std::vector<const query::Expr*> aggs;            // aggregate Select items, in order
   std::vector<std::pair<bool, uint32_t>> columns;  // per Select item: (is_key, index)
-  bool raw = false;                        // no aggregates and no GroupBy
+  bool raw = false;                                // no aggregates and no GroupBy
 
   int node_of(const std::string& var) const {
     for (size_t i = 0; i < nodes.size(); ++i) {

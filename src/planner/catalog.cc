@@ -9,7 +9,8 @@ Catalog local_catalog() {
   for (const internal::TracepointInfo& tp : internal::list_tracepoints()) {
     TracepointSchema& t = c.tracepoints.emplace_back();
     t.name = tp.name;
-    for (const internal::ExportDesc& e : tp.exports) t.exports.push_back({std::string(e.name), e.type, e.is_list});
+    for (const internal::ExportDesc& e : tp.exports)
+      t.exports.push_back({std::string(e.name), e.type, e.is_list});
   }
   return c;
 }

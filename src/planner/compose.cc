@@ -184,9 +184,9 @@ class Flattener {
     const Flattened& inner = *query_source(*source);
     const std::string& inner_name = source->names[0];
     if (aggregates(inner.query)) {
-      return query::make_error(program_.text, source->name_pos[0],
-                               "query '" + inner_name +
-                                   "' aggregates; only a query without aggregates can be a source");
+      return query::make_error(
+          program_.text, source->name_pos[0],
+          "query '" + inner_name + "' aggregates; only a query without aggregates can be a source");
     }
     query::Query sub = rename_apart(inner.query, var, taken);
     std::map<std::string, ExprPtr> outputs;
@@ -206,10 +206,10 @@ class Flattener {
         auto it = outputs.find(x.field);
         if (it != outputs.end()) return it->second;
         if (!error) {
-          error = query::make_error(program_.text, x.field_pos,
-                                    "query '" + inner_name + "' has no output '" + x.field +
-                                        "'; its outputs: " + names +
-                                        " (name an expression with As to use it)");
+          error =
+              query::make_error(program_.text, x.field_pos,
+                                "query '" + inner_name + "' has no output '" + x.field +
+                                    "'; its outputs: " + names + " (name an expression with As to use it)");
         }
         return nullptr;
       });

@@ -21,8 +21,8 @@
 namespace pivot::planner {
 
 struct FlatQuery {
-  std::string label;  // the query's name, or q<N> by position in the text
-  query::Query query; // sources are tracepoints and unions only
+  std::string label;   // the query's name, or q<N> by position in the text
+  query::Query query;  // sources are tracepoints and unions only
 };
 
 Result<std::vector<FlatQuery>> flatten(const query::Program& program, const Catalog& catalog);

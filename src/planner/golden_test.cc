@@ -1,10 +1,11 @@
 // Pins the exact `explain` output of the paper's queries and the exact text
 // of binder errors (tests/golden/*.test; PIVOT_UPDATE_GOLDEN=1 regenerates).
+#include "support/golden.h"
+
 #include <gtest/gtest.h>
 
 #include "planner/paper_catalog.h"
 #include "planner/planner.h"
-#include "support/golden.h"
 
 namespace pivot::planner {
 namespace {

@@ -34,7 +34,9 @@ struct Column {
   bool operator==(const Column& o) const { return key == o.key; }
 };
 
-Column field_column(const std::string& var, const std::string& field) { return {var + "." + field, var, field}; }
+Column field_column(const std::string& var, const std::string& field) {
+  return {var + "." + field, var, field};
+}
 Column let_column(const std::string& name) { return {"let:" + name, "", name}; }
 
 void add_unique(std::vector<Column>& v, const Column& c) {
@@ -111,7 +113,8 @@ class Planner {
     // Advice in causal order: the deepest variables pack first.
     std::vector<int> order;
     for (size_t i = 0; i < b_.nodes.size(); ++i) order.push_back(static_cast<int>(i));
-    std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return b_.nodes[x].depth > b_.nodes[y].depth; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int x, int y) { return b_.nodes[x].depth > b_.nodes[y].depth; });
     for (int n : order) build_program(n, out);
     return out;
   }
@@ -210,8 +213,10 @@ class Planner {
     std::vector<ExprPtr> keys;
     std::vector<const Expr*> aggs;
     for (const ExprPtr& k : b_.keys) {
-      if (only(*k, u)) keys.push_back(k);
-      else if (touches(*k, u)) return false;
+      if (only(*k, u))
+        keys.push_back(k);
+      else if (touches(*k, u))
+        return false;
     }
     for (const Expr* a : b_.aggs) {
       if (a->args.empty() || !touches(*a->args[0], u)) continue;
@@ -261,7 +266,8 @@ class Planner {
   void flow_columns() {
     std::vector<int> order;
     for (size_t i = 0; i < b_.nodes.size(); ++i) order.push_back(static_cast<int>(i));
-    std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return b_.nodes[x].depth > b_.nodes[y].depth; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int x, int y) { return b_.nodes[x].depth > b_.nodes[y].depth; });
     for (int n : order) {
       const Node& node = b_.nodes[n];
       NodePlan& p = plans_[n];
@@ -313,7 +319,8 @@ class Planner {
     int u = pre_child();
     for (const Expr* a : b_.aggs) {
       out.shape.aggs.push_back(agg_fn(a->agg));
-      bool pre = u >= 0 && std::find(plans_[u].pre_aggs.begin(), plans_[u].pre_aggs.end(), a) != plans_[u].pre_aggs.end();
+      bool pre = u >= 0 && std::find(plans_[u].pre_aggs.begin(), plans_[u].pre_aggs.end(), a) !=
+                               plans_[u].pre_aggs.end();
       out.shape.presummed.push_back(pre);
     }
     for (size_t i = 0; i < q_.select.size(); ++i) {
@@ -410,7 +417,8 @@ class Planner {
     if (c.pre_aggregated) {
       for (size_t i = 0; i < c.pre_keys.size(); ++i) s += (i ? ", " : "") + show(f, *c.pre_keys[i]);
       s += c.pre_keys.empty() ? "COUNT" : "; COUNT";
-      for (const Expr* a : c.pre_aggs) s += ", " + std::string(query::agg_name(a->agg)) + "(" + show(f, *a->args[0]) + ")";
+      for (const Expr* a : c.pre_aggs)
+        s += ", " + std::string(query::agg_name(a->agg)) + "(" + show(f, *a->args[0]) + ")";
     } else {
       for (size_t i = 0; i < c.packed.size(); ++i) s += (i ? ", " : "") + display(f, c.packed[i]);
     }
@@ -455,7 +463,8 @@ class Planner {
       std::vector<Column> cols;
       columns_of(e, cols);
       return std::any_of(cols.begin(), cols.end(), [&](const Column& c) {
-        return std::any_of(p.lets.begin(), p.lets.end(), [&](const query::Let* l) { return c.key == "let:" + l->name; });
+        return std::any_of(p.lets.begin(), p.lets.end(),
+                           [&](const query::Let* l) { return c.key == "let:" + l->name; });
       });
     };
     std::vector<std::string> step_text;
@@ -577,7 +586,8 @@ Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid
   if (!program->tracepoints.empty()) {
     // Runtime-defined tracepoints need the function-hook stage.
     const auto& t = program->tracepoints[0];
-    return query::make_error(program->text, t.pos, "Tracepoint definitions are not supported by this build yet");
+    return query::make_error(program->text, t.pos,
+                             "Tracepoint definitions are not supported by this build yet");
   }
   auto flat = flatten(*program, catalog);
   if (!flat) return flat.error();

@@ -2,8 +2,8 @@
 
 namespace pivot::session {
 
-Result<std::unique_ptr<Installation>> Installation::create(std::string_view text, const planner::Catalog& catalog,
-                                                           uint64_t uid) {
+Result<std::unique_ptr<Installation>> Installation::create(std::string_view text,
+                                                           const planner::Catalog& catalog, uint64_t uid) {
   auto plan = planner::compile(text, catalog, uid);
   if (!plan) return plan.error();
   std::unique_ptr<Installation> in(new Installation);

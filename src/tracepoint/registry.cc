@@ -20,8 +20,8 @@ Registry& registry() {
 }
 
 constexpr ExportDesc kBuiltins[kBuiltinCount] = {
-    {"host", ValueType::kString, false},  {"procName", ValueType::kString, false},
-    {"procId", ValueType::kInt, false},   {"tid", ValueType::kInt, false},
+    {"host", ValueType::kString, false},   {"procName", ValueType::kString, false},
+    {"procId", ValueType::kInt, false},    {"tid", ValueType::kInt, false},
     {"timestamp", ValueType::kInt, false}, {"cpu", ValueType::kInt, false},
 };
 
@@ -106,7 +106,8 @@ std::vector<TracepointInfo> list_tracepoints() {
   std::vector<TracepointInfo> out;
   for (auto& [name, tp] : by_name) {
     for (const ExportDesc& b : kBuiltins) {  // a site's own export shadows a builtin
-      bool shadowed = std::any_of(tp.exports.begin(), tp.exports.end(), [&](const ExportDesc& e) { return e.name == b.name; });
+      bool shadowed = std::any_of(tp.exports.begin(), tp.exports.end(),
+                                  [&](const ExportDesc& e) { return e.name == b.name; });
       if (!shadowed) tp.exports.push_back(b);
     }
     out.push_back(std::move(tp));

@@ -78,8 +78,10 @@ thread_local Owner tls_owner;
 
 ThreadState* current_thread_state() noexcept {
   ThreadState* ts = tls_state;
-  if (ts == kDead) [[unlikely]] return nullptr;
-  if (ts == nullptr) [[unlikely]] return create_thread_state();
+  if (ts == kDead) [[unlikely]]
+    return nullptr;
+  if (ts == nullptr) [[unlikely]]
+    return create_thread_state();
   return ts;
 }
 

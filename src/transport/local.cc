@@ -43,12 +43,16 @@ Status ensure_runtime_dir(const std::string& dir) {
   struct stat st;
   if (stat(dir.c_str(), &st) != 0) return errno_error("cannot stat " + dir);
   if (!S_ISDIR(st.st_mode)) return Error(dir + " is not a directory");
-  if (st.st_uid != getuid()) return Error(dir + " belongs to another user; set PIVOT_RUNTIME_DIR to a directory of yours");
-  if ((st.st_mode & 0077) != 0 && chmod(dir.c_str(), 0700) != 0) return errno_error("cannot make " + dir + " private");
+  if (st.st_uid != getuid())
+    return Error(dir + " belongs to another user; set PIVOT_RUNTIME_DIR to a directory of yours");
+  if ((st.st_mode & 0077) != 0 && chmod(dir.c_str(), 0700) != 0)
+    return errno_error("cannot make " + dir + " private");
   return Status();
 }
 
-std::string socket_path(const std::string& dir, pid_t pid) { return dir + "/" + std::to_string(pid) + ".sock"; }
+std::string socket_path(const std::string& dir, pid_t pid) {
+  return dir + "/" + std::to_string(pid) + ".sock";
+}
 
 Result<int> listen_unix(const std::string& path) {
   auto addr = unix_address(path);
@@ -98,7 +102,8 @@ std::vector<AgentSocket> discover(const std::string& dir) {
     std::string name = e->d_name;
     if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".sock") != 0) continue;
     std::string digits = name.substr(0, name.size() - 5);
-    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit) || digits.size() > 9) continue;
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit) || digits.size() > 9)
+      continue;
     pid_t pid = static_cast<pid_t>(std::stol(digits));
     std::string path = dir + "/" + name;
     if (kill(pid, 0) != 0 && errno == ESRCH) {
@@ -129,7 +134,8 @@ Result<bool> FrameReader::next(std::string* out) {
   const auto* p = reinterpret_cast<const unsigned char*>(buffer_.data() + start_);
   size_t n = (size_t{p[0]} << 24) | (size_t{p[1]} << 16) | (size_t{p[2]} << 8) | size_t{p[3]};
   if (n > kMaxFrame) {
-    return Error("frame of " + std::to_string(n) + " bytes is over the limit of " + std::to_string(kMaxFrame));
+    return Error("frame of " + std::to_string(n) + " bytes is over the limit of " +
+                 std::to_string(kMaxFrame));
   }
   if (buffered() < 4 + n) return false;
   out->assign(buffer_, start_ + 4, n);

@@ -79,7 +79,8 @@ Status merge_from_json(const Json& j, aggregate::Partial& out) {
   }
   if (j.value("incomplete", false)) in.mark_incomplete();
   out.merge(in);
-  if (j.contains("dropped") && j["dropped"].is_number_unsigned()) out.add_dropped(j["dropped"].get<uint64_t>());
+  if (j.contains("dropped") && j["dropped"].is_number_unsigned())
+    out.add_dropped(j["dropped"].get<uint64_t>());
   return Status();
 }
 
@@ -112,7 +113,8 @@ Result<planner::Catalog> catalog_from_json(const Json& j) {
       planner::ExportSchema x;
       x.name = e["name"].get<std::string>();
       std::string type = e.value("type", "null");
-      for (ValueType vt : {ValueType::kNull, ValueType::kBool, ValueType::kInt, ValueType::kDouble, ValueType::kString}) {
+      for (ValueType vt :
+           {ValueType::kNull, ValueType::kBool, ValueType::kInt, ValueType::kDouble, ValueType::kString}) {
         if (type_name(vt) == type) x.type = vt;
       }
       x.is_list = e.value("list", false);
@@ -125,17 +127,20 @@ Result<planner::Catalog> catalog_from_json(const Json& j) {
 
 void merge_catalog(planner::Catalog& a, const planner::Catalog& b) {
   for (const auto& t : b.tracepoints) {
-    auto it = std::find_if(a.tracepoints.begin(), a.tracepoints.end(), [&](const auto& x) { return x.name == t.name; });
+    auto it = std::find_if(a.tracepoints.begin(), a.tracepoints.end(),
+                           [&](const auto& x) { return x.name == t.name; });
     if (it == a.tracepoints.end()) {
       a.tracepoints.push_back(t);
       continue;
     }
     for (const auto& e : t.exports) {
-      bool seen = std::any_of(it->exports.begin(), it->exports.end(), [&](const auto& x) { return x.name == e.name; });
+      bool seen = std::any_of(it->exports.begin(), it->exports.end(),
+                              [&](const auto& x) { return x.name == e.name; });
       if (!seen) it->exports.push_back(e);
     }
   }
-  std::sort(a.tracepoints.begin(), a.tracepoints.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+  std::sort(a.tracepoints.begin(), a.tracepoints.end(),
+            [](const auto& x, const auto& y) { return x.name < y.name; });
 }
 
 Json message(std::string_view type) { return Json{{"v", kVersion}, {"type", type}}; }
@@ -144,10 +149,11 @@ Result<Json> parse_message(std::string_view text) {
   Json m = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (m.is_discarded()) return Error("malformed message: not JSON");
   if (!m.is_object()) return Error("malformed message: expected a JSON object");
-  if (!m.contains("v") || !m["v"].is_number_integer()) return Error("malformed message: no protocol version \"v\"");
+  if (!m.contains("v") || !m["v"].is_number_integer())
+    return Error("malformed message: no protocol version \"v\"");
   if (m["v"].get<int64_t>() != kVersion) {
-    return Error("unsupported protocol version " + m["v"].dump() + " (this side speaks " + std::to_string(kVersion) +
-                 ")");
+    return Error("unsupported protocol version " + m["v"].dump() + " (this side speaks " +
+                 std::to_string(kVersion) + ")");
   }
   if (!m.contains("type") || !m["type"].is_string()) return Error("malformed message: no \"type\"");
   return m;

@@ -62,13 +62,16 @@ class Subprocess {
   // The next line of stdout (or stderr), without '\n'; nullopt on EOF or
   // timeout.
   std::optional<std::string> line(int timeout_ms = 10000) { return read_line(out_, out_buf_, timeout_ms); }
-  std::optional<std::string> err_line(int timeout_ms = 10000) { return read_line(err_, err_buf_, timeout_ms); }
+  std::optional<std::string> err_line(int timeout_ms = 10000) {
+    return read_line(err_, err_buf_, timeout_ms);
+  }
   // Reads stderr lines until one contains `needle`; all lines read are kept.
   bool wait_err(const std::string& needle, int timeout_ms = 10000) {
     auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (std::chrono::steady_clock::now() < end) {
       auto l = err_line(static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now()).count()));
+          std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now())
+              .count()));
       if (!l) return false;
       err_lines_.push_back(*l);
       if (l->find(needle) != std::string::npos) return true;
@@ -107,7 +110,8 @@ class Subprocess {
         return l;
       }
       int left = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now()).count());
+          std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now())
+              .count());
       if (left <= 0) return std::nullopt;
       pollfd p{fd, POLLIN, 0};
       if (poll(&p, 1, left) <= 0) return std::nullopt;

@@ -120,11 +120,12 @@ int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format form
   auto started = fe.start(*text, {interval_ms, lease_ms});
   if (!started) return fail(started.error().message(), 2);
   for (const auto& note : *started) std::cerr << "pivot: " << note << "\n";
-  std::cerr << "pivot: query installed on " << fe.installed_agents() << " agents; Ctrl-C to stop" << std::endl;
+  std::cerr << "pivot: query installed on " << fe.installed_agents() << " agents; Ctrl-C to stop"
+            << std::endl;
 
   const bool live = format == Format::kTable && isatty(STDOUT_FILENO);
-  const auto until = std::chrono::steady_clock::now() +
-                     std::chrono::milliseconds(static_cast<int64_t>(duration_s * 1000));
+  const auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(duration_s * 1000));
   auto report = [&](const pivot::frontend::Snapshot& s, bool final) {
     for (const auto& e : s.events) std::cerr << "pivot: " << e << "\n";
     switch (format) {
@@ -151,7 +152,8 @@ int main(int argc, char** argv) {
   CLI::App app{"pivot: ask a running system new questions (Pivot Tracing for C++)"};
   app.require_subcommand(1);
   std::string dir = pivot::transport::default_runtime_dir();
-  app.add_option("--runtime-dir", dir, "where agents' sockets are (default $PIVOT_RUNTIME_DIR or /tmp/pivot-$UID)");
+  app.add_option("--runtime-dir", dir,
+                 "where agents' sockets are (default $PIVOT_RUNTIME_DIR or /tmp/pivot-$UID)");
 
   auto* ps = app.add_subcommand("ps", "list the processes that have a pivot agent");
   bool tp_json = false;
@@ -170,7 +172,8 @@ int main(int argc, char** argv) {
   int64_t lease_ms = 0;
   q->add_option("--format", format, "table, json (one line per interval) or csv (the final table)")
       ->check(CLI::IsMember({"table", "json", "csv"}));
-  q->add_option("--interval", interval_ms, "reporting interval in milliseconds")->check(CLI::Range(10, 3600000));
+  q->add_option("--interval", interval_ms, "reporting interval in milliseconds")
+      ->check(CLI::Range(10, 3600000));
   q->add_option("--duration", duration_s, "stop after this many seconds (default: until Ctrl-C)")
       ->check(CLI::NonNegativeNumber);
   q->add_option("--lease", lease_ms, "how long agents keep the query if this frontend disappears (ms)")

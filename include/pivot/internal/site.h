@@ -22,7 +22,7 @@
 
 namespace pivot::internal {
 
-class SiteAdvice;  // advice installed on a site; defined by the agent side.
+struct SiteAdvice;  // advice installed on a site; defined in src/tracepoint/registry.h
 
 struct ExportDesc {
   std::string_view name;
@@ -80,29 +80,39 @@ concept ListLike = !StringLike<T> && requires(const T& t) {
 template <class T>
 constexpr ValueType scalar_type() {
   using U = std::remove_cvref_t<T>;
-  if constexpr (std::is_same_v<U, bool>) return ValueType::kBool;
-  else if constexpr (std::is_integral_v<U> || std::is_enum_v<U> ||
-                     (std::is_pointer_v<U> && !StringLike<U>))
+  if constexpr (std::is_same_v<U, bool>)
+    return ValueType::kBool;
+  else if constexpr (std::is_integral_v<U> || std::is_enum_v<U> || (std::is_pointer_v<U> && !StringLike<U>))
     return ValueType::kInt;
-  else if constexpr (std::is_floating_point_v<U>) return ValueType::kDouble;
-  else if constexpr (StringLike<U>) return ValueType::kString;
-  else return ValueType::kNull;
+  else if constexpr (std::is_floating_point_v<U>)
+    return ValueType::kDouble;
+  else if constexpr (StringLike<U>)
+    return ValueType::kString;
+  else
+    return ValueType::kNull;
 }
 
 template <class T>
 Value to_value(const T& v) {
   using U = std::remove_cvref_t<T>;
-  if constexpr (std::is_same_v<U, bool>) return Value(v);
-  else if constexpr (std::is_enum_v<U>) return Value(static_cast<int64_t>(v));
-  else if constexpr (std::is_integral_v<U>) return Value(static_cast<int64_t>(v));
-  else if constexpr (std::is_floating_point_v<U>) return Value(static_cast<double>(v));
+  if constexpr (std::is_same_v<U, bool>)
+    return Value(v);
+  else if constexpr (std::is_enum_v<U>)
+    return Value(static_cast<int64_t>(v));
+  else if constexpr (std::is_integral_v<U>)
+    return Value(static_cast<int64_t>(v));
+  else if constexpr (std::is_floating_point_v<U>)
+    return Value(static_cast<double>(v));
   else if constexpr (StringLike<U>) {
     if constexpr (std::is_pointer_v<U>) {
       if (v == nullptr) return Value();
     }
     return Value(std::string_view(v));
-  } else if constexpr (std::is_pointer_v<U>) return Value(static_cast<int64_t>(reinterpret_cast<uintptr_t>(v)));
-  else static_assert(sizeof(U) == 0, "pivot: cannot export this type; export a number, bool, string or a container of them");
+  } else if constexpr (std::is_pointer_v<U>)
+    return Value(static_cast<int64_t>(reinterpret_cast<uintptr_t>(v)));
+  else
+    static_assert(sizeof(U) == 0,
+                  "pivot: cannot export this type; export a number, bool, string or a container of them");
 }
 
 template <class T>
@@ -190,11 +200,9 @@ inline void fire(Site& site, F& getter) {
 }  // namespace pivot::internal
 
 #define PIVOT_INTERNAL_NAME(i, arg) ::pivot::internal::export_name(#arg),
-#define PIVOT_INTERNAL_CHECK(i, arg)                                                              \
-  static_assert(::pivot::internal::is_identifier(::pivot::internal::export_name(#arg)),           \
+#define PIVOT_INTERNAL_CHECK(i, arg)                                                    \
+  static_assert(::pivot::internal::is_identifier(::pivot::internal::export_name(#arg)), \
                 "pivot: a tracepoint export must be a variable name or PIVOT_EXPORT(\"name\", expr)");
 #define PIVOT_INTERNAL_TYPE(i, arg) , decltype((arg))
 #define PIVOT_INTERNAL_CASE(i, arg) \
-  case (i):                         \
-    pivot_sink_.put(arg);           \
-    break;
+  case (i): pivot_sink_.put(arg); break;
