@@ -87,7 +87,7 @@ void Server::loop() {
       response->headers["baggage"] = pivot::baggage::encode();
     }
     lock.lock();
-    response->headers["done"] = "1";
+    response->headers.emplace("done", "1");
     cv_.notify_all();
   }
 }
