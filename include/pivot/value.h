@@ -130,7 +130,8 @@ struct ValueHash {
   size_t operator()(const Value& v) const { return v.hash(); }
 };
 
-// Appends s to out as a JSON string literal (quotes included).
+// Appends s to out as a JSON string literal (quotes included). Bytes that
+// are not valid UTF-8 become U+FFFD, so the output is always valid JSON.
 void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace pivot

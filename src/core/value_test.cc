@@ -14,6 +14,15 @@ TEST(Value, JsonOfEachType) {
   EXPECT_EQ(Value("a\"b\n\x01").to_json(), "\"a\\\"b\\n\\u0001\"");
 }
 
+TEST(Value, JsonOfInvalidUtf8IsStillValidJson) {
+  EXPECT_EQ(Value(std::string("caf\xc3\xa9")).to_json(), "\"caf\xc3\xa9\"");  // valid UTF-8 kept
+  EXPECT_EQ(Value(std::string("a\xff"
+                              "b"))
+                .to_json(),
+            "\"a\\ufffdb\"");
+  EXPECT_EQ(Value(std::string("\xc3")).to_json(), "\"\\ufffd\"");  // truncated sequence
+}
+
 TEST(Value, IntAndDoubleCompareAndHashAlike) {
   EXPECT_EQ(Value(3), Value(3.0));
   EXPECT_EQ(Value(3).hash(), Value(3.0).hash());
