@@ -125,7 +125,7 @@ TEST_F(AllocTest, EncodeMakesOneAllocation) {
 TEST_F(AllocTest, SmallDecodeReusesARecycledBaggage) {
   pack(spec(1), {"GET"});
   std::string text = baggage::encode();
-  (void)baggage::take();  // recycled, with its capacity
+  (void)baggage::take();                     // recycled, with its capacity
   { Baggage warm = baggage::decode(text); }  // first decode on this thread sizes its buffers
   AllocationCount c;
   Baggage b = baggage::decode(text);

@@ -22,10 +22,21 @@ struct Pos {
 };
 
 enum class Op : uint8_t {
-  kAdd, kSub, kMul, kDiv, kMod,          // arithmetic
-  kEq, kNe, kLt, kLe, kGt, kGe,          // comparison
-  kAnd, kOr,                             // boolean
-  kNot, kNeg,                            // unary
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,  // arithmetic
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,  // comparison
+  kAnd,
+  kOr,  // boolean
+  kNot,
+  kNeg,  // unary
 };
 
 enum class AggFn : uint8_t { kCount, kSum, kMin, kMax, kAvg };
@@ -48,8 +59,8 @@ struct Expr {
   std::string var;    // kField
   std::string field;  // kField; pos of the field is field_pos
   Pos field_pos;
-  std::string name;   // kName
-  Op op = Op::kAdd;   // kUnary, kBinary (pos of the operator is op_pos)
+  std::string name;  // kName
+  Op op = Op::kAdd;  // kUnary, kBinary (pos of the operator is op_pos)
   Pos op_pos;
   AggFn agg = AggFn::kCount;  // kAggregate
   std::string agg_spelling;   // as written, e.g. "AVERAGE"

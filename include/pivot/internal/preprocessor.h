@@ -7,11 +7,11 @@
 #define PIVOT_INTERNAL_STR(x) PIVOT_INTERNAL_STR_(x)
 
 // Number of arguments, 0..24.
-#define PIVOT_INTERNAL_COUNT(...)                                                                \
-  PIVOT_INTERNAL_COUNT_(__VA_OPT__(__VA_ARGS__, ) 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, \
-                        12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
-#define PIVOT_INTERNAL_COUNT_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, \
-                              _16, _17, _18, _19, _20, _21, _22, _23, _24, n, ...)             \
+#define PIVOT_INTERNAL_COUNT(...)                                                                         \
+  PIVOT_INTERNAL_COUNT_(__VA_OPT__(__VA_ARGS__, ) 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, \
+                        10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define PIVOT_INTERNAL_COUNT_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, \
+                              _18, _19, _20, _21, _22, _23, _24, n, ...)                                  \
   n
 
 // PIVOT_INTERNAL_FOR_EACH(M, a, b, c) -> M(0, a) M(1, b) M(2, c); up to 24 arguments.
