@@ -124,7 +124,7 @@ struct Query {
 struct TracepointExport {
   std::string name;
   Pos name_pos;
-  std::string ref;  // "arg0".."argN", "ret" or "duration", as written
+  std::string ref;  // "arg0".."argN", "ret" or "duration", lower case, no leading zeros
   Pos ref_pos;
 };
 
