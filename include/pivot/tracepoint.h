@@ -41,7 +41,7 @@
         ::pivot::internal::SiteHolder<PivotSiteTag_,                                                    \
                                       ::pivot::internal::TypeList<void __VA_OPT__(                      \
                                           PIVOT_INTERNAL_FOR_EACH(PIVOT_INTERNAL_TYPE, __VA_ARGS__))>>; \
-    static_assert(&PivotSite_::registered != nullptr);                                                  \
+    (void)PivotSite_::registered; /* odr-use: instantiates the registration */                          \
     if (PivotSite_::site.advice.load(::std::memory_order_relaxed) != nullptr) [[unlikely]] {            \
       auto pivot_get_ = [&](uint32_t pivot_i_ [[maybe_unused]],                                         \
                             ::pivot::internal::ExportSink& pivot_sink_ [[maybe_unused]]) {              \
