@@ -439,7 +439,7 @@ TEST(Printer, CanonicalText) {
   const Canonical cases[] = {
       // Bytes that are not UTF-8 print as they are, so the text parses back
       // to the same literal (found by the fuzzer).
-      {"a.s == 'x\xab\n'", "a.s == \"x\xab\\n\""},
+      {"a.s == 'x\xab\\n'", "a.s == \"x\xab\\n\""},
       {"a.x+b.y*2", "a.x + b.y * 2"},
       {"(a.x+b.y)*2", "(a.x + b.y) * 2"},
       {"a.x - (b.y - c.z)", "a.x - (b.y - c.z)"},
