@@ -74,12 +74,12 @@ int three_way(const T& a, const T& b) {
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view s) {
+void append_json_string(std::string& out, std::string_view s, Utf8 mode) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   for (size_t i = 0; i < s.size();) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
+    if (c >= 0x80 && mode == Utf8::kReplaceInvalid) {
       size_t n = utf8_sequence(s, i);
       if (n == 0) {
         out += "\\ufffd";

@@ -68,36 +68,9 @@ void print_operand(const Expr* e, int min_prec, std::string& out) {
 
 const Expr* arg(const Expr& e, size_t i) { return i < e.args.size() ? e.args[i].get() : nullptr; }
 
-// A string literal as the lexer reads it back: JSON escapes for quotes,
-// backslashes and control characters, every other byte as it is (query text
-// is bytes; a literal need not be valid UTF-8, and must print back exactly).
-void print_string(std::string_view s, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 void print_literal(const Value& v, std::string& out) {
-  if (v.is_string()) return print_string(v.as_string(), out);
+  // Non-UTF-8 bytes stay as they are, so the text parses back to the same literal.
+  if (v.is_string()) return append_json_string(out, v.as_string(), Utf8::kKeepBytes);
   out += v.is_double() ? v.to_string() : v.to_json();
 }
 
