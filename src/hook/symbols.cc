@@ -1,0 +1,225 @@
+// function_symbols() (symbols.h): the ELF symbol tables of the loaded objects,
+// read from their files.
+#include <cxxabi.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <tuple>
+#include <unordered_set>
+
+#include "hook/symbols.h"
+
+namespace pivot::hook {
+namespace {
+
+struct LoadedObject {
+  std::string path;  // to report: the executable's real path
+  std::string file;  // to read: /proc/self/exe for the executable, which may have been replaced on disk
+  uintptr_t bias = 0;
+  std::vector<std::pair<uintptr_t, uintptr_t>> code;  // executable segments [begin, end)
+};
+
+std::string self_exe_path() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("/proc/self/exe");
+}
+
+std::vector<LoadedObject> loaded_objects() {
+  std::vector<LoadedObject> objects;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        auto& out = *static_cast<std::vector<LoadedObject>*>(data);
+        std::string_view name = info->dlpi_name ? info->dlpi_name : "";
+        if (!out.empty() && name.empty()) return 0;  // only the first object is the executable
+        if (name.starts_with("linux-vdso") || name.starts_with("linux-gate")) return 0;
+        LoadedObject obj;
+        obj.path = name.empty() ? self_exe_path() : std::string(name);
+        obj.file = name.empty() ? std::string("/proc/self/exe") : obj.path;
+        obj.bias = info->dlpi_addr;
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+            obj.code.emplace_back(info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+          }
+        }
+        out.push_back(std::move(obj));
+        return 0;
+      },
+      &objects);
+  return objects;
+}
+
+// A read-only mapping of a whole file; empty when it cannot be read.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p != MAP_FAILED) {
+        data_ = static_cast<const char*>(p);
+        size_ = static_cast<size_t>(st.st_size);
+      }
+    }
+    close(fd);
+  }
+  ~MappedFile() {
+    if (data_) munmap(const_cast<char*>(data_), size_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+  // [offset, offset + length) lies inside the file.
+  bool contains(uint64_t offset, uint64_t length) const { return offset <= size_ && length <= size_ - offset; }
+
+ private:
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// __cxa_demangle with one buffer reused across calls.
+class Demangler {
+ public:
+  ~Demangler() { std::free(buf_); }
+  // The demangled name, or `name` itself when it is not a mangled C++ name.
+  std::string operator()(const char* name) {
+    if (name[0] != '_' || name[1] != 'Z') return name;
+    int status = 0;
+    char* out = abi::__cxa_demangle(name, buf_, &len_, &status);
+    if (status != 0 || !out) return name;
+    buf_ = out;
+    return out;
+  }
+
+ private:
+  char* buf_ = nullptr;
+  size_t len_ = 0;
+};
+
+struct Candidate {
+  FunctionSymbol symbol;
+  int rank = 0;  // smaller wins (see function_symbols)
+};
+
+int name_rank(unsigned char binding, const std::string& mangled) {
+  int global = binding == STB_GLOBAL || binding == STB_WEAK ? 0 : 1;
+  size_t underscores = 0;
+  while (underscores < mangled.size() && mangled[underscores] == '_') ++underscores;
+  if (mangled.starts_with("_Z")) underscores = 0;  // every mangled C++ name starts so
+  return global * 100 + static_cast<int>(std::min<size_t>(underscores, 99));
+}
+
+// Class names from vtable and typeinfo symbols ("_ZTV", "_ZTI", "_ZTS").
+void add_class(const char* name, Demangler& demangle, std::unordered_set<std::string>& classes) {
+  if (std::strncmp(name, "_ZT", 3) != 0 || (name[3] != 'V' && name[3] != 'I' && name[3] != 'S')) return;
+  std::string d = demangle(name);
+  for (std::string_view prefix : {"vtable for ", "typeinfo for ", "typeinfo name for "}) {
+    if (d.starts_with(prefix)) {
+      classes.insert(d.substr(prefix.size()));
+      return;
+    }
+  }
+}
+
+// Appends the function symbols of one object; skips whatever does not parse.
+void read_object(const LoadedObject& obj, Demangler& demangle, std::vector<Candidate>& out,
+                 std::unordered_set<std::string>* classes) {
+  MappedFile file(obj.file);
+  if (!file.data() || file.size() < sizeof(Elf64_Ehdr)) return;
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, file.data(), sizeof(eh));
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff == 0) {
+    return;
+  }
+  auto section = [&](size_t i, Elf64_Shdr& sh) {
+    uint64_t at = eh.e_shoff + i * sizeof(Elf64_Shdr);
+    if (!file.contains(at, sizeof(Elf64_Shdr))) return false;
+    std::memcpy(&sh, file.data() + at, sizeof(sh));
+    return true;
+  };
+  size_t shnum = eh.e_shnum;
+  Elf64_Shdr sh0;
+  if (shnum == 0 && section(0, sh0)) shnum = sh0.sh_size;  // extended numbering
+  if (!file.contains(eh.e_shoff, uint64_t{shnum} * sizeof(Elf64_Shdr))) return;
+
+  Elf64_Shdr symtab{}, strtab{};
+  bool found = false;
+  for (uint32_t want : {SHT_SYMTAB, SHT_DYNSYM}) {
+    for (size_t i = 0; i < shnum && !found; ++i) {
+      Elf64_Shdr sh;
+      if (section(i, sh) && sh.sh_type == want && sh.sh_entsize == sizeof(Elf64_Sym) && sh.sh_link < shnum &&
+          section(sh.sh_link, strtab) && strtab.sh_type == SHT_STRTAB && file.contains(sh.sh_offset, sh.sh_size) &&
+          file.contains(strtab.sh_offset, strtab.sh_size) && strtab.sh_size > 0) {
+        symtab = sh;
+        found = true;
+      }
+    }
+    if (found) break;
+  }
+  if (!found) return;
+
+  const char* strings = file.data() + strtab.sh_offset;
+  size_t count = symtab.sh_size / sizeof(Elf64_Sym);
+  for (size_t i = 0; i < count; ++i) {
+    Elf64_Sym sym;
+    std::memcpy(&sym, file.data() + symtab.sh_offset + i * sizeof(Elf64_Sym), sizeof(sym));
+    if (sym.st_name == 0 || sym.st_name >= strtab.sh_size) continue;
+    const char* name = strings + sym.st_name;
+    if (!std::memchr(name, '\0', strtab.sh_size - sym.st_name)) continue;
+    if (classes) add_class(name, demangle, *classes);
+    if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_size == 0) continue;
+    if (sym.st_shndx == SHN_UNDEF || sym.st_shndx == SHN_ABS) continue;
+    uintptr_t address = obj.bias + sym.st_value;
+    bool in_code = std::any_of(obj.code.begin(), obj.code.end(),
+                               [&](const auto& seg) { return address >= seg.first && address < seg.second; });
+    if (!in_code) continue;  // not this file's code: a mismatched file or an odd symbol
+    Candidate c;
+    c.symbol.mangled = name;
+    c.symbol.demangled = demangle(name);
+    c.symbol.address = address;
+    c.symbol.size = sym.st_size;
+    c.symbol.object = obj.path;
+    c.rank = name_rank(ELF64_ST_BIND(sym.st_info), c.symbol.mangled);
+    out.push_back(std::move(c));
+  }
+}
+
+}  // namespace
+
+std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes) {
+  Demangler demangle;
+  std::vector<Candidate> all;
+  std::unordered_set<std::string> class_set;
+  for (const LoadedObject& obj : loaded_objects()) read_object(obj, demangle, all, classes ? &class_set : nullptr);
+
+  std::sort(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) {
+    return std::tie(a.symbol.address, a.rank, a.symbol.mangled) < std::tie(b.symbol.address, b.rank, b.symbol.mangled);
+  });
+  std::vector<FunctionSymbol> out;
+  out.reserve(all.size());
+  for (Candidate& c : all) {
+    if (!out.empty() && out.back().address == c.symbol.address) continue;
+    out.push_back(std::move(c.symbol));
+  }
+  if (classes) {
+    classes->assign(class_set.begin(), class_set.end());
+    std::sort(classes->begin(), classes->end());
+  }
+  return out;
+}
+
+}  // namespace pivot::hook

@@ -1,0 +1,420 @@
+// resolve() and the x86-64 System V argument locations (symbols.h).
+#include <algorithm>
+#include <cctype>
+#include <unordered_set>
+
+#include "hook/signature.h"
+#include "hook/symbols.h"
+
+namespace pivot::hook {
+namespace {
+
+using internal::base_type;
+using internal::is_named_type;
+using internal::last_component;
+using internal::normalize_spacing;
+using internal::strip_template_args;
+
+constexpr int kIntRegs = 6;
+constexpr int kSseRegs = 8;
+constexpr size_t kMaxCandidates = 10;
+
+constexpr std::string_view kStdString = "std::__cxx11::basic_string<char,std::char_traits<char>,std::allocator<char>>";
+constexpr std::string_view kStringView = "std::basic_string_view<char,std::char_traits<char>>";
+
+// What the symbols say about which scopes are classes (resolve()'s evidence rule).
+struct Evidence {
+  std::unordered_set<std::string> classes;      // vtable, typeinfo, ctor, dtor, const method, lambda
+  std::unordered_set<std::string> param_types;  // base types of parameters
+  std::unordered_set<std::string> scopes;       // scopes of any function: a type with methods
+
+  void add(const Signature& sig) {
+    for (const std::string& param : sig.params) {
+      std::string_view base = base_type(param);
+      if (is_named_type(base)) param_types.insert(normalize_spacing(base));
+    }
+    if (sig.scope.empty()) return;
+    std::string scope = normalize_spacing(sig.scope);
+    std::string_view comp = strip_template_args(last_component(sig.name));
+    if (sig.const_method || comp.starts_with('~') || comp == strip_template_args(last_component(sig.scope))) {
+      classes.insert(scope);
+    }
+    scopes.insert(std::move(scope));
+  }
+
+  static bool is_lambda(std::string_view scope) {
+    std::string_view comp = last_component(scope);
+    return comp.starts_with("{lambda") || comp.starts_with("{unnamed type");
+  }
+  bool is_member_scope(const std::string& scope) const {
+    std::string n = normalize_spacing(scope);
+    return classes.contains(n) || param_types.contains(n) || is_lambda(n);
+  }
+  // A named type by value: a class, or else taken for an enum.
+  bool is_class_type(std::string_view type) const {
+    std::string n = normalize_spacing(type);
+    return classes.contains(n) || scopes.contains(n) || is_lambda(n) || strip_template_args(n).size() != n.size();
+  }
+};
+
+// How a type by value takes registers.
+enum class Regs : uint8_t { kInt, kIntPair, kSse, kStack, kUnknown };
+
+struct TypeClass {
+  ArgKind kind;
+  Regs regs;
+  std::string why;  // for kUnsupported kinds and Regs::kStack / kUnknown
+};
+
+bool is_integer_type(std::string_view t) {
+  static constexpr std::string_view kIntegers[] = {
+      "char", "signed char", "unsigned char", "short", "unsigned short", "int", "unsigned int", "long",
+      "unsigned long", "long long", "unsigned long long", "wchar_t", "char8_t", "char16_t", "char32_t",
+  };
+  return std::find(std::begin(kIntegers), std::end(kIntegers), t) != std::end(kIntegers);
+}
+
+TypeClass classify(std::string_view spelling, const Evidence& evidence) {
+  std::string n = normalize_spacing(spelling);
+  std::string_view t = n;
+  if (t.ends_with('*') || t.ends_with('&')) {
+    if (t == "char const*" || t == "char*") return {ArgKind::kCString, Regs::kInt, ""};
+    std::string_view base = base_type(t);
+    std::string_view ref = t.substr(base.size());  // " const&", "&", "*", ...
+    if (base == kStdString && (ref == " const&" || ref == "&" || ref == "&&" || ref == " const*" || ref == "*")) {
+      return {ArgKind::kStdString, Regs::kInt, ""};
+    }
+    return {ArgKind::kPointer, Regs::kInt, ""};
+  }
+  if ((t.ends_with(')') || t.ends_with(']')) && (t.find("(*") != t.npos || t.find("(&") != t.npos)) {
+    if (t.find("::*)") != t.npos) {
+      return {ArgKind::kUnsupported, Regs::kIntPair, "a pointer to member function is not supported"};
+    }
+    return {ArgKind::kPointer, Regs::kInt, ""};  // a pointer or reference to a function or an array
+  }
+  if (t == "bool") return {ArgKind::kBool, Regs::kInt, ""};
+  if (is_integer_type(t)) return {ArgKind::kInt, Regs::kInt, ""};
+  if (t == "double" || t == "_Float64") return {ArgKind::kDouble, Regs::kSse, ""};
+  if (t == "float" || t == "_Float32") return {ArgKind::kFloat, Regs::kSse, ""};
+  if (t == "decltype(nullptr)") return {ArgKind::kPointer, Regs::kInt, ""};
+  if (t == kStringView || t == "std::string_view") return {ArgKind::kStringView, Regs::kIntPair, ""};
+  if (t == kStdString) return {ArgKind::kStdString, Regs::kInt, ""};  // by invisible reference
+  if (t == "long double") {
+    return {ArgKind::kUnsupported, Regs::kStack, "long double is not supported (it is passed on the stack)"};
+  }
+  if (t == "__int128" || t == "unsigned __int128") {
+    return {ArgKind::kUnsupported, Regs::kIntPair, "128-bit integers are not supported"};
+  }
+  if (t == "__float128" || t == "_Float128" || t == "_Float16") {
+    return {ArgKind::kUnsupported, Regs::kSse, std::string(t) + " is not supported"};
+  }
+  if (t == "std::string") {  // only the pre-C++11 ABI string demangles so; non-trivial: by reference
+    return {ArgKind::kUnsupported, Regs::kInt, "the pre-C++11-ABI std::string is not supported"};
+  }
+  if (is_named_type(t) && !evidence.is_class_type(t)) return {ArgKind::kInt, Regs::kInt, ""};  // an enum
+  std::string why = is_named_type(t) ? std::string(spelling) + " is a class passed by value, whose registers depend on its layout"
+                                     : "type " + std::string(spelling) + " is not supported";
+  return {ArgKind::kUnsupported, Regs::kUnknown, std::move(why)};
+}
+
+// For a template function, whose return type is known: 1 when the result is
+// returned in memory (rdi holds its address), 0 when in registers, or an
+// error message when it cannot be told.
+Result<int> hidden_result_registers(const Signature& sig, const Evidence& evidence) {
+  if (sig.return_type.empty() || sig.return_type == "void") return 0;
+  TypeClass c = classify(sig.return_type, evidence);
+  if (normalize_spacing(sig.return_type) == kStdString) return 1;
+  if (c.kind == ArgKind::kUnsupported && c.regs == Regs::kUnknown) {
+    return Error("it returns " + sig.return_type + " by value, which may take rdi for the result's address");
+  }
+  return 0;
+}
+
+std::vector<Arg> locate_args(const Signature& sig, bool is_member, const Evidence& evidence) {
+  std::vector<Arg> args;
+  if (!sig.params_known) return args;
+  int next_int = 0;
+  int next_sse = 0;
+  std::string unknown_after;  // once set, every later argument's location is unknown
+  if (auto hidden = hidden_result_registers(sig, evidence)) {
+    next_int = *hidden;
+  } else {
+    unknown_after = hidden.error().message();
+  }
+  auto place = [&](Arg& arg, Regs regs, const std::string& type_why) {
+    if (!unknown_after.empty()) {
+      arg.why = arg.kind == ArgKind::kUnsupported ? type_why : unknown_after;
+      return;
+    }
+    arg.why = type_why;
+    switch (regs) {
+      case Regs::kInt:
+      case Regs::kIntPair: {
+        int need = regs == Regs::kInt ? 1 : 2;
+        if (next_int + need <= kIntRegs) {
+          arg.location = Location::kIntReg;
+          arg.index = static_cast<uint8_t>(next_int);
+          next_int += need;
+        } else if (arg.why.empty()) {
+          arg.why = "passed on the stack: the integer registers are taken";
+        }
+        break;
+      }
+      case Regs::kSse:
+        if (next_sse < kSseRegs) {
+          arg.location = Location::kSseReg;
+          arg.index = static_cast<uint8_t>(next_sse++);
+        } else if (arg.why.empty()) {
+          arg.why = "passed on the stack: the SSE registers are taken";
+        }
+        break;
+      case Regs::kStack:
+        break;
+      case Regs::kUnknown:
+        unknown_after = "it follows " + arg.spelling + ", a class passed by value, whose registers are unknown";
+        break;
+    }
+  };
+  if (is_member) {
+    Arg self{"this", ArgKind::kPointer};
+    place(self, Regs::kInt, "");
+    args.push_back(std::move(self));
+  }
+  for (const std::string& param : sig.params) {
+    TypeClass c = classify(param, evidence);
+    Arg arg{param, c.kind};
+    place(arg, c.regs, c.why);
+    args.push_back(std::move(arg));
+  }
+  return args;
+}
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "a, b, c, and 4 more" of sorted, deduplicated names.
+std::string candidate_list(std::vector<std::string> names) {
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < kMaxCandidates; ++i) {
+    if (i > 0) out += ", ";
+    out += names[i];
+  }
+  if (names.size() > kMaxCandidates) out += ", and " + std::to_string(names.size() - kMaxCandidates) + " more";
+  return out;
+}
+
+// A compiled pattern: glob_match() text in which a '*' that stands for a
+// pointer is '\x01', as is every '*' of the text it is matched with.
+struct Pattern {
+  bool signature = false;  // has a parameter list
+  bool has_glob = false;
+  bool has_template_args = false;
+  std::string glob;
+};
+
+// A pattern with a parameter list: it ends with ')' (and maybe qualifiers),
+// and that is not the ')' of "operator()" or "(anonymous namespace)".
+bool is_signature_pattern(std::string_view p) {
+  for (;;) {
+    while (p.ends_with(' ')) p.remove_suffix(1);
+    if (p.ends_with('&')) {
+      p.remove_suffix(1);
+      continue;
+    }
+    size_t word = p.size();
+    while (word > 0 && internal::is_ident_char(p[word - 1])) --word;
+    std::string_view last = p.substr(word);
+    if (last != "const" && last != "volatile") break;
+    p.remove_suffix(last.size());
+  }
+  return p.ends_with(')') && !p.ends_with("operator()") && !p.ends_with("(anonymous namespace)");
+}
+
+Pattern compile(std::string_view text) {
+  Pattern p;
+  p.signature = is_signature_pattern(text);
+  std::string n = normalize_spacing(text);
+  if (p.signature) {
+    n = internal::abbreviate_std(std::move(n));
+    for (size_t at = n.find("(void)"); at != std::string::npos; at = n.find("(void)", at)) n.replace(at, 6, "()");
+  }
+  int depth = 0;
+  for (size_t i = 0; i < n.size(); ++i) {
+    char c = n[i];
+    if (c == '(') ++depth;
+    if (c == ')' && depth > 0) --depth;
+    if (c == '*' && p.signature && depth > 0 && i > 0) {
+      char prev = n[i - 1];
+      bool after_type = internal::is_ident_char(prev) || prev == '>' || prev == ')' || prev == ']' || prev == '*' ||
+                        prev == '&' || prev == '\x01';
+      bool function_pointer = depth >= 2 && prev == '(' && i + 1 < n.size() && n[i + 1] == ')';
+      if (after_type || function_pointer) c = '\x01';
+    }
+    p.has_glob = p.has_glob || c == '*' || c == '?';
+    p.glob += c;
+  }
+  p.has_template_args = n.find('<') != std::string::npos;
+  return p;
+}
+
+std::string signature_text(const Signature& sig) {
+  std::string text = sig.name + "(";
+  for (size_t i = 0; i < sig.params.size(); ++i) {
+    if (i > 0) text += ",";
+    text += sig.params[i];
+  }
+  if (sig.variadic) text += sig.params.empty() ? "..." : ",...";
+  text += ")";
+  if (!sig.qualifiers.empty()) text += " " + sig.qualifiers;
+  text = internal::abbreviate_std(normalize_spacing(text));
+  std::replace(text.begin(), text.end(), '*', '\x01');
+  return text;
+}
+
+bool matches(const Pattern& p, const Signature& sig) {
+  if (p.signature) return sig.params_known && glob_match(p.glob, signature_text(sig));
+  std::string name = normalize_spacing(sig.name);
+  if (glob_match(p.glob, name)) return true;
+  if (p.has_template_args) return false;
+  std::string_view bare = strip_template_args(name);
+  return bare.size() != name.size() && glob_match(p.glob, bare);
+}
+
+// The pattern's last name component without glob characters, for suggestions.
+std::string suggestion_key(std::string_view pattern, bool signature) {
+  std::string_view name = pattern;
+  if (signature) {
+    for (size_t i = 1; i < pattern.size(); ++i) {
+      char prev = pattern[i - 1];
+      if (pattern[i] == '(' && (internal::is_ident_char(prev) || prev == '>' || prev == '*' || prev == '?')) {
+        name = pattern.substr(0, i);
+        break;
+      }
+    }
+  }
+  std::string_view comp = last_component(name);
+  std::string_view best;
+  size_t start = 0;
+  for (size_t i = 0; i <= comp.size(); ++i) {
+    if (i == comp.size() || comp[i] == '*' || comp[i] == '?') {
+      if (i - start > best.size()) best = comp.substr(start, i - start);
+      start = i + 1;
+    }
+  }
+  return to_lower(best);
+}
+
+bool is_deleting_destructor(const FunctionSymbol& s) { return s.mangled.ends_with("D0Ev"); }
+bool is_other_destructor(const FunctionSymbol& s) {
+  return s.mangled.ends_with("D1Ev") || s.mangled.ends_with("D2Ev");
+}
+
+struct Match {
+  const FunctionSymbol* symbol;
+  Signature signature;
+  std::string key;  // what tells signatures apart (normalized)
+};
+
+}  // namespace
+
+ValueType value_type(ArgKind kind) {
+  switch (kind) {
+    case ArgKind::kInt:
+    case ArgKind::kPointer:
+      return ValueType::kInt;
+    case ArgKind::kBool:
+      return ValueType::kBool;
+    case ArgKind::kDouble:
+    case ArgKind::kFloat:
+      return ValueType::kDouble;
+    case ArgKind::kCString:
+    case ArgKind::kStdString:
+    case ArgKind::kStringView:
+      return ValueType::kString;
+    case ArgKind::kUnsupported:
+      return ValueType::kNull;
+  }
+  return ValueType::kNull;
+}
+
+Result<std::vector<Function>> resolve(std::string_view pattern, const std::vector<FunctionSymbol>& symbols,
+                                      const std::vector<std::string>& classes) {
+  std::string_view trimmed = pattern;
+  while (!trimmed.empty() && trimmed.front() == ' ') trimmed.remove_prefix(1);
+  while (!trimmed.empty() && trimmed.back() == ' ') trimmed.remove_suffix(1);
+  if (trimmed.empty()) return Error("empty function pattern");
+  Pattern p = compile(trimmed);
+
+  Evidence evidence;
+  for (const std::string& c : classes) evidence.classes.insert(normalize_spacing(c));
+  std::vector<Match> found;
+  for (const FunctionSymbol& symbol : symbols) {
+    Result<Signature> sig = parse_signature(symbol.demangled);
+    if (!sig) continue;
+    evidence.add(*sig);
+    if (matches(p, *sig)) {
+      std::string key = sig->params_known ? signature_text(*sig) : sig->name;
+      found.push_back({&symbol, std::move(*sig), std::move(key)});
+    }
+  }
+
+  if (found.empty()) {
+    std::string message = "no function matches '" + std::string(trimmed) + "'";
+    std::string key = suggestion_key(trimmed, p.signature);
+    std::vector<std::string> similar;
+    if (!key.empty()) {
+      for (const FunctionSymbol& symbol : symbols) {
+        if (to_lower(symbol.demangled).find(key) == std::string::npos) continue;
+        Result<Signature> sig = parse_signature(symbol.demangled);
+        if (sig && to_lower(last_component(sig->name)).find(key) != std::string::npos) {
+          similar.push_back(symbol.demangled);
+        }
+      }
+    }
+    if (!similar.empty()) message += "; similar: " + candidate_list(std::move(similar));
+    return Error(std::move(message));
+  }
+
+  // A deleting destructor calls the complete one: hooking both would count twice.
+  std::erase_if(found, [&](const Match& m) {
+    if (!is_deleting_destructor(*m.symbol)) return false;
+    return std::any_of(found.begin(), found.end(), [&](const Match& other) {
+      return other.key == m.key && other.symbol->object == m.symbol->object && is_other_destructor(*other.symbol);
+    });
+  });
+  std::sort(found.begin(), found.end(), [](const Match& a, const Match& b) {
+    return std::tie(a.symbol->demangled, a.symbol->address) < std::tie(b.symbol->demangled, b.symbol->address);
+  });
+
+  if (!p.has_glob) {
+    std::vector<std::string> names;
+    std::unordered_set<std::string_view> keys;
+    for (const Match& m : found) {
+      if (keys.insert(m.key).second) names.push_back(m.symbol->demangled);
+    }
+    if (keys.size() > 1) {
+      return Error("ambiguous: '" + std::string(trimmed) + "' matches " + std::to_string(keys.size()) +
+                   " functions: " + candidate_list(std::move(names)) + "; write the signature");
+    }
+  }
+
+  std::vector<Function> out;
+  out.reserve(found.size());
+  for (Match& m : found) {
+    Function f;
+    f.symbol = *m.symbol;
+    f.is_member = m.signature.params_known && !m.signature.scope.empty() &&
+                  evidence.is_member_scope(m.signature.scope);
+    f.args = locate_args(m.signature, f.is_member, evidence);
+    f.signature = std::move(m.signature);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace pivot::hook

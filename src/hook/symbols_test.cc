@@ -1,0 +1,408 @@
+#include "hook/symbols.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+// Functions for function_symbols() to find in this very binary.
+extern "C" [[gnu::noinline, gnu::used]] int pivot_symbols_test_c_function(int x) {
+  asm volatile("");
+  return x + 1;
+}
+
+namespace pivot_symbols_test {
+[[gnu::noinline, gnu::used]] long scaled(long x, double factor) {
+  asm volatile("");
+  return static_cast<long>(static_cast<double>(x) * factor);
+}
+}  // namespace pivot_symbols_test
+
+[[gnu::noinline, gnu::used]] static int pivot_symbols_test_internal(int x) {
+  asm volatile("");
+  return x * 3;
+}
+
+namespace pivot::hook {
+namespace {
+
+const std::string kString = "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >";
+const std::string kStringView = "std::basic_string_view<char, std::char_traits<char> >";
+
+FunctionSymbol sym(std::string demangled, uintptr_t address, std::string mangled = "") {
+  return FunctionSymbol{std::move(demangled), std::move(mangled), address, 16, "/bin/app"};
+}
+
+// A small program's symbols: overloads, a class with evidence, an enum, templates.
+std::vector<FunctionSymbol> program() {
+  return {
+      sym("minidfs::DataNodeMetrics::DataNodeMetrics()", 0x1000),
+      sym("minidfs::DataNodeMetrics::incrBytesRead(long)", 0x1010),
+      sym("minidfs::DataNodeMetrics::incrBytesWritten(long)", 0x1020),
+      sym("minidfs::log(int)", 0x1030),
+      sym("minidfs::log(long)", 0x1040),
+      sym("minidfs::log(char const*)", 0x1050),
+      sym("minidfs::Block::Block(minidfs::Block const&)", 0x1060),
+      sym("minidfs::store(minidfs::Block, int, double)", 0x1070),
+      sym("minidfs::set_mode(minidfs::Mode, int)", 0x1080),
+      sym("minidfs::mix(int, double, " + kStringView + ", " + kString + " const&, float, char const*, bool)", 0x1090),
+      sym("minidfs::many(int, long, short, char, unsigned int, unsigned long, long long, int)", 0x10a0),
+      sym("minidfs::doubles(double, double, double, double, double, double, double, double, double, int)", 0x10b0),
+      sym("minidfs::Namenode::lookup(" + kString + " const&) const", 0x10c0),
+      sym("minidfs::Namenode::size()", 0x10d0),
+      sym("minidfs::Helper::compute(int)", 0x10e0),  // no evidence that Helper is a class
+      sym("minidfs::take(minidfs::Cache*)", 0x10f0),
+      sym("minidfs::Cache::get(int)", 0x1100),  // Cache appears as a parameter type
+      sym("int minidfs::identity<int>(int)", 0x1110),
+      sym("long minidfs::identity<long>(long)", 0x1120),
+      sym(kString + " minidfs::Namenode::describe<int>(int)", 0x1130),
+      sym("std::vector<int, std::allocator<int> > minidfs::make<int>(int)", 0x1140),
+      sym("minidfs::wide(long double, int, __int128, long)", 0x1150),
+      sym("minidfs::sv_late(int, int, int, int, int, " + kStringView + ", int)", 0x1160),
+      sym("minidfs::by_value(" + kString + ", std::vector<int, std::allocator<int> >, int)", 0x1170),
+      sym("minidfs::printf_like(char const*, ...)", 0x1180),
+      sym("minidfs::Block::~Block()", 0x1190, "_ZN7minidfs5BlockD1Ev"),
+      sym("minidfs::Block::~Block()", 0x11a0, "_ZN7minidfs5BlockD0Ev"),
+      sym("minidfs::Timer::fire(int)", 0x11b0),  // Timer has a vtable (classes list)
+      sym("minidfs::run(int)::{lambda(int)#1}::operator()(int)", 0x11c0),
+      sym("minidfs::log(int) [clone .constprop.0]", 0x11d0),
+      sym("getpid", 0x11e0),
+      sym("minidfs::Mode::Mode(int)", 0x0),  // (never used: Mode is checked in a copy without it)
+  };
+}
+
+std::vector<FunctionSymbol> without_mode_ctor() {
+  auto symbols = program();
+  symbols.pop_back();
+  return symbols;
+}
+
+const std::vector<std::string> kClasses = {"minidfs::Timer"};
+
+Function only(std::string_view pattern, const std::vector<FunctionSymbol>& symbols = without_mode_ctor()) {
+  auto fns = resolve(pattern, symbols, kClasses);
+  EXPECT_TRUE(fns) << pattern << ": " << fns.error().message();
+  if (!fns) return {};
+  EXPECT_EQ(fns->size(), 1u) << pattern;
+  return fns->empty() ? Function{} : (*fns)[0];
+}
+
+std::string error_of(std::string_view pattern) {
+  auto fns = resolve(pattern, without_mode_ctor(), kClasses);
+  EXPECT_FALSE(fns) << pattern;
+  return fns ? "" : fns.error().message();
+}
+
+struct Expected {
+  ArgKind kind;
+  Location location;
+  int index;
+};
+
+void expect_args(const Function& f, const std::vector<Expected>& expected) {
+  ASSERT_EQ(f.args.size(), expected.size()) << f.symbol.demangled;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(f.args[i].kind, expected[i].kind) << f.symbol.demangled << " arg" << i;
+    EXPECT_EQ(f.args[i].location, expected[i].location) << f.symbol.demangled << " arg" << i;
+    if (expected[i].location != Location::kUnknown) {
+      EXPECT_EQ(f.args[i].index, expected[i].index) << f.symbol.demangled << " arg" << i;
+    } else {
+      EXPECT_FALSE(f.args[i].why.empty()) << f.symbol.demangled << " arg" << i;
+    }
+  }
+}
+
+constexpr auto kInt = ArgKind::kInt;
+constexpr auto kIntReg = Location::kIntReg;
+constexpr auto kSseReg = Location::kSseReg;
+constexpr auto kUnknown = Location::kUnknown;
+
+TEST(Resolve, ExactSignatureAndName) {
+  Function f = only("minidfs::DataNodeMetrics::incrBytesRead(long)");
+  EXPECT_EQ(f.symbol.address, 0x1010u);
+  EXPECT_EQ(f.signature.name, "minidfs::DataNodeMetrics::incrBytesRead");
+  EXPECT_TRUE(f.is_member);  // the class has a constructor
+  expect_args(f, {{ArgKind::kPointer, kIntReg, 0}, {kInt, kIntReg, 1}});
+  EXPECT_EQ(f.args[0].spelling, "this");
+  EXPECT_EQ(f.args[1].spelling, "long");
+
+  EXPECT_EQ(only("minidfs::DataNodeMetrics::incrBytesRead").symbol.address, 0x1010u);
+  EXPECT_EQ(only("  minidfs::DataNodeMetrics::incrBytesRead( long )  ").symbol.address, 0x1010u);
+  EXPECT_EQ(only("minidfs::log(char const *)").symbol.address, 0x1050u);
+  EXPECT_EQ(only("minidfs::log(char const*)").symbol.address, 0x1050u);
+  EXPECT_EQ(only("minidfs::Namenode::lookup(std::string const&) const").symbol.address, 0x10c0u);
+  EXPECT_EQ(only("minidfs::Namenode::lookup(" + kString + " const&) const").symbol.address, 0x10c0u);
+  EXPECT_EQ(only("minidfs::mix(int, double, std::string_view, std::string const&, float, char const*, bool)")
+                .symbol.address,
+            0x1090u);
+  EXPECT_EQ(only("minidfs::DataNodeMetrics::DataNodeMetrics(void)").symbol.address, 0x1000u);
+  EXPECT_EQ(only("getpid").symbol.address, 0x11e0u);
+  EXPECT_FALSE(only("getpid").signature.params_known);
+  EXPECT_TRUE(only("getpid").args.empty());
+}
+
+TEST(Resolve, OverloadsAreAmbiguous) {
+  EXPECT_EQ(error_of("minidfs::log"),
+            "ambiguous: 'minidfs::log' matches 3 functions: minidfs::log(char const*), minidfs::log(int), "
+            "minidfs::log(long); write the signature");
+  EXPECT_EQ(error_of("minidfs::identity"),
+            "ambiguous: 'minidfs::identity' matches 2 functions: int minidfs::identity<int>(int), "
+            "long minidfs::identity<long>(long); write the signature");
+  EXPECT_EQ(only("minidfs::identity<long>").symbol.address, 0x1120u);
+  EXPECT_EQ(only("minidfs::identity<int>(int)").symbol.address, 0x1110u);
+}
+
+TEST(Resolve, GlobsMatchMany) {
+  auto fns = resolve("minidfs::log*", without_mode_ctor(), kClasses);
+  ASSERT_TRUE(fns) << fns.error().message();
+  std::vector<std::string> names;
+  for (const Function& f : *fns) names.push_back(f.symbol.demangled);
+  // Sorted; the [clone .constprop.0] is never matched.
+  EXPECT_EQ(names, (std::vector<std::string>{"minidfs::log(char const*)", "minidfs::log(int)", "minidfs::log(long)"}));
+
+  fns = resolve("minidfs::DataNodeMetrics::incr*", without_mode_ctor(), kClasses);
+  ASSERT_TRUE(fns);
+  EXPECT_EQ(fns->size(), 2u);
+
+  fns = resolve("*::log(*)", without_mode_ctor(), kClasses);
+  ASSERT_TRUE(fns);
+  EXPECT_EQ(fns->size(), 3u);
+
+  fns = resolve("minidfs::log(?*)", without_mode_ctor(), kClasses);  // a glob, so no ambiguity error
+  ASSERT_TRUE(fns);
+  EXPECT_EQ(fns->size(), 3u);
+
+  // In a parameter list, '*' right after a type is a pointer, not a glob.
+  fns = resolve("minidfs::log(char*)", without_mode_ctor(), kClasses);
+  EXPECT_FALSE(fns);
+  fns = resolve("minidfs::take(minidfs::Cache*)", without_mode_ctor(), kClasses);
+  ASSERT_TRUE(fns);
+  EXPECT_EQ(fns->size(), 1u);
+}
+
+TEST(Resolve, NoMatchSuggests) {
+  EXPECT_EQ(error_of("minidfs::DataNodeMetrics::incrbytesred"), "no function matches 'minidfs::DataNodeMetrics::incrbytesred'");
+  EXPECT_EQ(error_of("DataNodeMetrics::incrBytes"),
+            "no function matches 'DataNodeMetrics::incrBytes'; similar: "
+            "minidfs::DataNodeMetrics::incrBytesRead(long), minidfs::DataNodeMetrics::incrBytesWritten(long)");
+  EXPECT_EQ(error_of("minidfs::LOG(short)"),
+            "no function matches 'minidfs::LOG(short)'; similar: minidfs::log(char const*), minidfs::log(int), "
+            "minidfs::log(long)");
+  EXPECT_EQ(error_of("*::zzz*"), "no function matches '*::zzz*'");
+  EXPECT_EQ(error_of(""), "empty function pattern");
+
+  std::vector<FunctionSymbol> many;
+  for (int i = 0; i < 13; ++i) many.push_back(sym("ns::handler" + std::to_string(i + 10) + "(int)", 0x100 + i));
+  auto fns = resolve("handler", many);
+  ASSERT_FALSE(fns);
+  EXPECT_EQ(fns.error().message(),
+            "no function matches 'handler'; similar: ns::handler10(int), ns::handler11(int), ns::handler12(int), "
+            "ns::handler13(int), ns::handler14(int), ns::handler15(int), ns::handler16(int), ns::handler17(int), "
+            "ns::handler18(int), ns::handler19(int), and 3 more");
+}
+
+TEST(Resolve, MemberOrFreeByEvidence) {
+  EXPECT_TRUE(only("minidfs::Namenode::size").is_member);     // a const method of Namenode exists
+  EXPECT_TRUE(only("minidfs::Cache::get").is_member);         // Cache is a parameter type
+  EXPECT_TRUE(only("minidfs::Timer::fire").is_member);        // Timer has a vtable
+  EXPECT_TRUE(only("minidfs::run(int)::{lambda(int)#1}::operator()").is_member);
+  EXPECT_FALSE(only("minidfs::Helper::compute").is_member);   // no evidence: taken for a namespace
+  EXPECT_FALSE(only("minidfs::log(int)").is_member);
+
+  Function timer = only("minidfs::Timer::fire");
+  expect_args(timer, {{ArgKind::kPointer, kIntReg, 0}, {kInt, kIntReg, 1}});
+  Function helper = only("minidfs::Helper::compute");
+  expect_args(helper, {{kInt, kIntReg, 0}});
+
+  // Without the classes list, Timer has no evidence.
+  auto fns = resolve("minidfs::Timer::fire", without_mode_ctor());
+  ASSERT_TRUE(fns);
+  EXPECT_FALSE((*fns)[0].is_member);
+}
+
+TEST(Resolve, MixedArgumentLocations) {
+  Function f = only("minidfs::mix");
+  expect_args(f, {
+                     {kInt, kIntReg, 0},                   // int
+                     {ArgKind::kDouble, kSseReg, 0},       // double
+                     {ArgKind::kStringView, kIntReg, 1},   // string_view: rsi (size), rdx (data)
+                     {ArgKind::kStdString, kIntReg, 3},    // std::string const&: rcx
+                     {ArgKind::kFloat, kSseReg, 1},        // float
+                     {ArgKind::kCString, kIntReg, 4},      // char const*: r8
+                     {ArgKind::kBool, kIntReg, 5},         // bool: r9
+                 });
+  EXPECT_EQ(f.args[2].spelling, kStringView);
+  EXPECT_EQ(f.args[3].spelling, kString + " const&");
+}
+
+TEST(Resolve, StackArguments) {
+  Function f = only("minidfs::many");
+  expect_args(f, {{kInt, kIntReg, 0},
+                  {kInt, kIntReg, 1},
+                  {kInt, kIntReg, 2},
+                  {kInt, kIntReg, 3},
+                  {kInt, kIntReg, 4},
+                  {kInt, kIntReg, 5},
+                  {kInt, kUnknown, 0},
+                  {kInt, kUnknown, 0}});
+  EXPECT_EQ(f.args[6].why, "passed on the stack: the integer registers are taken");
+
+  Function d = only("minidfs::doubles");
+  std::vector<Expected> expected;
+  for (int i = 0; i < 8; ++i) expected.push_back({ArgKind::kDouble, kSseReg, i});
+  expected.push_back({ArgKind::kDouble, kUnknown, 0});
+  expected.push_back({kInt, kIntReg, 0});  // the integer registers are still free
+  expect_args(d, expected);
+  EXPECT_EQ(d.args[8].why, "passed on the stack: the SSE registers are taken");
+
+  // A string_view needs two registers; with one left it goes on the stack, and the
+  // register stays for the next argument.
+  Function sv = only("minidfs::sv_late");
+  expect_args(sv, {{kInt, kIntReg, 0},
+                   {kInt, kIntReg, 1},
+                   {kInt, kIntReg, 2},
+                   {kInt, kIntReg, 3},
+                   {kInt, kIntReg, 4},
+                   {ArgKind::kStringView, kUnknown, 0},
+                   {kInt, kIntReg, 5}});
+}
+
+TEST(Resolve, ByValueClassMakesTheRestUnknown) {
+  Function f = only("minidfs::store");
+  expect_args(f, {{ArgKind::kUnsupported, kUnknown, 0}, {kInt, kUnknown, 0}, {ArgKind::kDouble, kUnknown, 0}});
+  EXPECT_EQ(f.args[0].why, "minidfs::Block is a class passed by value, whose registers depend on its layout");
+  EXPECT_EQ(f.args[1].why,
+            "it follows minidfs::Block, a class passed by value, whose registers are unknown");
+
+  // std::string by value is passed by invisible reference; a template instance is a class.
+  Function b = only("minidfs::by_value");
+  expect_args(b, {{ArgKind::kStdString, kIntReg, 0}, {ArgKind::kUnsupported, kUnknown, 0}, {kInt, kUnknown, 0}});
+}
+
+TEST(Resolve, EnumByValueIsAnInt) {
+  Function f = only("minidfs::set_mode");
+  expect_args(f, {{kInt, kIntReg, 0}, {kInt, kIntReg, 1}});
+  // With a constructor, Mode is a class.
+  auto fns = resolve("minidfs::set_mode", program(), kClasses);
+  ASSERT_TRUE(fns);
+  expect_args((*fns)[0], {{ArgKind::kUnsupported, kUnknown, 0}, {kInt, kUnknown, 0}});
+}
+
+TEST(Resolve, WideTypes) {
+  Function f = only("minidfs::wide");
+  // long double goes on the stack and takes no register; __int128 takes two.
+  expect_args(f, {{ArgKind::kUnsupported, kUnknown, 0},
+                  {kInt, kIntReg, 0},
+                  {ArgKind::kUnsupported, kIntReg, 1},
+                  {kInt, kIntReg, 3}});
+  EXPECT_EQ(f.args[0].why, "long double is not supported (it is passed on the stack)");
+  EXPECT_EQ(f.args[2].why, "128-bit integers are not supported");
+}
+
+TEST(Resolve, TemplateReturnTypes) {
+  // A std::string result is returned in memory: rdi holds its address, `this` is in rsi.
+  Function d = only("minidfs::Namenode::describe<int>");
+  EXPECT_TRUE(d.is_member);
+  EXPECT_EQ(d.signature.return_type, kString);
+  expect_args(d, {{ArgKind::kPointer, kIntReg, 1}, {kInt, kIntReg, 2}});
+  // A class result of unknown size: where the arguments are cannot be told.
+  Function m = only("minidfs::make<int>");
+  expect_args(m, {{kInt, kUnknown, 0}});
+  EXPECT_EQ(m.args[0].why,
+            "it returns std::vector<int, std::allocator<int> > by value, which may take rdi for the result's address");
+  expect_args(only("minidfs::identity<int>(int)"), {{kInt, kIntReg, 0}});
+}
+
+TEST(Resolve, VariadicAndDestructors) {
+  Function f = only("minidfs::printf_like");
+  EXPECT_TRUE(f.signature.variadic);
+  expect_args(f, {{ArgKind::kCString, kIntReg, 0}});
+  EXPECT_EQ(only("minidfs::printf_like(char const*, ...)").symbol.address, 0x1180u);
+
+  // The deleting destructor (D0) calls the complete one (D1): only D1 is hooked.
+  Function dtor = only("minidfs::Block::~Block()");
+  EXPECT_EQ(dtor.symbol.address, 0x1190u);
+  EXPECT_TRUE(dtor.is_member);
+}
+
+TEST(Resolve, SameSignatureInTwoObjectsIsNotAmbiguous) {
+  std::vector<FunctionSymbol> symbols = {sym("util::hash(int)", 0x10), sym("util::hash(int)", 0x20)};
+  symbols[1].object = "/lib/libother.so";
+  auto fns = resolve("util::hash", symbols);
+  ASSERT_TRUE(fns) << fns.error().message();
+  EXPECT_EQ(fns->size(), 2u);
+}
+
+TEST(ValueType, OfEachKind) {
+  EXPECT_EQ(value_type(ArgKind::kInt), ValueType::kInt);
+  EXPECT_EQ(value_type(ArgKind::kBool), ValueType::kBool);
+  EXPECT_EQ(value_type(ArgKind::kDouble), ValueType::kDouble);
+  EXPECT_EQ(value_type(ArgKind::kFloat), ValueType::kDouble);
+  EXPECT_EQ(value_type(ArgKind::kPointer), ValueType::kInt);
+  EXPECT_EQ(value_type(ArgKind::kCString), ValueType::kString);
+  EXPECT_EQ(value_type(ArgKind::kStdString), ValueType::kString);
+  EXPECT_EQ(value_type(ArgKind::kStringView), ValueType::kString);
+  EXPECT_EQ(value_type(ArgKind::kUnsupported), ValueType::kNull);
+}
+
+const FunctionSymbol* find_at(const std::vector<FunctionSymbol>& symbols, const void* address) {
+  auto it = std::lower_bound(symbols.begin(), symbols.end(), reinterpret_cast<uintptr_t>(address),
+                             [](const FunctionSymbol& s, uintptr_t a) { return s.address < a; });
+  return it != symbols.end() && it->address == reinterpret_cast<uintptr_t>(address) ? &*it : nullptr;
+}
+
+TEST(FunctionSymbols, FindsThisBinarysFunctions) {
+  std::vector<std::string> classes;
+  std::vector<FunctionSymbol> symbols = function_symbols(&classes);
+  ASSERT_FALSE(symbols.empty());
+  EXPECT_TRUE(std::is_sorted(symbols.begin(), symbols.end(),
+                             [](const FunctionSymbol& a, const FunctionSymbol& b) { return a.address < b.address; }));
+  char exe[4096] = {};
+  ASSERT_GT(readlink("/proc/self/exe", exe, sizeof(exe) - 1), 0);
+
+  const FunctionSymbol* c = find_at(symbols, reinterpret_cast<const void*>(&pivot_symbols_test_c_function));
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->demangled, "pivot_symbols_test_c_function");
+  EXPECT_EQ(c->mangled, "pivot_symbols_test_c_function");
+  EXPECT_EQ(c->object, exe);
+  EXPECT_GT(c->size, 0u);
+
+  const FunctionSymbol* cc = find_at(symbols, reinterpret_cast<const void*>(&pivot_symbols_test::scaled));
+  ASSERT_NE(cc, nullptr);
+  EXPECT_EQ(cc->demangled, "pivot_symbols_test::scaled(long, double)");
+  EXPECT_EQ(cc->mangled, "_ZN18pivot_symbols_test6scaledEld");
+
+  const FunctionSymbol* internal = find_at(symbols, reinterpret_cast<const void*>(&pivot_symbols_test_internal));
+  ASSERT_NE(internal, nullptr);
+  EXPECT_EQ(internal->demangled, "pivot_symbols_test_internal(int)");
+
+  // A shared library's function, by name.
+  auto fns = resolve("getpid", symbols, classes);
+  ASSERT_TRUE(fns) << fns.error().message();
+  ASSERT_EQ(fns->size(), 1u);
+  EXPECT_NE((*fns)[0].symbol.object.find("libc.so"), std::string::npos) << (*fns)[0].symbol.object;
+  EXPECT_EQ((*fns)[0].symbol.address, reinterpret_cast<uintptr_t>(&getpid));
+
+  // And a typed one from this binary, end to end.
+  fns = resolve("pivot_symbols_test::scaled(long, double)", symbols, classes);
+  ASSERT_TRUE(fns) << fns.error().message();
+  expect_args((*fns)[0], {{kInt, kIntReg, 0}, {ArgKind::kDouble, kSseReg, 0}});
+
+  // gtest's classes have vtables.
+  EXPECT_TRUE(std::binary_search(classes.begin(), classes.end(), "testing::Test"));
+}
+
+TEST(FunctionSymbols, DemangledLibstdcxxSymbol) {
+  std::vector<FunctionSymbol> symbols = function_symbols();
+  auto it = std::find_if(symbols.begin(), symbols.end(), [](const FunctionSymbol& s) {
+    return s.object.find("libstdc++") != std::string::npos && s.mangled.starts_with("_Z");
+  });
+  ASSERT_NE(it, symbols.end());
+  EXPECT_NE(it->demangled, it->mangled);
+  EXPECT_TRUE(parse_signature(it->demangled)) << it->demangled;
+}
+
+}  // namespace
+}  // namespace pivot::hook
