@@ -13,19 +13,13 @@ namespace {
 constexpr std::string_view kOperator = "operator";
 constexpr std::string_view kOperatorChars = "+-*/%^&|~!=<>,";
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Length of the operator name at s[i] ("operator<<", "operator()", and the
 // space before template arguments in "operator<< <char>"), or 0 when no
 // operator name starts there. At depth 0 a word operator ("operator new",
 // "operator int", "operator\"\" _km") runs to the end of `s`: callers scan a
 // name, not a parameter list, at depth 0.
 size_t operator_length(std::string_view s, size_t i, int depth) {
-  if (s.compare(i, kOperator.size(), kOperator) != 0) return 0;
+  if (s[i] != 'o' || s.compare(i, kOperator.size(), kOperator) != 0) return 0;
   if (i > 0 && is_ident_char(s[i - 1])) return 0;
   size_t j = i + kOperator.size();
   if (j == s.size()) return kOperator.size();
@@ -47,7 +41,7 @@ template <class F>
 void scan_top_level(std::string_view s, F&& at) {
   int depth = 0;
   for (size_t i = 0; i < s.size();) {
-    if (size_t op = operator_length(s, i, depth)) {
+    if (size_t op = s[i] == 'o' ? operator_length(s, i, depth) : 0) {
       i += op;
       continue;
     }
@@ -103,6 +97,12 @@ std::string without_abi_tags(std::string_view name) {
 }
 
 }  // namespace
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
 
 bool is_ident_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$';

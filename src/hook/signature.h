@@ -15,6 +15,9 @@ namespace pivot::hook::internal {
 
 bool is_ident_char(char c);
 
+// Without leading and trailing blanks.
+std::string_view trim(std::string_view s);
+
 // One spelling for text that C++ reads the same: no whitespace, except one
 // space between two words and before a word that follows '>', ')', ']', '*'
 // or '&': "std::vector<int, std::allocator<int> >const &" ->

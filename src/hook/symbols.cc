@@ -15,7 +15,7 @@
 #include <tuple>
 #include <unordered_set>
 
-#include "hook/symbols.h"
+#include "hook/symbols_elf.h"
 
 namespace pivot::hook {
 namespace {
@@ -109,11 +109,6 @@ class Demangler {
   size_t len_ = 0;
 };
 
-struct Candidate {
-  FunctionSymbol symbol;
-  int rank = 0;  // smaller wins (see function_symbols)
-};
-
 int name_rank(unsigned char binding, const std::string& mangled) {
   int global = binding == STB_GLOBAL || binding == STB_WEAK ? 0 : 1;
   size_t underscores = 0;
@@ -134,16 +129,22 @@ void add_class(const char* name, Demangler& demangle, std::unordered_set<std::st
   }
 }
 
-// Appends the function symbols of one object; skips whatever does not parse.
-void read_object(const LoadedObject& obj, Demangler& demangle, std::vector<Candidate>& out,
-                 std::unordered_set<std::string>* classes) {
-  MappedFile file(obj.file);
-  if (!file.data() || file.size() < sizeof(Elf64_Ehdr)) return;
+}  // namespace
+
+namespace internal {
+
+std::vector<ElfFunction> read_elf_functions(const std::string& path, const std::string& object, uintptr_t bias,
+                                            const std::vector<std::pair<uintptr_t, uintptr_t>>& code,
+                                            std::unordered_set<std::string>* classes) {
+  std::vector<ElfFunction> out;
+  Demangler demangle;
+  MappedFile file(path);
+  if (!file.data() || file.size() < sizeof(Elf64_Ehdr)) return out;
   Elf64_Ehdr eh;
   std::memcpy(&eh, file.data(), sizeof(eh));
   if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
       eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff == 0) {
-    return;
+    return out;
   }
   auto section = [&](size_t i, Elf64_Shdr& sh) {
     uint64_t at = eh.e_shoff + i * sizeof(Elf64_Shdr);
@@ -154,7 +155,7 @@ void read_object(const LoadedObject& obj, Demangler& demangle, std::vector<Candi
   size_t shnum = eh.e_shnum;
   Elf64_Shdr sh0;
   if (shnum == 0 && section(0, sh0)) shnum = sh0.sh_size;  // extended numbering
-  if (!file.contains(eh.e_shoff, uint64_t{shnum} * sizeof(Elf64_Shdr))) return;
+  if (shnum > file.size() / sizeof(Elf64_Shdr) || !file.contains(eh.e_shoff, shnum * sizeof(Elf64_Shdr))) return out;
 
   Elf64_Shdr symtab{}, strtab{};
   bool found = false;
@@ -170,7 +171,7 @@ void read_object(const LoadedObject& obj, Demangler& demangle, std::vector<Candi
     }
     if (found) break;
   }
-  if (!found) return;
+  if (!found) return out;
 
   const char* strings = file.data() + strtab.sh_offset;
   size_t count = symtab.sh_size / sizeof(Elf64_Sym);
@@ -183,35 +184,39 @@ void read_object(const LoadedObject& obj, Demangler& demangle, std::vector<Candi
     if (classes) add_class(name, demangle, *classes);
     if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_size == 0) continue;
     if (sym.st_shndx == SHN_UNDEF || sym.st_shndx == SHN_ABS) continue;
-    uintptr_t address = obj.bias + sym.st_value;
-    bool in_code = std::any_of(obj.code.begin(), obj.code.end(),
+    uintptr_t address = bias + sym.st_value;
+    bool in_code = std::any_of(code.begin(), code.end(),
                                [&](const auto& seg) { return address >= seg.first && address < seg.second; });
     if (!in_code) continue;  // not this file's code: a mismatched file or an odd symbol
-    Candidate c;
+    ElfFunction c;
     c.symbol.mangled = name;
     c.symbol.demangled = demangle(name);
     c.symbol.address = address;
     c.symbol.size = sym.st_size;
-    c.symbol.object = obj.path;
+    c.symbol.object = object;
     c.rank = name_rank(ELF64_ST_BIND(sym.st_info), c.symbol.mangled);
     out.push_back(std::move(c));
   }
+  return out;
 }
 
-}  // namespace
+}  // namespace internal
 
 std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes) {
-  Demangler demangle;
-  std::vector<Candidate> all;
+  std::vector<internal::ElfFunction> all;
   std::unordered_set<std::string> class_set;
-  for (const LoadedObject& obj : loaded_objects()) read_object(obj, demangle, all, classes ? &class_set : nullptr);
+  for (const LoadedObject& obj : loaded_objects()) {
+    std::vector<internal::ElfFunction> some =
+        internal::read_elf_functions(obj.file, obj.path, obj.bias, obj.code, classes ? &class_set : nullptr);
+    all.insert(all.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
+  }
 
-  std::sort(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) {
+  std::sort(all.begin(), all.end(), [](const internal::ElfFunction& a, const internal::ElfFunction& b) {
     return std::tie(a.symbol.address, a.rank, a.symbol.mangled) < std::tie(b.symbol.address, b.rank, b.symbol.mangled);
   });
   std::vector<FunctionSymbol> out;
   out.reserve(all.size());
-  for (Candidate& c : all) {
+  for (internal::ElfFunction& c : all) {
     if (!out.empty() && out.back().address == c.symbol.address) continue;
     out.push_back(std::move(c.symbol));
   }

@@ -22,38 +22,47 @@ constexpr size_t kMaxCandidates = 10;
 constexpr std::string_view kStdString = "std::__cxx11::basic_string<char,std::char_traits<char>,std::allocator<char>>";
 constexpr std::string_view kStringView = "std::basic_string_view<char,std::char_traits<char>>";
 
-// What the symbols say about which scopes are classes (resolve()'s evidence rule).
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
+void insert(StringSet& set, std::string_view s) {
+  if (!set.contains(s)) set.emplace(s);
+}
+
+// What the symbols say about which scopes are classes (resolve()'s evidence
+// rule). Names are kept as demangled: one demangler spells a name one way.
 struct Evidence {
-  std::unordered_set<std::string> classes;      // vtable, typeinfo, ctor, dtor, const method, lambda
-  std::unordered_set<std::string> param_types;  // base types of parameters
-  std::unordered_set<std::string> scopes;       // scopes of any function: a type with methods
+  StringSet classes;      // vtable, typeinfo, ctor, dtor, const method
+  StringSet param_types;  // base types of parameters
+  StringSet scopes;       // scopes of any function: a type with methods
 
   void add(const Signature& sig) {
     for (const std::string& param : sig.params) {
       std::string_view base = base_type(param);
-      if (is_named_type(base)) param_types.insert(normalize_spacing(base));
+      if (is_named_type(base)) insert(param_types, base);
     }
     if (sig.scope.empty()) return;
-    std::string scope = normalize_spacing(sig.scope);
     std::string_view comp = strip_template_args(last_component(sig.name));
     if (sig.const_method || comp.starts_with('~') || comp == strip_template_args(last_component(sig.scope))) {
-      classes.insert(scope);
+      insert(classes, sig.scope);
     }
-    scopes.insert(std::move(scope));
+    insert(scopes, sig.scope);
   }
 
   static bool is_lambda(std::string_view scope) {
     std::string_view comp = last_component(scope);
     return comp.starts_with("{lambda") || comp.starts_with("{unnamed type");
   }
-  bool is_member_scope(const std::string& scope) const {
-    std::string n = normalize_spacing(scope);
-    return classes.contains(n) || param_types.contains(n) || is_lambda(n);
+  bool is_member_scope(std::string_view scope) const {
+    return classes.contains(scope) || param_types.contains(scope) || is_lambda(scope);
   }
   // A named type by value: a class, or else taken for an enum.
   bool is_class_type(std::string_view type) const {
-    std::string n = normalize_spacing(type);
-    return classes.contains(n) || scopes.contains(n) || is_lambda(n) || strip_template_args(n).size() != n.size();
+    return classes.contains(type) || scopes.contains(type) || is_lambda(type) ||
+           strip_template_args(type).size() != type.size();
   }
 };
 
@@ -111,7 +120,8 @@ TypeClass classify(std::string_view spelling, const Evidence& evidence) {
   if (t == "std::string") {  // only the pre-C++11 ABI string demangles so; non-trivial: by reference
     return {ArgKind::kUnsupported, Regs::kInt, "the pre-C++11-ABI std::string is not supported"};
   }
-  if (is_named_type(t) && !evidence.is_class_type(t)) return {ArgKind::kInt, Regs::kInt, ""};  // an enum
+  std::string_view raw = internal::trim(spelling);
+  if (is_named_type(t) && !evidence.is_class_type(raw)) return {ArgKind::kInt, Regs::kInt, ""};  // an enum
   std::string why = is_named_type(t) ? std::string(spelling) + " is a class passed by value, whose registers depend on its layout"
                                      : "type " + std::string(spelling) + " is not supported";
   return {ArgKind::kUnsupported, Regs::kUnknown, std::move(why)};
@@ -122,9 +132,10 @@ TypeClass classify(std::string_view spelling, const Evidence& evidence) {
 // error message when it cannot be told.
 Result<int> hidden_result_registers(const Signature& sig, const Evidence& evidence) {
   if (sig.return_type.empty() || sig.return_type == "void") return 0;
+  std::string n = normalize_spacing(sig.return_type);
+  if (n == kStdString || n == "std::string") return 1;  // not trivially copyable: in memory
   TypeClass c = classify(sig.return_type, evidence);
-  if (normalize_spacing(sig.return_type) == kStdString) return 1;
-  if (c.kind == ArgKind::kUnsupported && c.regs == Regs::kUnknown) {
+  if ((c.kind == ArgKind::kUnsupported && c.regs == Regs::kUnknown) || n == "auto" || n == "decltype(auto)") {
     return Error("it returns " + sig.return_type + " by value, which may take rdi for the result's address");
   }
   return 0;
@@ -189,6 +200,14 @@ std::vector<Arg> locate_args(const Signature& sig, bool is_member, const Evidenc
   return args;
 }
 
+// Whether `text` contains `lower` (lower case), ignoring case.
+bool contains_ignoring_case(std::string_view text, std::string_view lower) {
+  auto it = std::search(text.begin(), text.end(), lower.begin(), lower.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == b;
+  });
+  return it != text.end() || lower.empty();
+}
+
 std::string to_lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -215,6 +234,7 @@ struct Pattern {
   bool has_glob = false;
   bool has_template_args = false;
   std::string glob;
+  std::string needle;  // its longest word, which every text it matches contains
 };
 
 // A pattern with a parameter list: it ends with ')' (and maybe qualifiers),
@@ -259,6 +279,12 @@ Pattern compile(std::string_view text) {
     p.glob += c;
   }
   p.has_template_args = n.find('<') != std::string::npos;
+  for (size_t i = 0; i < p.glob.size();) {
+    size_t end = i;
+    while (end < p.glob.size() && internal::is_ident_char(p.glob[end])) ++end;
+    if (end - i > p.needle.size()) p.needle = p.glob.substr(i, end - i);
+    i = end + 1;
+  }
   return p;
 }
 
@@ -351,13 +377,13 @@ Result<std::vector<Function>> resolve(std::string_view pattern, const std::vecto
   Pattern p = compile(trimmed);
 
   Evidence evidence;
-  for (const std::string& c : classes) evidence.classes.insert(normalize_spacing(c));
+  for (const std::string& c : classes) insert(evidence.classes, c);
   std::vector<Match> found;
   for (const FunctionSymbol& symbol : symbols) {
     Result<Signature> sig = parse_signature(symbol.demangled);
     if (!sig) continue;
     evidence.add(*sig);
-    if (matches(p, *sig)) {
+    if (symbol.demangled.find(p.needle) != std::string::npos && matches(p, *sig)) {
       std::string key = sig->params_known ? signature_text(*sig) : sig->name;
       found.push_back({&symbol, std::move(*sig), std::move(key)});
     }
@@ -369,9 +395,9 @@ Result<std::vector<Function>> resolve(std::string_view pattern, const std::vecto
     std::vector<std::string> similar;
     if (!key.empty()) {
       for (const FunctionSymbol& symbol : symbols) {
-        if (to_lower(symbol.demangled).find(key) == std::string::npos) continue;
+        if (!contains_ignoring_case(symbol.demangled, key)) continue;
         Result<Signature> sig = parse_signature(symbol.demangled);
-        if (sig && to_lower(last_component(sig->name)).find(key) != std::string::npos) {
+        if (sig && contains_ignoring_case(last_component(sig->name), key)) {
           similar.push_back(symbol.demangled);
         }
       }

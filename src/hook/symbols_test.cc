@@ -1,11 +1,19 @@
 #include "hook/symbols.h"
 
+#include <elf.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <random>
 #include <string>
+
+#include "hook/symbols_elf.h"
 
 // Functions for function_symbols() to find in this very binary.
 extern "C" [[gnu::noinline, gnu::used]] int pivot_symbols_test_c_function(int x) {
@@ -313,6 +321,12 @@ TEST(Resolve, TemplateReturnTypes) {
   EXPECT_EQ(m.args[0].why,
             "it returns std::vector<int, std::allocator<int> > by value, which may take rdi for the result's address");
   expect_args(only("minidfs::identity<int>(int)"), {{kInt, kIntReg, 0}});
+  auto fns = resolve("f<int>", {sym("auto f<int>(int)", 0x10)});
+  ASSERT_TRUE(fns);
+  expect_args((*fns)[0], {{kInt, kUnknown, 0}});
+  fns = resolve("g<int>", {sym("minidfs::Mode g<int>(int)", 0x10), sym("h(minidfs::Mode)", 0x20)});
+  ASSERT_TRUE(fns);
+  expect_args((*fns)[0], {{kInt, kIntReg, 0}});  // an enum result is in rax
 }
 
 TEST(Resolve, VariadicAndDestructors) {
@@ -402,6 +416,79 @@ TEST(FunctionSymbols, DemangledLibstdcxxSymbol) {
   ASSERT_NE(it, symbols.end());
   EXPECT_NE(it->demangled, it->mangled);
   EXPECT_TRUE(parse_signature(it->demangled)) << it->demangled;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The test binary's symbols, read from a copy of it made `damage`d.
+std::vector<internal::ElfFunction> read_damaged(const std::string& bytes) {
+  std::string path = testing::TempDir() + "pivot_symbols_test_damaged";
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  const std::vector<std::pair<uintptr_t, uintptr_t>> everywhere = {{0, UINTPTR_MAX}};
+  std::unordered_set<std::string> classes;
+  auto out = internal::read_elf_functions(path, "damaged", 0, everywhere, &classes);
+  std::remove(path.c_str());
+  return out;
+}
+
+TEST(ReadElfFunctions, WholeFile) {
+  const std::vector<std::pair<uintptr_t, uintptr_t>> everywhere = {{0, UINTPTR_MAX}};
+  std::unordered_set<std::string> classes;
+  auto fns = internal::read_elf_functions("/proc/self/exe", "self", 0, everywhere, &classes);
+  EXPECT_TRUE(std::any_of(fns.begin(), fns.end(), [](const internal::ElfFunction& f) {
+    return f.symbol.demangled == "pivot_symbols_test_c_function" && f.symbol.object == "self";
+  }));
+  EXPECT_TRUE(classes.contains("testing::Test"));
+  // No executable range, no functions.
+  EXPECT_TRUE(internal::read_elf_functions("/proc/self/exe", "self", 0, {}, nullptr).empty());
+  EXPECT_TRUE(internal::read_elf_functions("/nonexistent/pivot", "x", 0, everywhere, nullptr).empty());
+  EXPECT_TRUE(internal::read_elf_functions("/proc/self", "x", 0, everywhere, nullptr).empty());  // a directory
+}
+
+TEST(ReadElfFunctions, DamagedFilesAreSkippedNotCrashedOn) {
+  const std::string exe = read_file("/proc/self/exe");
+  ASSERT_GT(exe.size(), sizeof(Elf64_Ehdr));
+  for (size_t size : {size_t{0}, size_t{4}, sizeof(Elf64_Ehdr) - 1, sizeof(Elf64_Ehdr), size_t{4096}, exe.size() / 2,
+                      exe.size() - 1}) {
+    EXPECT_TRUE(read_damaged(exe.substr(0, size)).empty()) << size;  // the section headers are at the end
+  }
+  EXPECT_TRUE(read_damaged(std::string(10000, 'x')).empty());
+
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, exe.data(), sizeof(eh));
+  auto with_header = [&](auto change) {
+    Elf64_Ehdr copy = eh;
+    change(copy);
+    std::string bytes = exe;
+    std::memcpy(bytes.data(), &copy, sizeof(copy));
+    return read_damaged(bytes);
+  };
+  EXPECT_TRUE(with_header([](Elf64_Ehdr& h) { h.e_shoff = UINT64_MAX - 10; }).empty());
+  EXPECT_TRUE(with_header([](Elf64_Ehdr& h) { h.e_shnum = 0xffff; }).empty());
+  EXPECT_TRUE(with_header([](Elf64_Ehdr& h) { h.e_shentsize = 12; }).empty());
+  EXPECT_TRUE(with_header([](Elf64_Ehdr& h) { h.e_ident[EI_CLASS] = ELFCLASS32; }).empty());
+
+  // Section headers with random sizes and offsets: whatever comes out, nothing crashes.
+  std::mt19937_64 rng(42);
+  for (int round = 0; round < 8; ++round) {
+    std::string bytes = exe;
+    for (size_t i = 0; i < eh.e_shnum; ++i) {
+      Elf64_Shdr sh;
+      char* at = bytes.data() + eh.e_shoff + i * sizeof(Elf64_Shdr);
+      std::memcpy(&sh, at, sizeof(sh));
+      if (rng() % 2) sh.sh_size = rng() % 3 == 0 ? rng() : sh.sh_size + rng() % 4096;
+      if (rng() % 3 == 0) sh.sh_offset = rng() % 2 ? rng() : rng() % bytes.size();
+      if (rng() % 4 == 0) sh.sh_link = static_cast<uint32_t>(rng() % (eh.e_shnum + 2));
+      std::memcpy(at, &sh, sizeof(sh));
+    }
+    (void)read_damaged(bytes);
+  }
 }
 
 }  // namespace
