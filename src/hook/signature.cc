@@ -73,7 +73,8 @@ bool is_c_identifier(std::string_view s) {
 
 // The qualifiers after a parameter list: "", "const", "const &&", ...
 bool valid_qualifiers(std::string_view tail) {
-  static constexpr std::string_view kWords[] = {"const", "volatile", "&", "&&", "noexcept", "transaction_safe"};
+  static constexpr std::string_view kWords[] = {"const", "volatile", "&",
+                                                "&&",    "noexcept", "transaction_safe"};
   tail = trim(tail);
   while (!tail.empty()) {
     size_t end = tail.find(' ');
@@ -206,7 +207,7 @@ Result<Signature> parse_signature(std::string_view demangled) {
   };
   if (s.empty()) return Error("empty symbol name");
   static constexpr std::string_view kNotEntries[] = {
-      "non-virtual thunk to ", "virtual thunk to ",    "covariant return thunk to ",
+      "non-virtual thunk to ",  "virtual thunk to ",      "covariant return thunk to ",
       "transaction clone for ", "TLS init function for ", "TLS wrapper function for ",
   };
   for (std::string_view prefix : kNotEntries) {

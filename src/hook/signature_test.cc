@@ -23,17 +23,26 @@ TEST(ParseSignature, Table) {
     bool variadic = false;
   };
   const Case cases[] = {
-      {"minidfs::DataNodeMetrics::incrBytesRead(long)", "minidfs::DataNodeMetrics::incrBytesRead",
-       "minidfs::DataNodeMetrics", {"long"}},
+      {"minidfs::DataNodeMetrics::incrBytesRead(long)",
+       "minidfs::DataNodeMetrics::incrBytesRead",
+       "minidfs::DataNodeMetrics",
+       {"long"}},
       {"f()", "f", "", {}},
       {"f(void)", "f", "", {}},
       {"ns::f(int, char const*, unsigned long)", "ns::f", "ns", {"int", "char const*", "unsigned long"}},
       {"int ns::tf<int>(int)", "ns::tf<int>", "ns", {"int"}, "", "int"},
       {"std::vector<int, std::allocator<int> > ns::tf<std::vector<int, std::allocator<int> > >"
        "(std::vector<int, std::allocator<int> >)",
-       "ns::tf<std::vector<int, std::allocator<int> > >", "ns", {"std::vector<int, std::allocator<int> >"}, "",
+       "ns::tf<std::vector<int, std::allocator<int> > >",
+       "ns",
+       {"std::vector<int, std::allocator<int> >"},
+       "",
        "std::vector<int, std::allocator<int> >"},
-      {kString + " ns::tf<" + kString + " >(" + kString + ")", "ns::tf<" + kString + " >", "ns", {kString}, "",
+      {kString + " ns::tf<" + kString + " >(" + kString + ")",
+       "ns::tf<" + kString + " >",
+       "ns",
+       {kString},
+       "",
        kString},
       {"ns::C::operator()(int)", "ns::C::operator()", "ns::C", {"int"}},
       {"ns::C::operator()()", "ns::C::operator()", "ns::C", {}},
@@ -49,20 +58,35 @@ TEST(ParseSignature, Table) {
       {"operator delete[](void*)", "operator delete[]", "", {"void*"}},
       {"operator<<(" + kOstream + "&, ns::C const&)", "operator<<", "", {kOstream + "&", "ns::C const&"}},
       {kOstream + "& operator<< <int>(" + kOstream + "&, std::vector<int, std::allocator<int> > const&)",
-       "operator<< <int>", "", {kOstream + "&", "std::vector<int, std::allocator<int> > const&"}, "",
+       "operator<< <int>",
+       "",
+       {kOstream + "&", "std::vector<int, std::allocator<int> > const&"},
+       "",
        kOstream + "&"},
-      {"bool ns::operator==<int>(std::vector<int, std::allocator<int> > const&, ns::C const&)", "ns::operator==<int>",
-       "ns", {"std::vector<int, std::allocator<int> > const&", "ns::C const&"}, "", "bool"},
-      {"ns::fp(void (*)(int), int (&) [4], int ns::C::*, int (ns::C::*)(int))", "ns::fp", "ns",
+      {"bool ns::operator==<int>(std::vector<int, std::allocator<int> > const&, ns::C const&)",
+       "ns::operator==<int>",
+       "ns",
+       {"std::vector<int, std::allocator<int> > const&", "ns::C const&"},
+       "",
+       "bool"},
+      {"ns::fp(void (*)(int), int (&) [4], int ns::C::*, int (ns::C::*)(int))",
+       "ns::fp",
+       "ns",
        {"void (*)(int)", "int (&) [4]", "int ns::C::*", "int (ns::C::*)(int)"}},
       {"(anonymous namespace)::anon(int)", "(anonymous namespace)::anon", "(anonymous namespace)", {"int"}},
-      {"(anonymous namespace)::Impl::run(int, int)", "(anonymous namespace)::Impl::run", "(anonymous namespace)::Impl",
+      {"(anonymous namespace)::Impl::run(int, int)",
+       "(anonymous namespace)::Impl::run",
+       "(anonymous namespace)::Impl",
        {"int", "int"}},
-      {"useanon(int)::{lambda(int)#1}::operator()(int) const", "useanon(int)::{lambda(int)#1}::operator()",
-       "useanon(int)::{lambda(int)#1}", {"int"}, "const"},
+      {"useanon(int)::{lambda(int)#1}::operator()(int) const",
+       "useanon(int)::{lambda(int)#1}::operator()",
+       "useanon(int)::{lambda(int)#1}",
+       {"int"},
+       "const"},
       {"std::_Function_handler<int (int), fnobj()::{lambda(int)#1}>::_M_invoke(std::_Any_data const&, int&&)",
        "std::_Function_handler<int (int), fnobj()::{lambda(int)#1}>::_M_invoke",
-       "std::_Function_handler<int (int), fnobj()::{lambda(int)#1}>", {"std::_Any_data const&", "int&&"}},
+       "std::_Function_handler<int (int), fnobj()::{lambda(int)#1}>",
+       {"std::_Any_data const&", "int&&"}},
       {"ns::abi_tagged[abi:cxx11](int)", "ns::abi_tagged", "ns", {"int"}},
       {"ns::C::C(int)", "ns::C::C", "ns::C", {"int"}},
       {"ns::C::~C()", "ns::C::~C", "ns::C", {}},
@@ -100,14 +124,18 @@ TEST(ParseSignature, CNamesHaveNoParameterList) {
 TEST(ParseSignature, RejectsWhatIsNotAFunctionEntry) {
   const std::pair<std::string, std::string> cases[] = {
       {"", "empty symbol name"},
-      {"f(int) [clone .constprop.0]", "'f(int) [clone .constprop.0]' is a compiler-made clone, whose calling "
-                                      "convention may differ"},
-      {"ns::f(int) [clone .isra.0] [clone .cold]", "'ns::f(int) [clone .isra.0] [clone .cold]' is a compiler-made "
-                                                   "clone, whose calling convention may differ"},
+      {"f(int) [clone .constprop.0]",
+       "'f(int) [clone .constprop.0]' is a compiler-made clone, whose calling "
+       "convention may differ"},
+      {"ns::f(int) [clone .isra.0] [clone .cold]",
+       "'ns::f(int) [clone .isra.0] [clone .cold]' is a compiler-made "
+       "clone, whose calling convention may differ"},
       {"main.cold", "'main.cold' is a compiler-made clone, whose calling convention may differ"},
-      {"non-virtual thunk to ns::D::f(int)", "'non-virtual thunk to ns::D::f(int)' is a thunk, not a function's entry"},
+      {"non-virtual thunk to ns::D::f(int)",
+       "'non-virtual thunk to ns::D::f(int)' is a thunk, not a function's entry"},
       {"virtual thunk to ns::D::~D()", "'virtual thunk to ns::D::~D()' is a thunk, not a function's entry"},
-      {"TLS wrapper function for ns::tls", "'TLS wrapper function for ns::tls' is a thunk, not a function's entry"},
+      {"TLS wrapper function for ns::tls",
+       "'TLS wrapper function for ns::tls' is a thunk, not a function's entry"},
       {"void (*retfp<int>(int))(int)",
        "'void (*retfp<int>(int))(int)' is not supported (a function returning a function pointer?)"},
       {"f(int) garbage", "'f(int) garbage' is not a function signature"},
@@ -152,7 +180,8 @@ TEST(GlobMatch, Cases) {
       {"ns::C::operator*", "ns::C::operator<<", true},
       {"F", "f", false},
   };
-  for (const Case& c : cases) EXPECT_EQ(glob_match(c.pattern, c.text), c.match) << c.pattern << " ~ " << c.text;
+  for (const Case& c : cases)
+    EXPECT_EQ(glob_match(c.pattern, c.text), c.match) << c.pattern << " ~ " << c.text;
 }
 
 TEST(SignatureHelpers, NormalizeSpacing) {
@@ -165,7 +194,8 @@ TEST(SignatureHelpers, NormalizeSpacing) {
   EXPECT_EQ(normalize_spacing("ns::C::h() const &"), "ns::C::h() const&");
   EXPECT_EQ(normalize_spacing("ns::C::r() &&"), "ns::C::r()&&");
   EXPECT_EQ(normalize_spacing("int (&) [4]"), "int(&)[4]");
-  EXPECT_EQ(internal::abbreviate_std(normalize_spacing("f(" + kString + " const&, std::basic_string_view<char, "
+  EXPECT_EQ(internal::abbreviate_std(normalize_spacing("f(" + kString +
+                                                       " const&, std::basic_string_view<char, "
                                                        "std::char_traits<char> >)")),
             "f(std::string const&,std::string_view)");
 }

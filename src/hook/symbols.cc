@@ -83,7 +83,9 @@ class MappedFile {
   const char* data() const { return data_; }
   size_t size() const { return size_; }
   // [offset, offset + length) lies inside the file.
-  bool contains(uint64_t offset, uint64_t length) const { return offset <= size_ && length <= size_ - offset; }
+  bool contains(uint64_t offset, uint64_t length) const {
+    return offset <= size_ && length <= size_ - offset;
+  }
 
  private:
   const char* data_ = nullptr;
@@ -133,7 +135,8 @@ void add_class(const char* name, Demangler& demangle, std::unordered_set<std::st
 
 namespace internal {
 
-std::vector<ElfFunction> read_elf_functions(const std::string& path, const std::string& object, uintptr_t bias,
+std::vector<ElfFunction> read_elf_functions(const std::string& path, const std::string& object,
+                                            uintptr_t bias,
                                             const std::vector<std::pair<uintptr_t, uintptr_t>>& code,
                                             std::unordered_set<std::string>* classes) {
   std::vector<ElfFunction> out;
@@ -155,7 +158,8 @@ std::vector<ElfFunction> read_elf_functions(const std::string& path, const std::
   size_t shnum = eh.e_shnum;
   Elf64_Shdr sh0;
   if (shnum == 0 && section(0, sh0)) shnum = sh0.sh_size;  // extended numbering
-  if (shnum > file.size() / sizeof(Elf64_Shdr) || !file.contains(eh.e_shoff, shnum * sizeof(Elf64_Shdr))) return out;
+  if (shnum > file.size() / sizeof(Elf64_Shdr) || !file.contains(eh.e_shoff, shnum * sizeof(Elf64_Shdr)))
+    return out;
 
   Elf64_Shdr symtab{}, strtab{};
   bool found = false;
@@ -163,8 +167,9 @@ std::vector<ElfFunction> read_elf_functions(const std::string& path, const std::
     for (size_t i = 0; i < shnum && !found; ++i) {
       Elf64_Shdr sh;
       if (section(i, sh) && sh.sh_type == want && sh.sh_entsize == sizeof(Elf64_Sym) && sh.sh_link < shnum &&
-          section(sh.sh_link, strtab) && strtab.sh_type == SHT_STRTAB && file.contains(sh.sh_offset, sh.sh_size) &&
-          file.contains(strtab.sh_offset, strtab.sh_size) && strtab.sh_size > 0) {
+          section(sh.sh_link, strtab) && strtab.sh_type == SHT_STRTAB &&
+          file.contains(sh.sh_offset, sh.sh_size) && file.contains(strtab.sh_offset, strtab.sh_size) &&
+          strtab.sh_size > 0) {
         symtab = sh;
         found = true;
       }
@@ -212,7 +217,8 @@ std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes) 
   }
 
   std::sort(all.begin(), all.end(), [](const internal::ElfFunction& a, const internal::ElfFunction& b) {
-    return std::tie(a.symbol.address, a.rank, a.symbol.mangled) < std::tie(b.symbol.address, b.rank, b.symbol.mangled);
+    return std::tie(a.symbol.address, a.rank, a.symbol.mangled) <
+           std::tie(b.symbol.address, b.rank, b.symbol.mangled);
   });
   std::vector<FunctionSymbol> out;
   out.reserve(all.size());

@@ -42,7 +42,7 @@ struct FunctionSymbol {
   std::string mangled;    // "_ZN7minidfs15DataNodeMetrics13incrBytesReadEl"
   uintptr_t address = 0;  // run-time address (load bias applied)
   size_t size = 0;
-  std::string object;     // path of the executable or shared library
+  std::string object;  // path of the executable or shared library
 };
 
 // Every function symbol of the loaded objects, sorted by address and
@@ -57,16 +57,16 @@ std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes =
 
 // How an argument's value is read at function entry.
 enum class ArgKind : uint8_t {
-  kInt,         // integers, enums, char types: sign/zero-extended from the register
+  kInt,  // integers, enums, char types: sign/zero-extended from the register
   kBool,
   kDouble,
   kFloat,
-  kPointer,     // any other pointer or reference: the address, as an int
-  kCString,     // char const* / char*: the NUL-terminated string (null -> null value)
-  kStdString,   // std::string (C++11 ABI) const& / & / && / const* / *, or by value (which
-                // the ABI passes by invisible reference): a pointer to the std::string
-  kStringView,  // std::string_view by value: two integer registers (size, then data)
-  kUnsupported, // cannot be read (by-value class, long double, __int128, ...)
+  kPointer,      // any other pointer or reference: the address, as an int
+  kCString,      // char const* / char*: the NUL-terminated string (null -> null value)
+  kStdString,    // std::string (C++11 ABI) const& / & / && / const* / *, or by value (which
+                 // the ABI passes by invisible reference): a pointer to the std::string
+  kStringView,   // std::string_view by value: two integer registers (size, then data)
+  kUnsupported,  // cannot be read (by-value class, long double, __int128, ...)
 };
 
 enum class Location : uint8_t {
@@ -76,7 +76,7 @@ enum class Location : uint8_t {
 };
 
 struct Arg {
-  std::string spelling;  // as demangled: "long", "std::__cxx11::basic_string<...> const&"; "this" for arg0 of a member
+  std::string spelling;  // as demangled ("long", "char const*"); "this" for a member's arg0
   ArgKind kind = ArgKind::kUnsupported;
   Location location = Location::kUnknown;
   uint8_t index = 0;  // the register; for kStringView the first of two (size; data in index + 1)
@@ -92,10 +92,10 @@ struct Signature {
   std::string scope;                // "minidfs::DataNodeMetrics" ("" at global scope)
   std::vector<std::string> params;  // {"long"}; "(void)" and "()" give {}
   bool variadic = false;
-  bool const_method = false;        // trailing " const" (or volatile, &, && qualifiers): surely a member
-  std::string qualifiers;           // those trailing qualifiers as demangled: "const", "const &&", ""
-  std::string return_type;          // template functions only: "int" of "int f<int>(int)"
-  bool params_known = true;         // false for a C name ("getpid"): name only, no parameter list
+  bool const_method = false;  // trailing " const" (or volatile, &, && qualifiers): surely a member
+  std::string qualifiers;     // those trailing qualifiers as demangled: "const", "const &&", ""
+  std::string return_type;    // template functions only: "int" of "int f<int>(int)"
+  bool params_known = true;   // false for a C name ("getpid"): name only, no parameter list
 };
 // An error when `demangled` is not a function signature, or is one that is not
 // a function's entry: a compiler-made clone ("f(int) [clone .constprop.0]",
@@ -117,7 +117,8 @@ struct Function {
 //    return type), whitespace-insensitive where C++ allows ("f(long)", "f( long )");
 //    "std::string" and "std::string_view" stand for their demangled spellings;
 //  - without "(": compared with the name (signature.name), so "ns::C::f" names every
-//    overload; a pattern without '<' also matches template instances ("f" -> f<int>);
+//    overload; a pattern without '<' also matches template instances ("f" -> f<int>),
+//    and "std::string" in template arguments works here too;
 //  - '*' matches any run of characters (also "::"), '?' one character; except that
 //    inside parentheses a '*' right after a type ("char*", "Foo const*", "int**") is
 //    the pointer it looks like; "f(*)", "f(int, *)" and "f(std::vector<*>)" are globs.

@@ -25,7 +25,8 @@ struct ElfFunction {
 // classes named by vtable and typeinfo symbols to `classes` when given.
 // Unsorted, not deduplicated. A missing, truncated or malformed file gives
 // what can be read of it, often nothing; it never reads out of bounds.
-std::vector<ElfFunction> read_elf_functions(const std::string& file, const std::string& object, uintptr_t bias,
+std::vector<ElfFunction> read_elf_functions(const std::string& file, const std::string& object,
+                                            uintptr_t bias,
                                             const std::vector<std::pair<uintptr_t, uintptr_t>>& code,
                                             std::unordered_set<std::string>* classes);
 

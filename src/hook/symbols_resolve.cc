@@ -19,7 +19,8 @@ constexpr int kIntRegs = 6;
 constexpr int kSseRegs = 8;
 constexpr size_t kMaxCandidates = 10;
 
-constexpr std::string_view kStdString = "std::__cxx11::basic_string<char,std::char_traits<char>,std::allocator<char>>";
+constexpr std::string_view kStdString =
+    "std::__cxx11::basic_string<char,std::char_traits<char>,std::allocator<char>>";
 constexpr std::string_view kStringView = "std::basic_string_view<char,std::char_traits<char>>";
 
 struct StringHash {
@@ -77,8 +78,9 @@ struct TypeClass {
 
 bool is_integer_type(std::string_view t) {
   static constexpr std::string_view kIntegers[] = {
-      "char", "signed char", "unsigned char", "short", "unsigned short", "int", "unsigned int", "long",
-      "unsigned long", "long long", "unsigned long long", "wchar_t", "char8_t", "char16_t", "char32_t",
+      "char",         "signed char", "unsigned char", "short",     "unsigned short",     "int",
+      "unsigned int", "long",        "unsigned long", "long long", "unsigned long long", "wchar_t",
+      "char8_t",      "char16_t",    "char32_t",
   };
   return std::find(std::begin(kIntegers), std::end(kIntegers), t) != std::end(kIntegers);
 }
@@ -90,7 +92,8 @@ TypeClass classify(std::string_view spelling, const Evidence& evidence) {
     if (t == "char const*" || t == "char*") return {ArgKind::kCString, Regs::kInt, ""};
     std::string_view base = base_type(t);
     std::string_view ref = t.substr(base.size());  // " const&", "&", "*", ...
-    if (base == kStdString && (ref == " const&" || ref == "&" || ref == "&&" || ref == " const*" || ref == "*")) {
+    if (base == kStdString &&
+        (ref == " const&" || ref == "&" || ref == "&&" || ref == " const*" || ref == "*")) {
       return {ArgKind::kStdString, Regs::kInt, ""};
     }
     return {ArgKind::kPointer, Regs::kInt, ""};
@@ -122,7 +125,8 @@ TypeClass classify(std::string_view spelling, const Evidence& evidence) {
   }
   std::string_view raw = internal::trim(spelling);
   if (is_named_type(t) && !evidence.is_class_type(raw)) return {ArgKind::kInt, Regs::kInt, ""};  // an enum
-  std::string why = is_named_type(t) ? std::string(spelling) + " is a class passed by value, whose registers depend on its layout"
+  std::string why = is_named_type(t) ? std::string(spelling) +
+                                           " is a class passed by value, whose registers depend on its layout"
                                      : "type " + std::string(spelling) + " is not supported";
   return {ArgKind::kUnsupported, Regs::kUnknown, std::move(why)};
 }
@@ -179,10 +183,10 @@ std::vector<Arg> locate_args(const Signature& sig, bool is_member, const Evidenc
           arg.why = "passed on the stack: the SSE registers are taken";
         }
         break;
-      case Regs::kStack:
-        break;
+      case Regs::kStack: break;
       case Regs::kUnknown:
-        unknown_after = "it follows " + arg.spelling + ", a class passed by value, whose registers are unknown";
+        unknown_after =
+            "it follows " + arg.spelling + ", a class passed by value, whose registers are unknown";
         break;
     }
   };
@@ -202,9 +206,8 @@ std::vector<Arg> locate_args(const Signature& sig, bool is_member, const Evidenc
 
 // Whether `text` contains `lower` (lower case), ignoring case.
 bool contains_ignoring_case(std::string_view text, std::string_view lower) {
-  auto it = std::search(text.begin(), text.end(), lower.begin(), lower.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == b;
-  });
+  auto it = std::search(text.begin(), text.end(), lower.begin(), lower.end(),
+                        [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
   return it != text.end() || lower.empty();
 }
 
@@ -223,7 +226,8 @@ std::string candidate_list(std::vector<std::string> names) {
     if (i > 0) out += ", ";
     out += names[i];
   }
-  if (names.size() > kMaxCandidates) out += ", and " + std::to_string(names.size() - kMaxCandidates) + " more";
+  if (names.size() > kMaxCandidates)
+    out += ", and " + std::to_string(names.size() - kMaxCandidates) + " more";
   return out;
 }
 
@@ -258,10 +262,10 @@ bool is_signature_pattern(std::string_view p) {
 Pattern compile(std::string_view text) {
   Pattern p;
   p.signature = is_signature_pattern(text);
-  std::string n = normalize_spacing(text);
+  std::string n = internal::abbreviate_std(normalize_spacing(text));
   if (p.signature) {
-    n = internal::abbreviate_std(std::move(n));
-    for (size_t at = n.find("(void)"); at != std::string::npos; at = n.find("(void)", at)) n.replace(at, 6, "()");
+    for (size_t at = n.find("(void)"); at != std::string::npos; at = n.find("(void)", at))
+      n.replace(at, 6, "()");
   }
   int depth = 0;
   for (size_t i = 0; i < n.size(); ++i) {
@@ -270,8 +274,8 @@ Pattern compile(std::string_view text) {
     if (c == ')' && depth > 0) --depth;
     if (c == '*' && p.signature && depth > 0 && i > 0) {
       char prev = n[i - 1];
-      bool after_type = internal::is_ident_char(prev) || prev == '>' || prev == ')' || prev == ']' || prev == '*' ||
-                        prev == '&' || prev == '\x01';
+      bool after_type = internal::is_ident_char(prev) || prev == '>' || prev == ')' || prev == ']' ||
+                        prev == '*' || prev == '&' || prev == '\x01';
       bool function_pointer = depth >= 2 && prev == '(' && i + 1 < n.size() && n[i + 1] == ')';
       if (after_type || function_pointer) c = '\x01';
     }
@@ -304,7 +308,7 @@ std::string signature_text(const Signature& sig) {
 
 bool matches(const Pattern& p, const Signature& sig) {
   if (p.signature) return sig.params_known && glob_match(p.glob, signature_text(sig));
-  std::string name = normalize_spacing(sig.name);
+  std::string name = internal::abbreviate_std(normalize_spacing(sig.name));
   if (glob_match(p.glob, name)) return true;
   if (p.has_template_args) return false;
   std::string_view bare = strip_template_args(name);
@@ -351,19 +355,14 @@ struct Match {
 ValueType value_type(ArgKind kind) {
   switch (kind) {
     case ArgKind::kInt:
-    case ArgKind::kPointer:
-      return ValueType::kInt;
-    case ArgKind::kBool:
-      return ValueType::kBool;
+    case ArgKind::kPointer: return ValueType::kInt;
+    case ArgKind::kBool: return ValueType::kBool;
     case ArgKind::kDouble:
-    case ArgKind::kFloat:
-      return ValueType::kDouble;
+    case ArgKind::kFloat: return ValueType::kDouble;
     case ArgKind::kCString:
     case ArgKind::kStdString:
-    case ArgKind::kStringView:
-      return ValueType::kString;
-    case ArgKind::kUnsupported:
-      return ValueType::kNull;
+    case ArgKind::kStringView: return ValueType::kString;
+    case ArgKind::kUnsupported: return ValueType::kNull;
   }
   return ValueType::kNull;
 }
@@ -410,11 +409,13 @@ Result<std::vector<Function>> resolve(std::string_view pattern, const std::vecto
   std::erase_if(found, [&](const Match& m) {
     if (!is_deleting_destructor(*m.symbol)) return false;
     return std::any_of(found.begin(), found.end(), [&](const Match& other) {
-      return other.key == m.key && other.symbol->object == m.symbol->object && is_other_destructor(*other.symbol);
+      return other.key == m.key && other.symbol->object == m.symbol->object &&
+             is_other_destructor(*other.symbol);
     });
   });
   std::sort(found.begin(), found.end(), [](const Match& a, const Match& b) {
-    return std::tie(a.symbol->demangled, a.symbol->address) < std::tie(b.symbol->demangled, b.symbol->address);
+    return std::tie(a.symbol->demangled, a.symbol->address) <
+           std::tie(b.symbol->demangled, b.symbol->address);
   });
 
   if (!p.has_glob) {
@@ -434,8 +435,8 @@ Result<std::vector<Function>> resolve(std::string_view pattern, const std::vecto
   for (Match& m : found) {
     Function f;
     f.symbol = *m.symbol;
-    f.is_member = m.signature.params_known && !m.signature.scope.empty() &&
-                  evidence.is_member_scope(m.signature.scope);
+    f.is_member =
+        m.signature.params_known && !m.signature.scope.empty() && evidence.is_member_scope(m.signature.scope);
     f.args = locate_args(m.signature, f.is_member, evidence);
     f.signature = std::move(m.signature);
     out.push_back(std::move(f));

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -55,9 +56,11 @@ std::vector<FunctionSymbol> program() {
       sym("minidfs::Block::Block(minidfs::Block const&)", 0x1060),
       sym("minidfs::store(minidfs::Block, int, double)", 0x1070),
       sym("minidfs::set_mode(minidfs::Mode, int)", 0x1080),
-      sym("minidfs::mix(int, double, " + kStringView + ", " + kString + " const&, float, char const*, bool)", 0x1090),
+      sym("minidfs::mix(int, double, " + kStringView + ", " + kString + " const&, float, char const*, bool)",
+          0x1090),
       sym("minidfs::many(int, long, short, char, unsigned int, unsigned long, long long, int)", 0x10a0),
-      sym("minidfs::doubles(double, double, double, double, double, double, double, double, double, int)", 0x10b0),
+      sym("minidfs::doubles(double, double, double, double, double, double, double, double, double, int)",
+          0x10b0),
       sym("minidfs::Namenode::lookup(" + kString + " const&) const", 0x10c0),
       sym("minidfs::Namenode::size()", 0x10d0),
       sym("minidfs::Helper::compute(int)", 0x10e0),  // no evidence that Helper is a class
@@ -168,7 +171,8 @@ TEST(Resolve, GlobsMatchMany) {
   std::vector<std::string> names;
   for (const Function& f : *fns) names.push_back(f.symbol.demangled);
   // Sorted; the [clone .constprop.0] is never matched.
-  EXPECT_EQ(names, (std::vector<std::string>{"minidfs::log(char const*)", "minidfs::log(int)", "minidfs::log(long)"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"minidfs::log(char const*)", "minidfs::log(int)",
+                                             "minidfs::log(long)"}));
 
   fns = resolve("minidfs::DataNodeMetrics::incr*", without_mode_ctor(), kClasses);
   ASSERT_TRUE(fns);
@@ -191,32 +195,37 @@ TEST(Resolve, GlobsMatchMany) {
 }
 
 TEST(Resolve, NoMatchSuggests) {
-  EXPECT_EQ(error_of("minidfs::DataNodeMetrics::incrbytesred"), "no function matches 'minidfs::DataNodeMetrics::incrbytesred'");
-  EXPECT_EQ(error_of("DataNodeMetrics::incrBytes"),
-            "no function matches 'DataNodeMetrics::incrBytes'; similar: "
-            "minidfs::DataNodeMetrics::incrBytesRead(long), minidfs::DataNodeMetrics::incrBytesWritten(long)");
-  EXPECT_EQ(error_of("minidfs::LOG(short)"),
-            "no function matches 'minidfs::LOG(short)'; similar: minidfs::log(char const*), minidfs::log(int), "
-            "minidfs::log(long)");
+  EXPECT_EQ(error_of("minidfs::DataNodeMetrics::incrbytesred"),
+            "no function matches 'minidfs::DataNodeMetrics::incrbytesred'");
+  EXPECT_EQ(
+      error_of("DataNodeMetrics::incrBytes"),
+      "no function matches 'DataNodeMetrics::incrBytes'; similar: "
+      "minidfs::DataNodeMetrics::incrBytesRead(long), minidfs::DataNodeMetrics::incrBytesWritten(long)");
+  EXPECT_EQ(
+      error_of("minidfs::LOG(short)"),
+      "no function matches 'minidfs::LOG(short)'; similar: minidfs::log(char const*), minidfs::log(int), "
+      "minidfs::log(long)");
   EXPECT_EQ(error_of("*::zzz*"), "no function matches '*::zzz*'");
   EXPECT_EQ(error_of(""), "empty function pattern");
 
   std::vector<FunctionSymbol> many;
-  for (int i = 0; i < 13; ++i) many.push_back(sym("ns::handler" + std::to_string(i + 10) + "(int)", 0x100 + i));
+  for (int i = 0; i < 13; ++i)
+    many.push_back(sym("ns::handler" + std::to_string(i + 10) + "(int)", 0x100 + i));
   auto fns = resolve("handler", many);
   ASSERT_FALSE(fns);
-  EXPECT_EQ(fns.error().message(),
-            "no function matches 'handler'; similar: ns::handler10(int), ns::handler11(int), ns::handler12(int), "
-            "ns::handler13(int), ns::handler14(int), ns::handler15(int), ns::handler16(int), ns::handler17(int), "
-            "ns::handler18(int), ns::handler19(int), and 3 more");
+  EXPECT_EQ(
+      fns.error().message(),
+      "no function matches 'handler'; similar: ns::handler10(int), ns::handler11(int), ns::handler12(int), "
+      "ns::handler13(int), ns::handler14(int), ns::handler15(int), ns::handler16(int), ns::handler17(int), "
+      "ns::handler18(int), ns::handler19(int), and 3 more");
 }
 
 TEST(Resolve, MemberOrFreeByEvidence) {
-  EXPECT_TRUE(only("minidfs::Namenode::size").is_member);     // a const method of Namenode exists
-  EXPECT_TRUE(only("minidfs::Cache::get").is_member);         // Cache is a parameter type
-  EXPECT_TRUE(only("minidfs::Timer::fire").is_member);        // Timer has a vtable
+  EXPECT_TRUE(only("minidfs::Namenode::size").is_member);  // a const method of Namenode exists
+  EXPECT_TRUE(only("minidfs::Cache::get").is_member);      // Cache is a parameter type
+  EXPECT_TRUE(only("minidfs::Timer::fire").is_member);     // Timer has a vtable
   EXPECT_TRUE(only("minidfs::run(int)::{lambda(int)#1}::operator()").is_member);
-  EXPECT_FALSE(only("minidfs::Helper::compute").is_member);   // no evidence: taken for a namespace
+  EXPECT_FALSE(only("minidfs::Helper::compute").is_member);  // no evidence: taken for a namespace
   EXPECT_FALSE(only("minidfs::log(int)").is_member);
 
   Function timer = only("minidfs::Timer::fire");
@@ -233,13 +242,13 @@ TEST(Resolve, MemberOrFreeByEvidence) {
 TEST(Resolve, MixedArgumentLocations) {
   Function f = only("minidfs::mix");
   expect_args(f, {
-                     {kInt, kIntReg, 0},                   // int
-                     {ArgKind::kDouble, kSseReg, 0},       // double
-                     {ArgKind::kStringView, kIntReg, 1},   // string_view: rsi (size), rdx (data)
-                     {ArgKind::kStdString, kIntReg, 3},    // std::string const&: rcx
-                     {ArgKind::kFloat, kSseReg, 1},        // float
-                     {ArgKind::kCString, kIntReg, 4},      // char const*: r8
-                     {ArgKind::kBool, kIntReg, 5},         // bool: r9
+                     {kInt, kIntReg, 0},                  // int
+                     {ArgKind::kDouble, kSseReg, 0},      // double
+                     {ArgKind::kStringView, kIntReg, 1},  // string_view: rsi (size), rdx (data)
+                     {ArgKind::kStdString, kIntReg, 3},   // std::string const&: rcx
+                     {ArgKind::kFloat, kSseReg, 1},       // float
+                     {ArgKind::kCString, kIntReg, 4},     // char const*: r8
+                     {ArgKind::kBool, kIntReg, 5},        // bool: r9
                  });
   EXPECT_EQ(f.args[2].spelling, kStringView);
   EXPECT_EQ(f.args[3].spelling, kString + " const&");
@@ -279,14 +288,15 @@ TEST(Resolve, StackArguments) {
 
 TEST(Resolve, ByValueClassMakesTheRestUnknown) {
   Function f = only("minidfs::store");
-  expect_args(f, {{ArgKind::kUnsupported, kUnknown, 0}, {kInt, kUnknown, 0}, {ArgKind::kDouble, kUnknown, 0}});
+  expect_args(f,
+              {{ArgKind::kUnsupported, kUnknown, 0}, {kInt, kUnknown, 0}, {ArgKind::kDouble, kUnknown, 0}});
   EXPECT_EQ(f.args[0].why, "minidfs::Block is a class passed by value, whose registers depend on its layout");
-  EXPECT_EQ(f.args[1].why,
-            "it follows minidfs::Block, a class passed by value, whose registers are unknown");
+  EXPECT_EQ(f.args[1].why, "it follows minidfs::Block, a class passed by value, whose registers are unknown");
 
   // std::string by value is passed by invisible reference; a template instance is a class.
   Function b = only("minidfs::by_value");
-  expect_args(b, {{ArgKind::kStdString, kIntReg, 0}, {ArgKind::kUnsupported, kUnknown, 0}, {kInt, kUnknown, 0}});
+  expect_args(b,
+              {{ArgKind::kStdString, kIntReg, 0}, {ArgKind::kUnsupported, kUnknown, 0}, {kInt, kUnknown, 0}});
 }
 
 TEST(Resolve, EnumByValueIsAnInt) {
@@ -319,7 +329,8 @@ TEST(Resolve, TemplateReturnTypes) {
   Function m = only("minidfs::make<int>");
   expect_args(m, {{kInt, kUnknown, 0}});
   EXPECT_EQ(m.args[0].why,
-            "it returns std::vector<int, std::allocator<int> > by value, which may take rdi for the result's address");
+            "it returns std::vector<int, std::allocator<int> > by value, which may take rdi for the result's "
+            "address");
   expect_args(only("minidfs::identity<int>(int)"), {{kInt, kIntReg, 0}});
   auto fns = resolve("f<int>", {sym("auto f<int>(int)", 0x10)});
   ASSERT_TRUE(fns);
@@ -371,8 +382,9 @@ TEST(FunctionSymbols, FindsThisBinarysFunctions) {
   std::vector<std::string> classes;
   std::vector<FunctionSymbol> symbols = function_symbols(&classes);
   ASSERT_FALSE(symbols.empty());
-  EXPECT_TRUE(std::is_sorted(symbols.begin(), symbols.end(),
-                             [](const FunctionSymbol& a, const FunctionSymbol& b) { return a.address < b.address; }));
+  EXPECT_TRUE(
+      std::is_sorted(symbols.begin(), symbols.end(),
+                     [](const FunctionSymbol& a, const FunctionSymbol& b) { return a.address < b.address; }));
   char exe[4096] = {};
   ASSERT_GT(readlink("/proc/self/exe", exe, sizeof(exe) - 1), 0);
 
@@ -388,7 +400,8 @@ TEST(FunctionSymbols, FindsThisBinarysFunctions) {
   EXPECT_EQ(cc->demangled, "pivot_symbols_test::scaled(long, double)");
   EXPECT_EQ(cc->mangled, "_ZN18pivot_symbols_test6scaledEld");
 
-  const FunctionSymbol* internal = find_at(symbols, reinterpret_cast<const void*>(&pivot_symbols_test_internal));
+  const FunctionSymbol* internal =
+      find_at(symbols, reinterpret_cast<const void*>(&pivot_symbols_test_internal));
   ASSERT_NE(internal, nullptr);
   EXPECT_EQ(internal->demangled, "pivot_symbols_test_internal(int)");
 
@@ -406,16 +419,32 @@ TEST(FunctionSymbols, FindsThisBinarysFunctions) {
 
   // gtest's classes have vtables.
   EXPECT_TRUE(std::binary_search(classes.begin(), classes.end(), "testing::Test"));
+
+  // Real demangled spellings: two string_views take two registers each.
+  fns = resolve("pivot::hook::glob_match", symbols, classes);
+  ASSERT_TRUE(fns) << fns.error().message();
+  ASSERT_EQ(fns->size(), 1u);
+  EXPECT_FALSE((*fns)[0].is_member);
+  expect_args((*fns)[0], {{ArgKind::kStringView, kIntReg, 0}, {ArgKind::kStringView, kIntReg, 2}});
+  fns = resolve("pivot::hook::glob_match(std::string_view, std::string_view)", symbols, classes);
+  ASSERT_TRUE(fns) << fns.error().message();
+  EXPECT_EQ((*fns)[0].symbol.address, reinterpret_cast<uintptr_t>(&glob_match));
+
+  // A member function of a class with a vtable.
+  fns = resolve("testing::Test::Run()", symbols, classes);
+  ASSERT_TRUE(fns) << fns.error().message();
+  EXPECT_TRUE((*fns)[0].is_member);
+  expect_args((*fns)[0], {{ArgKind::kPointer, kIntReg, 0}});
 }
 
 TEST(FunctionSymbols, DemangledLibstdcxxSymbol) {
   std::vector<FunctionSymbol> symbols = function_symbols();
-  auto it = std::find_if(symbols.begin(), symbols.end(), [](const FunctionSymbol& s) {
-    return s.object.find("libstdc++") != std::string::npos && s.mangled.starts_with("_Z");
-  });
-  ASSERT_NE(it, symbols.end());
-  EXPECT_NE(it->demangled, it->mangled);
-  EXPECT_TRUE(parse_signature(it->demangled)) << it->demangled;
+  auto fns = resolve("std::terminate()", symbols);
+  ASSERT_TRUE(fns) << fns.error().message();
+  ASSERT_EQ(fns->size(), 1u);
+  EXPECT_EQ((*fns)[0].symbol.mangled, "_ZSt9terminatev");
+  EXPECT_NE((*fns)[0].symbol.object.find("libstdc++"), std::string::npos) << (*fns)[0].symbol.object;
+  EXPECT_EQ((*fns)[0].symbol.address, reinterpret_cast<uintptr_t>(&std::terminate));
 }
 
 std::string read_file(const std::string& path) {
@@ -448,14 +477,15 @@ TEST(ReadElfFunctions, WholeFile) {
   // No executable range, no functions.
   EXPECT_TRUE(internal::read_elf_functions("/proc/self/exe", "self", 0, {}, nullptr).empty());
   EXPECT_TRUE(internal::read_elf_functions("/nonexistent/pivot", "x", 0, everywhere, nullptr).empty());
-  EXPECT_TRUE(internal::read_elf_functions("/proc/self", "x", 0, everywhere, nullptr).empty());  // a directory
+  EXPECT_TRUE(
+      internal::read_elf_functions("/proc/self", "x", 0, everywhere, nullptr).empty());  // a directory
 }
 
 TEST(ReadElfFunctions, DamagedFilesAreSkippedNotCrashedOn) {
   const std::string exe = read_file("/proc/self/exe");
   ASSERT_GT(exe.size(), sizeof(Elf64_Ehdr));
-  for (size_t size : {size_t{0}, size_t{4}, sizeof(Elf64_Ehdr) - 1, sizeof(Elf64_Ehdr), size_t{4096}, exe.size() / 2,
-                      exe.size() - 1}) {
+  for (size_t size : {size_t{0}, size_t{4}, sizeof(Elf64_Ehdr) - 1, sizeof(Elf64_Ehdr), size_t{4096},
+                      exe.size() / 2, exe.size() - 1}) {
     EXPECT_TRUE(read_damaged(exe.substr(0, size)).empty()) << size;  // the section headers are at the end
   }
   EXPECT_TRUE(read_damaged(std::string(10000, 'x')).empty());
