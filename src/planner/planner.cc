@@ -1,6 +1,7 @@
 #include "planner/planner.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -9,6 +10,7 @@
 #include "query/error.h"
 #include "query/parser.h"
 #include "query/printer.h"
+#include "tracepoint/registry.h"
 
 namespace pivot::planner {
 
@@ -580,23 +582,83 @@ class Planner {
 
 }  // namespace
 
-Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid) {
+namespace {
+
+// The hook spec of a definition, its sites named apart from every other
+// install of the same text ("incr#<uid>").
+hook::ProbeSpec probe_spec(const query::TracepointDef& def, uint64_t uid) {
+  hook::ProbeSpec spec;
+  char suffix[24];
+  std::snprintf(suffix, sizeof suffix, "#%016llx", static_cast<unsigned long long>(uid));
+  spec.tracepoint = def.name + suffix;
+  spec.at_return = def.at_return;
+  spec.pattern = def.symbol;
+  for (const auto& e : def.exports) spec.exports.push_back({e.name, e.ref});
+  if (def.at_return) {  // Return always exports ret and duration
+    for (const char* implicit : {"ret", "duration"}) {
+      bool named = std::any_of(def.exports.begin(), def.exports.end(),
+                               [&](const query::TracepointExport& e) { return e.name == implicit; });
+      if (!named) spec.exports.push_back({implicit, implicit});
+    }
+  }
+  return spec;
+}
+
+}  // namespace
+
+Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid, const ProbeTyper& typer) {
   auto program = query::parse(text);
   if (!program) return program.error();
-  if (!program->tracepoints.empty()) {
-    // Runtime-defined tracepoints need the function-hook stage.
-    const auto& t = program->tracepoints[0];
-    return query::make_error(program->text, t.pos,
-                             "Tracepoint definitions are not supported by this build yet");
-  }
-  auto flat = flatten(*program, catalog);
-  if (!flat) return flat.error();
+  // Defined tracepoints join the catalog under their own names, shadowing
+  // the system's: a definition belongs to the text that carries it.
+  Catalog with_defs;
+  const Catalog* cat = &catalog;
   Plan plan;
+  if (!program->tracepoints.empty()) {
+    with_defs = catalog;
+    cat = &with_defs;
+    for (const query::TracepointDef& def : program->tracepoints) {
+      hook::ProbeSpec spec = probe_spec(def, uid);
+      std::vector<ValueType> types;
+      if (typer) {
+        auto typed = typer(spec);
+        if (!typed) return query::make_error(program->text, def.symbol_pos, typed.error().message());
+        types = std::move(*typed);
+      } else {
+        types = hook::declared_types(spec);
+      }
+      auto& tps = with_defs.tracepoints;
+      tps.erase(std::remove_if(tps.begin(), tps.end(), [&](const TracepointSchema& t) { return t.name == def.name; }),
+                tps.end());
+      TracepointSchema& schema = tps.emplace_back();
+      schema.name = def.name;
+      for (size_t i = 0; i < spec.exports.size(); ++i) {
+        schema.exports.push_back({spec.exports[i].name, i < types.size() ? types[i] : ValueType::kNull, false});
+      }
+      for (int b = 0; b < internal::kBuiltinCount; ++b) {
+        const internal::ExportDesc& d = internal::builtin_desc(static_cast<internal::Builtin>(b));
+        bool shadowed = std::any_of(schema.exports.begin(), schema.exports.end(),
+                                    [&](const ExportSchema& e) { return e.name == d.name; });
+        if (!shadowed) schema.exports.push_back({std::string(d.name), d.type, d.is_list});
+      }
+      plan.probes.push_back({def.name, std::move(spec)});
+    }
+  }
+  auto flat = flatten(*program, *cat);
+  if (!flat) return flat.error();
   int counter = 0;
   for (const FlatQuery& q : *flat) {
-    auto bound = bind_query(q, catalog, program->text);
+    auto bound = bind_query(q, *cat, program->text);
     if (!bound) return bound.error();
     plan.queries.push_back(Planner(*bound, uid, counter).run());
+  }
+  // Advice binds to the definitions' own sites.
+  for (QueryPlan& qp : plan.queries) {
+    for (auto& prog : qp.programs) {
+      for (const DefinedProbe& d : plan.probes) {
+        if (prog->tracepoint == d.name) prog->tracepoint = d.spec.tracepoint;
+      }
+    }
   }
   return plan;
 }

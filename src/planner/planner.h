@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +26,7 @@
 
 #include "advice/program.h"
 #include "aggregate/partial.h"
+#include "hook/hook.h"
 #include "pivot/result.h"
 #include "planner/catalog.h"
 
@@ -40,11 +42,23 @@ struct QueryPlan {
   std::vector<std::string> explain_lines;
 };
 
+// A tracepoint the text defines (Tracepoint NAME = Entry(...)).
+struct DefinedProbe {
+  std::string name;      // as the text names it
+  hook::ProbeSpec spec;  // spec.tracepoint: the sites' name, unique to this compilation
+};
+
 struct Plan {
   std::vector<QueryPlan> queries;
+  std::vector<DefinedProbe> probes;
   std::string explain() const;  // every query's lines, each ending in '\n'
 };
 
-Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid);
+// Types the exports of a defined tracepoint (one per spec.exports), e.g. by
+// resolving it in this process (hook::make_probe). Without one, types come
+// from hook::declared_types(), as a frontend that has no process must.
+using ProbeTyper = std::function<Result<std::vector<ValueType>>(const hook::ProbeSpec&)>;
+
+Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid, const ProbeTyper& typer = {});
 
 }  // namespace pivot::planner

@@ -4,9 +4,24 @@ namespace pivot::session {
 
 Result<std::unique_ptr<Installation>> Installation::create(std::string_view text,
                                                            const planner::Catalog& catalog, uint64_t uid) {
-  auto plan = planner::compile(text, catalog, uid);
+  // Defined tracepoints are resolved in this process while compiling, and
+  // hooked before any advice goes in.
+  std::vector<hook::Probe> probes;
+  auto typer = [&probes](const hook::ProbeSpec& spec) -> Result<std::vector<ValueType>> {
+    auto probe = hook::make_probe(spec, hook::symbols());
+    if (!probe) return probe.error();
+    std::vector<ValueType> types = probe->types;
+    probes.push_back(std::move(*probe));
+    return types;
+  };
+  auto plan = planner::compile(text, catalog, uid, typer);
   if (!plan) return plan.error();
   std::unique_ptr<Installation> in(new Installation);
+  if (!probes.empty()) {
+    auto attached = hook::Probes::attach(std::move(probes));
+    if (!attached) return attached.error();
+    in->probes_ = std::move(*attached);
+  }
   for (planner::QueryPlan& qp : plan->queries) {
     auto collector = aggregate::Collector::create(qp.shape);
     if (!collector) return collector.error();
@@ -26,6 +41,11 @@ Result<std::unique_ptr<Installation>> Installation::create(std::string_view text
 Installation::~Installation() {
   enabled_.store(false, std::memory_order_relaxed);
   if (!programs_.empty()) advice::remove_programs(programs_);  // waits until no thread runs them
+  probes_.reset();  // unhooks, then waits again
+}
+
+std::vector<std::string> Installation::hooked() const {
+  return probes_ ? probes_->describe() : std::vector<std::string>{};
 }
 
 std::vector<aggregate::Partial> Installation::collect() {

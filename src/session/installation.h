@@ -17,6 +17,7 @@
 
 #include "advice/interpreter.h"
 #include "aggregate/collector.h"
+#include "hook/hook.h"
 #include "pivot/result.h"
 #include "pivot/result_table.h"
 #include "planner/planner.h"
@@ -32,6 +33,8 @@ class Installation {
   Installation& operator=(const Installation&) = delete;
 
   const std::vector<planner::QueryPlan>& plans() const { return plans_; }
+  // One line per function hooked for the text's Tracepoint definitions.
+  std::vector<std::string> hooked() const;
   // What each query emitted since the previous call, in plans() order.
   std::vector<aggregate::Partial> collect();
 
@@ -42,6 +45,7 @@ class Installation {
   std::vector<planner::QueryPlan> plans_;
   std::vector<std::unique_ptr<aggregate::Collector>> collectors_;
   std::vector<advice::ProgramPtr> programs_;
+  std::unique_ptr<hook::Probes> probes_;  // the text's Tracepoint definitions, hooked
 };
 
 // The result table of one query from its accumulated partial aggregate.

@@ -92,6 +92,9 @@ std::vector<TracepointInfo> list_tracepoints() {
     Registry& r = registry();
     std::lock_guard<std::mutex> lock(r.mu);
     for (Site* s : r.sites) {
+      // Sites of tracepoints defined by an installed text ("incr#<uid>")
+      // belong to that text alone.
+      if (s->info->tracepoint.find('#') != std::string_view::npos) continue;
       TracepointInfo& tp = by_name[s->info->tracepoint];
       tp.name = std::string(s->info->tracepoint);
       ++tp.sites;

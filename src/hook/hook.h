@@ -1,0 +1,101 @@
+// Tracepoints defined at run time on functions of this process.
+//
+//   // Tracepoint incr = Entry("minidfs::DataNodeMetrics::incrBytesRead") Exports delta = arg1
+//   auto probe = make_probe({"incr#1f", false, "minidfs::...", {{"delta", "arg1"}}}, symbols());
+//   auto attached = Probes::attach({*probe});  // every matched function hooked, or none
+//   // sites named "incr#1f" now fire on each call; advice binds to them by name
+//   attached->reset();                         // unhooked (original bytes back), sites gone
+//
+// A function is hooked once however many probes use it (one Hook per
+// function, with a list of the probes attached to it, swapped RCU-style);
+// its bytes go back when the last probe leaves. Each probe is a dynamic
+// tracepoint site (registry.h) whose exports read the saved registers.
+//
+// What a probe exports:
+//   argN      the N-th argument in ABI order (arg0 = this for a member
+//             function), typed from the demangled signature (symbols.h);
+//             at Return, its value at entry.
+//   ret       (Return) the integer return register, as an int.
+//   duration  (Return) nanoseconds from entry to return.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hook/symbols.h"
+#include "pivot/result.h"
+#include "pivot/value.h"
+
+namespace pivot::hook {
+
+struct ProbeSpec {
+  std::string tracepoint;  // the site name advice binds to
+  bool at_return = false;
+  std::string pattern;     // symbol or glob
+  struct Export {
+    std::string name;
+    std::string ref;  // "argN", "ret", "duration"
+  };
+  std::vector<Export> exports;
+};
+
+// How an export is read.
+struct Reader {
+  enum class Source : uint8_t { kArg, kRet, kDuration } source = Source::kArg;
+  ArgKind kind = ArgKind::kInt;
+  Location location = Location::kIntReg;
+  uint8_t index = 0;
+  uint8_t width = 8;       // kInt: bytes that are meaningful in the register
+  bool is_signed = true;   // kInt
+};
+
+struct Probe {
+  ProbeSpec spec;
+  std::vector<Function> functions;
+  std::vector<Reader> readers;   // one per spec.exports
+  std::vector<ValueType> types;  // one per spec.exports
+};
+
+// The functions of this process and the class names its vtables and
+// typeinfo show (evidence for resolve()).
+struct SymbolTable {
+  std::vector<FunctionSymbol> functions;
+  std::vector<std::string> classes;
+};
+// Read once and kept; refresh_symbols() rereads (libraries loaded since).
+const SymbolTable& symbols();
+void refresh_symbols();
+
+// Resolves spec.pattern and types each export. Errors: no or ambiguous match
+// (with candidates), argN out of range or of an unsupported type, ret or
+// duration at Entry, exports whose types differ between the matched
+// functions, Return on a function with stack arguments.
+Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& symbols);
+
+// The export types a definition has without resolving it in a process: from
+// the signature when the pattern spells one ("f(long)"), else kNull
+// (unknown until an agent resolves it). For frontends.
+std::vector<ValueType> declared_types(const ProbeSpec& spec);
+
+// Probes attached to their functions. Destroying it detaches them: when it
+// returns no thread runs their advice and the sites are gone.
+class Probes {
+ public:
+  // Hooks every function of every probe, or none (the first error).
+  static Result<std::unique_ptr<Probes>> attach(std::vector<Probe> probes);
+  ~Probes();
+  Probes(const Probes&) = delete;
+  Probes& operator=(const Probes&) = delete;
+
+  // One line per hooked function, for explain and errors.
+  std::vector<std::string> describe() const;
+
+  struct Impl;
+
+ private:
+  explicit Probes(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pivot::hook

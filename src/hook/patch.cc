@@ -1,0 +1,474 @@
+#include "hook/patch.h"
+
+#include <Zydis/Zydis.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/membarrier.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace pivot::hook {
+namespace {
+
+constexpr int kJmpSize = 5;
+constexpr size_t kPage = 4096;
+constexpr int kMaxPatches = 4096;
+
+std::string hex(uintptr_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(v));
+  return buf;
+}
+
+// ---------------------------------------------------------------------------
+// Every patch ever made, for the signal handlers (which must not lock).
+// Slots are filled once and never cleared.
+
+std::atomic<Patch*> g_patches[kMaxPatches];
+std::atomic<int> g_n_patches{0};
+std::atomic<const Patch*> g_in_progress{nullptr};  // the patch in step 2
+std::atomic<int> g_acks{0};
+
+Patch* find_patch(uintptr_t fn) {
+  int n = g_n_patches.load(std::memory_order_acquire);
+  for (int i = 0; i < n; ++i) {
+    Patch* p = g_patches[i].load(std::memory_order_acquire);
+    if (p != nullptr && p->fn == fn) return p;
+  }
+  return nullptr;
+}
+
+struct sigaction g_old_trap;
+
+void on_trap(int sig, siginfo_t* info, void* uc_void) {
+  auto* uc = static_cast<ucontext_t*>(uc_void);
+  uintptr_t pc = uc->uc_mcontext.gregs[REG_RIP];
+  if (Patch* p = find_patch(pc - 1)) {  // our int3 at F[0]: continue as the jump would
+    uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(p->trampoline);
+    return;
+  }
+  // Not ours: behave as if we were not here.
+  if (g_old_trap.sa_flags & SA_SIGINFO) {
+    if (g_old_trap.sa_sigaction != nullptr) g_old_trap.sa_sigaction(sig, info, uc_void);
+    return;
+  }
+  if (g_old_trap.sa_handler == SIG_IGN) return;
+  if (g_old_trap.sa_handler != SIG_DFL && g_old_trap.sa_handler != nullptr) {
+    g_old_trap.sa_handler(sig);
+    return;
+  }
+  signal(SIGTRAP, SIG_DFL);
+  raise(SIGTRAP);
+}
+
+void on_checkpoint(int, siginfo_t*, void* uc_void) {
+  int saved_errno = errno;
+  auto* uc = static_cast<ucontext_t*>(uc_void);
+  if (const Patch* p = g_in_progress.load(std::memory_order_acquire)) {
+    uintptr_t pc = uc->uc_mcontext.gregs[REG_RIP];
+    if (pc > p->fn && pc < p->fn + p->n) {
+      for (int i = 0; i < p->n_insns; ++i) {
+        if (p->fn + p->orig_at[i] == pc) {
+          uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(p->body + p->body_at[i]);
+          break;
+        }
+      }
+    }
+  }
+  g_acks.fetch_add(1, std::memory_order_acq_rel);
+  errno = saved_errno;
+}
+
+bool g_sync_core = false;  // membarrier SYNC_CORE registered
+
+void install_handlers_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_trap;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTRAP, &sa, &g_old_trap);
+    struct sigaction cp {};
+    cp.sa_sigaction = on_checkpoint;
+    cp.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&cp.sa_mask);
+    sigaction(checkpoint_signal(), &cp, nullptr);
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) != 0) {
+      g_sync_core = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0;
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Threads.
+
+std::vector<pid_t> other_threads() {
+  std::vector<pid_t> out;
+  pid_t self = static_cast<pid_t>(syscall(SYS_gettid));
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    pid_t tid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (tid > 0 && tid != self) out.push_back(tid);
+  }
+  closedir(d);
+  return out;
+}
+
+// True when thread tid is blocked (in a system call or stopped) with its pc
+// outside [lo, hi): it can only run again through code we already control.
+bool parked_outside(pid_t tid, uintptr_t lo, uintptr_t hi) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[256];
+  ssize_t len = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (len <= 0) return false;
+  buf[len] = '\0';
+  if (std::strncmp(buf, "running", 7) == 0) return false;
+  const char* last = std::strrchr(buf, ' ');  // "nr args... sp pc" or "-1 sp pc"
+  if (last == nullptr) return false;
+  uintptr_t pc = std::strtoul(last + 1, nullptr, 16);
+  return pc != 0 && (pc < lo || pc >= hi);
+}
+
+bool thread_alive(pid_t pid, pid_t tid) { return syscall(SYS_tgkill, pid, tid, 0) == 0; }
+
+// Sends the checkpoint signal to every other thread that may be running
+// user code and waits for each to answer. False on timeout. A thread that
+// exits after it was sent the signal never answers: the round starts over.
+bool checkpoint(uintptr_t lo, uintptr_t hi, bool everyone) {
+  int sig = checkpoint_signal();
+  pid_t pid = getpid();
+  // Generous: a thread that is runnable but not running (a loaded machine)
+  // answers when it is next scheduled.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    g_acks.store(0, std::memory_order_release);
+    std::vector<pid_t> sent;
+    for (pid_t tid : other_threads()) {
+      if (!everyone && parked_outside(tid, lo, hi)) continue;
+      if (syscall(SYS_tgkill, pid, tid, sig) == 0) sent.push_back(tid);  // ESRCH: it exited meanwhile
+    }
+    bool restart = false;
+    for (int spins = 0; g_acks.load(std::memory_order_acquire) < static_cast<int>(sent.size()); ++spins) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      if (spins % 64 == 63) {
+        restart = std::any_of(sent.begin(), sent.end(), [&](pid_t tid) { return !thread_alive(pid, tid); });
+        if (restart) break;
+      }
+      std::this_thread::yield();
+    }
+    if (!restart) return true;
+  }
+}
+
+// Makes every thread's instruction stream see the bytes written so far.
+void sync_cores(uintptr_t lo, uintptr_t hi) {
+  if (g_sync_core) {
+    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0);
+  } else {
+    checkpoint(lo, hi, true);  // returning from a signal handler serializes (iret)
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Writing code.
+
+bool set_writable(uintptr_t at, size_t len, bool writable) {
+  uintptr_t lo = at & ~(kPage - 1);
+  uintptr_t hi = (at + len + kPage - 1) & ~(kPage - 1);
+  int prot = PROT_READ | PROT_EXEC | (writable ? PROT_WRITE : 0);
+  return mprotect(reinterpret_cast<void*>(lo), hi - lo, prot) == 0;
+}
+
+void store_byte(uintptr_t at, uint8_t v) {
+  __atomic_store_n(reinterpret_cast<uint8_t*>(at), v, __ATOMIC_RELEASE);
+}
+
+// A page within a 32-bit displacement of `near`, for one trampoline.
+uintptr_t alloc_near(uintptr_t near) {
+  constexpr uintptr_t kStep = 1 << 20;
+  constexpr uintptr_t kReach = (1ull << 31) - (64ull << 20);
+  uintptr_t base = near & ~(kPage - 1);
+  for (uintptr_t d = kStep; d < kReach; d += kStep) {
+    for (uintptr_t hint : {base - d, base + d}) {
+      if (hint < (1ull << 16) || hint >= (1ull << 47)) continue;
+      void* p = mmap(reinterpret_cast<void*>(hint), kPage, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+      if (p == MAP_FAILED) continue;
+      if (reinterpret_cast<uintptr_t>(p) == hint) return hint;
+      munmap(p, kPage);  // an old kernel that took it as a hint only
+    }
+  }
+  return 0;
+}
+
+struct Decoder {
+  ZydisDecoder d;
+  Decoder() { ZydisDecoderInit(&d, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64); }
+  bool decode(uintptr_t at, size_t avail, ZydisDecodedInstruction* insn, ZydisDecodedOperand* ops) const {
+    return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&d, reinterpret_cast<const void*>(at), avail, insn, ops));
+  }
+};
+
+bool is_relative_branch(const ZydisDecodedInstruction& insn) {
+  return (insn.attributes & ZYDIS_ATTRIB_IS_RELATIVE) != 0 &&
+         (insn.meta.category == ZYDIS_CATEGORY_COND_BR || insn.meta.category == ZYDIS_CATEGORY_UNCOND_BR ||
+          insn.meta.category == ZYDIS_CATEGORY_CALL);
+}
+
+std::string text_of(const ZydisDecodedInstruction& insn, const ZydisDecodedOperand* ops, uintptr_t at) {
+  ZydisFormatter f;
+  ZydisFormatterInit(&f, ZYDIS_FORMATTER_STYLE_ATT);
+  char buf[96];
+  if (!ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&f, &insn, ops, insn.operand_count_visible, buf, sizeof buf,
+                                                    at, nullptr))) {
+    return "?";
+  }
+  return buf;
+}
+
+// Checks that no branch in [fn, fn+size) lands inside fn+1..fn+n-1.
+Status check_no_jump_into(const Decoder& dec, uintptr_t fn, size_t size, int n) {
+  uintptr_t at = fn;
+  ZydisDecodedInstruction insn;
+  ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+  while (at < fn + size) {
+    if (!dec.decode(at, fn + size - at, &insn, ops)) {
+      return Error("cannot decode the instruction at +" + hex(at - fn) + "; not patching a function it cannot read");
+    }
+    if (is_relative_branch(insn)) {
+      ZyanU64 target = 0;
+      if (ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&insn, &ops[0], at, &target)) && target > fn &&
+          target < fn + static_cast<uintptr_t>(n)) {
+        return Error("the instruction at +" + hex(at - fn) + " jumps to +" + hex(target - fn) +
+                     ", inside the first " + std::to_string(n) + " bytes that the hook replaces");
+      }
+    }
+    at += insn.length;
+  }
+  return Status();
+}
+
+}  // namespace
+
+int checkpoint_signal() {
+  static const int sig = [] {
+    if (const char* s = std::getenv("PIVOT_HOOK_SIGNAL")) {
+      int v = std::atoi(s);
+      if (v > 0 && v < NSIG) return v;
+    }
+    return SIGRTMIN + 5;
+  }();
+  return sig;
+}
+
+std::string Patch::describe() const {
+  if (pad) return std::to_string(n) + "-byte NOP pad";
+  return "relocated " + std::to_string(n_insns) + " instruction(s), " + std::to_string(n) + " bytes";
+}
+
+Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  if (Patch* p = find_patch(fn)) {
+    if (reinterpret_cast<HookHeader*>(*reinterpret_cast<const uint64_t*>(p->trampoline + 2)) != hook) {
+      return Error("internal: function " + hex(fn) + " is already patched for another hook");
+    }
+    return p;
+  }
+  if (size < static_cast<size_t>(kJmpSize)) {
+    return Error("the function is " + std::to_string(size) + " bytes long, shorter than the " +
+                 std::to_string(kJmpSize) + "-byte jump a hook needs");
+  }
+  Decoder dec;
+  ZydisDecodedInstruction insn;
+  ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+
+  // The displaced instructions.
+  auto patch = std::make_unique<Patch>();
+  Patch& p = *patch;
+  p.fn = fn;
+  p.pad = true;
+  struct Displaced {
+    uintptr_t at;
+    ZydisDecodedInstruction insn;
+    std::array<ZydisDecodedOperand, ZYDIS_MAX_OPERAND_COUNT> ops;
+  };
+  std::vector<Displaced> displaced;
+  while (p.n < kJmpSize) {
+    uintptr_t at = fn + p.n;
+    if (!dec.decode(at, fn + size - at, &insn, ops)) {
+      return Error("cannot decode the instruction at +" + hex(at - fn));
+    }
+    if (p.n + insn.length > kMaxDisplaced) return Error("the first instructions are too long to relocate");
+    std::string what = text_of(insn, ops, at);
+    if (insn.meta.category == ZYDIS_CATEGORY_CALL) {
+      return Error("the first " + std::to_string(kJmpSize) + " bytes contain a call (" + what +
+                   "), which cannot be moved without breaking unwinding");
+    }
+    if (insn.meta.category == ZYDIS_CATEGORY_RET ||
+        (insn.meta.category == ZYDIS_CATEGORY_UNCOND_BR && p.n + insn.length < kJmpSize) ||
+        insn.mnemonic == ZYDIS_MNEMONIC_INT3 || insn.mnemonic == ZYDIS_MNEMONIC_UD2 ||
+        insn.mnemonic == ZYDIS_MNEMONIC_SYSCALL) {
+      return Error("the function leaves (" + what + ") within its first " + std::to_string(kJmpSize) +
+                   " bytes; it is too short to hook");
+    }
+    if ((insn.attributes & ZYDIS_ATTRIB_IS_RELATIVE) != 0 && !is_relative_branch(insn) &&
+        !(insn.attributes & ZYDIS_ATTRIB_HAS_MODRM)) {
+      return Error("cannot relocate '" + what + "' (a relative instruction other than jmp/jcc)");
+    }
+    if (insn.mnemonic != ZYDIS_MNEMONIC_NOP || insn.length != 1) p.pad = false;
+    p.orig_at[p.n_insns++] = static_cast<uint8_t>(p.n);
+    std::memcpy(p.original + p.n, reinterpret_cast<const void*>(at), insn.length);
+    displaced.push_back({at, insn, {}});
+    std::memcpy(displaced.back().ops.data(), ops, sizeof ops);
+    p.n += insn.length;
+  }
+  if (static_cast<size_t>(p.n) > size) return Error("the function is shorter than the instructions a hook moves");
+  if (Status s = check_no_jump_into(dec, fn, size, p.n); !s) return s.error();
+
+  // The trampoline page: mov r11, hook; jmp [rip]; .quad stub; then the body.
+  uintptr_t page = alloc_near(fn);
+  if (page == 0) return Error("no free memory within 2 GiB of the function for its trampoline");
+  auto* code = reinterpret_cast<uint8_t*>(page);
+  size_t at = 0;
+  auto put = [&](std::initializer_list<uint8_t> bytes) {
+    for (uint8_t b : bytes) code[at++] = b;
+  };
+  auto put64 = [&](uint64_t v) {
+    std::memcpy(code + at, &v, 8);
+    at += 8;
+  };
+  put({0x49, 0xBB});  // mov r11, imm64
+  put64(reinterpret_cast<uint64_t>(hook));
+  put({0xFF, 0x25, 0, 0, 0, 0});  // jmp [rip+0]
+  put64(reinterpret_cast<uint64_t>(&pivot_hook_stub));
+  at = 32;
+  p.trampoline = page;
+  p.body = page + at;
+  for (int i = 0; i < p.n_insns; ++i) {
+    const Displaced& d = displaced[i];
+    p.body_at[i] = static_cast<uint8_t>(at - 32);
+    if (p.pad) continue;  // NOPs need no copy
+    if ((d.insn.attributes & ZYDIS_ATTRIB_IS_RELATIVE) == 0) {
+      std::memcpy(code + at, reinterpret_cast<const void*>(d.at), d.insn.length);
+      at += d.insn.length;
+      continue;
+    }
+    ZydisEncoderRequest req;
+    if (!ZYAN_SUCCESS(ZydisEncoderDecodedInstructionToEncoderRequest(&d.insn, d.ops.data(),
+                                                                     d.insn.operand_count_visible, &req))) {
+      munmap(code, kPage);
+      return Error("cannot re-encode '" + text_of(d.insn, d.ops.data(), d.at) + "'");
+    }
+    for (int k = 0; k < req.operand_count; ++k) {  // relative operands become absolute addresses
+      const ZydisDecodedOperand& op = d.ops[k];
+      ZyanU64 abs = 0;
+      if (op.type == ZYDIS_OPERAND_TYPE_IMMEDIATE && op.imm.is_relative) {
+        ZydisCalcAbsoluteAddress(&d.insn, &op, d.at, &abs);
+        req.operands[k].imm.u = abs;
+      } else if (op.type == ZYDIS_OPERAND_TYPE_MEMORY && op.mem.base == ZYDIS_REGISTER_RIP) {
+        ZydisCalcAbsoluteAddress(&d.insn, &op, d.at, &abs);
+        req.operands[k].mem.displacement = static_cast<ZyanI64>(abs);
+      }
+    }
+    req.branch_type = ZYDIS_BRANCH_TYPE_NONE;
+    req.branch_width = ZYDIS_BRANCH_WIDTH_NONE;
+    ZyanUSize len = kPage - at - 16;
+    if (!ZYAN_SUCCESS(ZydisEncoderEncodeInstructionAbsolute(&req, code + at, &len, page + at))) {
+      std::string what = text_of(d.insn, d.ops.data(), d.at);
+      munmap(code, kPage);
+      return Error("cannot relocate '" + what + "' to the trampoline");
+    }
+    at += len;
+  }
+  put({0xFF, 0x25, 0, 0, 0, 0});  // jmp [rip+0] back to F+n
+  put64(fn + p.n);
+  if (mprotect(code, kPage, PROT_READ | PROT_EXEC) != 0) {
+    munmap(code, kPage);
+    return Error("cannot make the trampoline executable");
+  }
+  int slot = g_n_patches.load(std::memory_order_relaxed);
+  if (slot >= kMaxPatches) {
+    munmap(code, kPage);
+    return Error("too many hooked functions (" + std::to_string(kMaxPatches) + ")");
+  }
+  Patch* out = patch.release();  // never freed: see patch.h
+  g_patches[slot].store(out, std::memory_order_release);
+  g_n_patches.store(slot + 1, std::memory_order_release);
+  return out;
+}
+
+namespace {
+std::mutex& patch_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+}  // namespace
+
+Status apply(Patch& p) {
+  install_handlers_once();
+  std::lock_guard<std::mutex> lock(patch_mutex());
+  if (p.applied) return Status();
+  uintptr_t lo = p.fn, hi = p.fn + p.n;
+  if (!set_writable(p.fn, p.n, true)) return Error("cannot make the function's code writable (mprotect)");
+  store_byte(p.fn, 0xCC);
+  sync_cores(lo, hi);
+  g_in_progress.store(&p, std::memory_order_release);
+  bool everyone_answered = checkpoint(lo, hi, false);
+  g_in_progress.store(nullptr, std::memory_order_release);
+  if (!everyone_answered) {
+    store_byte(p.fn, p.original[0]);
+    sync_cores(lo, hi);
+    set_writable(p.fn, p.n, false);
+    return Error("a thread did not answer the patching signal " + std::to_string(checkpoint_signal()) +
+                 " within 5 s (does it block signals? set PIVOT_HOOK_SIGNAL to one it accepts)");
+  }
+  auto* f = reinterpret_cast<uint8_t*>(p.fn);
+  int32_t rel = static_cast<int32_t>(static_cast<int64_t>(p.trampoline) - static_cast<int64_t>(p.fn + kJmpSize));
+  std::memcpy(f + 1, &rel, 4);
+  for (int i = kJmpSize; i < p.n; ++i) f[i] = 0xCC;
+  sync_cores(lo, hi);
+  store_byte(p.fn, 0xE9);
+  sync_cores(lo, hi);
+  set_writable(p.fn, p.n, false);
+  p.applied = true;
+  return Status();
+}
+
+void revert(Patch& p) {
+  std::lock_guard<std::mutex> lock(patch_mutex());
+  if (!p.applied) return;
+  uintptr_t lo = p.fn, hi = p.fn + p.n;
+  if (!set_writable(p.fn, p.n, true)) return;  // cannot happen once apply() managed it
+  store_byte(p.fn, 0xCC);
+  sync_cores(lo, hi);
+  std::memcpy(reinterpret_cast<uint8_t*>(p.fn) + 1, p.original + 1, p.n - 1);
+  sync_cores(lo, hi);
+  store_byte(p.fn, p.original[0]);
+  sync_cores(lo, hi);
+  set_writable(p.fn, p.n, false);
+  p.applied = false;
+}
+
+}  // namespace pivot::hook

@@ -1,0 +1,74 @@
+// Redirecting a function's entry to a trampoline, and back, while other
+// threads run the function.
+//
+//   auto p = prepare(fn, size, &hook->header);  // checks and relocates; nothing written yet
+//   if (!p) ... p.error().message()             // "too short", "a jump lands in bytes 1-4", ...
+//   apply(**p);                                  // fn now enters pivot_hook_stub (stub.h)
+//   revert(**p);                                 // the original bytes again, byte for byte
+//
+// The first instructions of the function that the 5-byte `jmp rel32` covers
+// are copied into the trampoline (relocated with Zydis: RIP-relative operands
+// and short branches are re-encoded for their new address), followed by a
+// jump back to the first untouched instruction. A -fpatchable-function-entry
+// pad (NOPs) is used as it is: there is nothing to relocate.
+//
+// The protocol (what makes it safe while other threads run fn):
+//  1. F[0] := int3, then serialize every core (membarrier SYNC_CORE). A
+//     thread that reaches F from now on traps; the SIGTRAP handler moves it
+//     to the trampoline, as if the jump were already there.
+//  2. Checkpoint: every other thread that may be running user code (per
+//     /proc/self/task/T/syscall) is sent a signal; its handler moves a
+//     thread whose pc is inside F+1..F+n-1 (between displaced instructions,
+//     e.g. after the first of GCC's five 1-byte NOPs) to the matching place
+//     in the relocated copy, and acknowledges. When every thread has
+//     acknowledged, no thread is inside the displaced bytes, and none can
+//     enter them but through F[0].
+//  3. F[1..4] := the jump's offset, F[5..n-1] := int3, serialize;
+//     F[0] := 0xE9 (jmp), serialize.
+// Reverting is the same without the checkpoint (no thread can be inside the
+// bytes of one jmp instruction): F[0] := int3, restore F[1..n-1], restore
+// F[0], serializing after each step.
+// Patches are never freed: a thread may still run a trampoline long after
+// the jump to it was removed. Re-hooking a function reuses its patch.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "hook/stub.h"
+#include "pivot/result.h"
+
+namespace pivot::hook {
+
+inline constexpr int kMaxDisplaced = 16;
+
+struct Patch {
+  uintptr_t fn = 0;
+  int n = 0;  // displaced bytes, >= 5
+  uint8_t original[kMaxDisplaced] = {};
+  uintptr_t trampoline = 0;  // where F's jump goes: loads the hook, jumps to the stub
+  uintptr_t body = 0;        // the relocated instructions, then a jump to F+n
+  // Instruction starts: displaced offset orig_at[i] runs as body + body_at[i].
+  int n_insns = 0;
+  uint8_t orig_at[kMaxDisplaced] = {};
+  uint8_t body_at[kMaxDisplaced] = {};
+  bool pad = false;  // F starts with a -fpatchable-function-entry pad
+  bool applied = false;
+  std::string describe() const;  // "5-byte NOP pad" or "relocated: push %rbp; mov ..."
+};
+
+// Checks that fn (size bytes long) can be patched and builds its trampoline.
+// Calling it again for the same fn and hook returns the same Patch.
+Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook);
+
+// The protocol above. Fails (leaving fn untouched) when a thread does not
+// answer the checkpoint signal within 5 seconds, e.g. because it blocks it.
+// Patching is serialized process-wide.
+Status apply(Patch& p);
+void revert(Patch& p);
+
+// The signal used for checkpoints: PIVOT_HOOK_SIGNAL, default SIGRTMIN+5.
+int checkpoint_signal();
+
+}  // namespace pivot::hook
