@@ -218,8 +218,18 @@ std::string to_lower(std::string_view s) {
 }
 
 // "a, b, c, and 4 more" of sorted, deduplicated names.
-std::string candidate_list(std::vector<std::string> names) {
-  std::sort(names.begin(), names.end());
+// Sorted by name, or by how long a prefix each shares with `near` first
+// (the same namespace and class before the rest).
+std::string candidate_list(std::vector<std::string> names, std::string_view near = {}) {
+  auto shared = [&](const std::string& s) {
+    size_t n = 0;
+    while (n < s.size() && n < near.size() && s[n] == near[n]) ++n;
+    return n;
+  };
+  std::sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
+    size_t sa = shared(a), sb = shared(b);
+    return sa != sb ? sa > sb : a < b;
+  });
   names.erase(std::unique(names.begin(), names.end()), names.end());
   std::string out;
   for (size_t i = 0; i < names.size() && i < kMaxCandidates; ++i) {
@@ -401,7 +411,7 @@ Result<std::vector<Function>> resolve(std::string_view pattern, const std::vecto
         }
       }
     }
-    if (!similar.empty()) message += "; similar: " + candidate_list(std::move(similar));
+    if (!similar.empty()) message += "; similar: " + candidate_list(std::move(similar), trimmed);
     return Error(std::move(message));
   }
 
