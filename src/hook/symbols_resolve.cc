@@ -326,6 +326,30 @@ bool matches(const Pattern& p, const Signature& sig) {
 }
 
 // The pattern's last name component without glob characters, for suggestions.
+// Edit distance of two short lower-case names (insert, delete, replace).
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// True when `name` (a function's last component) looks like what `key`
+// meant: contains it, or is a typo away from it.
+bool similar_name(std::string_view name, std::string_view key) {
+  if (contains_ignoring_case(name, key)) return true;
+  if (key.size() < 4 || name.size() > key.size() + 2 || name.size() + 2 < key.size()) return false;
+  return edit_distance(to_lower(name), key) <= std::max<size_t>(1, key.size() / 4);
+}
+
 std::string suggestion_key(std::string_view pattern, bool signature) {
   std::string_view name = pattern;
   if (signature) {
@@ -404,9 +428,8 @@ Result<std::vector<Function>> resolve(std::string_view pattern, const std::vecto
     std::vector<std::string> similar;
     if (!key.empty()) {
       for (const FunctionSymbol& symbol : symbols) {
-        if (!contains_ignoring_case(symbol.demangled, key)) continue;
         Result<Signature> sig = parse_signature(symbol.demangled);
-        if (sig && contains_ignoring_case(last_component(sig->name), key)) {
+        if (sig && similar_name(strip_template_args(last_component(sig->name)), key)) {
           similar.push_back(symbol.demangled);
         }
       }

@@ -195,8 +195,10 @@ TEST(Resolve, GlobsMatchMany) {
 }
 
 TEST(Resolve, NoMatchSuggests) {
-  EXPECT_EQ(error_of("minidfs::DataNodeMetrics::incrbytesred"),
-            "no function matches 'minidfs::DataNodeMetrics::incrbytesred'");
+  EXPECT_EQ(error_of("minidfs::DataNodeMetrics::incrbytesred"),  // a typo away
+            "no function matches 'minidfs::DataNodeMetrics::incrbytesred'; similar: "
+            "minidfs::DataNodeMetrics::incrBytesRead(long)");
+  EXPECT_EQ(error_of("minidfs::zzzzzzzz"), "no function matches 'minidfs::zzzzzzzz'");
   EXPECT_EQ(
       error_of("DataNodeMetrics::incrBytes"),
       "no function matches 'DataNodeMetrics::incrBytes'; similar: "

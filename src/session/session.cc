@@ -85,7 +85,13 @@ Result<ResultTable> Session::results(QueryId q, std::string_view name) {
 }
 
 Result<std::string> Session::explain(std::string_view text) const {
-  auto plan = planner::compile(text, planner::local_catalog(), 0);
+  // Defined tracepoints are resolved (not hooked), for their types and errors.
+  auto typer = [](const hook::ProbeSpec& spec) -> Result<std::vector<ValueType>> {
+    auto probe = hook::make_probe(spec, hook::symbols());
+    if (!probe) return probe.error();
+    return probe->types;
+  };
+  auto plan = planner::compile(text, planner::local_catalog(), 0, typer);
   if (!plan) return plan.error();
   return plan->explain();
 }

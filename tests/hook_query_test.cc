@@ -1,0 +1,106 @@
+// Tracepoints defined in query text on functions of this process, end to
+// end through pivot::Session: causal joins with static tracepoints, Return
+// with duration, two texts defining the same name, and errors.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pivot/pivot.h"
+
+namespace shop {
+
+int64_t g_stock = 0;
+
+// Plain functions with no tracepoint in them. noipa keeps every call a call.
+[[gnu::noipa]] int64_t restock(int64_t items, const std::string& warehouse) {
+  g_stock += items + static_cast<int64_t>(warehouse.size()) * 0;
+  return g_stock;
+}
+
+[[gnu::noipa]] double price(double base, int quantity) { return base * quantity; }
+
+}  // namespace shop
+
+namespace {
+
+void order(const std::string& customer) { PIVOT_TRACEPOINT("Shop.order", customer); }
+
+TEST(HookQuery, EntryJoinsAStaticTracepointByCausality) {
+  pivot::Session s;
+  auto q = s.install(
+      "Tracepoint restock = Entry(\"shop::restock\") Exports items = arg0, warehouse = arg1\n"
+      "From r In restock Join o In First(Shop.order) On o -> r\n"
+      "GroupBy o.customer, r.warehouse Select o.customer, r.warehouse, SUM(r.items), COUNT");
+  ASSERT_TRUE(q) << q.error().message();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([t] {
+      for (int i = 1; i <= 100; ++i) {
+        pivot::baggage::Scope scope{pivot::Baggage()};
+        order(t % 2 ? "ann" : "bob");
+        shop::restock(i, i % 2 ? "north" : "south");
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  shop::restock(1000, "north");  // no order before it: no join
+  EXPECT_EQ(s.results(*q).to_json(),
+            R"json({"columns":["o.customer","r.warehouse","SUM(r.items)","COUNT"],"rows":[)json"
+            R"json(["ann","north",5000,100],["ann","south",5100,100],["bob","north",5000,100],["bob","south",5100,100]]})json");
+}
+
+TEST(HookQuery, ReturnExportsRetAndDuration) {
+  pivot::Session s;
+  auto q = s.install(
+      "Tracepoint priced = Return(\"shop::price\") Exports base = arg0, n = arg1\n"
+      "From p In priced Where p.duration >= 0 GroupBy p.n Select p.n, SUM(p.base), COUNT");
+  ASSERT_TRUE(q) << q.error().message();
+  for (int i = 1; i <= 10; ++i) shop::price(1.5, i % 3);
+  EXPECT_EQ(s.results(*q).to_json(),
+            R"json({"columns":["p.n","SUM(p.base)","COUNT"],"rows":[[0,4.5,3],[1,6.0,4],[2,4.5,3]]})json");
+}
+
+TEST(HookQuery, TwoTextsDefineTheSameNameEachForItself) {
+  pivot::Session s;
+  auto a = s.install(
+      "Tracepoint t = Entry(\"shop::restock\") Exports x = arg0\nFrom e In t Select SUM(e.x)");
+  auto b = s.install("Tracepoint t = Entry(\"shop::price\") Exports x = arg1\nFrom e In t Select SUM(e.x)");
+  auto c = s.install(
+      "Tracepoint t = Entry(\"shop::restock\") Exports x = arg0\nFrom e In t Select COUNT");  // shares a's hook
+  ASSERT_TRUE(a && b && c);
+  shop::restock(5, "x");
+  shop::restock(6, "x");
+  shop::price(2.0, 7);
+  EXPECT_EQ(s.results(*a).to_json(), R"json({"columns":["SUM(e.x)"],"rows":[[11]]})json");
+  EXPECT_EQ(s.results(*b).to_json(), R"json({"columns":["SUM(e.x)"],"rows":[[7]]})json");
+  EXPECT_EQ(s.results(*c).to_json(), R"json({"columns":["COUNT"],"rows":[[2]]})json");
+  ASSERT_TRUE(s.uninstall(*a));
+  shop::restock(1, "x");
+  EXPECT_EQ(s.results(*c).to_json(), R"json({"columns":["COUNT"],"rows":[[3]]})json");
+}
+
+TEST(HookQuery, ErrorsPointAtTheDefinition) {
+  pivot::Session s;
+  auto unknown = s.install("Tracepoint t = Entry(\"shop::restok\")\nFrom e In t Select COUNT");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().line(), 1);
+  EXPECT_EQ(unknown.error().column(), 22);
+  EXPECT_NE(unknown.error().message().find("no function matches 'shop::restok'; similar: shop::restock(long, "),
+            std::string::npos)
+      << unknown.error().message();
+  auto range = s.install("Tracepoint t = Entry(\"shop::price\") Exports x = arg2\nFrom e In t Select COUNT");
+  ASSERT_FALSE(range);
+  EXPECT_NE(range.error().message().find("arg2 does not exist: shop::price(double, int) has arguments arg0..arg1"),
+            std::string::npos)
+      << range.error().message();
+  auto type = s.install("Tracepoint t = Entry(\"shop::restock\") Exports w = arg1\nFrom e In t Select SUM(e.w)");
+  ASSERT_FALSE(type);
+  EXPECT_NE(type.error().message().find("SUM"), std::string::npos) << type.error().message();
+  auto explained = s.explain("Tracepoint t = Entry(\"shop::price\") Exports n = arg1\nFrom e In t Select SUM(e.n)");
+  ASSERT_TRUE(explained) << explained.error().message();
+  EXPECT_EQ(*explained, "A1 @ t: OBSERVE n; EMIT q1 SUM(n)\n");
+}
+
+}  // namespace
