@@ -103,6 +103,20 @@ std::string DataNode::check_read(const Frame& request, int64_t& block, int64_t& 
   return "";
 }
 
+int64_t DataNode::send_block(Connection& conn, int64_t block, int64_t offset, int64_t length) {
+  int64_t sent = 0;
+  Frame packet;
+  packet.kind = FrameKind::kData;
+  while (sent < length) {
+    int64_t n = std::min(options_.packet_bytes, length - sent);
+    packet.body.resize(static_cast<size_t>(n));
+    block_bytes(block, offset + sent, packet.body.data(), packet.body.size());
+    if (!conn.send(packet).ok()) break;
+    sent += n;
+  }
+  return sent;
+}
+
 void DataNode::read_block(Connection& conn, const Frame& request) {
   int64_t block = 0, offset = 0, length = 0;
   std::string src(request.get("src"));
@@ -115,17 +129,8 @@ void DataNode::read_block(Connection& conn, const Frame& request) {
     response = make_error_response(error);
   } else {
     PIVOT_TRACEPOINT("DN.DataTransferProtocol", op, block, src);
-    int64_t delta = 0;  // bytes actually sent
-    Frame packet;
-    packet.kind = FrameKind::kData;
-    bool ok = true;
-    while (delta < length && ok) {
-      int64_t n = std::min(options_.packet_bytes, length - delta);
-      packet.body.resize(static_cast<size_t>(n));
-      block_bytes(block, offset + delta, packet.body.data(), packet.body.size());
-      ok = conn.send(packet).ok();
-      if (ok) delta += n;
-    }
+    int64_t delta = send_block(conn, block, offset, length);  // bytes actually sent
+    bool ok = delta == length;
     PIVOT_TRACEPOINT("DataNodeMetrics.incrBytesRead", delta);
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -87,6 +87,16 @@ const std::vector<QueryDef>& queries() {
        [](const ClientRecord&, const Op& op, Groups& g) {
          for (const Read& r : op.reads) g[{r.datanode, op.src}] += r.bytes;
        }},
+      // A tracepoint defined at run time on a function with no
+      // PIVOT_TRACEPOINT in it: its return value is the bytes sent.
+      {"H1",
+       "Tracepoint sent = Return(\"minidfs::DataNode::send_block\") Exports block = arg2\n"
+       "From s In sent Join cl In First(ClientProtocols) On cl -> s "
+       "GroupBy cl.procName, s.host Select cl.procName, s.host, SUM(s.ret)",
+       {"cl.procName", "s.host", "SUM(s.ret)"},
+       [](const ClientRecord& c, const Op& op, Groups& g) {
+         for (const Read& r : op.reads) g[{c.proc_name, r.datanode}] += r.bytes;
+       }},
       {"RR",
        "From r In ReceiveRequest GroupBy r.host, r.op Select r.host, r.op, COUNT",
        {"r.host", "r.op", "COUNT"},
