@@ -152,24 +152,51 @@ bool parked_outside(pid_t tid, uintptr_t lo, uintptr_t hi) {
 
 bool thread_alive(pid_t pid, pid_t tid) { return syscall(SYS_tgkill, pid, tid, 0) == 0; }
 
-// Sends the checkpoint signal to every other thread that may be running
-// user code and waits for each to answer. False on timeout. A thread that
-// exits after it was sent the signal never answers: the round starts over.
-bool checkpoint(uintptr_t lo, uintptr_t hi, bool everyone) {
+// True when thread tid blocks signal `sig` (SigBlk in its status), as
+// servers often do in worker threads.
+bool blocks_signal(pid_t tid, int sig) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
+  FILE* f = std::fopen(path, "re");
+  if (f == nullptr) return false;
+  char line[256];
+  bool blocked = false;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::strncmp(line, "SigBlk:", 7) == 0) {
+      unsigned long long mask = std::strtoull(line + 7, nullptr, 16);
+      blocked = (mask >> (sig - 1)) & 1;
+      break;
+    }
+  }
+  std::fclose(f);
+  return blocked;
+}
+
+// Waits until no other thread can be inside [lo, hi) but through code we
+// control. Threads that may be running user code are sent the checkpoint
+// signal and answer from its handler; threads that block the signal are
+// watched instead until they are seen blocked in a system call (or
+// stopped) outside the range. False on timeout. A thread that exits after
+// it was sent the signal never answers: the round starts over.
+bool checkpoint(uintptr_t lo, uintptr_t hi, bool everyone, std::chrono::milliseconds patience) {
   int sig = checkpoint_signal();
   pid_t pid = getpid();
-  // Generous: a thread that is runnable but not running (a loaded machine)
-  // answers when it is next scheduled.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  auto deadline = std::chrono::steady_clock::now() + patience;
   for (;;) {
     g_acks.store(0, std::memory_order_release);
-    std::vector<pid_t> sent;
+    std::vector<pid_t> sent, watched;
     for (pid_t tid : other_threads()) {
       if (!everyone && parked_outside(tid, lo, hi)) continue;
-      if (syscall(SYS_tgkill, pid, tid, sig) == 0) sent.push_back(tid);  // ESRCH: it exited meanwhile
+      if (blocks_signal(tid, sig)) {
+        watched.push_back(tid);
+      } else if (syscall(SYS_tgkill, pid, tid, sig) == 0) {  // ESRCH: it exited meanwhile
+        sent.push_back(tid);
+      }
     }
     bool restart = false;
-    for (int spins = 0; g_acks.load(std::memory_order_acquire) < static_cast<int>(sent.size()); ++spins) {
+    for (int spins = 0;; ++spins) {
+      std::erase_if(watched, [&](pid_t tid) { return parked_outside(tid, lo, hi) || !thread_alive(pid, tid); });
+      if (watched.empty() && g_acks.load(std::memory_order_acquire) >= static_cast<int>(sent.size())) break;
       if (std::chrono::steady_clock::now() > deadline) return false;
       if (spins % 64 == 63) {
         restart = std::any_of(sent.begin(), sent.end(), [&](pid_t tid) { return !thread_alive(pid, tid); });
@@ -186,7 +213,7 @@ void sync_cores(uintptr_t lo, uintptr_t hi) {
   if (g_sync_core) {
     syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0);
   } else {
-    checkpoint(lo, hi, true);  // returning from a signal handler serializes (iret)
+    checkpoint(lo, hi, true, std::chrono::seconds(5));  // returning from a signal handler serializes (iret)
   }
 }
 
@@ -202,6 +229,24 @@ bool set_writable(uintptr_t at, size_t len, bool writable) {
 
 void store_byte(uintptr_t at, uint8_t v) {
   __atomic_store_n(reinterpret_cast<uint8_t*>(at), v, __ATOMIC_RELEASE);
+}
+
+// One 16-bit store, atomic on x86 within a cache line even unaligned (as
+// Windows hot-patching relies on); asm, since C++ has no unaligned atomics.
+void store_pair(uintptr_t at, uint8_t b0, uint8_t b1) {
+  uint16_t v = static_cast<uint16_t>(b0 | (b1 << 8));
+  asm volatile("movw %1, (%0)" : : "r"(at), "r"(v) : "memory");
+}
+
+constexpr uint8_t kSpin[2] = {0xEB, 0xFE};  // jmp . (a thread that arrives waits there)
+
+// True when any thread but this one blocks SIGTRAP: an int3 it ran into
+// would kill the process (the kernel forces synchronous signals).
+bool someone_blocks_sigtrap() {
+  for (pid_t tid : other_threads()) {
+    if (blocks_signal(tid, SIGTRAP)) return true;
+  }
+  return false;
 }
 
 // A page within a 32-bit displacement of `near`, for one trampoline.
@@ -431,41 +476,89 @@ Status apply(Patch& p) {
   std::lock_guard<std::mutex> lock(patch_mutex());
   if (p.applied) return Status();
   uintptr_t lo = p.fn, hi = p.fn + p.n;
-  if (!set_writable(p.fn, p.n, true)) return Error("cannot make the function's code writable (mprotect)");
-  store_byte(p.fn, 0xCC);
-  sync_cores(lo, hi);
-  g_in_progress.store(&p, std::memory_order_release);
-  bool everyone_answered = checkpoint(lo, hi, false);
-  g_in_progress.store(nullptr, std::memory_order_release);
-  if (!everyone_answered) {
-    store_byte(p.fn, p.original[0]);
-    sync_cores(lo, hi);
-    set_writable(p.fn, p.n, false);
-    return Error("a thread did not answer the patching signal " + std::to_string(checkpoint_signal()) +
-                 " within 5 s (does it block signals? set PIVOT_HOOK_SIGNAL to one it accepts)");
-  }
   auto* f = reinterpret_cast<uint8_t*>(p.fn);
+  // The barrier that holds arriving threads during the checkpoint: a 2-byte
+  // `jmp .` when no thread can be at F+1 (the first instruction is longer
+  // than a byte), else int3.
+  bool spin = p.n_insns > 1 ? p.orig_at[1] >= 2 : p.n >= 2;
+  spin = spin && (p.fn & 63) != 63;
+  if (!spin && someone_blocks_sigtrap()) {
+    return Error("its first instruction is one byte long, so patching it needs an int3, and a thread of this "
+                 "process blocks SIGTRAP (which an int3 would turn into a crash); not patching");
+  }
+  if (!set_writable(p.fn, p.n, true)) return Error("cannot make the function's code writable (mprotect)");
+  auto release = [&] {  // undoes the barrier: the original bytes again
+    if (spin) {
+      store_pair(p.fn, p.original[0], p.original[1]);
+    } else {
+      store_byte(p.fn, p.original[0]);
+    }
+    sync_cores(lo, hi);
+  };
+  // A thread that blocks the checkpoint signal and keeps running (or waits
+  // at the barrier) is given up on after a short while: the barrier is
+  // lifted, and the round tried again, for up to 5 s.
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (bool clear = false; !clear;) {
+    if (spin) {
+      store_pair(p.fn, kSpin[0], kSpin[1]);
+    } else {
+      store_byte(p.fn, 0xCC);
+    }
+    sync_cores(lo, hi);
+    g_in_progress.store(&p, std::memory_order_release);
+    clear = checkpoint(lo, hi, false, std::chrono::milliseconds(50));
+    g_in_progress.store(nullptr, std::memory_order_release);
+    if (clear) break;
+    release();
+    if (std::chrono::steady_clock::now() > give_up) {
+      set_writable(p.fn, p.n, false);
+      return Error("a thread did not answer the patching signal " + std::to_string(checkpoint_signal()) +
+                   " within 5 s, nor block in a system call (a busy thread that blocks the signal? set "
+                   "PIVOT_HOOK_SIGNAL to one it accepts)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  uint8_t jmp[kJmpSize] = {0xE9};
   int32_t rel = static_cast<int32_t>(static_cast<int64_t>(p.trampoline) - static_cast<int64_t>(p.fn + kJmpSize));
-  std::memcpy(f + 1, &rel, 4);
-  for (int i = kJmpSize; i < p.n; ++i) f[i] = 0xCC;
-  sync_cores(lo, hi);
-  store_byte(p.fn, 0xE9);
+  std::memcpy(jmp + 1, &rel, 4);
+  for (int i = kJmpSize; i < p.n; ++i) f[i] = 0xCC;  // never run: no branch lands there
+  if (spin) {
+    std::memcpy(f + 2, jmp + 2, kJmpSize - 2);
+    sync_cores(lo, hi);
+    store_pair(p.fn, jmp[0], jmp[1]);
+  } else {
+    std::memcpy(f + 1, jmp + 1, kJmpSize - 1);
+    sync_cores(lo, hi);
+    store_byte(p.fn, jmp[0]);
+  }
   sync_cores(lo, hi);
   set_writable(p.fn, p.n, false);
   p.applied = true;
   return Status();
 }
 
+// While patched, no thread can be at F+1 (inside the jmp), so a 2-byte
+// `jmp .` holds arriving threads while the rest goes back, whatever the
+// original instructions were; then the first two bytes return at once.
 void revert(Patch& p) {
   std::lock_guard<std::mutex> lock(patch_mutex());
   if (!p.applied) return;
   uintptr_t lo = p.fn, hi = p.fn + p.n;
   if (!set_writable(p.fn, p.n, true)) return;  // cannot happen once apply() managed it
-  store_byte(p.fn, 0xCC);
-  sync_cores(lo, hi);
-  std::memcpy(reinterpret_cast<uint8_t*>(p.fn) + 1, p.original + 1, p.n - 1);
-  sync_cores(lo, hi);
-  store_byte(p.fn, p.original[0]);
+  if ((p.fn & 63) != 63) {
+    store_pair(p.fn, kSpin[0], kSpin[1]);
+    sync_cores(lo, hi);
+    std::memcpy(reinterpret_cast<uint8_t*>(p.fn) + 2, p.original + 2, p.n - 2);
+    sync_cores(lo, hi);
+    store_pair(p.fn, p.original[0], p.original[1]);
+  } else {  // the pair would straddle a cache line: int3, as in apply()
+    store_byte(p.fn, 0xCC);
+    sync_cores(lo, hi);
+    std::memcpy(reinterpret_cast<uint8_t*>(p.fn) + 1, p.original + 1, p.n - 1);
+    sync_cores(lo, hi);
+    store_byte(p.fn, p.original[0]);
+  }
   sync_cores(lo, hi);
   set_writable(p.fn, p.n, false);
   p.applied = false;

@@ -20,9 +20,10 @@
 //     /proc/self/task/T/syscall) is sent a signal; its handler moves a
 //     thread whose pc is inside F+1..F+n-1 (between displaced instructions,
 //     e.g. after the first of GCC's five 1-byte NOPs) to the matching place
-//     in the relocated copy, and acknowledges. When every thread has
-//     acknowledged, no thread is inside the displaced bytes, and none can
-//     enter them but through F[0].
+//     in the relocated copy, and acknowledges. A thread that blocks the
+//     signal is watched instead until it is seen blocked in a system call
+//     outside those bytes. Then no thread is inside the displaced bytes,
+//     and none can enter them but through F[0].
 //  3. F[1..4] := the jump's offset, F[5..n-1] := int3, serialize;
 //     F[0] := 0xE9 (jmp), serialize.
 // Reverting is the same without the checkpoint (no thread can be inside the
@@ -63,7 +64,8 @@ struct Patch {
 Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook);
 
 // The protocol above. Fails (leaving fn untouched) when a thread does not
-// answer the checkpoint signal within 5 seconds, e.g. because it blocks it.
+// answer the checkpoint signal (or, blocking it, park outside the
+// displaced bytes) within 5 seconds.
 // Patching is serialized process-wide.
 Status apply(Patch& p);
 void revert(Patch& p);
