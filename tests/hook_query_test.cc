@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "pivot/pivot.h"
+#include "planner/catalog.h"
+#include "session/installation.h"
 
 namespace shop {
 
@@ -101,6 +103,24 @@ TEST(HookQuery, ErrorsPointAtTheDefinition) {
   auto explained = s.explain("Tracepoint t = Entry(\"shop::price\") Exports n = arg1\nFrom e In t Select SUM(e.n)");
   ASSERT_TRUE(explained) << explained.error().message();
   EXPECT_EQ(*explained, "A1 @ t: OBSERVE n; EMIT q1 SUM(n)\n");
+}
+
+// An agent in a fleet of different programs installs a text even where its
+// process lacks a defined function: other processes have it, and the text's
+// other advice (here, the Shop.order side of a join) must run everywhere.
+TEST(HookQuery, AnAgentSkipsADefinitionItsProcessLacks) {
+  const char* text =
+      "Tracepoint t = Entry(\"elsewhere::f\") Exports x = arg0\n"
+      "From e In t Join o In First(Shop.order) On o -> e GroupBy o.customer Select o.customer, SUM(e.x)";
+  using pivot::session::Installation;
+  using pivot::session::MissingFunctions;
+  auto strict = Installation::create(text, pivot::planner::local_catalog(), 1);
+  ASSERT_FALSE(strict);
+  EXPECT_NE(strict.error().message().find("no function matches 'elsewhere::f'"), std::string::npos);
+  auto lenient = Installation::create(text, pivot::planner::local_catalog(), 2, MissingFunctions::kSkip);
+  ASSERT_TRUE(lenient) << lenient.error().message();
+  ASSERT_EQ((*lenient)->hooked().size(), 1u);
+  EXPECT_EQ((*lenient)->hooked()[0].rfind("t: no function matches 'elsewhere::f'", 0), 0u) << (*lenient)->hooked()[0];
 }
 
 }  // namespace

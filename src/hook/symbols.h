@@ -112,6 +112,9 @@ struct Function {
   std::vector<Arg> args;
 };
 
+// resolve()'s error when nothing matches starts with this.
+inline constexpr std::string_view kNoMatch = "no function matches '";
+
 // Functions matching `pattern`:
 //  - with "(": compared with the whole signature (without a template function's
 //    return type), whitespace-insensitive where C++ allows ("f(long)", "f( long )");

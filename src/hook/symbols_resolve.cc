@@ -423,7 +423,7 @@ Result<std::vector<Function>> resolve(std::string_view pattern, const std::vecto
   }
 
   if (found.empty()) {
-    std::string message = "no function matches '" + std::string(trimmed) + "'";
+    std::string message = std::string(kNoMatch) + std::string(trimmed) + "'";
     std::string key = suggestion_key(trimmed, p.signature);
     std::vector<std::string> similar;
     if (!key.empty()) {

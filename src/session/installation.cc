@@ -3,12 +3,19 @@
 namespace pivot::session {
 
 Result<std::unique_ptr<Installation>> Installation::create(std::string_view text,
-                                                           const planner::Catalog& catalog, uint64_t uid) {
+                                                           const planner::Catalog& catalog, uint64_t uid,
+                                                           MissingFunctions missing) {
   // Defined tracepoints are resolved in this process while compiling, and
   // hooked before any advice goes in.
   std::vector<hook::Probe> probes;
-  auto typer = [&probes](const hook::ProbeSpec& spec) -> Result<std::vector<ValueType>> {
+  std::vector<std::string> skipped;
+  auto typer = [&](const hook::ProbeSpec& spec) -> Result<std::vector<ValueType>> {
     auto probe = hook::make_probe(spec, hook::symbols());
+    if (!probe && missing == MissingFunctions::kSkip &&
+        probe.error().message().compare(0, hook::kNoMatch.size(), hook::kNoMatch) == 0) {
+      skipped.push_back(spec.tracepoint.substr(0, spec.tracepoint.find('#')) + ": " + probe.error().message());
+      return hook::declared_types(spec);
+    }
     if (!probe) return probe.error();
     std::vector<ValueType> types = probe->types;
     probes.push_back(std::move(*probe));
@@ -22,6 +29,7 @@ Result<std::unique_ptr<Installation>> Installation::create(std::string_view text
     if (!attached) return attached.error();
     in->probes_ = std::move(*attached);
   }
+  in->skipped_ = std::move(skipped);
   for (planner::QueryPlan& qp : plan->queries) {
     auto collector = aggregate::Collector::create(qp.shape);
     if (!collector) return collector.error();
@@ -45,7 +53,9 @@ Installation::~Installation() {
 }
 
 std::vector<std::string> Installation::hooked() const {
-  return probes_ ? probes_->describe() : std::vector<std::string>{};
+  std::vector<std::string> out = probes_ ? probes_->describe() : std::vector<std::string>{};
+  out.insert(out.end(), skipped_.begin(), skipped_.end());
+  return out;
 }
 
 std::vector<aggregate::Partial> Installation::collect() {

@@ -24,16 +24,24 @@
 
 namespace pivot::session {
 
+// What to do with a Tracepoint definition whose function this process
+// does not have: an error (one process, as pivot::Session), or install the
+// rest of the text without it (an agent in a fleet of different programs,
+// where other processes have it and the text's other advice is needed here).
+enum class MissingFunctions { kError, kSkip };
+
 class Installation {
  public:
   static Result<std::unique_ptr<Installation>> create(std::string_view text, const planner::Catalog& catalog,
-                                                      uint64_t uid);
+                                                      uint64_t uid,
+                                                      MissingFunctions missing = MissingFunctions::kError);
   ~Installation();
   Installation(const Installation&) = delete;
   Installation& operator=(const Installation&) = delete;
 
   const std::vector<planner::QueryPlan>& plans() const { return plans_; }
-  // One line per function hooked for the text's Tracepoint definitions.
+  // One line per function hooked for the text's Tracepoint definitions, and
+  // one per definition skipped (MissingFunctions::kSkip).
   std::vector<std::string> hooked() const;
   // What each query emitted since the previous call, in plans() order.
   std::vector<aggregate::Partial> collect();
@@ -46,6 +54,7 @@ class Installation {
   std::vector<std::unique_ptr<aggregate::Collector>> collectors_;
   std::vector<advice::ProgramPtr> programs_;
   std::unique_ptr<hook::Probes> probes_;  // the text's Tracepoint definitions, hooked
+  std::vector<std::string> skipped_;
 };
 
 // The result table of one query from its accumulated partial aggregate.
