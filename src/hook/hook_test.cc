@@ -455,8 +455,11 @@ TEST(Hook, PatchingIsSafeWhileThreadsRunTheFunction) {
     auto b = Probes::attach({i % 2 == 0 ? *jcc_entry : *jcc_return});
     ASSERT_TRUE(a) << a.error().message();
     ASSERT_TRUE(b) << b.error().message();
+    int64_t before = rec.events.load();
     observe("t.s1", &rec);
     observe("t.s2", &rec);
+    // Let the hooks fire before they go (at most 20 ms).
+    for (int k = 0; k < 200 && rec.events.load() == before; ++k) usleep(100);
   }
   stop = true;
   for (auto& t : threads) t.join();
