@@ -165,7 +165,9 @@ def section_summary(runs, e2e):
                    bg and bg.find("BM_PackEncodeDecodeUnpack_OneSmallTuple")),
     ]
     if hook is not None:
-        name = next((n for n in hook.order if "Entry" in n and "Emit" in n), None) or (hook.order[2] if len(hook.order) > 2 else None)
+        # The hooks work names its benchmarks; prefer an entry with OBSERVE + EMIT.
+        name = next((n for n in hook.order if "Entry" in n and "Emit" in n), None) or next(
+            (n for n in hook.order if not n.startswith("BM_Baseline")), None)
         rows.append(target_row("hooked function entry, OBSERVE + EMIT", "hook", hook, name))
     else:
         rows.append("| hooked function entry, OBSERVE + EMIT | ≤ 30 ns (≤ 32×) | not measured: `hook_bench` is not built yet | | |")
@@ -201,14 +203,13 @@ def section_peers(runs):
                     why = e
             return f"| {label} | not measured ({why}) | | {mine_label} | | |"
         p, m = run.median(run.find(peer)), run.median(run.find(mine))
-        cmp_p, cmp_m = p, m
-        extra = ""
+        shown = f"{p / m:.2f}"
         if over_loop and run.empty_loop() is not None:
-            cmp_p, cmp_m = p - run.empty_loop(), m - run.empty_loop()
-            extra = " (over the empty loop)"
-        ratio = cmp_p / cmp_m if cmp_m and cmp_m > 0 else None
+            # What each adds to the loop; meaningless when either is lost in the noise.
+            op, om = p - run.empty_loop(), m - run.empty_loop()
+            shown += f"; over the empty loop {op / om:.2f}" if op > 0 and om > 0 else "; over the empty loop: within noise"
         return (f"| {label} | {fmt_ns(p)} ({fmt_x(run.ratio(run.find(peer)))}) | {fmt_ns(m)} ({fmt_x(run.ratio(run.find(mine)))}) |"
-                f" {mine_label} | {('%.2f' % ratio) if ratio is not None else '—'}{extra} | `{os.path.basename(run.path)}` |")
+                f" {mine_label} | {shown} | `{os.path.basename(run.path)}` |")
 
     rows.append(row("LTTng-UST tracepoint, dormant", dorm, "BM_Lttng_Dormant", "BM_Pivot_Dormant", "dormant site", over_loop=True))
     rows.append(row("USDT probe with semaphore, dormant", dorm, "BM_Usdt_Dormant", "BM_Pivot_Dormant", "dormant site", over_loop=True))
@@ -405,7 +406,7 @@ def section_e2e(e2e):
 
 
 def chart(runs, e2e, png):
-    """Two panels: × empty call of pivot's paths and the peers; minidfs throughput per mode."""
+    """Two panels: × empty call of pivot's paths and the peers; minidfs CPU per op per mode."""
     gnuplot = shutil.which("gnuplot")
     if not gnuplot:
         print("perf_report: gnuplot not found (scripts/setup.sh perf): no chart", file=sys.stderr)
@@ -435,14 +436,16 @@ def chart(runs, e2e, png):
         i = 0
         for mode in (e2e or {}).get("order", []):
             m = e2e["modes"].get(mode, {})
-            if m.get("runs") and "ratio" in m:
-                base = e2e["modes"]["bare"]["ops_per_s"]
-                f.write(f'{i} "{mode}" {m["ratio"]:.4f} {m["ops_range"][0] / base:.4f} {m["ops_range"][1] / base:.4f}\n')
+            base = e2e["modes"].get("bare", {}).get("cpu_us")
+            if m.get("runs") and "cpu_us" in m and base:
+                f.write(f'{i} "{mode}" {m["cpu_us"] / base:.4f} {m["cpu_range"][0] / base:.4f} {m["cpu_range"][1] / base:.4f}\n')
                 i += 1
     script = f"""
 set terminal pngcairo size 1100,480 font "DejaVu Sans,10"
 set output "{png}"
 set multiplot layout 1,2
+set lmargin 10
+set bmargin 7
 set title "Cost per event, × an empty noinline call (same run; log scale)"
 set style fill solid 0.8 border -1
 set logscale y
@@ -452,13 +455,14 @@ set xtics rotate by 35 right
 set boxwidth 0.7
 unset key
 plot "{tmp}/micro.dat" using 1:3:xtic(2) with boxes lc rgb "#4a7ebb", \
-     "" using 1:3:(sprintf("%.2g", $3)) with labels offset 0,0.7 font ",8"
+     "" using 1:3:($3 >= 10 ? sprintf("%.0f", $3) : sprintf("%.2f", $3)) with labels offset 0,0.7 font ",8"
 unset logscale y
-set title "minidfs throughput, × the bare build (median, min–max)"
-set yrange [0.8:1.1]
+set title "minidfs CPU per op, × the bare build (median, min–max of the runs)"
+set yrange [0:*]
 set grid ytics
 plot "{tmp}/e2e.dat" using 1:3:xtic(2) with boxes lc rgb "#6aa84f", \
-     "" using 1:3:4:5 with yerrorbars lc rgb "black" pt 0, 1 with lines lc rgb "gray" dt 2
+     "" using 1:3:4:5 with yerrorbars lc rgb "black" pt 0, \
+     "" using 1:3:(sprintf("%.3f", $3)) with labels offset 0,-0.8 font ",8", 1 with lines lc rgb "gray" dt 2
 unset multiplot
 """
     with open(os.path.join(tmp, "chart.gp"), "w") as f:
@@ -493,7 +497,7 @@ def main():
     sections = [
         ("run", section_env(results, env)),
         ("summary", section_summary(runs, e2e)),
-        ("chart", f"![pivot's costs and minidfs throughput]({rel_png})" if have_chart else "No chart (gnuplot missing)."),
+        ("chart", f"![pivot's costs per event next to its peers, and minidfs CPU per op by mode]({rel_png})" if have_chart else "No chart (gnuplot missing)."),
         ("peers", section_peers(runs)),
         ("end-to-end", section_e2e(e2e)),
         ("instruction-counts", section_icount(results)),
