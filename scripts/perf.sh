@@ -11,7 +11,7 @@
 #   --min-time S      --benchmark_min_time of each (default 0.2; --quick 0.01)
 #   --e2e-runs N      runs of each end-to-end mode (default 7; --quick 1)
 #   --e2e-seconds S   seconds the minidfs clients run in each (default 8; --quick 2)
-#   --modes "M..."    end-to-end modes to run (default: bare idle baggage seed paper hooked)
+#   --modes "M..."    end-to-end modes to run (default: bare idle baggage seed aggregates paper hooked)
 #   --skip-micro, --skip-peers, --skip-icount, --skip-e2e
 #   --no-docs         keep the results, leave docs/ alone
 #   --results DIR     where raw results go (default build/release/perf/<UTC time>)
@@ -175,14 +175,15 @@ baggage_query='From incr In DataNodeMetrics.incrBytesRead Join cl In First(Clien
 hook_query='Tracepoint rb = Entry("minidfs::DataNode::read_block*")
 From r In rb GroupBy r.host Select r.host, COUNT'
 
-modes=(bare idle baggage seed paper hooked)
+modes=(bare idle baggage seed aggregates paper hooked)
 [ -n "$only_modes" ] && read -r -a modes <<<"$only_modes"
 declare -A mode_what=(
   [bare]="minidfs_bare: tracepoints compiled out, no agent, no baggage (bare.h)"
   [idle]="minidfs with its agents, no query"
   [baggage]="1 tuple of baggage on every request (PACK at the client, UNPACK at the datanode), no output"
   [seed]="the seed query (Q2) installed"
-  [paper]="all paper queries installed (Q1-Q8, RR, L: 10 queries)"
+  [aggregates]="the paper's aggregating queries installed (Q1-Q8, RR: 9 queries)"
+  [paper]="all paper queries installed (Q1-Q8, RR and L, which ships a row per RPC: 10 queries)"
   [hooked]="a runtime-defined Entry tracepoint installed (COUNT by host)"
 )
 
@@ -191,7 +192,8 @@ e2e_queries() {  # MODE -> one query per line (newlines inside a query as \n)
     bare|idle) ;;
     baggage) echo "$baggage_query" ;;
     seed) query_of Q2 ;;
-    paper) for q in Q1 Q2 Q3 Q4 Q5 Q6 Q7 Q8 RR; do query_of "$q"; done; echo "$latency_query" ;;
+    aggregates) for q in Q1 Q2 Q3 Q4 Q5 Q6 Q7 Q8 RR; do query_of "$q"; done ;;
+    paper) e2e_queries aggregates; echo "$latency_query" ;;
     hooked) printf '%s\n' "${hook_query//$'\n'/\\n}" ;;
   esac
 }
@@ -207,26 +209,36 @@ wait_file() {  # FILE SECONDS
   return 1
 }
 
-# Runs one cluster in MODE; writes $out/{client*.stats.json,result.json}.
+# Runs one cluster in MODE; writes $out/{client*.stats.json,cpu_*}. With
+# OPS, each client runs OPS ops under callgrind instead (every process, via
+# --trace-children) and $out/collected holds the instructions of each.
 e2e_run() {
-  local mode="$1" out="$2" bin="$minidfs"
+  local mode="$1" out="$2" ops="${3:-}" bin="$minidfs"
   [ "$mode" = bare ] && bin="$build/examples/minidfs/minidfs_bare"
   rm -rf "$out"; mkdir -p "$out"
-  local cluster_cmd=("$bin" cluster --datanodes 3 --clients 3 --seed 1 --files 12 --block-size 8192
-                     --max-blocks 4 --duration "$e2e_seconds" --stay --go-file "$out/go"
+  local wrap=() workload=(--duration "$e2e_seconds") interval=1000 slack=60
+  if [ -n "$ops" ]; then
+    wrap=(valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=/dev/null)
+    # No report during the workload: under valgrind an interval spans far fewer
+    # ops, which would charge the agents' reporting to every op many times over
+    # (aggregate_bench measures a report).
+    workload=(--ops "$ops" --startup-timeout-ms 300000) interval=600000 slack=900
+  fi
+  local cluster_cmd=("${wrap[@]}" "$bin" cluster --datanodes 3 --clients 3 --seed 1 --files 12 --block-size 8192
+                     --max-blocks 4 "${workload[@]}" --stay --go-file "$out/go"
                      --done-file "$out/done" --ready-file "$out/ready.json" --run-dir "$out/run"
                      --runtime-dir "$out/agents")
   echo "${cluster_cmd[*]}" >"$out/cluster.cmd"
   "${cluster_cmd[@]}" >"$out/cluster.log" 2>&1 &
   local cluster=$!
   local frontends=() ok=1 i=0 q
-  if ! wait_file "$out/ready.json" 60; then ok=0; echo "cluster did not start" >"$out/error"; fi
+  if ! wait_file "$out/ready.json" "$slack"; then ok=0; echo "cluster did not start" >"$out/error"; fi
   if [ "$ok" = 1 ]; then
     while IFS= read -r q; do
       [ -z "$q" ] && continue
       q="${q//\\n/$'\n'}"
       printf '%s\n\n' "$q" >>"$out/queries.txt"
-      "$pivot_cli" --runtime-dir "$out/agents" query --format json --interval 1000 "$q" \
+      "$pivot_cli" --runtime-dir "$out/agents" query --format json --interval "$interval" "$q" \
         >"$out/frontend$i.out" 2>"$out/frontend$i.err" &
       frontends+=($!)
       i=$((i + 1))
@@ -234,7 +246,7 @@ e2e_run() {
     for ((i = 0; i < ${#frontends[@]}; i++)); do
       local waited=0
       until grep -q "query installed" "$out/frontend$i.err" 2>/dev/null; do
-        if ! kill -0 "${frontends[$i]}" 2>/dev/null || [ $waited -ge 600 ]; then
+        if ! kill -0 "${frontends[$i]}" 2>/dev/null || [ $waited -ge $((slack * 20)) ]; then
           ok=0; { echo "query not installed:"; cat "$out/frontend$i.err"; } >"$out/error"; break 2
         fi
         sleep 0.05; waited=$((waited + 1))
@@ -248,11 +260,15 @@ e2e_run() {
     pids=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))
 print(" ".join(str(e["pid"]) for e in [j["namenode"]] + j["datanodes"] + j["clients"]))' "$out/ready.json")
     cpu_ticks $pids >"$out/cpu_go"
+    cpu_ticks "${frontends[@]}" >"$out/frontend_cpu_go"
+    for p in $pids; do echo "$p $(cpu_ticks "$p")"; done >"$out/cpu_go.by_pid"
     touch "$out/go"
-    wait_file "$out/done" $((e2e_seconds + 60)) || { ok=0; echo "clients did not finish" >"$out/error"; }
+    wait_file "$out/done" $((e2e_seconds + slack)) || { ok=0; echo "clients did not finish" >"$out/error"; }
     cpu_ticks $pids >"$out/cpu_done"
+    cpu_ticks "${frontends[@]}" >"$out/frontend_cpu_done"
+    for p in $pids; do echo "$p $(cpu_ticks "$p")"; done >"$out/cpu_done.by_pid"
     getconf CLK_TCK >"$out/clk_tck"
-    sleep 1.2  # one more reporting interval, so the frontends' totals hold every op
+    [ -z "$ops" ] && sleep 1.2  # one more reporting interval, so the frontends' totals hold every op
   fi
   local f
   for f in "${frontends[@]}"; do kill -INT "$f" 2>/dev/null || true; done
@@ -260,6 +276,12 @@ print(" ".join(str(e["pid"]) for e in [j["namenode"]] + j["datanodes"] + j["clie
   kill -TERM "$cluster" 2>/dev/null || true
   wait "$cluster" 2>/dev/null || true
   cp "$out"/run/client*.stats.json "$out"/ 2>/dev/null || true
+  if [ -n "$ops" ]; then
+    # The seven processes' totals; not the launcher's, whose polling follows
+    # the clock rather than the ops.
+    cat "$out"/run/*.log 2>/dev/null | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' >"$out/collected"
+    [ "$(wc -l <"$out/collected")" -ge 7 ] || { ok=0; echo "callgrind totals missing" >>"$out/error"; }
+  fi
   rm -rf "$out/run" "$out/agents"
   [ "$ok" = 1 ]
 }
@@ -294,6 +316,32 @@ if [ "$skip_e2e" = 0 ]; then
   done
   for mode in "${modes[@]}"; do echo -e "$mode\t${mode_what[$mode]}"; done >"$results/e2e/modes.tsv"
   echo "$e2e_seconds" >"$results/e2e/seconds"
+
+  # Instructions per op, end to end: every process under callgrind, two
+  # workload lengths, so start-up and shutdown cancel. Load does not move
+  # these, so they resolve what the timed runs above cannot.
+  if [ "$skip_icount" = 0 ] && command -v valgrind >/dev/null; then
+    ops1=15 ops2=45
+    [ "$quick" = 1 ] && ops1=10 ops2=30
+    : >"$results/e2e/icount.tsv"
+    for mode in "${modes[@]}"; do
+      [[ "$skipped_modes" == *" $mode "* ]] && continue
+      totals=()
+      for ops in $ops1 $ops2; do
+        dir="$results/e2e/icount-$mode-$ops"
+        log "e2e instructions: $mode, $ops ops per client, under callgrind"
+        if e2e_run "$mode" "$dir" "$ops"; then
+          totals+=("$(awk '{ s += $1 } END { print s }' "$dir/collected")")
+        else
+          log "e2e instructions $mode failed: $(head -3 "$dir/error" 2>/dev/null)"
+        fi
+      done
+      [ ${#totals[@]} -eq 2 ] && printf '%s\t%s\t%s\t%s\t%s\n' "$mode" "$ops1" "${totals[0]}" "$ops2" "${totals[1]}" \
+        >>"$results/e2e/icount.tsv"
+    done
+    echo "valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=/dev/null BIN cluster ... --ops N (N = $ops1 and $ops2 per client; queries with --interval 600000)" \
+      >"$results/e2e/icount.cmd"
+  fi
 fi
 
 python3 -c 'import json,os,sys; e=json.load(open(sys.argv[1])); e["loadavg_end"]=os.getloadavg()[0]; json.dump(e,open(sys.argv[1],"w"),indent=1)' "$results/env.json"
