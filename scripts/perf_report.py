@@ -394,8 +394,8 @@ def section_e2e(e2e):
     out = [f"minidfs: 3 datanodes, 3 clients running as fast as they can for {e2e['seconds']} s, 8 KiB blocks,"
            " all on this machine's cores. **Throughput** is the clients' completed ops per second; **CPU per op**"
            " is the user + system time of all seven minidfs processes from the clients' start to their end,"
-           " divided by the ops (what pivot adds to the system's work, and much less disturbed by other load than"
-           " throughput); **latency** is one op (a GetBlockLocations and its block reads) as its client sees it."
+           " divided by the ops (what pivot adds to the system's work; steadier than throughput, still moved by the"
+           " load); **latency** is one op (a GetBlockLocations and its block reads) as its client sees it."
            " Median over the runs, min–max in brackets; the modes are interleaved run by run. Overheads are"
            " against the bare build's median; the range beside each pairs every run with the bare run of the"
            " same round.", "",
