@@ -23,8 +23,10 @@
 #   2. peers (bench/peers): LTTng-UST dormant, then enabled under an LTTng
 #      snapshot session this script starts; USDT with a semaphore, dormant;
 #   3. instruction counts: callgrind over bench/icount_driver, per event;
-#   4. end to end: minidfs throughput and latency in each mode (below), the
-#      modes interleaved run by run so that load drift spreads over all.
+#   4. end to end: minidfs throughput, CPU per op and latency in each mode
+#      (below), the modes interleaved run by run so that load drift spreads
+#      over all; then instructions per op in each mode, every process under
+#      callgrind (unless --skip-icount).
 #
 # Needs the release preset's build and, for steps 2-3 and the chart,
 # `scripts/setup.sh perf` (LTTng, USDT headers, valgrind, gnuplot).
@@ -62,12 +64,11 @@ mkdir -p "$results/micro" "$results/e2e"
 log() { echo "perf: $*" >&2; }
 
 # --- build -----------------------------------------------------------------
-targets=(tracepoint_bench baggage_bench trace_bench aggregate_bench icount_driver minidfs minidfs_bare pivot_cli)
 [ -f "$build/build.ninja" ] || cmake --preset release >/dev/null
-available=$(ninja -C "$build" -t targets all 2>/dev/null | sed 's/:.*//')
-for optional in peers_bench hook_bench; do
-  grep -qx "$optional" <<<"$available" && targets+=("$optional")
-done
+# Every benchmark target there is (peers_bench only with its packages,
+# hook_bench once the hooks work adds it), the driver and minidfs.
+benches=$(ninja -C "$build" -t targets all 2>/dev/null | sed -n 's/^\([a-z_]*_bench\): .*/\1/p' | grep -v ^cmake_ | sort -u)
+targets=($benches icount_driver minidfs minidfs_bare pivot_cli)
 log "building ${targets[*]}"
 ninja -C "$build" "${targets[@]}" >/dev/null
 
@@ -98,8 +99,9 @@ run_bench() {  # NAME OUTFILE [extra flags]: one benchmark binary, every repetit
 
 # --- 1. micro-benchmarks ---------------------------------------------------
 if [ "$skip_micro" = 0 ]; then
-  for b in tracepoint_bench baggage_bench trace_bench aggregate_bench hook_bench; do
-    [ -x "$bench/$b" ] || { log "$b not built: skipped"; continue; }
+  grep -qx hook_bench <<<"$benches" || log "hook_bench is not a target yet: skipped"
+  for b in $benches; do
+    [ "$b" = peers_bench ] && continue  # step 2
     # The fixed-iteration and BM_Callgrind_* variants exist for callgrind only.
     run_bench "$b" "$results/micro/$b.json" --benchmark_filter='-(iterations:|BM_Callgrind)' || true
   done

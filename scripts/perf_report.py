@@ -236,7 +236,9 @@ def section_peers(runs):
 
 def section_micro(runs):
     out = []
-    for key in ("tracepoint_bench", "baggage_bench", "trace_bench", "aggregate_bench", "hook_bench"):
+    known = ["tracepoint_bench", "baggage_bench", "trace_bench", "aggregate_bench", "hook_bench"]
+    others = sorted(k for k in runs if k not in known and not k.startswith("peers_"))
+    for key in known + others:
         run = runs.get(key)
         if run is None:
             if key == "hook_bench":
