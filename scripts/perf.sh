@@ -171,11 +171,13 @@ latency_query='From response In SendResponse Join request In MostRecent(ReceiveR
 # ClientProtocols and carried through the namenode and the datanodes), and no
 # output: the filter at incrBytesRead is never true.
 baggage_query='From incr In DataNodeMetrics.incrBytesRead Join cl In First(ClientProtocols) On cl -> incr Where incr.delta < 0 GroupBy cl.procName Select cl.procName, SUM(incr.delta)'
-# The runtime-defined tracepoint mode (design section 8). The hooks work
-# fills in a function of minidfs's datanode read path; until pivot installs
-# `Tracepoint ... = Entry(...)`, the mode is skipped with pivot's own reason.
-hook_query='Tracepoint rb = Entry("minidfs::DataNode::read_block*")
-From r In rb GroupBy r.host Select r.host, COUNT'
+# The runtime-defined tracepoint mode (design section 8): an Entry hook on the
+# datanode's send_block (the function query H1 hooks with Return), counted per
+# host. Agents of processes without that function skip the definition. Until
+# pivot installs `Tracepoint ... = Entry(...)`, the mode is skipped with
+# pivot's own reason.
+hook_query='Tracepoint sent = Entry("minidfs::DataNode::send_block") Exports block = arg2
+From s In sent GroupBy s.host Select s.host, COUNT'
 
 modes=(bare idle baggage seed aggregates paper hooked)
 [ -n "$only_modes" ] && read -r -a modes <<<"$only_modes"
@@ -221,6 +223,8 @@ e2e_run() {
   local wrap=() workload=(--duration "$e2e_seconds") interval=1000 slack=60
   if [ -n "$ops" ]; then
     wrap=(valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=/dev/null)
+    # Hooks patch file-backed code, which valgrind checks for changes only when told.
+    [ "$mode" = hooked ] && wrap+=(--smc-check=all)
     # No report during the workload: under valgrind an interval spans far fewer
     # ops, which would charge the agents' reporting to every op many times over
     # (aggregate_bench measures a report).

@@ -165,9 +165,9 @@ def section_summary(runs, e2e):
                    bg and bg.find("BM_PackEncodeDecodeUnpack_OneSmallTuple")),
     ]
     if hook is not None:
-        # The hooks work names its benchmarks; prefer an entry with OBSERVE + EMIT.
-        name = next((n for n in hook.order if "Entry" in n and "Emit" in n), None) or next(
-            (n for n in hook.order if not n.startswith("BM_Baseline")), None)
+        # hook_bench's entry hook with OBSERVE + EMIT SUM by group (BM_Hook_EntrySumByGroup).
+        name = next((n for n in hook.order if "Entry" in n and ("Sum" in n or "Emit" in n)), None) or next(
+            (n for n in hook.order if "Entry" in n and "Filtered" not in n), None)
         rows.append(target_row("hooked function entry, OBSERVE + EMIT", "hook", hook, name))
     else:
         rows.append("| hooked function entry, OBSERVE + EMIT | ≤ 30 ns (≤ 32×) | not measured: `hook_bench` is not built yet | | |")
