@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building, testing, fuzzing and benchmarking
 # pivot needs. Safe to run again: it installs only what is missing.
+#
+#   scripts/setup.sh         what the build and the tests need
+#   scripts/setup.sh perf    also the peers and tools of scripts/perf.sh: LTTng-UST and
+#                            lttng-tools, USDT headers, valgrind, gnuplot (no recommends)
 set -euo pipefail
 
 packages=(
@@ -9,15 +13,19 @@ packages=(
   nlohmann-json3-dev libcli11-dev
   libnats-dev nats-server libzydis-dev
 )
+perf_packages=()
+[ "${1:-}" = perf ] && perf_packages=(liblttng-ust-dev lttng-tools systemtap-sdt-dev valgrind gnuplot-nox)
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+missing=() perf_missing=()
+for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
+for p in "${perf_packages[@]}"; do installed "$p" || perf_missing+=("$p"); done
+[ ${#missing[@]} -eq 0 ] && [ ${#perf_missing[@]} -eq 0 ] && exit 0
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "setup: installing ${missing[*]}"
+echo "setup: installing ${missing[*]} ${perf_missing[*]}"
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+[ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+[ ${#perf_missing[@]} -eq 0 ] ||
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${perf_missing[@]}" >/dev/null

@@ -206,7 +206,9 @@ class Cluster {
                                     "--ready-file",
                                     path(host + ".ready"),
                                     "--done-file",
-                                    path(host + ".done")};
+                                    path(host + ".done"),
+                                    "--stats-file",
+                                    path(host + ".stats.json")};
       for (auto& f : image_flags()) a.push_back(f);
       std::string truth;
       if (!o_.truth_dir.empty()) {

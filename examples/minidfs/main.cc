@@ -160,6 +160,7 @@ int main(int argc, char** argv) {
   k->add_option("--truth-file", run.truth_file, "Write the ground truth here at exit");
   k->add_option("--ready-file", run.ready_file);
   k->add_option("--done-file", run.done_file);
+  k->add_option("--stats-file", run.stats_file, "Write ops, bytes and each op's latency here (JSON) at exit");
   k->add_flag("--stay", run.stay, "After the workload, stay up until SIGINT/SIGTERM");
 
   // truth

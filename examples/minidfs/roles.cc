@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <vector>
 
 #include "nlohmann/json.hpp"
 #include "pivot/agent.h"
@@ -34,6 +35,10 @@ void start_spans(const SpanOptions& spans) {
 }
 
 void start_agent(const std::string& proc_name, const std::string& host) {
+#ifdef MINIDFS_BARE  // bare.h: the no-pivot baseline
+  (void)proc_name, (void)host;
+  return;
+#endif
   pivot::Status s = pivot::Agent::start({.proc_name = proc_name, .host = host});
   if (!s) std::fprintf(stderr, "minidfs: pivot agent not started: %s\n", s.error().message().c_str());
 }
@@ -119,6 +124,7 @@ int client_main(const ClientOptions& options, const ClientRun& run, const SpanOp
 
   auto start = Clock::now();
   int64_t bytes = 0;
+  std::vector<int64_t> latency_ns;  // of each op that completed, for the performance script
   for (int64_t seq = 0; !stopped; ++seq) {
     if (run.ops > 0 && seq >= run.ops) break;
     auto elapsed = std::chrono::duration<double>(Clock::now() - start).count();
@@ -131,7 +137,9 @@ int client_main(const ClientOptions& options, const ClientRun& run, const SpanOp
         break;
     }
     if (stop_requested()) break;
+    auto op_start = Clock::now();
     auto op = client.run_op(seq);
+    auto op_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - op_start).count();
     if (!op) {
       record.complete = false;
       record.error = "op " + std::to_string(seq) + ": " + op.error().message();
@@ -139,8 +147,10 @@ int client_main(const ClientOptions& options, const ClientRun& run, const SpanOp
       break;
     }
     for (const auto& r : op->reads) bytes += r.bytes;
+    latency_ns.push_back(op_ns);
     record.ops.push_back(std::move(*op));
   }
+  double elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
 
   if (!run.truth_file.empty()) {
     if (auto s = truth::write_file(record, run.truth_file); !s) {
@@ -148,6 +158,14 @@ int client_main(const ClientOptions& options, const ClientRun& run, const SpanOp
       record.complete = false;
     }
   }
+  write_or_warn(run.stats_file, nlohmann::json{{"host", options.host},
+                                               {"procName", options.proc_name},
+                                               {"ops", record.ops.size()},
+                                               {"bytes", bytes},
+                                               {"seconds", elapsed_s},
+                                               {"latency_ns", latency_ns}}
+                                        .dump() +
+                                    "\n");
   std::printf("client %s (%s): ops=%zu bytes=%lld%s\n", options.host.c_str(), options.proc_name.c_str(),
               record.ops.size(), static_cast<long long>(bytes), record.complete ? "" : " FAILED");
   std::fflush(stdout);

@@ -6,7 +6,8 @@
 //
 // Files a role writes for whoever started it (the launcher or a test):
 //   port_file   the port it listens on, once it accepts requests (servers)
-//   stats_file  what it served, JSON, at exit (servers); also one line on stdout
+//   stats_file  what it served, JSON, at exit (servers); also one line on stdout;
+//               for clients, ops, bytes, seconds and every op's latency in ns
 //   ready_file  created when a client is ready to start its workload
 //   done_file   created when a client has finished and written its truth
 #pragma once
@@ -44,7 +45,8 @@ struct ClientRun {
   std::string truth_file;
   std::string ready_file;
   std::string done_file;
-  bool stay = false;  // after the workload, stay up until stopped
+  std::string stats_file;  // ops, bytes, seconds and each op's latency (JSON) at exit
+  bool stay = false;       // after the workload, stay up until stopped
 };
 
 int client_main(const ClientOptions& options, const ClientRun& run, const SpanOptions& spans);

@@ -15,7 +15,9 @@ pivot::Result<Frame> RpcChannel::call(Frame request, const DataCallback& on_data
     socket_ = std::move(*s);
   }
   request.kind = FrameKind::kRequest;
+#ifndef MINIDFS_BARE  // bare.h: the no-pivot baseline carries no baggage
   request.set("baggage", pivot::baggage::encode());
+#endif
   if (auto s = write_frame(socket_.fd(), request); !s) {
     socket_.reset();
     return pivot::Error("call " + std::string(request.get("op")) + " on " + address_ + ": " +
@@ -43,7 +45,9 @@ pivot::Result<Frame> RpcChannel::call(Frame request, const DataCallback& on_data
                           ": unexpected request frame");
     }
     // What the server did is now part of this execution's causal history.
+#ifndef MINIDFS_BARE
     pivot::baggage::join(pivot::baggage::decode(frame.get("baggage")));
+#endif
     if (frame.get("status") != "ok") {
       return pivot::Error(std::string(request.get("op")) + " on " + address_ +
                           " failed: " + std::string(frame.get("message")));

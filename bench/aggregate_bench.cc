@@ -1,0 +1,106 @@
+// Aggregation off the traced threads: merging partial aggregates with many
+// groups, and what one reporting interval costs the agent and the frontend
+// for one query (design section 5: EMIT goes to per-thread partials, the
+// agent merges them every interval and reports). Results and method:
+// docs/performance.md.
+//
+// The Arg is the number of groups; items_per_second counts groups, so the
+// per-group cost is 1 / items_per_second.
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+#include "aggregate/partial.h"
+#include "pivot/pivot.h"
+#include "planner/catalog.h"
+#include "session/installation.h"
+#include "wire/protocol.h"
+
+namespace {
+
+using pivot::Value;
+using pivot::aggregate::AggFn;
+using pivot::aggregate::EmitShape;
+using pivot::aggregate::Partial;
+
+// Q8's shape: GroupBy host, file; SUM. Keys are ("dnN", "/data/file-NNNNN").
+const EmitShape kShape{.keys = 2, .aggs = {AggFn::kSum}};
+
+Partial partial_with_groups(int64_t groups) {
+  Partial p(&kShape);
+  for (int64_t g = 0; g < groups; ++g) {
+    const Value keys[] = {Value("dn" + std::to_string(g % 8)), Value("/data/file-" + std::to_string(g))};
+    const Value inputs[] = {Value(int64_t{4096})};
+    p.add_values(keys, inputs);
+  }
+  return p;
+}
+
+// One partial into another holding the same groups: the agent's merge of a
+// thread's interval into the process's, and the frontend's of an agent's.
+void BM_Partial_MergeSameGroups(benchmark::State& state) {
+  const Partial from = partial_with_groups(state.range(0));
+  Partial into = partial_with_groups(state.range(0));
+  for (auto _ : state) {
+    into.merge(from);
+    benchmark::DoNotOptimize(into);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_Partial_MergeSameGroups)->RangeMultiplier(16)->Range(1, 1 << 16);
+
+// Into an empty partial: every group is new (the first interval).
+void BM_Partial_MergeIntoEmpty(benchmark::State& state) {
+  const Partial from = partial_with_groups(state.range(0));
+  for (auto _ : state) {
+    Partial into(&kShape);
+    into.merge(from);
+    benchmark::DoNotOptimize(into);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_Partial_MergeIntoEmpty)->RangeMultiplier(16)->Range(1, 1 << 16);
+
+[[gnu::noinline]] void report_site(int64_t file) { PIVOT_TRACEPOINT("AggregateBench.read", file); }
+
+// One reporting interval of one query in the agent: take every thread's
+// partial, wait out the readers (synchronize), merge, and serialize the
+// report as the agent sends it. The groups are emitted (untimed) before
+// each interval, by the benchmark thread.
+void BM_AgentReport(benchmark::State& state) {
+  auto in = pivot::session::Installation::create(
+      "From r In AggregateBench.read GroupBy r.host, r.file Select r.host, r.file, SUM(r.file)",
+      pivot::planner::local_catalog(), /*uid=*/7);
+  if (!in) return state.SkipWithError(in.error().message().c_str());
+  size_t bytes = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (int64_t g = 0; g < state.range(0); ++g) report_site(g);
+    state.ResumeTiming();
+    pivot::wire::Json parts = pivot::wire::Json::array();
+    for (const Partial& p : (*in)->collect()) parts.push_back(pivot::wire::to_json(p));
+    pivot::wire::Json m = {{"type", "report"}, {"queries", std::move(parts)}};
+    std::string text = m.dump();
+    bytes = text.size();
+    benchmark::DoNotOptimize(text);
+  }
+  state.counters["report_bytes"] = static_cast<double>(bytes);
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_AgentReport)->RangeMultiplier(16)->Range(1, 1 << 12)->Unit(benchmark::kMicrosecond);
+
+// The frontend's side of the same interval: parse an agent's report and merge
+// it into the running total.
+void BM_FrontendMergeReport(benchmark::State& state) {
+  const std::string text = pivot::wire::to_json(partial_with_groups(state.range(0))).dump();
+  Partial total = partial_with_groups(state.range(0));
+  for (auto _ : state) {
+    auto j = pivot::wire::Json::parse(text);
+    if (auto s = pivot::wire::merge_from_json(j, total); !s) return state.SkipWithError(s.error().message().c_str());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_FrontendMergeReport)->RangeMultiplier(16)->Range(1, 1 << 12)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
