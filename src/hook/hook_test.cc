@@ -80,6 +80,7 @@ int64_t hk_jcc(int64_t x);
 int64_t hk_loop(int64_t x);
 int64_t hk_callfirst(int64_t x);
 int64_t hk_tiny(int64_t x);
+int64_t hk_push(int64_t x);
 }
 asm(R"(
   .text
@@ -124,6 +125,16 @@ hk_callfirst:
   addq $1, %rax
   ret
   .size hk_callfirst, .-hk_callfirst
+
+  .globl hk_push
+  .type hk_push, @function
+hk_push:
+  pushq %rbx
+  movq %rdi, %rbx
+  leaq 2(%rbx), %rax
+  popq %rbx
+  ret
+  .size hk_push, .-hk_push
 
   .globl hk_tiny
   .type hk_tiny, @function
@@ -196,7 +207,7 @@ Result<std::unique_ptr<Probes>> hook_with(const std::string& tracepoint, bool at
 
 std::vector<uint8_t> bytes_at(const void* fn, size_t n = 16) {
   std::vector<uint8_t> out(n);
-  std::memcpy(out.data(), fn, n);
+  read_code(reinterpret_cast<uintptr_t>(fn), out.data(), n);
   return out;
 }
 
@@ -253,7 +264,8 @@ TEST(Hook, ReturnExportsRetDurationAndArgumentsAtEntry) {
 
 TEST(Hook, UnhookRestoresTheOriginalBytesExactly) {
   for (const void* fn : {reinterpret_cast<const void*>(&hooktest::mix), reinterpret_cast<const void*>(&hooktest::padded),
-                         reinterpret_cast<const void*>(&hk_riprel), reinterpret_cast<const void*>(&hk_jcc)}) {
+                         reinterpret_cast<const void*>(&hk_riprel), reinterpret_cast<const void*>(&hk_jcc),
+                         reinterpret_cast<const void*>(&hk_push)}) {
     std::vector<uint8_t> before = bytes_at(fn);
     std::string name;
     for (const FunctionSymbol& s : symbols().functions) {
@@ -293,7 +305,8 @@ TEST(Hook, UsesAPatchableEntryPad) {
   auto probes = hook_with("t.pad", false, "hooktest::padded", {{"x", "arg0"}});
   ASSERT_TRUE(probes) << probes.error().message();
   ASSERT_EQ((*probes)->describe().size(), 1u);
-  EXPECT_NE((*probes)->describe()[0].find("5-byte NOP pad"), std::string::npos) << (*probes)->describe()[0];
+  EXPECT_NE((*probes)->describe()[0].find("5-byte NOP pad, flipped by one byte"), std::string::npos)
+      << (*probes)->describe()[0];
   observe("t.pad", &rec);
   EXPECT_EQ(opaque(&hooktest::padded)(9), 10);
   ASSERT_EQ(rec.rows.size(), 1u);
@@ -414,7 +427,7 @@ TEST(Hook, ThreadsThatBlockSignalsAreWaitedFor) {
     observe("t.blocked", &rec);
     usleep(1000);
   }
-  auto refused = hook_with("t.blocked", false, "hooktest::padded", {});
+  auto refused = hook_with("t.blocked", false, "hk_push", {});  // push %rbx: one byte
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message().find("blocks SIGTRAP"), std::string::npos) << refused.error().message();
   stop = true;
@@ -429,6 +442,7 @@ TEST(Hook, ThreadsThatBlockSignalsAreWaitedFor) {
 TEST(Hook, PatchingIsSafeWhileThreadsRunTheFunction) {
   const std::vector<uint8_t> padded_before = bytes_at(reinterpret_cast<const void*>(&hooktest::padded));
   const std::vector<uint8_t> jcc_before = bytes_at(reinterpret_cast<const void*>(&hk_jcc));
+  const std::vector<uint8_t> push_before = bytes_at(reinterpret_cast<const void*>(&hk_push));
   std::atomic<bool> stop{false};
   std::atomic<int64_t> wrong{0}, calls{0};
   std::vector<std::thread> threads;
@@ -439,7 +453,8 @@ TEST(Hook, PatchingIsSafeWhileThreadsRunTheFunction) {
         int64_t x = (n++ % 1000) + 1;
         if (opaque(&hooktest::padded)(x) != x + 1) wrong++;
         if (opaque(&hk_jcc)(t == 0 ? 0 : x) != (t == 0 ? -1 : x + 1)) wrong++;
-        calls += 2;
+        if (opaque(&hk_push)(x) != x + 2) wrong++;
+        calls += 3;
       }
     });
   }
@@ -448,16 +463,20 @@ TEST(Hook, PatchingIsSafeWhileThreadsRunTheFunction) {
   auto padded = make_probe({"t.s1", false, "hooktest::padded", {{"x", "arg0"}}}, symbols());
   auto jcc_entry = make_probe({"t.s2", false, "hk_jcc", {{"x", "arg0"}}}, symbols());
   auto jcc_return = make_probe({"t.s2", true, "hk_jcc", {{"x", "arg0"}}}, symbols());
-  ASSERT_TRUE(padded && jcc_entry && jcc_return);
+  auto push = make_probe({"t.s3", false, "hk_push", {{"x", "arg0"}}}, symbols());
+  ASSERT_TRUE(padded && jcc_entry && jcc_return && push);
   const int rounds = kStressRounds;
   for (int i = 0; i < rounds; ++i) {
     auto a = Probes::attach({*padded});
     auto b = Probes::attach({i % 2 == 0 ? *jcc_entry : *jcc_return});
+    auto c = Probes::attach({*push});
     ASSERT_TRUE(a) << a.error().message();
     ASSERT_TRUE(b) << b.error().message();
+    ASSERT_TRUE(c) << c.error().message();
     int64_t before = rec.events.load();
     observe("t.s1", &rec);
     observe("t.s2", &rec);
+    observe("t.s3", &rec);
     // Let the hooks fire before they go (at most 20 ms).
     for (int k = 0; k < 200 && rec.events.load() == before; ++k) usleep(100);
   }
@@ -469,6 +488,7 @@ TEST(Hook, PatchingIsSafeWhileThreadsRunTheFunction) {
   EXPECT_LE(rec.events.load(), calls.load());
   EXPECT_EQ(bytes_at(reinterpret_cast<const void*>(&hooktest::padded)), padded_before);
   EXPECT_EQ(bytes_at(reinterpret_cast<const void*>(&hk_jcc)), jcc_before);
+  EXPECT_EQ(bytes_at(reinterpret_cast<const void*>(&hk_push)), push_before);
 }
 
 }  // namespace

@@ -227,8 +227,12 @@ bool set_writable(uintptr_t at, size_t len, bool writable) {
   return mprotect(reinterpret_cast<void*>(lo), hi - lo, prot) == 0;
 }
 
-void store_byte(uintptr_t at, uint8_t v) {
-  __atomic_store_n(reinterpret_cast<uint8_t*>(at), v, __ATOMIC_RELEASE);
+// Code is read and written with plain moves in asm: sanitizers instrument
+// C++ accesses, and ThreadSanitizer has no shadow memory for program text.
+void store_byte(uintptr_t at, uint8_t v) { asm volatile("movb %1, (%0)" : : "r"(at), "q"(v) : "memory"); }
+
+void store_bytes(uintptr_t at, const uint8_t* bytes, int n) {
+  for (int i = 0; i < n; ++i) store_byte(at + i, bytes[i]);
 }
 
 // One 16-bit store, atomic on x86 within a cache line even unaligned (as
@@ -265,6 +269,34 @@ uintptr_t alloc_near(uintptr_t near) {
     }
   }
   return 0;
+}
+
+// Pages that hold our trampolines (guarded by prepare()'s mutex).
+std::vector<uintptr_t>& own_pages() {
+  static auto* v = new std::vector<uintptr_t>;
+  return *v;
+}
+
+// Makes [lo, hi) writable for a new trampoline at exactly that place:
+// pages there must be free, or already ours (a neighbour's trampoline runs
+// there: it stays executable while we write beside it).
+bool map_code_at(uintptr_t lo, uintptr_t hi) {
+  for (uintptr_t page = lo & ~(kPage - 1); page < hi; page += kPage) {
+    auto& own = own_pages();
+    if (std::find(own.begin(), own.end(), page) != own.end()) {
+      if (mprotect(reinterpret_cast<void*>(page), kPage, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) return false;
+      continue;
+    }
+    void* m = mmap(reinterpret_cast<void*>(page), kPage, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (m == MAP_FAILED) return false;
+    if (reinterpret_cast<uintptr_t>(m) != page) {
+      munmap(m, kPage);
+      return false;
+    }
+    own.push_back(page);
+  }
+  return true;
 }
 
 struct Decoder {
@@ -316,6 +348,14 @@ Status check_no_jump_into(const Decoder& dec, uintptr_t fn, size_t size, int n) 
 
 }  // namespace
 
+void read_code(uintptr_t at, uint8_t* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t b;
+    asm volatile("movb (%1), %0" : "=q"(b) : "r"(at + i) : "memory");
+    out[i] = b;
+  }
+}
+
 int checkpoint_signal() {
   static const int sig = [] {
     if (const char* s = std::getenv("PIVOT_HOOK_SIGNAL")) {
@@ -328,7 +368,7 @@ int checkpoint_signal() {
 }
 
 std::string Patch::describe() const {
-  if (pad) return std::to_string(n) + "-byte NOP pad";
+  if (pad) return std::to_string(n) + "-byte NOP pad" + (flip ? ", flipped by one byte" : "");
   return "relocated " + std::to_string(n_insns) + " instruction(s), " + std::to_string(n) + " bytes";
 }
 
@@ -384,7 +424,7 @@ Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook) {
     }
     if (insn.mnemonic != ZYDIS_MNEMONIC_NOP || insn.length != 1) p.pad = false;
     p.orig_at[p.n_insns++] = static_cast<uint8_t>(p.n);
-    std::memcpy(p.original + p.n, reinterpret_cast<const void*>(at), insn.length);
+    read_code(at, p.original + p.n, insn.length);
     displaced.push_back({at, insn, {}});
     std::memcpy(displaced.back().ops.data(), ops, sizeof ops);
     p.n += insn.length;
@@ -392,9 +432,25 @@ Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook) {
   if (static_cast<size_t>(p.n) > size) return Error("the function is shorter than the instructions a hook moves");
   if (Status s = check_no_jump_into(dec, fn, size, p.n); !s) return s.error();
 
-  // The trampoline page: mov r11, hook; jmp [rip]; .quad stub; then the body.
-  uintptr_t page = alloc_near(fn);
-  if (page == 0) return Error("no free memory within 2 GiB of the function for its trampoline");
+  // The trampoline: mov r11, hook; jmp [rip]; .quad stub; then the body.
+  // For a pad it goes where the jump's offset is 0x90909090, so the offset
+  // bytes are the pad's own NOPs and one byte flips the jump on (apply()).
+  constexpr size_t kTrampoline = 128;  // room for the body of any patch
+  uintptr_t page = 0;
+  if (p.pad && p.n == kJmpSize) {
+    uintptr_t t = fn + kJmpSize + static_cast<uintptr_t>(static_cast<int64_t>(static_cast<int32_t>(0x90909090)));
+    if (t > (1ull << 16) && t < fn && map_code_at(t, t + kTrampoline)) {
+      page = t;
+      p.flip = true;
+    }
+  }
+  if (page == 0) {
+    page = alloc_near(fn);
+    if (page == 0) return Error("no free memory within 2 GiB of the function for its trampoline");
+    own_pages().push_back(page);
+  }
+  // Nothing is unmapped on an error below: the page may be shared, and an
+  // error here is rare.
   auto* code = reinterpret_cast<uint8_t*>(page);
   size_t at = 0;
   auto put = [&](std::initializer_list<uint8_t> bytes) {
@@ -416,14 +472,13 @@ Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook) {
     p.body_at[i] = static_cast<uint8_t>(at - 32);
     if (p.pad) continue;  // NOPs need no copy
     if ((d.insn.attributes & ZYDIS_ATTRIB_IS_RELATIVE) == 0) {
-      std::memcpy(code + at, reinterpret_cast<const void*>(d.at), d.insn.length);
+      read_code(d.at, code + at, d.insn.length);
       at += d.insn.length;
       continue;
     }
     ZydisEncoderRequest req;
     if (!ZYAN_SUCCESS(ZydisEncoderDecodedInstructionToEncoderRequest(&d.insn, d.ops.data(),
                                                                      d.insn.operand_count_visible, &req))) {
-      munmap(code, kPage);
       return Error("cannot re-encode '" + text_of(d.insn, d.ops.data(), d.at) + "'");
     }
     for (int k = 0; k < req.operand_count; ++k) {  // relative operands become absolute addresses
@@ -439,23 +494,21 @@ Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook) {
     }
     req.branch_type = ZYDIS_BRANCH_TYPE_NONE;
     req.branch_width = ZYDIS_BRANCH_WIDTH_NONE;
-    ZyanUSize len = kPage - at - 16;
+    ZyanUSize len = kTrampoline - at - 16;
     if (!ZYAN_SUCCESS(ZydisEncoderEncodeInstructionAbsolute(&req, code + at, &len, page + at))) {
-      std::string what = text_of(d.insn, d.ops.data(), d.at);
-      munmap(code, kPage);
-      return Error("cannot relocate '" + what + "' to the trampoline");
+      return Error("cannot relocate '" + text_of(d.insn, d.ops.data(), d.at) + "' to the trampoline");
     }
     at += len;
   }
   put({0xFF, 0x25, 0, 0, 0, 0});  // jmp [rip+0] back to F+n
   put64(fn + p.n);
-  if (mprotect(code, kPage, PROT_READ | PROT_EXEC) != 0) {
-    munmap(code, kPage);
-    return Error("cannot make the trampoline executable");
+  for (uintptr_t pg = page & ~(kPage - 1); pg < page + kTrampoline; pg += kPage) {
+    if (mprotect(reinterpret_cast<void*>(pg), kPage, PROT_READ | PROT_EXEC) != 0) {
+      return Error("cannot make the trampoline executable");
+    }
   }
   int slot = g_n_patches.load(std::memory_order_relaxed);
   if (slot >= kMaxPatches) {
-    munmap(code, kPage);
     return Error("too many hooked functions (" + std::to_string(kMaxPatches) + ")");
   }
   Patch* out = patch.release();  // never freed: see patch.h
@@ -476,7 +529,14 @@ Status apply(Patch& p) {
   std::lock_guard<std::mutex> lock(patch_mutex());
   if (p.applied) return Status();
   uintptr_t lo = p.fn, hi = p.fn + p.n;
-  auto* f = reinterpret_cast<uint8_t*>(p.fn);
+  if (p.flip) {  // NOP -> jmp over the pad's own NOPs: a thread anywhere in the pad is fine either way
+    if (!set_writable(p.fn, 1, true)) return Error("cannot make the function's code writable (mprotect)");
+    store_byte(p.fn, 0xE9);
+    sync_cores(lo, hi);
+    set_writable(p.fn, 1, false);
+    p.applied = true;
+    return Status();
+  }
   // The barrier that holds arriving threads during the checkpoint: a 2-byte
   // `jmp .` when no thread can be at F+1 (the first instruction is longer
   // than a byte), else int3.
@@ -522,13 +582,13 @@ Status apply(Patch& p) {
   uint8_t jmp[kJmpSize] = {0xE9};
   int32_t rel = static_cast<int32_t>(static_cast<int64_t>(p.trampoline) - static_cast<int64_t>(p.fn + kJmpSize));
   std::memcpy(jmp + 1, &rel, 4);
-  for (int i = kJmpSize; i < p.n; ++i) f[i] = 0xCC;  // never run: no branch lands there
+  for (int i = kJmpSize; i < p.n; ++i) store_byte(p.fn + i, 0xCC);  // never run: no branch lands there
   if (spin) {
-    std::memcpy(f + 2, jmp + 2, kJmpSize - 2);
+    store_bytes(p.fn + 2, jmp + 2, kJmpSize - 2);
     sync_cores(lo, hi);
     store_pair(p.fn, jmp[0], jmp[1]);
   } else {
-    std::memcpy(f + 1, jmp + 1, kJmpSize - 1);
+    store_bytes(p.fn + 1, jmp + 1, kJmpSize - 1);
     sync_cores(lo, hi);
     store_byte(p.fn, jmp[0]);
   }
@@ -546,16 +606,18 @@ void revert(Patch& p) {
   if (!p.applied) return;
   uintptr_t lo = p.fn, hi = p.fn + p.n;
   if (!set_writable(p.fn, p.n, true)) return;  // cannot happen once apply() managed it
-  if ((p.fn & 63) != 63) {
+  if (p.flip) {
+    store_byte(p.fn, 0x90);
+  } else if ((p.fn & 63) != 63) {
     store_pair(p.fn, kSpin[0], kSpin[1]);
     sync_cores(lo, hi);
-    std::memcpy(reinterpret_cast<uint8_t*>(p.fn) + 2, p.original + 2, p.n - 2);
+    store_bytes(p.fn + 2, p.original + 2, p.n - 2);
     sync_cores(lo, hi);
     store_pair(p.fn, p.original[0], p.original[1]);
   } else {  // the pair would straddle a cache line: int3, as in apply()
     store_byte(p.fn, 0xCC);
     sync_cores(lo, hi);
-    std::memcpy(reinterpret_cast<uint8_t*>(p.fn) + 1, p.original + 1, p.n - 1);
+    store_bytes(p.fn + 1, p.original + 1, p.n - 1);
     sync_cores(lo, hi);
     store_byte(p.fn, p.original[0]);
   }

@@ -26,6 +26,10 @@
 //     and none can enter them but through F[0].
 //  3. F[1..4] := the jump's offset, F[5..n-1] := int3, serialize;
 //     F[0] := 0xE9 (jmp), serialize.
+// A pad of five 1-byte NOPs needs none of this: its trampoline is placed
+// where the jump's offset is 0x90909090, so bytes 1-4 of the jump are the
+// pad's own NOPs and patching writes F[0] alone (0x90 -> 0xE9): a thread at
+// any NOP of the pad either jumps or runs the NOPs into the function.
 // Reverting is the same without the checkpoint (no thread can be inside the
 // bytes of one jmp instruction): F[0] := int3, restore F[1..n-1], restore
 // F[0], serializing after each step.
@@ -54,7 +58,8 @@ struct Patch {
   int n_insns = 0;
   uint8_t orig_at[kMaxDisplaced] = {};
   uint8_t body_at[kMaxDisplaced] = {};
-  bool pad = false;  // F starts with a -fpatchable-function-entry pad
+  bool pad = false;   // F starts with a -fpatchable-function-entry pad
+  bool flip = false;  // a pad whose jump offset is 0x90909090: apply/revert write one byte
   bool applied = false;
   std::string describe() const;  // "5-byte NOP pad" or "relocated: push %rbp; mov ..."
 };
@@ -69,6 +74,10 @@ Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook);
 // Patching is serialized process-wide.
 Status apply(Patch& p);
 void revert(Patch& p);
+
+// Copies n bytes of code at `at` (uninstrumented: sanitizers have no
+// shadow for program text).
+void read_code(uintptr_t at, uint8_t* out, size_t n);
 
 // The signal used for checkpoints: PIVOT_HOOK_SIGNAL, default SIGRTMIN+5.
 int checkpoint_signal();
