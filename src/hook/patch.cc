@@ -152,6 +152,20 @@ bool parked_outside(pid_t tid, uintptr_t lo, uintptr_t hi) {
 
 bool thread_alive(pid_t pid, pid_t tid) { return syscall(SYS_tgkill, pid, tid, 0) == 0; }
 
+// Nanoseconds thread tid has spent on a CPU (/proc/.../schedstat), or -1.
+int64_t cpu_time_ns(pid_t tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[96];
+  ssize_t len = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (len <= 0) return -1;
+  buf[len] = '\0';
+  return std::strtoll(buf, nullptr, 10);
+}
+
 // True when thread tid blocks signal `sig` (SigBlk in its status), as
 // servers often do in worker threads.
 bool blocks_signal(pid_t tid, int sig) {
@@ -184,18 +198,31 @@ bool checkpoint(uintptr_t lo, uintptr_t hi, bool everyone, std::chrono::millisec
   auto deadline = std::chrono::steady_clock::now() + patience;
   for (;;) {
     g_acks.store(0, std::memory_order_release);
-    std::vector<pid_t> sent, watched;
+    std::vector<pid_t> sent;
+    struct Watched {
+      pid_t tid;
+      int64_t ran;  // ns on a CPU when first seen, -1 when unknown
+    };
+    std::vector<Watched> watched;
     for (pid_t tid : other_threads()) {
       if (!everyone && parked_outside(tid, lo, hi)) continue;
       if (blocks_signal(tid, sig)) {
-        watched.push_back(tid);
+        watched.push_back({tid, cpu_time_ns(tid)});
       } else if (syscall(SYS_tgkill, pid, tid, sig) == 0) {  // ESRCH: it exited meanwhile
         sent.push_back(tid);
       }
     }
     bool restart = false;
     for (int spins = 0;; ++spins) {
-      std::erase_if(watched, [&](pid_t tid) { return parked_outside(tid, lo, hi) || !thread_alive(pid, tid); });
+      std::erase_if(watched, [&](const Watched& w) {
+        if (parked_outside(w.tid, lo, hi) || !thread_alive(pid, w.tid)) return true;
+        // A thread that has run 1 ms since it was first seen (which is
+        // after the barrier went up) has left the displaced bytes: they are
+        // a few straight-line instructions, and it can come back only to
+        // the barrier.
+        int64_t now = w.ran < 0 ? -1 : cpu_time_ns(w.tid);
+        return now >= 0 && now - w.ran >= 1'000'000;
+      });
       if (watched.empty() && g_acks.load(std::memory_order_acquire) >= static_cast<int>(sent.size())) break;
       if (std::chrono::steady_clock::now() > deadline) return false;
       if (spins % 64 == 63) {
@@ -246,7 +273,11 @@ constexpr uint8_t kSpin[2] = {0xEB, 0xFE};  // jmp . (a thread that arrives wait
 
 // True when any thread but this one blocks SIGTRAP: an int3 it ran into
 // would kill the process (the kernel forces synchronous signals).
+// PIVOT_HOOK_INT3=allow says those threads never run hooked code (say,
+// ThreadSanitizer's runtime thread, which blocks every signal).
 bool someone_blocks_sigtrap() {
+  const char* allow = std::getenv("PIVOT_HOOK_INT3");
+  if (allow != nullptr && std::strcmp(allow, "allow") == 0) return false;
   for (pid_t tid : other_threads()) {
     if (blocks_signal(tid, SIGTRAP)) return true;
   }
@@ -544,7 +575,8 @@ Status apply(Patch& p) {
   spin = spin && (p.fn & 63) != 63;
   if (!spin && someone_blocks_sigtrap()) {
     return Error("its first instruction is one byte long, so patching it needs an int3, and a thread of this "
-                 "process blocks SIGTRAP (which an int3 would turn into a crash); not patching");
+                 "process blocks SIGTRAP (which an int3 would turn into a crash); not patching (set "
+                 "PIVOT_HOOK_INT3=allow if the threads that block SIGTRAP never run it)");
   }
   if (!set_writable(p.fn, p.n, true)) return Error("cannot make the function's code writable (mprotect)");
   auto release = [&] {  // undoes the barrier: the original bytes again

@@ -22,7 +22,9 @@
 //     e.g. after the first of GCC's five 1-byte NOPs) to the matching place
 //     in the relocated copy, and acknowledges. A thread that blocks the
 //     signal is watched instead until it is seen blocked in a system call
-//     outside those bytes. Then no thread is inside the displaced bytes,
+//     outside those bytes, or has run 1 ms of CPU time since the barrier
+//     went up (the displaced bytes are a few straight-line instructions,
+//     and it can come back only to the barrier). Then no thread is inside the displaced bytes,
 //     and none can enter them but through F[0].
 //  3. F[1..4] := the jump's offset, F[5..n-1] := int3, serialize;
 //     F[0] := 0xE9 (jmp), serialize.
