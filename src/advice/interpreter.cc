@@ -61,6 +61,8 @@ struct Simple {
   const Step* steps = nullptr;
   size_t n_steps = 0;
   aggregate::Collector* collector = nullptr;
+  using RunFn = void (*)(const Simple&, void* ctx, internal::GetExportFn get, internal::ThreadState& ts);
+  RunFn run = nullptr;  // run_simple<n_keys, n_inputs>
 };
 
 // A program bound to one site: where each observed export is in that site.
@@ -285,6 +287,9 @@ void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal:
   }
 }
 
+// NK and NI are the numbers of keys and inputs when known at compile time
+// (the common few, so that their loops unroll), else -1.
+template <int NK, int NI>
 void run_simple(const Simple& p, void* ctx, internal::GetExportFn get, internal::ThreadState& ts) {
   Scratch& s = *scratch_of(ts);
   const Value** regs = s.simple_regs;
@@ -320,12 +325,13 @@ void run_simple(const Simple& p, void* ctx, internal::GetExportFn get, internal:
   const Value* keys[kSimpleOperands];
   const Value* inputs[kSimpleOperands];
   size_t hash = aggregate::kKeyHashSeed;
-  for (uint32_t k = 0; k < p.n_keys; ++k) {
+  const uint32_t n_keys = NK >= 0 ? NK : p.n_keys, n_inputs = NI >= 0 ? NI : p.n_inputs;
+  for (uint32_t k = 0; k < n_keys; ++k) {
     const Operand& o = p.keys[k];
     keys[k] = operand_value(o, regs, s.simple_temps[k]);
     hash = aggregate::mix_hash(hash, o.hash_known ? o.hash : keys[k]->hash());
   }
-  for (uint32_t i = 0; i < p.n_inputs; ++i)
+  for (uint32_t i = 0; i < n_inputs; ++i)
     inputs[i] = operand_value(p.inputs[i], regs, s.simple_temps[kSimpleOperands + i]);
   partial->add_hashed(keys, hash, inputs, 1);
 }
@@ -338,7 +344,7 @@ void run_advice(const internal::SiteAdvice& self, const internal::Site&, void* c
     if (!b.program->enabled->load(std::memory_order_relaxed)) continue;
     try {
       if (b.simple != nullptr) [[likely]]
-        run_simple(*b.simple, ctx, get, *ts);
+        b.simple->run(*b.simple, ctx, get, *ts);
       else
         run_program(b, ctx, get, *ts);
     } catch (...) {
@@ -410,6 +416,24 @@ Operand resolve(const Expr& e, const Bound& b) {
   return o;
 }
 
+template <int NK>
+Simple::RunFn simple_runner_for_keys(uint32_t n_inputs) {
+  switch (n_inputs) {
+    case 1: return &run_simple<NK, 1>;
+    case 2: return &run_simple<NK, 2>;
+    default: return &run_simple<NK, -1>;
+  }
+}
+
+Simple::RunFn simple_runner(uint32_t n_keys, uint32_t n_inputs) {
+  switch (n_keys) {
+    case 0: return simple_runner_for_keys<0>(n_inputs);
+    case 1: return simple_runner_for_keys<1>(n_inputs);
+    case 2: return simple_runner_for_keys<2>(n_inputs);
+    default: return simple_runner_for_keys<-1>(n_inputs);
+  }
+}
+
 // The Simple plan of b, or null when b's program has another shape.
 std::unique_ptr<const Simple> simple_plan(const Bound& b) {
   const Program& p = *b.program;
@@ -438,6 +462,7 @@ std::unique_ptr<const Simple> simple_plan(const Bound& b) {
   out->steps = p.steps.data();
   out->n_steps = p.steps.size();
   out->collector = p.emit->collector;
+  out->run = simple_runner(out->n_keys, out->n_inputs);
   return out;
 }
 
