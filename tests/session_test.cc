@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <limits>
 #include <string>
 #include <vector>
@@ -159,6 +161,53 @@ TEST(Session, PrecompiledShapesKeepTheirMeaning) {
                               R"json(,4611686018427387904.0,1]]})json");
   EXPECT_EQ(s.results(ids[4]).to_json(),
             R"json({"columns":["SUM(a.n + a.x)","SUM(a.n / 0)"],"rows":[[9223372036854775808.0,null]]})json");
+}
+
+}  // namespace
+
+namespace {
+
+void hot(int64_t n) { PIVOT_TRACEPOINT("Smoke.hot", n); }
+
+// results() while threads emit: every event completed before the call is
+// in the answer, none is counted twice, and the partials swapped out from
+// under the emitting threads lose nothing (run under TSan too).
+TEST(Session, ResultsWhileThreadsEmitIncludeEveryCompletedEvent) {
+  pivot::Session s;
+  auto q = s.install("From h In Smoke.hot GroupBy h.n % 2 Select h.n % 2, COUNT, SUM(h.n)");
+  ASSERT_TRUE(q) << q.error().message();
+  constexpr int kThreads = 3, kEvents = 20000;
+  std::atomic<int64_t> completed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int64_t i = 0; i < kEvents; ++i) {
+        hot(i);
+        completed.fetch_add(1, std::memory_order_release);
+      }
+    });
+  }
+  auto total = [](const pivot::ResultTable& r) {
+    int64_t n = 0;
+    for (const auto& row : r.rows) n += row[1].as_int();
+    return n;
+  };
+  int64_t last = 0;
+  for (int round = 0; round < 50; ++round) {
+    int64_t before = completed.load(std::memory_order_acquire);
+    int64_t seen = total(s.results(*q));
+    EXPECT_GE(seen, before);
+    EXPECT_GE(seen, last);
+    last = seen;
+  }
+  for (auto& t : threads) t.join();
+  pivot::ResultTable r = s.results(*q);
+  ASSERT_EQ(r.rows.size(), 2u);
+  int64_t half = kEvents / 2;
+  EXPECT_EQ(r.rows[0][1].as_int(), kThreads * half);
+  EXPECT_EQ(r.rows[1][1].as_int(), kThreads * half);
+  EXPECT_EQ(r.rows[0][2].as_int(), kThreads * (half * (half - 1)));  // 0 + 2 + ... + (kEvents - 2)
+  EXPECT_EQ(r.rows[1][2].as_int(), kThreads * half * half);          // 1 + 3 + ... + (kEvents - 1)
 }
 
 }  // namespace
