@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
+#include <limits>
+#include <string>
+#include <vector>
 
 #include "pivot/pivot.h"
 
@@ -111,6 +116,98 @@ TEST(Session, UninstallStopsCountingAndUnknownIdsAreErrors) {
   pivot::Status again = s.uninstall(*q);
   EXPECT_FALSE(again.ok());
   EXPECT_EQ(again.error().message(), "no installed query with id " + std::to_string(q->value));
+}
+
+}  // namespace
+
+namespace {
+
+void shaped(int64_t n, double x, const std::string& name) { PIVOT_TRACEPOINT("Smoke.shaped", n, x, name); }
+
+// The common shapes run on the interpreter's precompiled path (advice
+// Simple); these pin that it means what the general path means.
+TEST(Session, PrecompiledShapesKeepTheirMeaning) {
+  pivot::Session s;
+  const char* queries[] = {
+      "From a In Smoke.shaped GroupBy a.host Select a.host, SUM(a.n), COUNT",
+      "From a In Smoke.shaped GroupBy a.n % 3 Select a.n % 3, SUM(a.n), MIN(a.x), MAX(a.name), AVG(a.n)",
+      "From a In Smoke.shaped Where a.n > 2 And a.name != \"b\" GroupBy a.name Select a.name, SUM(a.x)",
+      "From a In Smoke.shaped Let m = a.n * 2 GroupBy a.procName, m / 4 Select a.procName, m / 4, COUNT",
+      "From a In Smoke.shaped Select SUM(a.n + a.x), SUM(a.n / 0)",
+  };
+  std::vector<pivot::QueryId> ids;
+  for (const char* text : queries) {
+    auto q = s.install(text);
+    ASSERT_TRUE(q) << text << ": " << q.error().message();
+    ids.push_back(*q);
+  }
+  const char* names[] = {"a", "b", "c"};
+  for (int64_t i = 0; i < 9; ++i) shaped(i, i * 0.5, names[i % 3]);
+  shaped(std::numeric_limits<int64_t>::max(), 0, "a");
+  shaped(1, 0, "a");  // SUM(n) overflows into a double
+  // Hand-checked: n is 0..8, then INT64_MAX and 1 (name "a", x 0).
+  pivot::ResultTable t0 = s.results(ids[0]);
+  ASSERT_EQ(t0.rows.size(), 1u);
+  EXPECT_EQ(t0.to_json(), R"json({"columns":["a.host","SUM(a.n)","COUNT"],"rows":[[)json" + t0.rows[0][0].to_json() +
+                              R"json(,9223372036854775808.0,11]]})json");
+  EXPECT_EQ(s.results(ids[1]).to_json(),
+            R"json({"columns":["a.n % 3","SUM(a.n)","MIN(a.x)","MAX(a.name)","AVG(a.n)"],"rows":[)json"
+            R"json([0,9,0.0,"a",3.0],[1,9223372036854775808.0,0.0,"b",1844674407370955264.0],[2,15,1.0,"c",5.0]]})json");
+  EXPECT_EQ(s.results(ids[2]).to_json(), R"json({"columns":["a.name","SUM(a.x)"],"rows":[["a",4.5],["c",6.5]]})json");
+  pivot::ResultTable t3 = s.results(ids[3]);
+  std::string p = pivot::Value(t3.rows.empty() ? std::string() : t3.rows[0][0].to_json()).as_string();
+  EXPECT_EQ(t3.to_json(), R"json({"columns":["a.procName","m / 4","COUNT"],"rows":[[)json" + p + ",0,3],[" + p +
+                              ",1,2],[" + p + ",2,2],[" + p + ",3,2],[" + p + ",4,1],[" + p +
+                              R"json(,4611686018427387904.0,1]]})json");
+  EXPECT_EQ(s.results(ids[4]).to_json(),
+            R"json({"columns":["SUM(a.n + a.x)","SUM(a.n / 0)"],"rows":[[9223372036854775808.0,null]]})json");
+}
+
+}  // namespace
+
+namespace {
+
+void hot(int64_t n) { PIVOT_TRACEPOINT("Smoke.hot", n); }
+
+// results() while threads emit: every event completed before the call is
+// in the answer, none is counted twice, and the partials swapped out from
+// under the emitting threads lose nothing (run under TSan too).
+TEST(Session, ResultsWhileThreadsEmitIncludeEveryCompletedEvent) {
+  pivot::Session s;
+  auto q = s.install("From h In Smoke.hot GroupBy h.n % 2 Select h.n % 2, COUNT, SUM(h.n)");
+  ASSERT_TRUE(q) << q.error().message();
+  constexpr int kThreads = 3, kEvents = 20000;
+  std::atomic<int64_t> completed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int64_t i = 0; i < kEvents; ++i) {
+        hot(i);
+        completed.fetch_add(1, std::memory_order_release);
+      }
+    });
+  }
+  auto total = [](const pivot::ResultTable& r) {
+    int64_t n = 0;
+    for (const auto& row : r.rows) n += row[1].as_int();
+    return n;
+  };
+  int64_t last = 0;
+  for (int round = 0; round < 50; ++round) {
+    int64_t before = completed.load(std::memory_order_acquire);
+    int64_t seen = total(s.results(*q));
+    EXPECT_GE(seen, before);
+    EXPECT_GE(seen, last);
+    last = seen;
+  }
+  for (auto& t : threads) t.join();
+  pivot::ResultTable r = s.results(*q);
+  ASSERT_EQ(r.rows.size(), 2u);
+  int64_t half = kEvents / 2;
+  EXPECT_EQ(r.rows[0][1].as_int(), kThreads * half);
+  EXPECT_EQ(r.rows[1][1].as_int(), kThreads * half);
+  EXPECT_EQ(r.rows[0][2].as_int(), kThreads * (half * (half - 1)));  // 0 + 2 + ... + (kEvents - 2)
+  EXPECT_EQ(r.rows[1][2].as_int(), kThreads * half * half);          // 1 + 3 + ... + (kEvents - 1)
 }
 
 }  // namespace

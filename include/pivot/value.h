@@ -97,7 +97,10 @@ class Value {
   // Human text: strings unquoted, doubles shortest round-trip.
   std::string to_string() const;
 
-  size_t hash() const;
+  size_t hash() const {
+    if (type_ == ValueType::kInt) return static_cast<size_t>(i_) * 0x9e3779b97f4a7c15ull;  // inline: group keys
+    return hash_other();
+  }
 
   // Total order used for sorting results and for MIN/MAX: null < bool <
   // numbers (int and double compared by value) < strings.
@@ -117,6 +120,8 @@ class Value {
   friend bool operator<(const Value& a, const Value& b) { return compare(a, b) < 0; }
 
  private:
+  size_t hash_other() const;
+
   ValueType type_;
   union {
     bool b_;

@@ -22,54 +22,42 @@ Value compare_op(Op op, const Value& a, const Value& b) {
   }
 }
 
+// The value of e, by reference when it is a register or a constant, so that
+// operands (strings especially) are not copied; else computed into tmp.
+const Value& operand(const Expr& e, const Value* const* regs, Value& tmp) {
+  if (e.kind == Expr::Kind::kReg) return *regs[e.reg];
+  if (e.kind == Expr::Kind::kConst) return e.constant;
+  tmp = eval(e, regs);
+  return tmp;
+}
+
 }  // namespace
 
-Value eval(const Expr& e, const Value* regs) {
+Value eval(const Expr& e, const Value* const* regs) {
   switch (e.kind) {
     case Expr::Kind::kConst: return e.constant;
-    case Expr::Kind::kReg: return regs[e.reg];
+    case Expr::Kind::kReg: return *regs[e.reg];
     case Expr::Kind::kUnary: {
-      Value a = eval(*e.a, regs);
+      Value ta;
+      const Value& a = operand(*e.a, regs, ta);
       if (e.op == Op::kNot) return a.is_bool() ? Value(!a.as_bool()) : Value();
       return value_neg(a);
     }
     case Expr::Kind::kBinary: {
+      Value ta, tb;
       if (e.op == Op::kAnd) {
-        Value a = eval(*e.a, regs);
-        if (!a.truthy()) return Value(false);
-        return Value(eval(*e.b, regs).truthy());
+        if (!operand(*e.a, regs, ta).truthy()) return Value(false);
+        return Value(operand(*e.b, regs, tb).truthy());
       }
       if (e.op == Op::kOr) {
-        Value a = eval(*e.a, regs);
-        if (a.truthy()) return Value(true);
-        return Value(eval(*e.b, regs).truthy());
+        if (operand(*e.a, regs, ta).truthy()) return Value(true);
+        return Value(operand(*e.b, regs, tb).truthy());
       }
-      Value a = eval(*e.a, regs);
-      Value b = eval(*e.b, regs);
+      const Value& a = operand(*e.a, regs, ta);
+      const Value& b = operand(*e.b, regs, tb);
       if (a.is_int() && b.is_int()) {  // the common case, without the general path's conversions
-        int64_t x = a.as_int(), y = b.as_int(), r;
-        switch (e.op) {
-          case Op::kAdd:
-            if (!__builtin_add_overflow(x, y, &r)) return Value(r);
-            break;
-          case Op::kSub:
-            if (!__builtin_sub_overflow(x, y, &r)) return Value(r);
-            break;
-          case Op::kMul:
-            if (!__builtin_mul_overflow(x, y, &r)) return Value(r);
-            break;
-          case Op::kDiv:
-          case Op::kMod:
-            if (y != 0 && y != -1) return Value(e.op == Op::kDiv ? x / y : x % y);
-            break;
-          case Op::kEq: return Value(x == y);
-          case Op::kNe: return Value(x != y);
-          case Op::kLt: return Value(x < y);
-          case Op::kLe: return Value(x <= y);
-          case Op::kGt: return Value(x > y);
-          case Op::kGe: return Value(x >= y);
-          default: break;
-        }
+        Value r;
+        if (int_binary(e.op, a.as_int(), b.as_int(), r)) return r;
       }
       switch (e.op) {
         case Op::kAdd: return value_add(a, b);

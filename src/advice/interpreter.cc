@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
 
 #include "core/clock.h"
@@ -14,30 +15,92 @@ namespace {
 
 std::atomic<uint64_t> g_errors{0};
 
+const Value kNull;
+
+constexpr int32_t kAbsent = -1;  // the site lacks the export: null
+constexpr int32_t builtin_index(internal::Builtin b) { return -2 - static_cast<int32_t>(b); }
+constexpr internal::Builtin index_builtin(int32_t i) { return static_cast<internal::Builtin>(-2 - i); }
+
+// A register or a constant.
+struct Leaf {
+  const Value* constant = nullptr;  // else the register
+  uint16_t reg = 0;
+  const Value& get(const Value* const* regs) const { return constant != nullptr ? *constant : *regs[reg]; }
+};
+
+// An EMIT key or input, resolved when the program is bound to a site: a
+// leaf, an arithmetic or comparison of two leaves (computed here when both
+// are ints, the common `a.delta % 8`), or any other expression (eval).
+struct Operand {
+  enum class Kind : uint8_t { kLeaf, kBinary, kExpr };
+  Kind kind = Kind::kLeaf;
+  Op op = Op::kAdd;
+  Leaf a, b;                   // kLeaf: a
+  const Expr* expr = nullptr;  // kBinary (when not both ints), kExpr
+  bool hash_known = false;     // a key whose value, so whose hash, is fixed
+  size_t hash = 0;
+};
+
+// The common shape, precompiled: one row (no list-valued export, no
+// UNPACK), no PACK, and an EMIT of a few keys and inputs. Everything the
+// run needs is in fixed arrays here, so it loops over no vectors and calls
+// nothing but the export getter, eval for what is not a simple operand, and
+// Partial::add_hashed.
+inline constexpr uint32_t kSimpleRegs = 16, kSimpleObserves = 8, kSimpleOperands = 4;
+struct Simple {
+  struct Obs {
+    int32_t index;               // >= 0: the site's export
+    uint16_t reg;
+    const Value* fixed;          // a fixed builtin, else null
+    internal::Builtin builtin;   // index < 0 and not kAbsent, not fixed
+  };
+  uint16_t n_regs = 0;
+  uint8_t n_observe = 0, n_keys = 0, n_inputs = 0;
+  Obs obs[kSimpleObserves];
+  Operand keys[kSimpleOperands], inputs[kSimpleOperands];
+  const Step* steps = nullptr;
+  size_t n_steps = 0;
+  aggregate::Collector* collector = nullptr;
+  using RunFn = void (*)(const Simple&, void* ctx, internal::GetExportFn get, internal::ThreadState& ts);
+  RunFn run = nullptr;  // run_simple<n_keys, n_inputs>
+};
+
 // A program bound to one site: where each observed export is in that site.
 struct Bound {
   ProgramPtr program;
   std::vector<int32_t> export_index;  // per Observe: >= 0 the site's export, else kAbsent or a builtin
   std::vector<uint8_t> is_list;       // per Observe
+  // Per Observe: the value of a builtin that is fixed for the process (host,
+  // procName, procId), which registers point at instead of copying it.
+  std::vector<Value> fixed;
+  std::vector<Operand> keys, inputs;  // EMIT's
   bool single_row = true;             // no list-valued export and no UNPACK: exactly one row
+  std::unique_ptr<const Simple> simple;  // set when the program has the common shape
 };
-
-constexpr int32_t kAbsent = -1;  // the site lacks the export: null
-constexpr int32_t builtin_index(internal::Builtin b) { return -2 - static_cast<int32_t>(b); }
-constexpr internal::Builtin index_builtin(int32_t i) { return static_cast<internal::Builtin>(-2 - i); }
 
 struct InstalledAdvice : internal::SiteAdvice {
   std::vector<Bound> bound;
 };
 
 // Per-thread buffers, reused across events so steady state allocates nothing.
+//
+// Registers are pointers (regs): to vals, where this event's observed and
+// computed values live, or to where a value already is (a fixed builtin, a
+// list element, an unpacked field, null), so that nothing is copied to
+// read it.
 struct Scratch {
-  std::vector<Value> regs;
+  std::vector<Value> vals;
+  std::vector<const Value*> regs;
   std::vector<std::vector<Value>> lists;               // per Observe that is list-valued
   std::vector<std::vector<internal::Tuple>> unpacked;  // per Unpack
   std::vector<Value> temps, pack_values;               // computed keys and inputs, packed tuple
-  std::vector<const Value*> keys, inputs;              // what EMIT adds: registers or temps
+  std::vector<const Value*> keys, inputs;              // what EMIT adds
   std::vector<size_t> sizes, pos;                      // the row iteration
+  std::vector<Value> no_list;                          // for scalar exports' sinks
+  // The simple path's (Simple): registers, and computed keys and inputs.
+  Value simple_vals[kSimpleRegs];
+  const Value* simple_regs[kSimpleRegs];
+  Value simple_temps[2 * kSimpleOperands];
 };
 
 void free_scratch(internal::ThreadState& ts) {
@@ -45,32 +108,90 @@ void free_scratch(internal::ThreadState& ts) {
   ts.scratch = nullptr;
 }
 
-Scratch* scratch_of(internal::ThreadState& ts) {
-  if (ts.scratch == nullptr) ts.scratch = new Scratch;
+inline Scratch* scratch_of(internal::ThreadState& ts) {
+  if (ts.scratch == nullptr) [[unlikely]]
+    ts.scratch = new Scratch;
   return static_cast<Scratch*>(ts.scratch);
 }
 
-Value builtin_value(internal::Builtin b, const internal::ThreadState& ts) {
+bool builtin_is_fixed(internal::Builtin b) {
+  return b == internal::Builtin::kHost || b == internal::Builtin::kProcName || b == internal::Builtin::kProcId;
+}
+
+Value fixed_builtin_value(internal::Builtin b) {
   const internal::ProcessInfo& p = internal::process_info();
   switch (b) {
     case internal::Builtin::kHost: return Value(p.host);
     case internal::Builtin::kProcName: return Value(p.proc_name);
     case internal::Builtin::kProcId: return Value(p.proc_id);
+    default: return Value();
+  }
+}
+
+// A builtin that changes per event (not fixed).
+Value builtin_value(internal::Builtin b, const internal::ThreadState& ts) {
+  switch (b) {
     case internal::Builtin::kTid: return Value(ts.tid);
     case internal::Builtin::kTimestamp: return Value(internal::now_ns());
     case internal::Builtin::kCpu: return Value(int64_t{sched_getcpu()});
+    default: return fixed_builtin_value(b);
   }
-  return Value();
+}
+
+const Value* computed_operand(const Operand& o, const Value* const* regs, Value& temp) {
+  if (o.kind == Operand::Kind::kBinary) {
+    const Value& x = o.a.get(regs);
+    const Value& y = o.b.get(regs);
+    if (x.is_int() && y.is_int() && int_binary(o.op, x.as_int(), y.as_int(), temp)) return &temp;
+  }
+  temp = eval(*o.expr, regs);
+  return &temp;
+}
+
+[[gnu::always_inline]] inline const Value* operand_value(const Operand& o, const Value* const* regs, Value& temp) {
+  if (o.kind == Operand::Kind::kLeaf) [[likely]]
+    return &o.a.get(regs);
+  return computed_operand(o, regs, temp);
+}
+
+void emit_row(const Bound& b, const Emit& emit, Scratch& s, internal::ThreadState& ts, bool overflowed) {
+  aggregate::Partial* partial = emit.collector->thread_partial(ts);
+  if (partial == nullptr) [[unlikely]] {
+    g_errors.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const Value* const* regs = s.regs.data();
+  size_t n_keys = b.keys.size(), n_inputs = b.inputs.size();
+  if (s.keys.size() < n_keys) s.keys.resize(n_keys);
+  if (s.inputs.size() < n_inputs) s.inputs.resize(n_inputs);
+  if (s.temps.size() < n_keys + n_inputs) s.temps.resize(n_keys + n_inputs);
+  size_t hash = aggregate::kKeyHashSeed;
+  for (size_t k = 0; k < n_keys; ++k) {
+    const Operand& o = b.keys[k];
+    const Value* v = operand_value(o, regs, s.temps[k]);
+    s.keys[k] = v;
+    hash = aggregate::mix_hash(hash, o.hash_known ? o.hash : v->hash());
+  }
+  for (size_t i = 0; i < n_inputs; ++i) s.inputs[i] = operand_value(b.inputs[i], regs, s.temps[n_keys + i]);
+  int64_t weight = 1;
+  if (emit.weight_reg >= 0) {
+    const Value& w = *regs[emit.weight_reg];
+    weight = w.is_int() ? w.as_int() : 0;
+  }
+  if (weight > 0) partial->add_hashed(s.keys.data(), hash, s.inputs.data(), weight);
+  if (overflowed) partial->mark_incomplete();
 }
 
 // Runs the FILTER/LET steps, then PACK or EMIT, for the row in s.regs.
-void finish_row(const Program& p, Scratch& s, internal::ThreadState& ts, bool overflowed) {
-  Value* regs = s.regs.data();
+void finish_row(const Bound& b, Scratch& s, internal::ThreadState& ts, bool overflowed) {
+  const Program& p = *b.program;
+  const Value** regs = s.regs.data();
   for (const Step& step : p.steps) {
     if (step.is_filter) {
       if (!eval(*step.expr, regs).truthy()) return;
     } else {
-      regs[step.reg] = eval(*step.expr, regs);
+      s.vals[step.reg] = eval(*step.expr, regs);
+      regs[step.reg] = &s.vals[step.reg];
     }
   }
   if (p.pack) {
@@ -78,58 +199,43 @@ void finish_row(const Program& p, Scratch& s, internal::ThreadState& ts, bool ov
     for (const ExprPtr& e : p.pack->values) s.pack_values.push_back(eval(*e, regs));
     internal::bag_pack(p.pack->spec, s.pack_values);
   }
-  if (p.emit) {
-    const Emit& emit = *p.emit;
-    aggregate::Partial* partial = emit.collector->thread_partial(ts);
-    if (partial == nullptr) {
-      g_errors.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    // Registers are passed by address; only computed values are copied.
-    s.temps.clear();
-    if (s.temps.capacity() < emit.keys.size() + emit.inputs.size()) {
-      s.temps.reserve(emit.keys.size() + emit.inputs.size());  // pointers into temps stay valid
-    }
-    auto operand = [&](const ExprPtr& e) -> const Value* {
-      if (e->kind == Expr::Kind::kReg) return &regs[e->reg];
-      if (e->kind == Expr::Kind::kConst) return &e->constant;
-      s.temps.push_back(eval(*e, regs));
-      return &s.temps.back();
-    };
-    s.keys.clear();
-    for (const ExprPtr& e : emit.keys) s.keys.push_back(operand(e));
-    s.inputs.clear();
-    for (const ExprPtr& e : emit.inputs) s.inputs.push_back(operand(e));
-    int64_t weight = 1;
-    if (emit.weight_reg >= 0) {
-      const Value& w = regs[emit.weight_reg];
-      weight = w.is_int() ? w.as_int() : 0;
-    }
-    if (weight > 0) partial->add(s.keys.data(), s.inputs.data(), weight);
-    if (overflowed) partial->mark_incomplete();
-  }
+  if (p.emit) emit_row(b, *p.emit, s, ts, overflowed);
 }
 
 void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal::ThreadState& ts) {
   const Program& p = *b.program;
   Scratch& s = *scratch_of(ts);
-  // Every register is written before it is read, except absent exports,
-  // which are nulled below; so registers are not cleared per event.
-  if (s.regs.size() < p.n_regs) s.regs.resize(p.n_regs);
-  if (s.lists.size() < p.observe.size()) s.lists.resize(p.observe.size());
+  if (s.vals.size() < p.n_regs) [[unlikely]] {
+    s.vals.resize(p.n_regs);
+    s.regs.resize(p.n_regs);
+  }
+  if (s.lists.size() < p.observe.size()) [[unlikely]]
+    s.lists.resize(p.observe.size());
+  // Registers point at null until written, so that none can point at what
+  // an earlier event (or a removed program) left.
+  const Value** regs = s.regs.data();
+  std::fill_n(regs, p.n_regs, &kNull);
 
   // OBSERVE. A list-valued export becomes a dimension of the row iteration.
   for (size_t i = 0; i < p.observe.size(); ++i) {
-    const Observe& o = p.observe[i];
+    uint16_t reg = p.observe[i].reg;
     int32_t index = b.export_index[i];
     if (index >= 0) {
-      internal::ExportSink sink(&s.regs[o.reg], &s.lists[i]);
+      internal::ExportSink sink(&s.vals[reg], &s.lists[i]);
       get(ctx, static_cast<uint32_t>(index), sink);
-      if (b.is_list[i] && s.lists[i].empty()) return;  // no elements: no rows
+      if (b.is_list[i]) {
+        if (s.lists[i].empty()) return;  // no elements: no rows
+      } else {
+        regs[reg] = &s.vals[reg];
+      }
     } else if (index != kAbsent) {
-      s.regs[o.reg] = builtin_value(index_builtin(index), ts);
-    } else {
-      s.regs[o.reg] = Value();
+      internal::Builtin builtin = index_builtin(index);
+      if (builtin_is_fixed(builtin)) {
+        regs[reg] = &b.fixed[i];
+      } else {
+        s.vals[reg] = builtin_value(builtin, ts);
+        regs[reg] = &s.vals[reg];
+      }
     }
   }
 
@@ -149,11 +255,12 @@ void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal:
   }
 
   if (b.single_row) {
-    finish_row(p, s, ts, false);
+    finish_row(b, s, ts, false);
     return;
   }
 
   // Iterate over every combination of list elements and unpacked tuples.
+  // Rows point into s.lists and s.unpacked, which nothing changes meanwhile.
   std::vector<size_t>& sizes = s.sizes;
   sizes.clear();
   for (size_t i = 0; i < p.observe.size(); ++i) {
@@ -165,21 +272,68 @@ void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal:
   for (;;) {
     size_t d = 0;
     for (size_t i = 0; i < p.observe.size(); ++i) {
-      if (b.is_list[i]) s.regs[p.observe[i].reg] = s.lists[i][pos[d++]];
+      if (b.is_list[i]) regs[p.observe[i].reg] = &s.lists[i][pos[d++]];
     }
     for (size_t u = 0; u < p.unpacks.size(); ++u) {
       const internal::Tuple& t = s.unpacked[u][pos[d++]];
       const Unpack& up = p.unpacks[u];
-      for (uint16_t f = 0; f < up.n_fields; ++f) {
-        s.regs[up.first_reg + f] = f < t.size() ? t[f] : Value();
-      }
+      for (uint16_t f = 0; f < up.n_fields; ++f) regs[up.first_reg + f] = f < t.size() ? &t[f] : &kNull;
     }
-    finish_row(p, s, ts, overflowed);
+    finish_row(b, s, ts, overflowed);
     // Next combination.
     size_t k = 0;
     while (k < sizes.size() && ++pos[k] == sizes[k]) pos[k++] = 0;
     if (k == sizes.size()) break;
   }
+}
+
+// NK and NI are the numbers of keys and inputs when known at compile time
+// (the common few, so that their loops unroll), else -1.
+template <int NK, int NI>
+void run_simple(const Simple& p, void* ctx, internal::GetExportFn get, internal::ThreadState& ts) {
+  Scratch& s = *scratch_of(ts);
+  const Value** regs = s.simple_regs;
+  Value* vals = s.simple_vals;
+  std::fill_n(regs, p.n_regs, &kNull);  // as in run_program
+  for (uint32_t i = 0; i < p.n_observe; ++i) {
+    const Simple::Obs& o = p.obs[i];
+    if (o.index >= 0) [[likely]] {
+      internal::ExportSink sink(&vals[o.reg], &s.no_list);
+      get(ctx, static_cast<uint32_t>(o.index), sink);
+      regs[o.reg] = &vals[o.reg];
+    } else if (o.fixed != nullptr) {
+      regs[o.reg] = o.fixed;
+    } else if (o.index != kAbsent) {
+      vals[o.reg] = builtin_value(o.builtin, ts);
+      regs[o.reg] = &vals[o.reg];
+    }
+  }
+  for (size_t i = 0; i < p.n_steps; ++i) {
+    const Step& step = p.steps[i];
+    if (step.is_filter) {
+      if (!eval(*step.expr, regs).truthy()) return;
+    } else {
+      vals[step.reg] = eval(*step.expr, regs);
+      regs[step.reg] = &vals[step.reg];
+    }
+  }
+  aggregate::Partial* partial = p.collector->thread_partial(ts);
+  if (partial == nullptr) [[unlikely]] {
+    g_errors.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const Value* keys[kSimpleOperands];
+  const Value* inputs[kSimpleOperands];
+  size_t hash = aggregate::kKeyHashSeed;
+  const uint32_t n_keys = NK >= 0 ? NK : p.n_keys, n_inputs = NI >= 0 ? NI : p.n_inputs;
+  for (uint32_t k = 0; k < n_keys; ++k) {
+    const Operand& o = p.keys[k];
+    keys[k] = operand_value(o, regs, s.simple_temps[k]);
+    hash = aggregate::mix_hash(hash, o.hash_known ? o.hash : keys[k]->hash());
+  }
+  for (uint32_t i = 0; i < n_inputs; ++i)
+    inputs[i] = operand_value(p.inputs[i], regs, s.simple_temps[kSimpleOperands + i]);
+  partial->add_hashed(keys, hash, inputs, 1);
 }
 
 void run_advice(const internal::SiteAdvice& self, const internal::Site&, void* ctx,
@@ -189,7 +343,10 @@ void run_advice(const internal::SiteAdvice& self, const internal::Site&, void* c
   for (const Bound& b : static_cast<const InstalledAdvice&>(self).bound) {
     if (!b.program->enabled->load(std::memory_order_relaxed)) continue;
     try {
-      run_program(b, ctx, get, *ts);
+      if (b.simple != nullptr) [[likely]]
+        b.simple->run(*b.simple, ctx, get, *ts);
+      else
+        run_program(b, ctx, get, *ts);
     } catch (...) {
       g_errors.fetch_add(1, std::memory_order_relaxed);
     }
@@ -204,8 +361,113 @@ std::vector<ProgramPtr>& installed() {
   return *v;
 }
 
+// Whether only OBSERVE i writes register `reg`: then a fixed builtin there
+// is fixed for the register too.
+bool only_observe_writes(const Program& p, size_t i, uint16_t reg) {
+  for (size_t j = 0; j < p.observe.size(); ++j) {
+    if (j != i && p.observe[j].reg == reg) return false;
+  }
+  for (const Step& st : p.steps) {
+    if (!st.is_filter && st.reg == reg) return false;
+  }
+  for (const Unpack& u : p.unpacks) {
+    if (reg >= u.first_reg && reg < u.first_reg + u.n_fields) return false;
+  }
+  return true;
+}
+
+// Resolves a register or constant into *out; false for other expressions.
+// *fixed tells whether its value is the same at every event (a constant or
+// a fixed builtin), and then *hash is the value's hash.
+bool resolve_leaf(const Expr& e, const Bound& b, Leaf* out, bool* fixed, size_t* hash) {
+  *fixed = false;
+  if (e.kind == Expr::Kind::kConst) {
+    out->constant = &e.constant;
+    *fixed = true;
+    *hash = e.constant.hash();
+    return true;
+  }
+  if (e.kind != Expr::Kind::kReg) return false;
+  out->reg = e.reg;
+  const Program& p = *b.program;
+  for (size_t i = 0; i < p.observe.size(); ++i) {
+    int32_t index = b.export_index[i];
+    if (p.observe[i].reg != e.reg || index >= 0 || index == kAbsent) continue;
+    if (builtin_is_fixed(index_builtin(index)) && only_observe_writes(p, i, e.reg)) {
+      *fixed = true;
+      *hash = b.fixed[i].hash();
+    }
+  }
+  return true;
+}
+
+Operand resolve(const Expr& e, const Bound& b) {
+  Operand o;
+  o.expr = &e;
+  if (resolve_leaf(e, b, &o.a, &o.hash_known, &o.hash)) return o;
+  o.kind = Operand::Kind::kExpr;
+  bool fixed;
+  size_t hash;
+  if (e.kind == Expr::Kind::kBinary && e.op != Op::kAnd && e.op != Op::kOr && resolve_leaf(*e.a, b, &o.a, &fixed, &hash) &&
+      resolve_leaf(*e.b, b, &o.b, &fixed, &hash)) {
+    o.kind = Operand::Kind::kBinary;
+    o.op = e.op;
+  }
+  return o;
+}
+
+template <int NK>
+Simple::RunFn simple_runner_for_keys(uint32_t n_inputs) {
+  switch (n_inputs) {
+    case 1: return &run_simple<NK, 1>;
+    case 2: return &run_simple<NK, 2>;
+    default: return &run_simple<NK, -1>;
+  }
+}
+
+Simple::RunFn simple_runner(uint32_t n_keys, uint32_t n_inputs) {
+  switch (n_keys) {
+    case 0: return simple_runner_for_keys<0>(n_inputs);
+    case 1: return simple_runner_for_keys<1>(n_inputs);
+    case 2: return simple_runner_for_keys<2>(n_inputs);
+    default: return simple_runner_for_keys<-1>(n_inputs);
+  }
+}
+
+// The Simple plan of b, or null when b's program has another shape.
+std::unique_ptr<const Simple> simple_plan(const Bound& b) {
+  const Program& p = *b.program;
+  if (!b.single_row || p.pack || !p.emit || p.emit->weight_reg >= 0) return nullptr;
+  if (p.n_regs > kSimpleRegs || p.observe.size() > kSimpleObserves || b.keys.size() > kSimpleOperands ||
+      b.inputs.size() > kSimpleOperands)
+    return nullptr;
+  auto out = std::make_unique<Simple>();
+  out->n_regs = p.n_regs;
+  out->n_observe = static_cast<uint8_t>(p.observe.size());
+  for (size_t i = 0; i < p.observe.size(); ++i) {
+    Simple::Obs& o = out->obs[i];
+    o.index = b.export_index[i];
+    o.reg = p.observe[i].reg;
+    o.fixed = nullptr;
+    o.builtin = internal::Builtin::kHost;
+    if (o.index < 0 && o.index != kAbsent) {
+      o.builtin = index_builtin(o.index);
+      if (builtin_is_fixed(o.builtin)) o.fixed = &b.fixed[i];
+    }
+  }
+  out->n_keys = static_cast<uint8_t>(b.keys.size());
+  out->n_inputs = static_cast<uint8_t>(b.inputs.size());
+  std::copy(b.keys.begin(), b.keys.end(), out->keys);
+  std::copy(b.inputs.begin(), b.inputs.end(), out->inputs);
+  out->steps = p.steps.data();
+  out->n_steps = p.steps.size();
+  out->collector = p.emit->collector;
+  out->run = simple_runner(out->n_keys, out->n_inputs);
+  return out;
+}
+
 Bound bind(const ProgramPtr& p, const internal::Site& site) {
-  Bound b{p, {}, {}, true};
+  Bound b{p, {}, {}, {}, {}, {}, true, nullptr};
   for (const Observe& o : p->observe) {
     int32_t index = kAbsent;
     bool list = false;
@@ -217,12 +479,23 @@ Bound bind(const ProgramPtr& p, const internal::Site& site) {
       }
     }
     internal::Builtin builtin;
-    if (index == kAbsent && internal::builtin_named(o.name, &builtin)) index = builtin_index(builtin);
+    Value fixed;
+    if (index == kAbsent && internal::builtin_named(o.name, &builtin)) {
+      index = builtin_index(builtin);
+      // set_process_names() comes before queries are installed (process_info.h).
+      if (builtin_is_fixed(builtin)) fixed = fixed_builtin_value(builtin);
+    }
     b.export_index.push_back(index);
     b.is_list.push_back(list);
+    b.fixed.push_back(std::move(fixed));
     if (list) b.single_row = false;
   }
   if (!p->unpacks.empty()) b.single_row = false;
+  if (p->emit) {
+    for (const ExprPtr& e : p->emit->keys) b.keys.push_back(resolve(*e, b));
+    for (const ExprPtr& e : p->emit->inputs) b.inputs.push_back(resolve(*e, b));
+  }
+  b.simple = simple_plan(b);
   return b;
 }
 

@@ -43,7 +43,40 @@ struct Expr {
 };
 using ExprPtr = std::shared_ptr<const Expr>;
 
-Value eval(const Expr& e, const Value* regs);
+// x op y for two ints, as eval computes it, into *out; false where eval
+// takes its general path (overflow, division by 0 or -1, And/Or/Not/Neg).
+[[gnu::always_inline]] inline bool int_binary(Op op, int64_t x, int64_t y, Value& out) {
+  int64_t r;
+  switch (op) {
+    case Op::kAdd:
+      if (__builtin_add_overflow(x, y, &r)) return false;
+      break;
+    case Op::kSub:
+      if (__builtin_sub_overflow(x, y, &r)) return false;
+      break;
+    case Op::kMul:
+      if (__builtin_mul_overflow(x, y, &r)) return false;
+      break;
+    case Op::kDiv:
+    case Op::kMod:
+      if (y == 0 || y == -1) return false;
+      r = op == Op::kDiv ? x / y : x % y;
+      break;
+    case Op::kEq: out = Value(x == y); return true;
+    case Op::kNe: out = Value(x != y); return true;
+    case Op::kLt: out = Value(x < y); return true;
+    case Op::kLe: out = Value(x <= y); return true;
+    case Op::kGt: out = Value(x > y); return true;
+    case Op::kGe: out = Value(x >= y); return true;
+    default: return false;
+  }
+  out = Value(r);
+  return true;
+}
+
+// regs[r] points at register r's value. Operands that are registers or
+// constants are read in place, not copied.
+Value eval(const Expr& e, const Value* const* regs);
 
 // Reads one export; a site's own export wins over a builtin of that name.
 struct Observe {

@@ -7,19 +7,18 @@
 namespace pivot::aggregate {
 
 namespace {
-inline size_t mix_hash(size_t h, size_t v) { return (h ^ v) * 0x100000001b3ull + (h >> 29); }
 const Value& deref(const Value& v) { return v; }
 const Value& deref(const Value* v) { return *v; }
 }  // namespace
 
 size_t hash_keys(std::span<const Value> keys) {
-  size_t h = 0x84222325cbf29ce4ull;
+  size_t h = kKeyHashSeed;
   for (const Value& v : keys) h = mix_hash(h, v.hash());
   return h;
 }
 
 size_t hash_keys(std::span<const Value* const> keys) {
-  size_t h = 0x84222325cbf29ce4ull;
+  size_t h = kKeyHashSeed;
   for (const Value* v : keys) h = mix_hash(h, v->hash());
   return h;
 }
@@ -29,8 +28,11 @@ size_t hash_keys(std::span<const Value* const> keys) {
 void accumulate(Value& acc, const Value& in, int64_t weight) {
   if (int64_t* a = acc.if_int()) {
     if (in.is_int()) {
-      int64_t add;
-      if (!__builtin_mul_overflow(in.as_int(), weight, &add) && !__builtin_add_overflow(*a, add, a)) return;
+      int64_t add, sum;  // on overflow the builtins store the wrapped result: not into acc
+      if (!__builtin_mul_overflow(in.as_int(), weight, &add) && !__builtin_add_overflow(*a, add, &sum)) {
+        *a = sum;
+        return;
+      }
     }
   } else if (double* d = acc.if_double()) {
     if (in.is_number()) {
@@ -72,6 +74,10 @@ Value final_value(AggFn fn, const AggState& s) {
   }
 }
 
+Partial::Partial(const EmitShape* shape)
+    : shape_(shape),
+      plain_(!shape->raw && std::none_of(shape->presummed.begin(), shape->presummed.end(), [](bool b) { return b; })) {}
+
 template <class Keys>
 Partial::Group& Partial::find_or_add(const Keys& keys, size_t hash) {
   if (groups_.size() * 2 >= index_.size()) grow();
@@ -110,6 +116,47 @@ void Partial::grow() {
 
 void Partial::add(const Value* const* keys, const Value* const* inputs, int64_t weight) {
   std::span<const Value* const> key_span(keys, shape_->keys);
+  add_hashed(keys, shape_->raw ? 0 : hash_keys(key_span), inputs, weight);
+}
+
+void Partial::add_states(Group& g, const Value* const* inputs, int64_t weight, size_t from) {
+  const AggFn* fns = shape_->aggs.data();
+  AggState* states = g.states.data();
+  for (size_t i = from, n = g.states.size(); i < n; ++i) {
+    AggState& s = states[i];
+    const Value& in = *inputs[i];
+    if (in.is_null()) continue;  // every aggregate ignores nulls
+    s.count += weight;
+    switch (fns[i]) {
+      case AggFn::kCount: break;
+      case AggFn::kSum:
+      case AggFn::kAvg:
+        // int += int, inline; accumulate() does the rest.
+        if (int64_t* a = s.acc.if_int(); a != nullptr && in.is_int() && weight == 1) {
+          int64_t sum;
+          if (!__builtin_add_overflow(*a, in.as_int(), &sum)) {
+            *a = sum;
+            break;
+          }
+        }
+        accumulate(s.acc, in, weight);
+        break;
+      case AggFn::kMin:
+        if (s.acc.is_null() || compare(in, s.acc) < 0) s.acc = in;
+        break;
+      case AggFn::kMax:
+        if (s.acc.is_null() || compare(in, s.acc) > 0) s.acc = in;
+        break;
+    }
+  }
+}
+
+void Partial::add_slow(const Value* const* keys, size_t hash, const Value* const* inputs, int64_t weight) {
+  std::span<const Value* const> key_span(keys, shape_->keys);
+  if (plain_) {
+    add_states(find_or_add(key_span, hash), inputs, weight, 0);
+    return;
+  }
   if (shape_->raw) {
     if (groups_.size() >= shape_->raw_cap) {
       dropped_ += static_cast<uint64_t>(weight);
@@ -121,7 +168,7 @@ void Partial::add(const Value* const* keys, const Value* const* inputs, int64_t 
     }
     return;
   }
-  Group& g = find_or_add(key_span, hash_keys(key_span));
+  Group& g = find_or_add(key_span, hash);
   for (size_t i = 0; i < shape_->aggs.size(); ++i) {
     AggFn fn = shape_->aggs[i];
     AggState& s = g.states[i];

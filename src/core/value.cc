@@ -139,7 +139,7 @@ std::string Value::to_string() const {
   }
 }
 
-size_t Value::hash() const {
+size_t Value::hash_other() const {
   switch (type()) {
     case ValueType::kNull: return 0x9e3779b97f4a7c15ull;
     case ValueType::kBool: return as_bool() ? 0x51ed27ull : 0x2545f491ull;

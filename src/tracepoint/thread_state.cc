@@ -38,11 +38,11 @@ bool membarrier_ready() {
 [[gnu::constructor]] void choose_barrier() { g_reader_fence = !membarrier_ready(); }
 
 ThreadState* const kDead = reinterpret_cast<ThreadState*>(uintptr_t{1});
-constinit thread_local ThreadState* tls_state = nullptr;
+using detail::tls_thread_state;
 
 struct Owner {
   ~Owner() {
-    ThreadState* ts = tls_state;
+    ThreadState* ts = tls_thread_state;
     if (ts == nullptr || ts == kDead) return;
     Threads& t = threads();
     {
@@ -55,7 +55,7 @@ struct Owner {
         }
       }
     }
-    tls_state = kDead;
+    tls_thread_state = kDead;
     delete ts;
   }
 };
@@ -70,14 +70,16 @@ thread_local Owner tls_owner;
   std::lock_guard<std::mutex> lock(t.mu);
   ts->next = t.head;
   t.head = ts;
-  tls_state = ts;
+  tls_thread_state = ts;
   return ts;
 }
 
 }  // namespace
 
-ThreadState* current_thread_state() noexcept {
-  ThreadState* ts = tls_state;
+constinit thread_local ThreadState* detail::tls_thread_state = nullptr;
+
+ThreadState* detail::current_thread_state_slow() noexcept {
+  ThreadState* ts = tls_thread_state;
   if (ts == kDead) [[unlikely]]
     return nullptr;
   if (ts == nullptr) [[unlikely]]

@@ -36,9 +36,22 @@ struct alignas(64) ThreadState {
   void* scratch = nullptr;      // owned by the advice interpreter
 };
 
+namespace detail {
+// The calling thread's state; null before first use, 1 once the thread's
+// state was retired at exit.
+extern constinit thread_local ThreadState* tls_thread_state;
+ThreadState* current_thread_state_slow() noexcept;
+}  // namespace detail
+
 // The calling thread's state, created on first use; null while the thread
-// is exiting (after its state was retired).
-ThreadState* current_thread_state() noexcept;
+// is exiting (after its state was retired). Inline: one thread-local load on
+// the path of every active tracepoint.
+inline ThreadState* current_thread_state() noexcept {
+  ThreadState* ts = detail::tls_thread_state;
+  if (reinterpret_cast<uintptr_t>(ts) > 1) [[likely]]
+    return ts;
+  return detail::current_thread_state_slow();
+}
 
 extern bool g_reader_fence;  // true when membarrier(2) is unavailable
 
