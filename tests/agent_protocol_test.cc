@@ -90,6 +90,14 @@ TEST_F(AgentProtocolTest, InstallFlushUninstall) {
   EXPECT_EQ(r["queries"][0]["groups"], Json::parse("[[[],[[7,null]]]]"));
   r = ask(R"({"v":1,"type":"install","id":"00000000000000b1","text":"From r In App.request Select COUNT"})");
   EXPECT_EQ(r.value("message", ""), "query 00000000000000b1 is already installed");
+  // A frontend re-sending it after a network fault gets a confirmation.
+  r = ask(R"({"v":1,"type":"install","id":"00000000000000b1","text":"From r In App.request Select COUNT",)"
+          R"("again":true})");
+  EXPECT_EQ(r["type"], "installed");
+  EXPECT_EQ(r["already"], true);
+  r = ask(R"x({"v":1,"type":"install","id":"00000000000000b1","text":"From r In App.request Select MAX(r.bytes)",)x"
+          R"("again":true})");
+  EXPECT_EQ(r.value("message", ""), "query 00000000000000b1 is already installed");
   r = ask(R"({"v":1,"type":"uninstall","id":"00000000000000b1"})");
   EXPECT_EQ(r["type"], "uninstalled");
 }
