@@ -317,3 +317,79 @@ TEST_F(NatsTest, MalformedCommandsGetErrorsAndTheAgentGoesOn) {
 }
 
 }  // namespace
+
+namespace {
+
+// docs/nats.md's locked-down fleet: agents and operators are different NATS
+// users, and only operators may publish commands. A process holding an
+// agent's credentials cannot install anything.
+const char* kLockdownConfig = R"(
+authorization {
+  users = [
+    { user: agent, password: agent-pw,
+      permissions: {
+        publish: ["pivot.prod.announce", "pivot.prod.heartbeat", "pivot.prod.q.>"]
+        subscribe: ["pivot.prod.cmd", "pivot.prod.cmd.*"]
+        allow_responses: true
+      } }
+    { user: operator, password: operator-pw,
+      permissions: {
+        publish: ["pivot.prod.cmd", "pivot.prod.cmd.*"]
+        subscribe: ["pivot.prod.announce", "pivot.prod.heartbeat", "pivot.prod.q.>", "_INBOX.>"]
+      } }
+  ]
+}
+)";
+
+TEST(NatsLockdown, OnlyOperatorsCanCommandAgents) {
+  std::string conf = "/tmp/pivot-nats-lockdown-" + std::to_string(getpid()) + ".conf";
+  FILE* f = fopen(conf.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fputs(kLockdownConfig, f);
+  fclose(f);
+  NatsServer nats({"-c", conf});
+  ASSERT_TRUE(nats.start()) << nats.error();
+  unlink(conf.c_str());
+
+  Subprocess a({kApp}, {"PIVOT_TRANSPORT=" + nats.url("agent:agent-pw"), "PIVOT_FLEET=prod", "PIVOT_HOST=h1",
+                        "PIVOT_PROCNAME=alpha", "PIVOT_INTERVAL_MS=100"});
+  ASSERT_EQ(a.line().value_or("<none>"), "ready");
+  auto pivot = [&](const std::string& creds, std::vector<std::string> args) {
+    args.insert(args.begin(), {kPivot, "--transport", nats.url(creds)});
+    return std::make_unique<Subprocess>(args, std::vector<std::string>{"PIVOT_FLEET=prod"});
+  };
+
+  // An operator queries as usual.
+  auto q = pivot("operator:operator-pw", {"query", "--format", "json", "--interval", "100", kSeedLike});
+  ASSERT_TRUE(q->wait_err("query installed on 1 agents"));
+  a.write("fire 9\n");
+  ASSERT_EQ(a.line().value_or("<none>"), "ok");
+  q->signal(SIGINT);
+  auto lines = q->rest();
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(Json::parse(lines.back())["total"], expected({9}));
+
+  // Agent credentials cannot command: the server drops the publish.
+  auto config = pivot::transport::nats_config(nats.url("agent:agent-pw"));
+  ASSERT_TRUE(config);
+  auto rogue = pivot::transport::NatsLink::connect(*config, "rogue", false);
+  ASSERT_TRUE(rogue) << rogue.error().message();
+  pivot::transport::Subjects subjects("prod");
+  ASSERT_TRUE((*rogue)->publish(
+      subjects.cmd(),
+      R"({"v":1,"type":"install","id":"00000000000000ee","text":"From r In App.request Select COUNT"})"));
+  (void)(*rogue)->flush(2000);
+  usleep(300'000);
+  auto ps = pivot("operator:operator-pw", {"ps"})->rest();
+  ASSERT_EQ(ps.size(), 2u);
+  EXPECT_EQ(ps[1].substr(ps[1].size() - 1), "0");  // QUERIES: nothing installed
+
+  // And no credentials at all: the server refuses the connection.
+  auto anon = pivot("", {"ps"});
+  auto err = anon->rest_err();
+  EXPECT_EQ(WEXITSTATUS(anon->wait()), 2);
+  ASSERT_FALSE(err.empty());
+  EXPECT_NE(err[0].find("cannot connect to NATS"), std::string::npos) << err[0];
+}
+
+}  // namespace

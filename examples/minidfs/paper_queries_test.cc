@@ -72,6 +72,11 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
   for (auto& f : frontends)
     ASSERT_TRUE(f->wait_err("query installed on 7 agents")) << "a frontend did not start";
 
+  if (!transport.empty()) {
+    // Nothing went over the local transport: no agent made a socket.
+    std::string count = "test -z \"$(ls '" + runtime + "' 2>/dev/null | grep '\\.sock$')\"";
+    EXPECT_EQ(system(count.c_str()), 0) << "agents listen on unix sockets in " << runtime;
+  }
   ASSERT_EQ(system(("touch '" + go + "'").c_str()), 0);
   ASSERT_TRUE(wait_for_file(done, 60'000)) << "the clients did not finish";
   for (auto& f : frontends) f->signal(SIGINT);
