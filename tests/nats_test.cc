@@ -5,6 +5,7 @@
 // and bad input are checked for what they must and must not do.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "support/nats_server.h"
@@ -322,30 +323,31 @@ namespace {
 
 // docs/nats.md's locked-down fleet: agents and operators are different NATS
 // users, and only operators may publish commands. A process holding an
-// agent's credentials cannot install anything.
-const char* kLockdownConfig = R"(
-authorization {
-  users = [
-    { user: agent, password: agent-pw,
-      permissions: {
-        publish: ["pivot.prod.announce", "pivot.prod.heartbeat", "pivot.prod.q.>"]
-        subscribe: ["pivot.prod.cmd", "pivot.prod.cmd.*"]
-        allow_responses: true
-      } }
-    { user: operator, password: operator-pw,
-      permissions: {
-        publish: ["pivot.prod.cmd", "pivot.prod.cmd.*"]
-        subscribe: ["pivot.prod.announce", "pivot.prod.heartbeat", "pivot.prod.q.>", "_INBOX.>"]
-      } }
-  ]
+// agent's credentials cannot install anything. The configuration is read
+// from the document, so the document cannot rot.
+std::string lockdown_config() {
+  std::ifstream in(std::string(PIVOT_SOURCE_DIR) + "/docs/nats.md");
+  std::string line, out;
+  bool marked = false, inside = false;
+  while (std::getline(in, line)) {
+    if (line.find("lockdown.conf") != std::string::npos) marked = true;
+    if (marked && line.rfind("```", 0) == 0) {
+      if (inside) return out;
+      inside = true;
+      continue;
+    }
+    if (inside) out += line + "\n";
+  }
+  return "";
 }
-)";
 
 TEST(NatsLockdown, OnlyOperatorsCanCommandAgents) {
   std::string conf = "/tmp/pivot-nats-lockdown-" + std::to_string(getpid()) + ".conf";
   FILE* f = fopen(conf.c_str(), "w");
   ASSERT_NE(f, nullptr);
-  fputs(kLockdownConfig, f);
+  std::string config_text = lockdown_config();
+  ASSERT_NE(config_text.find("authorization"), std::string::npos) << "no lockdown.conf block in docs/nats.md";
+  fputs(config_text.c_str(), f);
   fclose(f);
   NatsServer nats({"-c", conf});
   ASSERT_TRUE(nats.start()) << nats.error();
