@@ -40,6 +40,17 @@ Json AgentCore::error_message(const std::string& id, const std::string& text) {
 }
 
 std::optional<Json> AgentCore::handle(int64_t owner, std::string_view payload) {
+  // Messages are outside input, and this runs on the agent's thread inside
+  // the application: nothing may escape (a JSON type error, an allocation
+  // failure) and take the process down.
+  try {
+    return handle_message(owner, payload);
+  } catch (const std::exception& e) {
+    return error_message("", std::string("cannot handle the message: ") + e.what());
+  }
+}
+
+std::optional<Json> AgentCore::handle_message(int64_t owner, std::string_view payload) {
   auto m = wire::parse_message(payload);
   if (!m) return error_message("", m.error().message());
   const std::string type = (*m)["type"].get<std::string>();
@@ -94,8 +105,18 @@ Json AgentCore::install(int64_t owner, const Json& m) {
     if (!theirs) return error_message(*id, theirs.error().message());
     wire::merge_catalog(catalog, *theirs);
   }
-  int64_t interval = m.value("interval_ms", default_interval_ms_);
-  int64_t lease = m.value("lease_ms", std::max<int64_t>(3 * interval, 3000));
+  int64_t interval = default_interval_ms_;
+  if (m.contains("interval_ms")) {
+    auto v = wire::get_int(m, "interval_ms");
+    if (!v) return error_message(*id, v.error().message());
+    interval = *v;
+  }
+  int64_t lease = std::max<int64_t>(3 * interval, 3000);
+  if (m.contains("lease_ms")) {
+    auto v = wire::get_int(m, "lease_ms");
+    if (!v) return error_message(*id, v.error().message());
+    lease = *v;
+  }
   if (interval < 10 || interval > 3'600'000 || lease < interval || lease > 86'400'000) {
     return error_message(*id, "interval_ms must be 10..3600000 and lease_ms at least the interval");
   }

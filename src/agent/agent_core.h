@@ -73,6 +73,7 @@ class AgentCore {
     uint64_t seq = 0;
   };
 
+  std::optional<Json> handle_message(int64_t owner, std::string_view payload);
   Json install(int64_t owner, const Json& m);
   Json uninstall(const Json& m);
   void renew(const Json& m);

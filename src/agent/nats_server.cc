@@ -43,6 +43,10 @@ class NatsServer final : public Server, ReportSink {
       if (auto st = link_->subscribe(s); !st) return st;
     }
     announce();
+    // The server knows the subscriptions before the application goes on (a
+    // frontend started right after finds this agent). Not waited for while
+    // the server is down.
+    if (link_->connected()) (void)link_->flush(1000);
     thread_ = std::thread([this] { run(); });
     return Status();
   }

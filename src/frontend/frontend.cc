@@ -114,7 +114,13 @@ std::vector<std::string> Frontend::install(const std::vector<AgentInfo>& agents,
     }
     // A fresh installation counts its reports from 1 again; installing
     // again what an agent still has changes nothing.
-    if (!bool_field(*r.answer, "already") || !p->installed) p->last_seq = 0;
+    bool fresh = !bool_field(*r.answer, "already");
+    if (fresh && p->installed) {
+      events_.push_back(p->name() +
+                        " had lost the query (its lease lapsed while it could not hear this frontend); "
+                        "installed it again: its results in between are missing");
+    }
+    if (fresh || !p->installed) p->last_seq = 0;
     p->installed = true;
     p->lost = false;
   }
@@ -146,6 +152,7 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   }
   if (auto s = link_->begin(id_); !s) return s.error();
   int64_t t0 = now_ms();
+  for (const AgentInfo& a : found) tried_.insert(a.key);
   for (auto& e : install(found, true)) notes.push_back(std::move(e));
   install_ms_ = now_ms() - t0;
   if (installed_agents() == 0) {
@@ -163,6 +170,16 @@ void Frontend::lose(Peer& p, const std::string& why) {
 }
 
 void Frontend::handle(const std::string& key, const std::string& payload) {
+  // Agents' messages are outside input: a malformed one is an event, never
+  // an exception out of the frontend.
+  try {
+    handle_message(key, payload);
+  } catch (const std::exception& e) {
+    events_.push_back("agent " + key + " sent a message that could not be handled: " + e.what());
+  }
+}
+
+void Frontend::handle_message(const std::string& key, const std::string& payload) {
   Peer* p = find(key);
   auto m = wire::parse_message(payload);
   if (!m) {
@@ -226,8 +243,6 @@ void Frontend::on_event(const LinkEvent& e) {
       break;
     case LinkEvent::kNeedsInstall:
       if (p && p->installed && !id_.empty()) {
-        events_.push_back(p->name() + " no longer has the query (its lease lapsed); installing it again: "
-                          "its results in between are missing");
         for (auto& err : install({p->info}, false, true)) events_.push_back(err);
       }
       break;
@@ -287,10 +302,11 @@ Snapshot Frontend::next_interval() {
     if (!p->lost) keys.push_back(p->info.key);
   }
   link_->send_all(keys, renew);
-  std::set<std::string> known;
+  std::set<std::string> known = tried_;
   for (auto& p : peers_) known.insert(p->info.key);
   std::vector<AgentInfo> fresh = link_->new_agents(known);
   if (!fresh.empty()) {
+    for (const AgentInfo& a : fresh) tried_.insert(a.key);  // an agent that refuses is not asked again
     for (auto& err : install(fresh, false, true)) events_.push_back(err);
   }
   return snapshot(true);

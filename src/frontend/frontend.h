@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -91,11 +92,13 @@ class Frontend {
   void pump(int64_t deadline_ms, bool until_finals);
   void on_event(const LinkEvent& e);
   void handle(const std::string& key, const std::string& payload);
+  void handle_message(const std::string& key, const std::string& payload);
   void lose(Peer& p, const std::string& why);
   Snapshot snapshot(bool reset_interval);
 
   std::unique_ptr<Link> link_;
   std::vector<std::unique_ptr<Peer>> peers_;
+  std::set<std::string> tried_;  // agents asked to install, whatever they answered
   planner::Catalog catalog_;  // the merged catalog the query was compiled with
   std::vector<std::string> events_;
   // The running query.

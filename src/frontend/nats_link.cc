@@ -168,6 +168,7 @@ class NatsFrontLink final : public Link {
     bool lost = false;
     bool gone = false;  // said bye: late messages do not bring it back
     int64_t reinstall_asked = 0;
+    int beats_without_query = 0;
   };
 
   static AgentInfo identity(const Json& m) {
@@ -237,8 +238,11 @@ class NatsFrontLink final : public Link {
     if (in.subject == subjects_.announce() || in.subject == subjects_.heartbeat()) {
       const Json* queries = m->contains("queries") && (*m)["queries"].is_array() ? &(*m)["queries"] : nullptr;
       if (queries) s.info.queries = queries->size();
-      if (!is_new && !query_.empty() && queries && installed_.count(key) &&
-          std::find(queries->begin(), queries->end(), Json(query_)) == queries->end() &&
+      bool has_query = queries && std::find(queries->begin(), queries->end(), Json(query_)) != queries->end();
+      // Two heartbeats in a row without it: one alone may have been sent
+      // just before the install arrived.
+      s.beats_without_query = has_query || !queries ? 0 : s.beats_without_query + 1;
+      if (!is_new && !query_.empty() && installed_.count(key) && s.beats_without_query >= 2 &&
           now() - s.reinstall_asked > 2 * s.heartbeat_ms) {
         s.reinstall_asked = now();
         pending_.push_back({LinkEvent::kNeedsInstall, key, ""});

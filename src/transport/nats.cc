@@ -178,6 +178,9 @@ Result<std::unique_ptr<NatsLink>> NatsLink::connect(const NatsConfig& config, co
   if (s == NATS_OK) s = natsOptions_SetPingInterval(opts, 5000);
   if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(opts, 2);
   if (s == NATS_OK) s = natsOptions_SetMaxPendingMsgs(opts, 65536);
+  // Requests here are scatter-gather (many or no answers), never "exactly
+  // one responder": no empty 503 messages in the inbox.
+  if (s == NATS_OK) s = natsOptions_DisableNoResponders(opts, true);
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, on_disconnected, st);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, on_reconnected, st);
   if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, on_closed, st);
@@ -254,17 +257,6 @@ Status NatsLink::subscribe(const std::string& subject) {
   (void)natsSubscription_SetPendingLimits(sub, 65536, 256 << 20);
   subs_.emplace_back(subject, sub);
   return Status();
-}
-
-Status NatsLink::unsubscribe(const std::string& subject) {
-  for (auto it = subs_.begin(); it != subs_.end(); ++it) {
-    if (it->first != subject) continue;
-    natsSubscription_Unsubscribe(it->second);
-    // Destroyed at the end with the others: its callback may still be running.
-    it->first.clear();
-    return Status();
-  }
-  return Error("not subscribed to " + subject);
 }
 
 Status NatsLink::publish(const std::string& subject, std::string_view data, const std::string& reply) {

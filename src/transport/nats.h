@@ -92,7 +92,6 @@ class NatsLink {
   NatsLink& operator=(const NatsLink&) = delete;
 
   Status subscribe(const std::string& subject);
-  Status unsubscribe(const std::string& subject);
   // Never blocks on the network: cnats buffers (also while reconnecting).
   Status publish(const std::string& subject, std::string_view data, const std::string& reply = "");
   // Waits until the server has seen what was published, at most timeout_ms.
