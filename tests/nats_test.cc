@@ -5,6 +5,7 @@
 // and bad input are checked for what they must and must not do.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -216,7 +217,7 @@ TEST_F(NatsTest, QueryResumesAfterAnOutageLongerThanTheLease) {
   nats_.stop();
   usleep(1'000'000);  // > lease: the agent removes the advice
   ASSERT_TRUE(nats_.start()) << nats_.error();
-  ASSERT_TRUE(q->wait_err("installing it again", 15'000));
+  ASSERT_TRUE(q->wait_err("installed it again", 15'000));
   usleep(300'000);
   fire(a, 12);
   q->signal(SIGINT);
@@ -302,7 +303,9 @@ TEST_F(NatsTest, MalformedCommandsGetErrorsAndTheAgentGoesOn) {
     std::vector<pivot::transport::NatsLink::Incoming> got;
     for (int i = 0; i < 50 && got.empty(); ++i) got = (*link)->wait(100);
     ASSERT_EQ(got.size(), 1u) << payload;
-    Json r = Json::parse(got[0].data);
+    ASSERT_EQ(got[0].kind, pivot::transport::NatsLink::Incoming::kMessage) << payload;
+    Json r = Json::parse(got[0].data, nullptr, false);
+    ASSERT_TRUE(r.is_object()) << "'" << got[0].data << "' on " << got[0].subject;
     EXPECT_EQ(r["type"], "error");
     EXPECT_EQ(r["message"], message);
     EXPECT_EQ(r["procName"], "alpha");
@@ -392,6 +395,41 @@ TEST(NatsLockdown, OnlyOperatorsCanCommandAgents) {
   EXPECT_EQ(WEXITSTATUS(anon->wait()), 2);
   ASSERT_FALSE(err.empty());
   EXPECT_NE(err[0].find("cannot connect to NATS"), std::string::npos) << err[0];
+}
+
+}  // namespace
+
+namespace {
+
+// An application that starts while the server is down must neither fail
+// nor wait for it: its agent connects when the server comes.
+TEST(NatsStartup, AgentStartsBeforeTheServerAndJoinsWhenItComes) {
+  NatsServer nats({"--user", "pivot", "--pass", "s3cret"});
+  nats.pick_port();
+  auto t0 = std::chrono::steady_clock::now();
+  Subprocess a({kApp}, {"PIVOT_TRANSPORT=" + nats.url(kCreds), "PIVOT_FLEET=late", "PIVOT_HOST=h1",
+                        "PIVOT_PROCNAME=alpha", "PIVOT_INTERVAL_MS=100"});
+  ASSERT_EQ(a.line().value_or("<none>"), "ready");
+  a.write("fire 3\n");  // the application runs meanwhile
+  ASSERT_EQ(a.line().value_or("<none>"), "ok");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+
+  ASSERT_TRUE(nats.start()) << nats.error();
+  auto pivot = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {kPivot, "--transport", nats.url(kCreds)});
+    return std::make_unique<Subprocess>(args, std::vector<std::string>{"PIVOT_FLEET=late"});
+  };
+  bool seen = false;
+  for (int i = 0; i < 50 && !seen; ++i) seen = pivot({"ps"})->rest().size() == 2;
+  ASSERT_TRUE(seen) << "the agent did not connect once the server was up";
+  auto q = pivot({"query", "--format", "json", "--interval", "100", kSeedLike});
+  ASSERT_TRUE(q->wait_err("query installed on 1 agents"));
+  a.write("fire 5\n");
+  ASSERT_EQ(a.line().value_or("<none>"), "ok");
+  q->signal(SIGINT);
+  auto lines = q->rest();
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(Json::parse(lines.back())["total"], expected({5}));
 }
 
 }  // namespace

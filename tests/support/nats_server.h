@@ -114,6 +114,13 @@ class NatsServer {
     restarted_ = true;
   }
 
+  // Chooses the port now, before start(), which will then keep it: for a
+  // test that starts clients before the server.
+  int pick_port() {
+    if (port_ == 0) port_ = free_port();
+    restarted_ = true;
+    return port_;
+  }
   int port() const { return port_; }
   std::string url(const std::string& credentials = "") const {
     return "nats://" + (credentials.empty() ? "" : credentials + "@") + "127.0.0.1:" + std::to_string(port_);
