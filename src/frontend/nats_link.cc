@@ -204,7 +204,7 @@ class NatsFrontLink final : public Link {
       for (auto& [k, s] : seen_) s.last_seen = now();  // give every agent time to beat again
       pending_.push_back({LinkEvent::kNotice, "",
                           "reconnected to NATS after " + std::to_string(gap) +
-                              " ms; results have a gap: reports sent during the outage are missing"});
+                              " ms; the results may have a gap: reports that were lost are listed per agent"});
       return std::nullopt;
     }
     auto m = wire::parse_message(in.data);
