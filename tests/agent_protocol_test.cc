@@ -81,9 +81,9 @@ TEST_F(AgentProtocolTest, MalformedMessagesGetErrorsAndTheAgentGoesOn) {
       R"("lease_ms":[1]})",
       "message 'install' needs an integer \"lease_ms\"");
   // An export of a type nobody knows is just untyped.
-  EXPECT_EQ(ask(R"({"v":1,"type":"install","id":"00000000000000af","text":"From r In Odd Select COUNT",)"
-                R"("catalog":[{"name":"Odd","exports":[{"name":"x","type":5,"list":"yes"}]}]})")["type"],
-            "installed");
+  Json odd = ask(R"({"v":1,"type":"install","id":"00000000000000af","text":"From r In Odd Select COUNT",)"
+                 R"("catalog":[{"name":"Odd","exports":[{"name":"x","type":5,"list":"yes"}]}]})");
+  EXPECT_EQ(odd["type"], "installed") << odd.dump();
   expect_error(R"({"v":1,"type":"install","id":"0x1","text":"From r In App.request Select COUNT"})",
                "query id '0x1' is not 1 to 16 hex digits");
   expect_error(R"({"v":1,"type":"uninstall","id":"ffff"})", "no installed query ffff");
