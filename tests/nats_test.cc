@@ -318,7 +318,7 @@ TEST_F(NatsTest, MalformedCommandsGetErrorsAndTheAgentGoesOn) {
   Subprocess& a = app("h1", "alpha");
   auto config = pivot::transport::nats_config(url());
   ASSERT_TRUE(config) << config.error().message();
-  auto link = pivot::transport::NatsLink::connect(*config, "test", false);
+  auto link = pivot::transport::NatsLink::connect(*config, "test", false, pivot::transport::kFrontendQueue);
   ASSERT_TRUE(link) << link.error().message();
   std::string inbox = (*link)->new_inbox();
   ASSERT_TRUE((*link)->subscribe(inbox));
@@ -411,7 +411,7 @@ TEST(NatsLockdown, OnlyOperatorsCanCommandAgents) {
   // Agent credentials cannot command: the server drops the publish.
   auto config = pivot::transport::nats_config(nats.url("agent:agent-pw"));
   ASSERT_TRUE(config);
-  auto rogue = pivot::transport::NatsLink::connect(*config, "rogue", false);
+  auto rogue = pivot::transport::NatsLink::connect(*config, "rogue", false, pivot::transport::kAgentQueue);
   ASSERT_TRUE(rogue) << rogue.error().message();
   pivot::transport::Subjects subjects("prod");
   ASSERT_TRUE((*rogue)->publish(
@@ -477,7 +477,7 @@ TEST(NatsGaps, AMissingReportIsReported) {
   ASSERT_TRUE(nats.start()) << nats.error();
   auto config = pivot::transport::nats_config(nats.url(kCreds));
   ASSERT_TRUE(config);
-  auto link = pivot::transport::NatsLink::connect(*config, "scripted agent", false);
+  auto link = pivot::transport::NatsLink::connect(*config, "scripted agent", false, pivot::transport::kAgentQueue);
   ASSERT_TRUE(link) << link.error().message();
   pivot::transport::NatsLink& agent = **link;
   pivot::transport::Subjects subjects("gaps");

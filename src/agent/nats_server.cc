@@ -17,16 +17,17 @@ namespace {
 
 constexpr int64_t kHeartbeatMs = 1000;
 
-class NatsServer final : public Server, ReportSink {
+class NatsAgentServer final : public Server, ReportSink {
  public:
-  NatsServer(AgentOptions o, transport::NatsConfig c)
+  NatsAgentServer(AgentOptions o, transport::NatsConfig c)
       : options_(std::move(o)), config_(std::move(c)), subjects_(config_.fleet), core_(options_.interval_ms, this) {
+    std::random_device rd;
+    std::mt19937_64 rng((uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(getpid()));
     char id[17];
-    std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(std::random_device{}() * 0x9e3779b97f4a7c15ull ^
-                                                                             std::random_device{}()));
+    std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(rng()));
     agent_id_ = id;
   }
-  ~NatsServer() override { shutdown(); }
+  ~NatsAgentServer() override { shutdown(); }
 
   Status open() override {
     if (!config_.has_credentials() && !config_.insecure) {
@@ -36,7 +37,8 @@ class NatsServer final : public Server, ReportSink {
     }
     const internal::ProcessInfo& p = internal::process_info();
     auto link = transport::NatsLink::connect(
-        config_, "pivot-agent " + p.proc_name + "@" + p.host + " pid " + std::to_string(p.proc_id), true);
+        config_, "pivot-agent " + p.proc_name + "@" + p.host + " pid " + std::to_string(p.proc_id), true,
+        transport::kAgentQueue);
     if (!link) return link.error();
     link_ = std::move(*link);
     for (const std::string& s : {subjects_.cmd(), subjects_.agent_cmd(agent_id_)}) {
@@ -110,10 +112,7 @@ class NatsServer final : public Server, ReportSink {
         }
         if (in.kind != transport::NatsLink::Incoming::kMessage) continue;
         auto answer = core_.handle(0, in.data);
-        if (answer && !in.reply.empty()) {
-          if (in.reply.size() > 256) continue;
-          (void)link_->publish(in.reply, dump(*answer));
-        }
+        if (answer && !in.reply.empty()) (void)link_->publish(in.reply, dump(*answer));
       }
       core_.tick();
       if (steady_ms() >= next_heartbeat_) heartbeat();
@@ -134,7 +133,7 @@ class NatsServer final : public Server, ReportSink {
 }  // namespace
 
 std::unique_ptr<Server> make_nats_server(const AgentOptions& options, transport::NatsConfig config) {
-  return std::make_unique<NatsServer>(options, std::move(config));
+  return std::make_unique<NatsAgentServer>(options, std::move(config));
 }
 
 }  // namespace pivot::agent

@@ -141,6 +141,13 @@ class NatsFrontLink final : public Link {
   bool next(int64_t deadline_ms, LinkEvent* out) override {
     for (;;) {
       check_heartbeats();
+      if (uint64_t d = link_->dropped(); d > dropped_) {
+        pending_.push_back({LinkEvent::kNotice, "",
+                            std::to_string(d - dropped_) +
+                                " message(s) from agents dropped: this frontend could not keep up; the results "
+                                "have a gap"});
+        dropped_ = d;
+      }
       if (!pending_.empty()) {
         *out = std::move(pending_.front());
         pending_.pop_front();
@@ -275,6 +282,7 @@ class NatsFrontLink final : public Link {
   std::set<std::string> installed_;
   std::deque<LinkEvent> pending_;
   int64_t disconnected_at_ = 0;
+  uint64_t dropped_ = 0;
 };
 
 }  // namespace
@@ -282,7 +290,7 @@ class NatsFrontLink final : public Link {
 Result<std::unique_ptr<Link>> make_nats_link(const std::string& url) {
   auto config = transport::nats_config(url);
   if (!config) return config.error();
-  auto link = NatsLink::connect(*config, "pivot frontend", false);
+  auto link = NatsLink::connect(*config, "pivot frontend", false, transport::kFrontendQueue);
   if (!link) return link.error();
   auto front = std::make_unique<NatsFrontLink>(std::move(*config), std::move(*link));
   if (auto s = front->open(); !s) return s.error();

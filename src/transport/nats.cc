@@ -111,7 +111,7 @@ Result<NatsConfig> nats_config(std::string_view url) {
 void NatsLink::State::push(Incoming in) {
   {
     std::lock_guard<std::mutex> lock(mu);
-    if (in.kind == Incoming::kMessage && queue.size() >= kMaxQueuedMessages) {
+    if (in.kind == Incoming::kMessage && queue.size() >= max_queued) {
       ++dropped;
       return;
     }
@@ -160,9 +160,10 @@ void NatsLink::on_error(natsConnection*, natsSubscription*, natsStatus, void* cl
 }
 
 Result<std::unique_ptr<NatsLink>> NatsLink::connect(const NatsConfig& config, const std::string& name,
-                                                    bool retry_in_background) {
+                                                    bool retry_in_background, size_t max_queued) {
   std::unique_ptr<NatsLink> link(new NatsLink());
   link->state_ = new State();
+  link->state_->max_queued = max_queued;
   State* st = link->state_;
   natsOptions* opts = nullptr;
   if (natsOptions_Create(&opts) != NATS_OK) return Error("cannot initialize the NATS client");

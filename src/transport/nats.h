@@ -25,7 +25,8 @@
 // for one consumer thread; cnats' own threads only append to the queue, so
 // no callback ever waits on pivot's work. The queue is bounded: when full,
 // new messages are dropped and counted (a report lost that way shows up as a
-// gap in the report sequence at the frontend).
+// gap in the report sequence at the frontend, which also reports its own
+// drops).
 #pragma once
 
 #include <nats/nats.h>
@@ -43,7 +44,11 @@
 
 namespace pivot::transport {
 
-inline constexpr size_t kMaxQueuedMessages = 4096;
+// Bounds of the queue of what arrived and is not yet handled. An agent gets
+// few messages (commands); a frontend gets a report per agent per interval,
+// so it may have a whole large fleet's worth queued while it merges.
+inline constexpr size_t kAgentQueue = 4096;
+inline constexpr size_t kFrontendQueue = 1u << 18;
 
 struct NatsConfig {
   std::vector<std::string> servers;  // as cnats takes them, credentials included
@@ -86,13 +91,15 @@ class NatsLink {
   // refuses the credentials) is not an error: the link keeps trying and
   // queues a kReconnected event once it gets through.
   static Result<std::unique_ptr<NatsLink>> connect(const NatsConfig& config, const std::string& name,
-                                                   bool retry_in_background);
+                                                   bool retry_in_background, size_t max_queued);
   ~NatsLink();
   NatsLink(const NatsLink&) = delete;
   NatsLink& operator=(const NatsLink&) = delete;
 
   Status subscribe(const std::string& subject);
-  // Never blocks on the network: cnats buffers (also while reconnecting).
+  // Does not wait for the server: cnats buffers (also while reconnecting).
+  // Only a socket that stays full can hold it up, to cnats' write deadline;
+  // agents publish from their own thread, never the application's.
   Status publish(const std::string& subject, std::string_view data, const std::string& reply = "");
   // Waits until the server has seen what was published, at most timeout_ms.
   Status flush(int64_t timeout_ms);
@@ -104,6 +111,7 @@ class NatsLink {
   std::string new_inbox() const;
   size_t max_payload() const;
   bool connected() const;
+  // Messages dropped so far: the queue was full, or cnats' own limits.
   uint64_t dropped() const;
 
  private:
@@ -122,6 +130,7 @@ class NatsLink {
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Incoming> queue;
+    size_t max_queued = kAgentQueue;
     bool woken = false;
     bool closed = false;
     int live_subs = 0;
