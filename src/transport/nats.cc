@@ -201,8 +201,12 @@ Result<std::unique_ptr<NatsLink>> NatsLink::connect(const NatsConfig& config, co
     return e;
   }
   s = natsConnection_Connect(&link->conn_, opts);
-  bool server_down = s == NATS_NO_SERVER || s == NATS_TIMEOUT || s == NATS_IO_ERROR;
-  if (s != NATS_OK && server_down && retry_in_background) {
+  // Refused credentials or certificates are the caller's mistake, worth an
+  // error now; anything else (no server, a server too slow to answer within
+  // the timeout) may pass.
+  bool refused = s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED || s == NATS_SSL_ERROR ||
+                 s == NATS_INVALID_ARG;
+  if (s != NATS_OK && !refused && retry_in_background) {
     // The host process must not fail (or wait) because the server is down:
     // keep trying in the background; the link reports kReconnected.
     link->conn_ = nullptr;

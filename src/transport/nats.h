@@ -87,9 +87,9 @@ class NatsLink {
     std::string subject, reply, data;
   };
 
-  // Connects. With retry_in_background, a server that is down (not one that
-  // refuses the credentials) is not an error: the link keeps trying and
-  // queues a kReconnected event once it gets through.
+  // Connects. With retry_in_background, a server that is down or slow (not
+  // one that refuses the credentials or certificate) is not an error: the
+  // link keeps trying and queues a kReconnected event once it gets through.
   static Result<std::unique_ptr<NatsLink>> connect(const NatsConfig& config, const std::string& name,
                                                    bool retry_in_background, size_t max_queued);
   ~NatsLink();
