@@ -110,8 +110,9 @@ TEST_F(AgentProtocolTest, InstallFlushUninstall) {
           R"("again":true})");
   EXPECT_EQ(r["type"], "installed");
   EXPECT_EQ(r["already"], true);
-  r = ask(R"x({"v":1,"type":"install","id":"00000000000000b1","text":"From r In App.request Select MAX(r.bytes)",)x"
-          R"("again":true})");
+  r = ask(
+      R"x({"v":1,"type":"install","id":"00000000000000b1","text":"From r In App.request Select MAX(r.bytes)",)x"
+      R"("again":true})");
   EXPECT_EQ(r.value("message", ""), "query 00000000000000b1 is already installed");
   r = ask(R"({"v":1,"type":"uninstall","id":"00000000000000b1"})");
   EXPECT_EQ(r["type"], "uninstalled");

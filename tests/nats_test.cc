@@ -3,17 +3,18 @@
 // `pivot` CLI. Totals are checked exactly, as on the local transport
 // (cli_test.cc); faults — a dead frontend, a dead agent, a restarted server —
 // and bad input are checked for what they must and must not do.
+#include "transport/nats.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <fstream>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support/nats_server.h"
 #include "support/subprocess.h"
-#include "transport/nats.h"
 
 namespace {
 
@@ -293,7 +294,8 @@ TEST_F(NatsTest, BadTransportUrlsAreClearErrors) {
       {"nats://127.0.0.1:99999", "bad NATS transport URL: port '99999' is not a number from 1 to 65535"},
       {"nats://", "bad NATS transport URL: a server address is empty"},
       {"nats://u:p@host:4222/fleet", "bad NATS transport URL: a server address has a path or spaces"},
-      {"http://host", "the transport must be local or nats://host:port (or tls://host:port), not 'http://host'"},
+      {"http://host",
+       "the transport must be local or nats://host:port (or tls://host:port), not 'http://host'"},
       {"amqp://u:secret@host", "not '<redacted>'"},
   };
   for (const auto& c : cases) {
@@ -477,7 +479,8 @@ TEST(NatsGaps, AMissingReportIsReported) {
   ASSERT_TRUE(nats.start()) << nats.error();
   auto config = pivot::transport::nats_config(nats.url(kCreds));
   ASSERT_TRUE(config);
-  auto link = pivot::transport::NatsLink::connect(*config, "scripted agent", false, pivot::transport::kAgentQueue);
+  auto link =
+      pivot::transport::NatsLink::connect(*config, "scripted agent", false, pivot::transport::kAgentQueue);
   ASSERT_TRUE(link) << link.error().message();
   pivot::transport::NatsLink& agent = **link;
   pivot::transport::Subjects subjects("gaps");
@@ -527,7 +530,8 @@ TEST(NatsGaps, AMissingReportIsReported) {
   Subprocess q({kPivot, "--transport", nats.url(kCreds), "query", "--format", "json", "--interval", "100",
                 "From r In App.request Select COUNT"},
                {"PIVOT_FLEET=gaps"});
-  EXPECT_TRUE(q.wait_err("agent 4242 (scripted@hs): 1 report(s) missing (sequence 2..2); the results have a gap"));
+  EXPECT_TRUE(
+      q.wait_err("agent 4242 (scripted@hs): 1 report(s) missing (sequence 2..2); the results have a gap"));
   q.signal(SIGINT);
   auto lines = q.rest();
   EXPECT_EQ(q.wait(), 0);

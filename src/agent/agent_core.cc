@@ -91,7 +91,8 @@ Json AgentCore::install(int64_t owner, const Json& m) {
     // A frontend that lost track after a network fault re-sends the query
     // with "again": the same text then just confirms it.
     bool again = m.contains("again") && m["again"].is_boolean() && m["again"].get<bool>();
-    if (!again || it->second.text != *text) return error_message(*id, "query " + *id + " is already installed");
+    if (!again || it->second.text != *text)
+      return error_message(*id, "query " + *id + " is already installed");
     it->second.owner = owner;
     Json ok = wire::message("installed");
     ok["id"] = *id;

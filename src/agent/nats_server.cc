@@ -20,7 +20,10 @@ constexpr int64_t kHeartbeatMs = 1000;
 class NatsAgentServer final : public Server, ReportSink {
  public:
   NatsAgentServer(AgentOptions o, transport::NatsConfig c)
-      : options_(std::move(o)), config_(std::move(c)), subjects_(config_.fleet), core_(options_.interval_ms, this) {
+      : options_(std::move(o)),
+        config_(std::move(c)),
+        subjects_(config_.fleet),
+        core_(options_.interval_ms, this) {
     std::random_device rd;
     std::mt19937_64 rng((uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(getpid()));
     char id[17];
@@ -31,9 +34,10 @@ class NatsAgentServer final : public Server, ReportSink {
 
   Status open() override {
     if (!config_.has_credentials() && !config_.insecure) {
-      return Error("refusing to take commands over an unauthenticated NATS connection to " + config_.display +
-                   ": give credentials (nats://user:password@host:port, PIVOT_NATS_TOKEN, PIVOT_NATS_CREDS or a "
-                   "TLS client certificate), or set PIVOT_NATS_INSECURE=1 for development");
+      return Error(
+          "refusing to take commands over an unauthenticated NATS connection to " + config_.display +
+          ": give credentials (nats://user:password@host:port, PIVOT_NATS_TOKEN, PIVOT_NATS_CREDS or a "
+          "TLS client certificate), or set PIVOT_NATS_INSECURE=1 for development");
     }
     const internal::ProcessInfo& p = internal::process_info();
     auto link = transport::NatsLink::connect(
@@ -104,7 +108,8 @@ class NatsAgentServer final : public Server, ReportSink {
 
   void run() {
     while (!stop_.load()) {
-      int64_t wait = std::clamp<int64_t>(std::min(core_.next_deadline(), next_heartbeat_) - steady_ms(), 0, 1000);
+      int64_t wait =
+          std::clamp<int64_t>(std::min(core_.next_deadline(), next_heartbeat_) - steady_ms(), 0, 1000);
       for (auto& in : link_->wait(wait)) {
         if (in.kind == transport::NatsLink::Incoming::kReconnected) {
           announce();  // frontends learn at once that this agent is back, and what it still runs

@@ -27,11 +27,11 @@
 #include <vector>
 
 #include "aggregate/partial.h"
+#include "frontend/link.h"
 #include "pivot/result.h"
 #include "pivot/result_table.h"
 #include "planner/catalog.h"
 #include "planner/planner.h"
-#include "frontend/link.h"
 
 namespace pivot::frontend {
 
@@ -99,7 +99,7 @@ class Frontend {
   std::unique_ptr<Link> link_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::set<std::string> tried_;  // agents asked to install, whatever they answered
-  planner::Catalog catalog_;  // the merged catalog the query was compiled with
+  planner::Catalog catalog_;     // the merged catalog the query was compiled with
   std::vector<std::string> events_;
   // The running query.
   std::string id_;

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "planner/catalog.h"
 #include "pivot/result.h"
+#include "planner/catalog.h"
 #include "wire/protocol.h"
 
 namespace pivot::frontend {

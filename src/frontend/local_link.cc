@@ -39,7 +39,9 @@ class LocalLink final : public Link {
  public:
   explicit LocalLink(std::string dir) : dir_(std::move(dir)) {}
 
-  std::string where() const override { return "in " + dir_ + " (is PIVOT_RUNTIME_DIR the same as the processes'?)"; }
+  std::string where() const override {
+    return "in " + dir_ + " (is PIVOT_RUNTIME_DIR the same as the processes'?)";
+  }
 
   std::vector<AgentInfo> discover(std::vector<std::string>* notes) override {
     std::vector<AgentInfo> out;

@@ -16,10 +16,10 @@
 namespace pivot::frontend {
 namespace {
 
-using wire::Json;
 using transport::NatsLink;
+using wire::Json;
 
-constexpr int64_t kDiscoverQuietMs = 300;   // a hello's answers have stopped coming
+constexpr int64_t kDiscoverQuietMs = 300;  // a hello's answers have stopped coming
 constexpr int64_t kDiscoverMaxMs = 1500;
 constexpr int64_t kInstallTimeoutMs = 3000;
 constexpr int64_t kMissedHeartbeats = 3;
@@ -54,7 +54,8 @@ class NatsFrontLink final : public Link {
     }
     int64_t start = now(), last = start;
     while (now() < start + kDiscoverMaxMs && (found.empty() || now() < last + kDiscoverQuietMs)) {
-      int64_t until = found.empty() ? start + kDiscoverMaxMs : std::min(start + kDiscoverMaxMs, last + kDiscoverQuietMs);
+      int64_t until =
+          found.empty() ? start + kDiscoverMaxMs : std::min(start + kDiscoverMaxMs, last + kDiscoverQuietMs);
       for (auto& in : link_->wait(std::max<int64_t>(until - now(), 1))) {
         auto m = dispatch(in, /*keep_answers=*/false);
         if (!m) continue;
@@ -98,12 +99,14 @@ class NatsFrontLink final : public Link {
       if (auto s = link_->publish(subjects_.cmd(), payload, inbox_); !s) return fail_all(agents, s.error());
     } else {
       for (const AgentInfo& a : agents) {
-        if (auto s = link_->publish(subjects_.agent_cmd(a.key), payload, inbox_); !s) return fail_all(agents, s.error());
+        if (auto s = link_->publish(subjects_.agent_cmd(a.key), payload, inbox_); !s)
+          return fail_all(agents, s.error());
       }
     }
     int64_t deadline = now() + kInstallTimeoutMs;
     auto all_answered = [&] {
-      return std::all_of(asked.begin(), asked.end(), [&](const std::string& k) { return answers.count(k) > 0; });
+      return std::all_of(asked.begin(), asked.end(),
+                         [&](const std::string& k) { return answers.count(k) > 0; });
     };
     while (!all_answered() && now() < deadline) {
       for (auto& in : link_->wait(std::max<int64_t>(deadline - now(), 1))) {
@@ -124,7 +127,8 @@ class NatsFrontLink final : public Link {
     }
     std::vector<Installed> out;
     for (const AgentInfo& a : agents) {
-      if (!answers.count(a.key)) out.push_back({a, Error("agent " + a.key + " did not answer the install in time")});
+      if (!answers.count(a.key))
+        out.push_back({a, Error("agent " + a.key + " did not answer the install in time")});
     }
     for (auto& [k, v] : answers) out.push_back(std::move(v));
     return out;
@@ -142,10 +146,11 @@ class NatsFrontLink final : public Link {
     for (;;) {
       check_heartbeats();
       if (uint64_t d = link_->dropped(); d > dropped_) {
-        pending_.push_back({LinkEvent::kNotice, "",
-                            std::to_string(d - dropped_) +
-                                " message(s) from agents dropped: this frontend could not keep up; the results "
-                                "have a gap"});
+        pending_.push_back(
+            {LinkEvent::kNotice, "",
+             std::to_string(d - dropped_) +
+                 " message(s) from agents dropped: this frontend could not keep up; the results "
+                 "have a gap"});
         dropped_ = d;
       }
       if (!pending_.empty()) {
@@ -202,21 +207,23 @@ class NatsFrontLink final : public Link {
       if (disconnected_at_ == 0) disconnected_at_ = now();
       pending_.push_back({LinkEvent::kNotice, "",
                           "lost the connection to NATS at " + config_.display +
-                              "; reconnecting (reports sent meanwhile are missing from the results)"});
+                              "; reconnecting (reports sent meanwhile may be missing from the results)"});
       return std::nullopt;
     }
     if (in.kind == NatsLink::Incoming::kReconnected) {
       int64_t gap = disconnected_at_ ? now() - disconnected_at_ : 0;
       disconnected_at_ = 0;
       for (auto& [k, s] : seen_) s.last_seen = now();  // give every agent time to beat again
-      pending_.push_back({LinkEvent::kNotice, "",
-                          "reconnected to NATS after " + std::to_string(gap) +
-                              " ms; the results may have a gap: reports that were lost are listed per agent"});
+      pending_.push_back(
+          {LinkEvent::kNotice, "",
+           "reconnected to NATS after " + std::to_string(gap) +
+               " ms; the results may have a gap: reports that were lost are listed per agent"});
       return std::nullopt;
     }
     auto m = wire::parse_message(in.data);
     if (!m) {
-      pending_.push_back({LinkEvent::kNotice, "", "bad message on " + in.subject + ": " + m.error().message()});
+      pending_.push_back(
+          {LinkEvent::kNotice, "", "bad message on " + in.subject + ": " + m.error().message()});
       return std::nullopt;
     }
     std::string key = str_field(*m, "agent");
@@ -232,7 +239,8 @@ class NatsFrontLink final : public Link {
     s.info.pid = id.pid;
     s.info.proc_name = id.proc_name;
     s.info.host = id.host;
-    if (m->contains("heartbeat_ms") && int_field(*m, "heartbeat_ms") > 0) s.heartbeat_ms = int_field(*m, "heartbeat_ms");
+    if (m->contains("heartbeat_ms") && int_field(*m, "heartbeat_ms") > 0)
+      s.heartbeat_ms = int_field(*m, "heartbeat_ms");
     if (s.lost && !s.gone) {
       s.lost = false;
       pending_.push_back({LinkEvent::kBack, key, ""});
@@ -267,8 +275,8 @@ class NatsFrontLink final : public Link {
     for (auto& [key, s] : seen_) {
       if (!s.lost && t - s.last_seen > kMissedHeartbeats * s.heartbeat_ms + s.heartbeat_ms / 2) {
         s.lost = true;
-        pending_.push_back({LinkEvent::kLost, key,
-                            "no heartbeat for " + std::to_string(t - s.last_seen) + " ms"});
+        pending_.push_back(
+            {LinkEvent::kLost, key, "no heartbeat for " + std::to_string(t - s.last_seen) + " ms"});
       }
     }
   }

@@ -16,7 +16,8 @@ Error nats_error(const std::string& what, natsStatus s) {
   natsStatus ignored;
   const char* last = nats_GetLastError(&ignored);
   std::string text = natsStatus_GetText(s);
-  if (last != nullptr && *last != '\0' && text.find(last) == std::string::npos) text += " (" + std::string(last) + ")";
+  if (last != nullptr && *last != '\0' && text.find(last) == std::string::npos)
+    text += " (" + std::string(last) + ")";
   return Error(what + ": " + text);
 }
 
@@ -192,7 +193,8 @@ Result<std::unique_ptr<NatsLink>> NatsLink::connect(const NatsConfig& config, co
   if (s == NATS_OK && !config.creds_file.empty())
     s = natsOptions_SetUserCredentialsFromFiles(opts, config.creds_file.c_str(), nullptr);
   if (s == NATS_OK && config.tls) s = natsOptions_SetSecure(opts, true);
-  if (s == NATS_OK && !config.ca_file.empty()) s = natsOptions_LoadCATrustedCertificates(opts, config.ca_file.c_str());
+  if (s == NATS_OK && !config.ca_file.empty())
+    s = natsOptions_LoadCATrustedCertificates(opts, config.ca_file.c_str());
   if (s == NATS_OK && !config.cert_file.empty())
     s = natsOptions_LoadCertificatesChain(opts, config.cert_file.c_str(), config.key_file.c_str());
   if (s != NATS_OK) {
@@ -265,10 +267,10 @@ Status NatsLink::subscribe(const std::string& subject) {
 }
 
 Status NatsLink::publish(const std::string& subject, std::string_view data, const std::string& reply) {
-  natsStatus s = reply.empty()
-                     ? natsConnection_Publish(conn_, subject.c_str(), data.data(), static_cast<int>(data.size()))
-                     : natsConnection_PublishRequest(conn_, subject.c_str(), reply.c_str(), data.data(),
-                                                     static_cast<int>(data.size()));
+  natsStatus s = reply.empty() ? natsConnection_Publish(conn_, subject.c_str(), data.data(),
+                                                        static_cast<int>(data.size()))
+                               : natsConnection_PublishRequest(conn_, subject.c_str(), reply.c_str(),
+                                                               data.data(), static_cast<int>(data.size()));
   if (s != NATS_OK) return nats_error("cannot publish on " + subject, s);
   return Status();
 }

@@ -158,9 +158,10 @@ int main(int argc, char** argv) {
                  "where agents' sockets are (default $PIVOT_RUNTIME_DIR or /tmp/pivot-$UID)");
   const char* env_transport = std::getenv("PIVOT_TRANSPORT");
   std::string transport = env_transport != nullptr && *env_transport != '\0' ? env_transport : "local";
-  app.add_option("--transport", transport,
-                 "local, or nats://[user:password@]host:port for a fleet on NATS (default $PIVOT_TRANSPORT or "
-                 "local)");
+  app.add_option(
+      "--transport", transport,
+      "local, or nats://[user:password@]host:port for a fleet on NATS (default $PIVOT_TRANSPORT or "
+      "local)");
 
   auto* ps = app.add_subcommand("ps", "list the processes that have a pivot agent");
   bool tp_json = false;
