@@ -71,6 +71,21 @@ TEST_F(AgentProtocolTest, MalformedMessagesGetErrorsAndTheAgentGoesOn) {
       R"({"v":1,"type":"install","id":"00000000000000ac","text":"From r In App.request Select COUNT",)"
       R"("catalog":{"x":1}})",
       "catalog: expected an array of tracepoints");
+  // Fields of the wrong JSON type are errors, not exceptions in the agent.
+  expect_error(
+      R"({"v":1,"type":"install","id":"00000000000000ad","text":"From r In App.request Select COUNT",)"
+      R"("interval_ms":"fast"})",
+      "message 'install' needs an integer \"interval_ms\"");
+  expect_error(
+      R"({"v":1,"type":"install","id":"00000000000000ae","text":"From r In App.request Select COUNT",)"
+      R"("lease_ms":[1]})",
+      "message 'install' needs an integer \"lease_ms\"");
+  // An export of a type nobody knows is just untyped.
+  Json odd = ask(R"({"v":1,"type":"install","id":"00000000000000af","text":"From r In Odd Select COUNT",)"
+                 R"("catalog":[{"name":"Odd","exports":[{"name":"x","type":5,"list":"yes"}]}]})");
+  EXPECT_EQ(odd["type"], "installed") << odd.dump();
+  expect_error(R"({"v":1,"type":"install","id":"0x1","text":"From r In App.request Select COUNT"})",
+               "query id '0x1' is not 1 to 16 hex digits");
   expect_error(R"({"v":1,"type":"uninstall","id":"ffff"})", "no installed query ffff");
   expect_error(R"({"v":1,"type":"flush"})", "message 'flush' needs a string \"id\"");
   Json info = ask(R"({"v":1,"type":"hello"})");
@@ -89,6 +104,15 @@ TEST_F(AgentProtocolTest, InstallFlushUninstall) {
   EXPECT_EQ(r["final"], true);
   EXPECT_EQ(r["queries"][0]["groups"], Json::parse("[[[],[[7,null]]]]"));
   r = ask(R"({"v":1,"type":"install","id":"00000000000000b1","text":"From r In App.request Select COUNT"})");
+  EXPECT_EQ(r.value("message", ""), "query 00000000000000b1 is already installed");
+  // A frontend re-sending it after a network fault gets a confirmation.
+  r = ask(R"({"v":1,"type":"install","id":"00000000000000b1","text":"From r In App.request Select COUNT",)"
+          R"("again":true})");
+  EXPECT_EQ(r["type"], "installed");
+  EXPECT_EQ(r["already"], true);
+  r = ask(
+      R"x({"v":1,"type":"install","id":"00000000000000b1","text":"From r In App.request Select MAX(r.bytes)",)x"
+      R"("again":true})");
   EXPECT_EQ(r.value("message", ""), "query 00000000000000b1 is already installed");
   r = ask(R"({"v":1,"type":"uninstall","id":"00000000000000b1"})");
   EXPECT_EQ(r["type"], "uninstalled");

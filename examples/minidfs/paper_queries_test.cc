@@ -1,11 +1,14 @@
 // Every query of the Pivot Tracing paper, run through `pivot query --format
 // json` against a real minidfs cluster (separate processes, TCP, unix
-// sockets), must equal the ground truth the clients record.
+// sockets), must equal the ground truth the clients record — on the local
+// transport, and on NATS (a real nats-server on loopback, started here;
+// the whole cluster switches with PIVOT_TRANSPORT alone).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
+#include "support/nats_server.h"
 #include "support/subprocess.h"
 #include "truth.h"
 
@@ -27,7 +30,8 @@ bool wait_for_file(const std::string& path, int timeout_ms) {
   return false;
 }
 
-void run_paper_queries(const std::vector<std::string>& extra_flags) {
+// transport: "" for the local one, else a nats:// URL.
+void run_paper_queries(const std::vector<std::string>& extra_flags, const std::string& transport = "") {
   std::string dir = "/tmp/pivot-paper-test-" + std::to_string(getpid());
   ASSERT_EQ(system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str()), 0);
   std::string runtime = dir + "/agents", truth_dir = dir + "/truth", go = dir + "/go", done = dir + "/done";
@@ -37,7 +41,15 @@ void run_paper_queries(const std::vector<std::string>& extra_flags) {
       go,          "--done-file",  done,           "--truth-dir", truth_dir,   "--runtime-dir",
       runtime,     "--ready-file", dir + "/ready", "--run-dir",   dir + "/run"};
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
-  Subprocess cluster(args);
+  std::vector<std::string> env;
+  std::vector<std::string> transport_flags;
+  if (!transport.empty()) {
+    std::string fleet = "paper" + std::to_string(getpid());
+    env = {"PIVOT_TRANSPORT=" + transport, "PIVOT_FLEET=" + fleet};
+    transport_flags = {"--transport", transport};
+    setenv("PIVOT_FLEET", fleet.c_str(), 1);  // the frontends inherit it
+  }
+  Subprocess cluster(args, env);
   ASSERT_TRUE(wait_for_file(dir + "/ready", 30'000)) << "the cluster did not start";
 
   // The paper's queries, RR, and H1 on a tracepoint defined at run time.
@@ -46,17 +58,26 @@ void run_paper_queries(const std::vector<std::string>& extra_flags) {
   for (const std::string& id : ids) {
     auto text = minidfs::truth::query_text(id);
     ASSERT_TRUE(text) << text.error().message();
-    frontends.push_back(std::make_unique<Subprocess>(std::vector<std::string>{
-        PIVOT_CLI, "--runtime-dir", runtime, "query", "--format", "json", "--interval", "200", *text}));
+    std::vector<std::string> argv = {PIVOT_CLI, "--runtime-dir", runtime};
+    argv.insert(argv.end(), transport_flags.begin(), transport_flags.end());
+    argv.insert(argv.end(), {"query", "--format", "json", "--interval", "200", *text});
+    frontends.push_back(std::make_unique<Subprocess>(argv));
   }
   const std::string latency =
       "From response In SendResponse Join request In MostRecent(ReceiveRequest) On request -> response "
       "Select response.timestamp - request.timestamp";
-  frontends.push_back(std::make_unique<Subprocess>(std::vector<std::string>{
-      PIVOT_CLI, "--runtime-dir", runtime, "query", "--format", "json", "--interval", "200", latency}));
+  std::vector<std::string> argv = {PIVOT_CLI, "--runtime-dir", runtime};
+  argv.insert(argv.end(), transport_flags.begin(), transport_flags.end());
+  argv.insert(argv.end(), {"query", "--format", "json", "--interval", "200", latency});
+  frontends.push_back(std::make_unique<Subprocess>(argv));
   for (auto& f : frontends)
     ASSERT_TRUE(f->wait_err("query installed on 7 agents")) << "a frontend did not start";
 
+  if (!transport.empty()) {
+    // Nothing went over the local transport: no agent made a socket.
+    std::string count = "test -z \"$(ls '" + runtime + "' 2>/dev/null | grep '\\.sock$')\"";
+    EXPECT_EQ(system(count.c_str()), 0) << "agents listen on unix sockets in " << runtime;
+  }
   ASSERT_EQ(system(("touch '" + go + "'").c_str()), 0);
   ASSERT_TRUE(wait_for_file(done, 60'000)) << "the clients did not finish";
   for (auto& f : frontends) f->signal(SIGINT);
@@ -92,5 +113,12 @@ TEST(PaperQueries, EveryAnswerEqualsTheGroundTruth) { run_paper_queries({}); }
 // HDFS-6268: with replicas in a fixed order every client reads the first;
 // Q7 must show exactly that skew.
 TEST(PaperQueries, FixedReplicaOrderShowsTheSkew) { run_paper_queries({"--fixed-replica-order"}); }
+
+// The same cluster and queries over NATS, with a password as a fleet should.
+TEST(PaperQueries, EveryAnswerEqualsTheGroundTruthOverNats) {
+  pivot::testing::NatsServer nats({"--user", "minidfs", "--pass", "pw-minidfs"});
+  ASSERT_TRUE(nats.start()) << nats.error();
+  run_paper_queries({}, nats.url("minidfs:pw-minidfs"));
+}
 
 }  // namespace

@@ -10,7 +10,8 @@
 //
 // The agent runs one background thread. It listens for frontends (on the
 // local transport, a unix socket $PIVOT_RUNTIME_DIR/<pid>.sock, mode 0600;
-// default directory /tmp/pivot-$UID), installs and removes the advice of
+// default directory /tmp/pivot-$UID; on NATS, the fleet's command subjects,
+// see docs/nats.md), installs and removes the advice of
 // their queries (all of a query's advice or none), and reports partial
 // aggregates every interval. Each query holds a lease that its frontend
 // renews; when the frontend disappears the advice is removed after the lease
@@ -20,7 +21,9 @@
 // Environment (used for every option left empty):
 //   PIVOT_PROCNAME     procName export (default: the executable's name)
 //   PIVOT_HOST         host export (default: the hostname)
-//   PIVOT_TRANSPORT    local | nats://host:port (default local)
+//   PIVOT_TRANSPORT    local | nats://[user:password@]host:port (default local);
+//                      NATS also reads PIVOT_FLEET and PIVOT_NATS_* (docs/nats.md),
+//                      and an agent refuses to run on NATS without credentials
 //   PIVOT_INTERVAL_MS  reporting interval (default 1000)
 //   PIVOT_RUNTIME_DIR  where local sockets live (default /tmp/pivot-$UID)
 //

@@ -1,13 +1,10 @@
 #include "frontend/frontend.h"
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <set>
 
 #include "session/installation.h"
 #include "wire/protocol.h"
@@ -30,84 +27,36 @@ int64_t wall_ms() {
       .count();
 }
 
-constexpr int kHelloTimeoutMs = 2000;
-
 }  // namespace
 
-// One agent connection.
+// One agent that has (or had) the query.
 struct Frontend::Peer {
-  int fd = -1;
   AgentInfo info;
-  transport::FrameReader reader;
   bool installed = false;
   bool final_seen = false;
   bool lost = false;
+  uint64_t last_seq = 0;  // of its reports since it installed the query
 
-  ~Peer() {
-    if (fd >= 0) close(fd);
-  }
   std::string name() const {
     return "agent " + std::to_string(info.pid) + " (" + info.proc_name + "@" + info.host + ")";
   }
 };
 
-Frontend::Frontend(std::string runtime_dir) : dir_(std::move(runtime_dir)) {}
+Frontend::Frontend(std::string runtime_dir) : link_(make_local_link(runtime_dir)) {}
+
+Frontend::Frontend(std::unique_ptr<Link> link) : link_(std::move(link)) {}
 
 Frontend::~Frontend() {
   if (!id_.empty()) {
     Json m = wire::message("uninstall");
     m["id"] = id_;
     for (auto& p : peers_) {
-      if (!p->lost && p->installed) (void)transport::write_frame(p->fd, m.dump());
+      if (!p->lost && p->installed) link_->send(p->info.key, m);
     }
   }
 }
 
-namespace {
-
-Result<AgentInfo> parse_info(const Json& m) {
-  if (m["type"] != "info") {
-    return Error(m["type"] == "error" ? m.value("message", std::string("error"))
-                                      : "unexpected reply to hello");
-  }
-  AgentInfo info;
-  info.pid = static_cast<pid_t>(m.value("pid", int64_t{0}));
-  info.proc_name = m.value("procName", std::string());
-  info.host = m.value("host", std::string());
-  if (m.contains("catalog")) {
-    auto c = wire::catalog_from_json(m["catalog"]);
-    if (!c) return c.error();
-    info.catalog = std::move(*c);
-  }
-  if (m.contains("queries") && m["queries"].is_array()) info.queries = m["queries"].size();
-  return info;
-}
-
-}  // namespace
-
-std::vector<AgentInfo> Frontend::agents(std::vector<std::string>* notes) {
-  std::vector<AgentInfo> out;
-  for (const auto& s : transport::discover(dir_)) {
-    auto fd = transport::connect_unix(s.path);
-    if (!fd) {
-      if (notes) notes->push_back("agent " + std::to_string(s.pid) + ": " + fd.error().message());
-      continue;
-    }
-    Peer p;
-    p.fd = *fd;
-    Status sent = transport::write_frame(p.fd, wire::message("hello").dump());
-    auto reply =
-        sent ? transport::read_frame(p.fd, p.reader, kHelloTimeoutMs) : Result<std::string>(sent.error());
-    auto m = reply ? wire::parse_message(*reply) : Result<Json>(reply.error());
-    auto info = m ? parse_info(*m) : Result<AgentInfo>(m.error());
-    if (!info) {
-      if (notes) notes->push_back("agent " + std::to_string(s.pid) + ": " + info.error().message());
-      continue;
-    }
-    out.push_back(std::move(*info));
-  }
-  return out;
-}
+std::vector<AgentInfo> Frontend::agents(std::vector<std::string>* notes) { return link_->discover(notes); }
 
 planner::Catalog Frontend::catalog() {
   planner::Catalog c;
@@ -121,49 +70,67 @@ Result<std::string> Frontend::explain(std::string_view text) {
   return plan->explain();
 }
 
-Status Frontend::connect_and_install(const transport::AgentSocket& s) {
-  auto fd = transport::connect_unix(s.path);
-  if (!fd) return fd.error();
-  auto peer = std::make_unique<Peer>();
-  peer->fd = *fd;
-  peer->info.pid = s.pid;
-  if (auto sent = transport::write_frame(peer->fd, wire::message("hello").dump()); !sent) return sent;
-  auto reply = transport::read_frame(peer->fd, peer->reader, kHelloTimeoutMs);
-  if (!reply) return reply.error();
-  auto m = wire::parse_message(*reply);
-  if (!m) return m.error();
-  auto info = parse_info(*m);
-  if (!info) return info.error();
-  peer->info = std::move(*info);
+Frontend::Peer* Frontend::find(const std::string& key) {
+  for (auto& p : peers_) {
+    if (p->info.key == key) return p.get();
+  }
+  return nullptr;
+}
 
+Json Frontend::install_message(const planner::Catalog& extra) const {
   Json install = wire::message("install");
   install["id"] = id_;
   install["text"] = text_;
-  planner::Catalog merged = peer->info.catalog;
-  for (const auto& p : peers_) wire::merge_catalog(merged, p->info.catalog);
+  planner::Catalog merged = catalog_;
+  wire::merge_catalog(merged, extra);
   install["catalog"] = wire::to_json(merged);
   install["interval_ms"] = options_.interval_ms;
   install["lease_ms"] = options_.lease_ms;
-  if (auto sent = transport::write_frame(peer->fd, install.dump()); !sent) return sent;
-  // Reports may arrive before the answer only once it is installed.
-  auto answer = transport::read_frame(peer->fd, peer->reader, kHelloTimeoutMs);
-  if (!answer) return answer.error();
-  auto am = wire::parse_message(*answer);
-  if (!am) return am.error();
-  if ((*am)["type"] != "installed") {
-    return Error(peer->name() + " refused the query: " + am->value("message", std::string("?")));
+  return install;
+}
+
+std::vector<std::string> Frontend::install(const std::vector<AgentInfo>& agents, bool everyone, bool again) {
+  planner::Catalog extra;
+  for (const AgentInfo& a : agents) wire::merge_catalog(extra, a.catalog);
+  Json message = install_message(extra);
+  if (again) message["again"] = true;
+  std::vector<std::string> errors;
+  for (Link::Installed& r : link_->install(agents, message, everyone)) {
+    Peer probe;
+    probe.info = r.info;
+    if (!r.answer) {
+      errors.push_back(probe.name() + ": " + r.answer.error().message());
+      continue;
+    }
+    if ((*r.answer)["type"] != "installed") {
+      errors.push_back(probe.name() + " refused the query: " + str_field(*r.answer, "message"));
+      continue;
+    }
+    Peer* p = find(r.info.key);
+    if (p == nullptr) {
+      peers_.push_back(std::make_unique<Peer>());
+      p = peers_.back().get();
+      p->info = std::move(r.info);
+    }
+    // A fresh installation counts its reports from 1 again; installing
+    // again what an agent still has changes nothing.
+    bool fresh = !bool_field(*r.answer, "already");
+    if (fresh && p->installed) {
+      events_.push_back(p->name() +
+                        " had lost the query (its lease lapsed while it could not hear this frontend); "
+                        "installed it again: its results in between are missing");
+    }
+    if (fresh || !p->installed) p->last_seq = 0;
+    p->installed = true;
+    p->lost = false;
   }
-  peer->installed = true;
-  peers_.push_back(std::move(peer));
-  return Status();
+  return errors;
 }
 
 Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOptions options) {
   std::vector<std::string> notes;
   std::vector<AgentInfo> found = agents(&notes);
-  if (found.empty()) {
-    return Error("no agents found in " + dir_ + " (is PIVOT_RUNTIME_DIR the same as the processes'?)");
-  }
+  if (found.empty()) return Error("no agents found " + link_->where());
   planner::Catalog merged;
   for (const AgentInfo& a : found) wire::merge_catalog(merged, a.catalog);
   std::mt19937_64 rng{std::random_device{}()};
@@ -178,14 +145,17 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   options_ = options;
   if (options_.lease_ms <= 0) options_.lease_ms = std::max<int64_t>(3 * options_.interval_ms, 3000);
   plan_ = std::move(*plan);
+  catalog_ = std::move(merged);
   for (const planner::QueryPlan& q : plan_.queries) {
     interval_.push_back(std::make_unique<aggregate::Partial>(&q.shape));
     total_.push_back(std::make_unique<aggregate::Partial>(&q.shape));
   }
-  for (const auto& s : transport::discover(dir_)) {
-    if (auto st = connect_and_install(s); !st) notes.push_back(st.error().message());
-  }
-  if (peers_.empty()) {
+  if (auto s = link_->begin(id_); !s) return s.error();
+  int64_t t0 = now_ms();
+  for (const AgentInfo& a : found) tried_.insert(a.key);
+  for (auto& e : install(found, true)) notes.push_back(std::move(e));
+  install_ms_ = now_ms() - t0;
+  if (installed_agents() == 0) {
     std::string why = notes.empty() ? "" : ": " + notes.front();
     return Error("no agent accepted the query" + why);
   }
@@ -199,31 +169,85 @@ void Frontend::lose(Peer& p, const std::string& why) {
   events_.push_back(p.name() + " lost: " + why);
 }
 
-void Frontend::handle(Peer& p, const std::string& payload) {
+void Frontend::handle(const std::string& key, const std::string& payload) {
+  // Agents' messages are outside input: a malformed one is an event, never
+  // an exception out of the frontend.
+  try {
+    handle_message(key, payload);
+  } catch (const std::exception& e) {
+    events_.push_back("agent " + key + " sent a message that could not be handled: " + e.what());
+  }
+}
+
+void Frontend::handle_message(const std::string& key, const std::string& payload) {
+  Peer* p = find(key);
   auto m = wire::parse_message(payload);
   if (!m) {
-    events_.push_back(p.name() + " sent a bad message: " + m.error().message());
+    events_.push_back((p ? p->name() : "agent " + key) + " sent a bad message: " + m.error().message());
     return;
   }
   const std::string type = (*m)["type"];
-  if (type == "error") {
-    events_.push_back(p.name() + ": " + m->value("message", std::string("error")));
+  if (p == nullptr && type == "installed" && str_field(*m, "id") == id_ && !id_.empty()) {
+    // An agent that took a broadcast install after we stopped waiting.
+    peers_.push_back(std::make_unique<Peer>());
+    p = peers_.back().get();
+    p->info.key = key;
+    p->info.pid = static_cast<pid_t>(int_field(*m, "pid"));
+    p->info.proc_name = str_field(*m, "procName");
+    p->info.host = str_field(*m, "host");
+    p->installed = true;
+    events_.push_back(p->name() + " joined");
     return;
   }
-  if (type != "report" || m->value("id", std::string()) != id_) return;
+  if (p == nullptr) return;  // not one of ours
+  if (type == "error") {
+    std::string text = str_field(*m, "message");
+    events_.push_back(p->name() + ": " + (text.empty() ? "error" : text));
+    return;
+  }
+  if (type != "report" || str_field(*m, "id") != id_) return;
   const Json& parts = (*m)["queries"];
   if (!parts.is_array() || parts.size() != plan_.queries.size()) {
-    events_.push_back(p.name() + " sent a report that does not match the query");
+    events_.push_back(p->name() + " sent a report that does not match the query");
     return;
   }
+  uint64_t seq = static_cast<uint64_t>(int_field(*m, "seq"));
+  if (seq > p->last_seq + 1) {
+    events_.push_back(p->name() + ": " + std::to_string(seq - p->last_seq - 1) +
+                      " report(s) missing (sequence " + std::to_string(p->last_seq + 1) + ".." +
+                      std::to_string(seq - 1) + "); the results have a gap");
+  }
+  if (seq > p->last_seq) p->last_seq = seq;
   for (size_t i = 0; i < parts.size(); ++i) {
     if (auto s = wire::merge_from_json(parts[i], *interval_[i]); !s) {
-      events_.push_back(p.name() + ": " + s.error().message());
+      events_.push_back(p->name() + ": " + s.error().message());
       continue;
     }
     (void)wire::merge_from_json(parts[i], *total_[i]);
   }
-  if (m->value("final", false)) p.final_seen = true;
+  if (bool_field(*m, "final")) p->final_seen = true;
+}
+
+void Frontend::on_event(const LinkEvent& e) {
+  Peer* p = find(e.key);
+  switch (e.kind) {
+    case LinkEvent::kMessage: handle(e.key, e.text); break;
+    case LinkEvent::kLost:
+      if (p) lose(*p, e.text);
+      break;
+    case LinkEvent::kBack:
+      if (p && p->lost) {
+        p->lost = false;
+        events_.push_back(p->name() + " is back");
+      }
+      break;
+    case LinkEvent::kNeedsInstall:
+      if (p && p->installed && !id_.empty()) {
+        for (auto& err : install({p->info}, false, true)) events_.push_back(err);
+      }
+      break;
+    case LinkEvent::kNotice: events_.push_back(e.text); break;
+  }
 }
 
 void Frontend::pump(int64_t deadline_ms, bool until_finals) {
@@ -233,41 +257,13 @@ void Frontend::pump(int64_t deadline_ms, bool until_finals) {
         std::all_of(peers_.begin(), peers_.end(), [](const auto& p) { return p->lost || p->final_seen; })) {
       return;
     }
-    int64_t wait = deadline_ms - now_ms();
-    if (wait <= 0) return;
-    std::vector<pollfd> fds;
-    std::vector<Peer*> who;
-    for (auto& p : peers_) {
-      if (p->lost) continue;
-      fds.push_back({p->fd, POLLIN, 0});
-      who.push_back(p.get());
-    }
-    if (fds.empty()) {
-      usleep(static_cast<useconds_t>(std::min<int64_t>(wait, 100) * 1000));
-      continue;
-    }
-    int n = poll(fds.data(), fds.size(), static_cast<int>(std::min<int64_t>(wait, 1000)));
-    if (n <= 0) continue;
-    for (size_t i = 0; i < fds.size(); ++i) {
-      if (fds[i].revents == 0) continue;
-      Peer& p = *who[i];
-      char buf[65536];
-      ssize_t r = recv(p.fd, buf, sizeof buf, 0);
-      if (r <= 0) {
-        lose(p, r == 0 ? "connection closed" : "read error");
-        continue;
-      }
-      p.reader.feed(buf, static_cast<size_t>(r));
-      std::string payload;
-      for (;;) {
-        auto got = p.reader.next(&payload);
-        if (!got) {
-          lose(p, got.error().message());
-          break;
-        }
-        if (!*got) break;
-        handle(p, payload);
-      }
+    // Wake at least every 100 ms to look at the interrupt flag.
+    LinkEvent e;
+    int64_t until = std::min(deadline_ms, now_ms() + 100);
+    if (link_->next(until, &e)) {
+      on_event(e);
+    } else if (now_ms() >= deadline_ms) {
+      return;
     }
   }
 }
@@ -301,15 +297,17 @@ Snapshot Frontend::next_interval() {
   // Keep the leases alive, and bring in agents that started since.
   Json renew = wire::message("renew");
   renew["ids"] = Json::array({id_});
+  std::vector<std::string> keys;
   for (auto& p : peers_) {
-    if (!p->lost && !transport::write_frame(p->fd, renew.dump())) lose(*p, "write failed");
+    if (!p->lost) keys.push_back(p->info.key);
   }
-  for (const auto& s : transport::discover(dir_)) {
-    bool known =
-        std::any_of(peers_.begin(), peers_.end(), [&](const auto& p) { return p->info.pid == s.pid; });
-    if (!known) {
-      if (auto st = connect_and_install(s); !st) events_.push_back(st.error().message());
-    }
+  link_->send_all(keys, renew);
+  std::set<std::string> known = tried_;
+  for (auto& p : peers_) known.insert(p->info.key);
+  std::vector<AgentInfo> fresh = link_->new_agents(known);
+  if (!fresh.empty()) {
+    for (const AgentInfo& a : fresh) tried_.insert(a.key);  // an agent that refuses is not asked again
+    for (auto& err : install(fresh, false, true)) events_.push_back(err);
   }
   return snapshot(true);
 }
@@ -318,7 +316,7 @@ Snapshot Frontend::finish(int timeout_ms) {
   Json flush = wire::message("flush");
   flush["id"] = id_;
   for (auto& p : peers_) {
-    if (!p->lost && !transport::write_frame(p->fd, flush.dump())) lose(*p, "write failed");
+    if (!p->lost && p->installed) link_->send(p->info.key, flush);
   }
   pump(now_ms() + timeout_ms, true);
   for (auto& p : peers_) {
@@ -328,7 +326,7 @@ Snapshot Frontend::finish(int timeout_ms) {
   Json uninstall = wire::message("uninstall");
   uninstall["id"] = id_;
   for (auto& p : peers_) {
-    if (!p->lost) (void)transport::write_frame(p->fd, uninstall.dump());
+    if (!p->lost) link_->send(p->info.key, uninstall);
   }
   id_.clear();
   return s;

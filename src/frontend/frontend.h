@@ -2,41 +2,38 @@
 // them, and merges their interval reports into one answer. The `pivot` CLI
 // is a thin shell around it; tests drive it directly.
 //
-//   Frontend fe(transport::default_runtime_dir());
+//   auto link = make_link(transport, transport::default_runtime_dir());  // link.h
+//   Frontend fe(std::move(*link));
 //   auto q = fe.start(text, {.interval_ms = 1000});
 //   while (running) { Snapshot s = fe.next_interval(); print(s.total); }
 //   Snapshot last = fe.finish();  // flushes every agent, then uninstalls
 //
-// An agent that goes away mid-query is reported in Snapshot::events and the
-// others go on; agents that appear later get the query too.
+// The transport is a Link (local unix sockets or NATS); what the frontend
+// does is the same on both. An agent that goes away mid-query is reported in
+// Snapshot::events and the others go on; agents that appear later get the
+// query too, and so do agents that lost it (a lease that lapsed while the
+// network was down). Nothing waits for a slow agent: an interval ends on
+// time with what has arrived. Missing reports (a gap in an agent's report
+// sequence, a NATS outage) are reported as events, never silently skipped.
 //
 // Thread safety: use from one thread.
 #pragma once
 
-#include <sys/types.h>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "aggregate/partial.h"
+#include "frontend/link.h"
 #include "pivot/result.h"
 #include "pivot/result_table.h"
 #include "planner/catalog.h"
 #include "planner/planner.h"
-#include "transport/local.h"
 
 namespace pivot::frontend {
-
-struct AgentInfo {
-  pid_t pid = 0;
-  std::string proc_name;
-  std::string host;
-  planner::Catalog catalog;
-  size_t queries = 0;
-};
 
 struct QueryOptions {
   int64_t interval_ms = 1000;
@@ -53,7 +50,9 @@ struct Snapshot {
 
 class Frontend {
  public:
+  // On the local transport, agents in runtime_dir.
   explicit Frontend(std::string runtime_dir);
+  explicit Frontend(std::unique_ptr<Link> link);
   ~Frontend();
   Frontend(const Frontend&) = delete;
   Frontend& operator=(const Frontend&) = delete;
@@ -61,6 +60,7 @@ class Frontend {
   // Every reachable agent, sorted by pid; unreachable ones are skipped with
   // a note in *notes.
   std::vector<AgentInfo> agents(std::vector<std::string>* notes = nullptr);
+  std::string where() const { return link_->where(); }
   // The union of all agents' tracepoints.
   planner::Catalog catalog();
   Result<std::string> explain(std::string_view text);
@@ -71,6 +71,9 @@ class Frontend {
   Result<std::vector<std::string>> start(std::string_view text, QueryOptions options);
   // next_interval() returns early once *flag is true (a Ctrl-C handler's).
   void set_interrupt(const std::atomic<bool>* flag) { interrupt_ = flag; }
+  // How long start() took to install the query on the agents it found
+  // (after discovering them), in ms.
+  int64_t install_ms() const { return install_ms_; }
   // Agents that have the query installed and are still connected.
   int installed_agents() const;
   // Waits for the end of the current interval and returns what arrived.
@@ -81,14 +84,22 @@ class Frontend {
 
  private:
   struct Peer;
-  Status connect_and_install(const transport::AgentSocket& s);
+  wire::Json install_message(const planner::Catalog& extra) const;
+  // Installs on `agents` (with `again`: agents that still have it confirm
+  // it); returns the errors.
+  std::vector<std::string> install(const std::vector<AgentInfo>& agents, bool everyone, bool again = false);
+  Peer* find(const std::string& key);
   void pump(int64_t deadline_ms, bool until_finals);
-  void handle(Peer& p, const std::string& payload);
+  void on_event(const LinkEvent& e);
+  void handle(const std::string& key, const std::string& payload);
+  void handle_message(const std::string& key, const std::string& payload);
   void lose(Peer& p, const std::string& why);
   Snapshot snapshot(bool reset_interval);
 
-  std::string dir_;
+  std::unique_ptr<Link> link_;
   std::vector<std::unique_ptr<Peer>> peers_;
+  std::set<std::string> tried_;  // agents asked to install, whatever they answered
+  planner::Catalog catalog_;     // the merged catalog the query was compiled with
   std::vector<std::string> events_;
   // The running query.
   std::string id_;
@@ -97,6 +108,7 @@ class Frontend {
   planner::Plan plan_;
   std::vector<std::unique_ptr<aggregate::Partial>> interval_, total_;
   int64_t next_tick_ = 0;
+  int64_t install_ms_ = 0;
   const std::atomic<bool>* interrupt_ = nullptr;
 };
 

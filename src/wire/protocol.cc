@@ -77,7 +77,9 @@ Status merge_from_json(const Json& j, aggregate::Partial& out) {
     }
     in.merge_group(keys, states);
   }
-  if (j.value("incomplete", false)) in.mark_incomplete();
+  if (auto inc = j.find("incomplete"); inc != j.end() && inc->is_boolean() && inc->get<bool>()) {
+    in.mark_incomplete();
+  }
   out.merge(in);
   if (j.contains("dropped") && j["dropped"].is_number_unsigned())
     out.add_dropped(j["dropped"].get<uint64_t>());
@@ -112,12 +114,14 @@ Result<planner::Catalog> catalog_from_json(const Json& j) {
       }
       planner::ExportSchema x;
       x.name = e["name"].get<std::string>();
-      std::string type = e.value("type", "null");
+      auto ty = e.find("type");
+      std::string type = ty != e.end() && ty->is_string() ? ty->get<std::string>() : "null";
       for (ValueType vt :
            {ValueType::kNull, ValueType::kBool, ValueType::kInt, ValueType::kDouble, ValueType::kString}) {
         if (type_name(vt) == type) x.type = vt;
       }
-      x.is_list = e.value("list", false);
+      auto list = e.find("list");
+      x.is_list = list != e.end() && list->is_boolean() && list->get<bool>();
       s.exports.push_back(std::move(x));
     }
     c.tracepoints.push_back(std::move(s));

@@ -3,10 +3,16 @@
 // Every message is an object with "v" (the protocol version, kVersion) and
 // "type". Frontend to agent:
 //   hello                                  -> info
-//   install   {id, text, catalog, lease_ms, interval_ms} -> installed | error
+//   install   {id, text, catalog, lease_ms, interval_ms, again?} -> installed | error
+//             (id: 1 to 16 hex digits; with "again": true, an agent that
+//             already has the same query answers installed {"already": true})
 //   uninstall {id}                         -> uninstalled | error
 //   renew     {ids}                        (extends the leases; no reply)
 //   flush     {id}                         -> report with "final": true
+// On NATS (transport/nats.h) an agent also sends, unasked:
+//   info on pivot.FLEET.announce (at start and after a reconnect),
+//   heartbeat {queries, heartbeat_ms} every second, and bye when it stops;
+// and every message it sends carries agent, pid, procName and host.
 // Agent to frontend:
 //   info      {pid, procName, host, tracepoints, queries}
 //   report    {id, seq, time, final, queries: [PARTIAL...]}  every interval

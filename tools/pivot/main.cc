@@ -6,13 +6,15 @@
 //   pivot query QUERY               install it, print results every interval
 //
 // QUERY is the text itself, @FILE, or - for standard input. Agents are found
-// in $PIVOT_RUNTIME_DIR (default /tmp/pivot-$UID) or --runtime-dir.
+// in $PIVOT_RUNTIME_DIR (default /tmp/pivot-$UID) or --runtime-dir, or, with
+// --transport nats://host:port (default $PIVOT_TRANSPORT), on a NATS server.
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -68,9 +70,9 @@ int cmd_ps(pivot::frontend::Frontend& fe) {
   return 0;
 }
 
-int cmd_tracepoints(pivot::frontend::Frontend& fe, const std::string& dir, bool json) {
+int cmd_tracepoints(pivot::frontend::Frontend& fe, bool json) {
   auto agents = fe.agents();
-  if (agents.empty()) return fail("no agents found in " + dir, 2);
+  if (agents.empty()) return fail("no agents found " + fe.where(), 2);
   pivot::planner::Catalog all;
   std::map<std::string, std::set<std::string>> where;
   for (const auto& a : agents) {
@@ -154,6 +156,12 @@ int main(int argc, char** argv) {
   std::string dir = pivot::transport::default_runtime_dir();
   app.add_option("--runtime-dir", dir,
                  "where agents' sockets are (default $PIVOT_RUNTIME_DIR or /tmp/pivot-$UID)");
+  const char* env_transport = std::getenv("PIVOT_TRANSPORT");
+  std::string transport = env_transport != nullptr && *env_transport != '\0' ? env_transport : "local";
+  app.add_option(
+      "--transport", transport,
+      "local, or nats://[user:password@]host:port for a fleet on NATS (default $PIVOT_TRANSPORT or "
+      "local)");
 
   auto* ps = app.add_subcommand("ps", "list the processes that have a pivot agent");
   bool tp_json = false;
@@ -180,11 +188,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
 
   CLI11_PARSE(app, argc, argv);
-  pivot::frontend::Frontend fe(dir);
+  if (lease_ms != 0 && lease_ms < interval_ms) return fail("--lease must be at least --interval", 2);
+  auto link = pivot::frontend::make_link(transport, dir);
+  if (!link) return fail(link.error().message(), 2);
+  pivot::frontend::Frontend fe(std::move(*link));
   if (*ps) return cmd_ps(fe);
-  if (*tps) return cmd_tracepoints(fe, dir, tp_json);
+  if (*tps) return cmd_tracepoints(fe, tp_json);
   if (*explain) return cmd_explain(fe, query);
   Format f = format == "json" ? Format::kJson : format == "csv" ? Format::kCsv : Format::kTable;
-  if (lease_ms != 0 && lease_ms < interval_ms) return fail("--lease must be at least --interval", 2);
   return cmd_query(fe, query, f, interval_ms, duration_s, lease_ms);
 }

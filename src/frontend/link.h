@@ -1,0 +1,88 @@
+// Link: how a Frontend reaches its agents. The Frontend does the protocol
+// and the merging; a Link only moves messages. Two implementations:
+// local_link.cc (a unix socket per agent, found in the runtime directory)
+// and nats_link.cc (a NATS server; subjects in transport/nats.h).
+//
+// Agents are named by a key: the pid on the local transport, the agent id
+// on NATS. Thread safety: one thread uses a Link.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pivot/result.h"
+#include "planner/catalog.h"
+#include "wire/protocol.h"
+
+namespace pivot::frontend {
+
+struct AgentInfo {
+  std::string key;
+  pid_t pid = 0;
+  std::string proc_name;
+  std::string host;
+  planner::Catalog catalog;
+  size_t queries = 0;
+};
+
+// A message's field, or "" / 0 when it is missing or of another type
+// (agents' messages are outside input: never throw on them).
+std::string str_field(const wire::Json& m, const char* key);
+int64_t int_field(const wire::Json& m, const char* key);
+bool bool_field(const wire::Json& m, const char* key);
+
+// Parses an "info" message (or an error reply) into AgentInfo.
+Result<AgentInfo> parse_info(const wire::Json& m);
+
+struct LinkEvent {
+  enum Kind {
+    kMessage,       // `text` is a message from agent `key`
+    kLost,          // agent `key` is gone (`text` says why)
+    kBack,          // agent `key`, lost before, is heard from again
+    kNeedsInstall,  // agent `key` is alive but no longer has the query (its lease lapsed)
+    kNotice,        // about the transport itself, e.g. a NATS reconnect; `text` says what
+  };
+  Kind kind = kMessage;
+  std::string key;
+  std::string text;
+};
+
+class Link {
+ public:
+  virtual ~Link() = default;
+  // Where agents are looked for, for messages ("in /tmp/pivot-1000").
+  virtual std::string where() const = 0;
+  // Every agent that answers a hello.
+  virtual std::vector<AgentInfo> discover(std::vector<std::string>* notes) = 0;
+  // From now on, reports of query `id` are delivered.
+  virtual Status begin(const std::string& id) = 0;
+  // Installs on the agents named, waiting for their answers; returns, per
+  // key, the answer ("installed" or "error") or why there was none.
+  // Agents that answer without being asked (a NATS broadcast reaches every
+  // agent of the fleet) are included, with their info.
+  struct Installed {
+    AgentInfo info;
+    Result<wire::Json> answer;
+  };
+  virtual std::vector<Installed> install(const std::vector<AgentInfo>& agents, const wire::Json& message,
+                                         bool everyone) = 0;
+  // To one agent; a failure shows up as a kLost event.
+  virtual void send(const std::string& key, const wire::Json& message) = 0;
+  // To all the agents named (one broadcast on NATS).
+  virtual void send_all(const std::vector<std::string>& keys, const wire::Json& message) = 0;
+  // The next event, waiting until deadline_ms (steady clock); false when
+  // the deadline passed first.
+  virtual bool next(int64_t deadline_ms, LinkEvent* out) = 0;
+  // Agents not in `known` that have appeared since (with their info).
+  virtual std::vector<AgentInfo> new_agents(const std::set<std::string>& known) = 0;
+};
+
+// "local" or nats://...; runtime_dir is for the local transport.
+Result<std::unique_ptr<Link>> make_link(const std::string& transport, const std::string& runtime_dir);
+std::unique_ptr<Link> make_local_link(const std::string& runtime_dir);
+Result<std::unique_ptr<Link>> make_nats_link(const std::string& url);
+
+}  // namespace pivot::frontend
