@@ -121,8 +121,11 @@ Json AgentCore::install(int64_t owner, const Json& m) {
   if (interval < 10 || interval > 3'600'000 || lease < interval || lease > 86'400'000) {
     return error_message(*id, "interval_ms must be 10..3600000 and lease_ms at least the interval");
   }
-  auto in = session::Installation::create(*text, catalog, uid);
+  // A fleet mixes programs: a defined tracepoint whose function this one
+  // lacks is skipped here (and said so), the rest of the text still runs.
+  auto in = session::Installation::create(*text, catalog, uid, session::MissingFunctions::kSkip);
   if (!in) return error_message(*id, in.error().message());
+  std::vector<std::string> skipped = (*in)->skipped();
   Query q;
   q.id = *id;
   q.text = *text;
@@ -135,6 +138,7 @@ Json AgentCore::install(int64_t owner, const Json& m) {
   queries_[*id] = std::move(q);
   Json ok = wire::message("installed");
   ok["id"] = *id;
+  if (!skipped.empty()) ok["skipped"] = skipped;
   return ok;
 }
 

@@ -106,6 +106,11 @@ std::vector<std::string> Frontend::install(const std::vector<AgentInfo>& agents,
       errors.push_back(probe.name() + " refused the query: " + str_field(*r.answer, "message"));
       continue;
     }
+    if (auto skipped = r.answer->find("skipped"); skipped != r.answer->end() && skipped->is_array()) {
+      for (const Json& line : *skipped) {
+        if (line.is_string()) errors.push_back(probe.name() + " skipped " + line.get<std::string>());
+      }
+    }
     Peer* p = find(r.info.key);
     if (p == nullptr) {
       peers_.push_back(std::make_unique<Peer>());
@@ -158,6 +163,20 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   if (installed_agents() == 0) {
     std::string why = notes.empty() ? "" : ": " + notes.front();
     return Error("no agent accepted the query" + why);
+  }
+  // A defined tracepoint that no agent could hook would never fire.
+  for (const planner::DefinedProbe& d : plan_.probes) {
+    const std::string mark = " skipped " + d.name + ": ";
+    int skipped = 0;
+    std::string first;
+    for (const std::string& n : notes) {
+      if (size_t at = n.find(mark); at != std::string::npos) {
+        if (skipped++ == 0) first = n.substr(at + mark.size());
+      }
+    }
+    if (skipped > 0 && skipped >= installed_agents()) {
+      return Error("no agent has a function for Tracepoint " + d.name + ": " + first);
+    }
   }
   next_tick_ = now_ms() + options_.interval_ms;
   return notes;

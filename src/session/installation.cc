@@ -53,9 +53,7 @@ Installation::~Installation() {
 }
 
 std::vector<std::string> Installation::hooked() const {
-  std::vector<std::string> out = probes_ ? probes_->describe() : std::vector<std::string>{};
-  out.insert(out.end(), skipped_.begin(), skipped_.end());
-  return out;
+  return probes_ ? probes_->describe() : std::vector<std::string>{};
 }
 
 std::vector<aggregate::Partial> Installation::collect() {

@@ -40,9 +40,10 @@ class Installation {
   Installation& operator=(const Installation&) = delete;
 
   const std::vector<planner::QueryPlan>& plans() const { return plans_; }
-  // One line per function hooked for the text's Tracepoint definitions, and
-  // one per definition skipped (MissingFunctions::kSkip).
+  // One line per function hooked for the text's Tracepoint definitions.
   std::vector<std::string> hooked() const;
+  // One line per definition skipped (MissingFunctions::kSkip): "t: no function matches ...".
+  const std::vector<std::string>& skipped() const { return skipped_; }
   // What each query emitted since the previous call, in plans() order.
   std::vector<aggregate::Partial> collect();
 
