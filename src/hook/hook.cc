@@ -314,6 +314,7 @@ Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& syms) {
   probe.spec = spec;
   probe.types.assign(spec.exports.size(), ValueType::kNull);
   for (Function& f : *fns) {
+    std::vector<Reader>& readers = probe.readers.emplace_back();
     if (spec.at_return && has_stack_args(f)) {
       return Error("cannot hook the return of " + f.symbol.demangled +
                    ": it takes arguments on the stack (or variadic ones); use Entry");
@@ -328,6 +329,7 @@ Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& syms) {
                      fns->front().symbol.demangled + "; narrow the pattern");
       }
       probe.types[i] = t;
+      readers.push_back(typed->first);
     }
   }
   probe.functions = std::move(*fns);
@@ -383,7 +385,8 @@ Result<std::unique_ptr<Probes>> Probes::attach(std::vector<Probe> probes) {
   {
     std::lock_guard<std::mutex> lock(hooks_mutex());
     for (Probe& probe : probes) {
-      for (const Function& f : probe.functions) {
+      for (size_t fi = 0; fi < probe.functions.size(); ++fi) {
+        const Function& f = probe.functions[fi];
         Hook*& hook = hooks()[f.symbol.address];
         if (hook == nullptr) hook = new Hook;  // never freed, see Hook
         if (hook->patch == nullptr) {
@@ -398,17 +401,11 @@ Result<std::unique_ptr<Probes>> Probes::attach(std::vector<Probe> probes) {
         auto a = std::make_unique<Attachment>();
         a->tracepoint = probe.spec.tracepoint;
         a->at_return = probe.spec.at_return;
+        a->readers = probe.readers[fi];
         for (size_t i = 0; i < probe.spec.exports.size(); ++i) {
           a->names.push_back(probe.spec.exports[i].name);
-          auto typed = type_export(probe.spec, probe.spec.exports[i], f);
-          if (!typed) {
-            status = typed.error();
-            break;
-          }
-          a->readers.push_back(typed->first);
-          a->wants_time |= typed->first.source == Reader::Source::kDuration;
+          a->wants_time |= a->readers[i].source == Reader::Source::kDuration;
         }
-        if (!status) break;
         for (size_t i = 0; i < a->names.size(); ++i) {
           a->descs.push_back({a->names[i], probe.types[i], false});
         }

@@ -53,7 +53,7 @@ struct Reader {
 struct Probe {
   ProbeSpec spec;
   std::vector<Function> functions;
-  std::vector<Reader> readers;   // one per spec.exports
+  std::vector<std::vector<Reader>> readers;  // [function][export]: argument places differ by function
   std::vector<ValueType> types;  // one per spec.exports
 };
 
