@@ -6,12 +6,20 @@
 
 #include "pivot/pivot.h"
 
+// Keeps calls to a function real calls: no inlining, and under GCC no
+// cloning or constant propagation either (noipa; clang has no such attribute).
+#if defined(__clang__)
+#define OPAQUE_FN [[gnu::noinline]]
+#else
+#define OPAQUE_FN [[gnu::noinline, gnu::noipa]]
+#endif
+
 namespace hookbench {
 
 // What gets hooked: a small function with a real prologue, called for real
 // (noipa: no inlining, cloning or constant propagation into the loop).
-[[gnu::noipa]] int64_t work(int64_t delta) { return delta * 3 + 1; }
-[[gnu::noipa]] int64_t work_static(int64_t delta) {
+OPAQUE_FN int64_t work(int64_t delta) { return delta * 3 + 1; }
+OPAQUE_FN int64_t work_static(int64_t delta) {
   PIVOT_TRACEPOINT("HookBench.static", delta);
   return delta * 3 + 1;
 }

@@ -453,7 +453,7 @@ Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook) {
         !(insn.attributes & ZYDIS_ATTRIB_HAS_MODRM)) {
       return Error("cannot relocate '" + what + "' (a relative instruction other than jmp/jcc)");
     }
-    if (insn.mnemonic != ZYDIS_MNEMONIC_NOP || insn.length != 1) p.pad = false;
+    if (insn.mnemonic != ZYDIS_MNEMONIC_NOP) p.pad = false;  // GCC: five 1-byte NOPs; clang: one 5-byte NOP
     p.orig_at[p.n_insns++] = static_cast<uint8_t>(p.n);
     read_code(at, p.original + p.n, insn.length);
     displaced.push_back({at, insn, {}});
@@ -468,7 +468,7 @@ Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook) {
   // bytes are the pad's own NOPs and one byte flips the jump on (apply()).
   constexpr size_t kTrampoline = 128;  // room for the body of any patch
   uintptr_t page = 0;
-  if (p.pad && p.n == kJmpSize) {
+  if (p.pad && p.n == kJmpSize && p.n_insns == kJmpSize) {  // five 1-byte NOPs
     uintptr_t t = fn + kJmpSize + static_cast<uintptr_t>(static_cast<int64_t>(static_cast<int32_t>(0x90909090)));
     if (t > (1ull << 16) && t < fn && map_code_at(t, t + kTrampoline)) {
       page = t;
@@ -599,7 +599,8 @@ Status apply(Patch& p) {
     }
     sync_cores(lo, hi);
     g_in_progress.store(&p, std::memory_order_release);
-    clear = checkpoint(lo, hi, false, std::chrono::milliseconds(50));
+    // One displaced instruction has no boundary a thread could stop at.
+    clear = p.n_insns == 1 || checkpoint(lo, hi, false, std::chrono::milliseconds(50));
     g_in_progress.store(nullptr, std::memory_order_release);
     if (clear) break;
     release();
