@@ -33,7 +33,13 @@ OPAQUE_FN int64_t restock(int64_t items, const std::string& warehouse) {
   return g_stock += items;
 }
 
-OPAQUE_FN double price(double base, int quantity) { return base * quantity; }
+std::atomic<int64_t> g_priced{0};
+
+// A side effect, so that no caller may drop a call whose result it ignores.
+OPAQUE_FN double price(double base, int quantity) {
+  g_priced += 1;
+  return base * quantity;
+}
 
 }  // namespace shop
 
