@@ -97,7 +97,8 @@ void BM_FrontendMergeReport(benchmark::State& state) {
   Partial total = partial_with_groups(state.range(0));
   for (auto _ : state) {
     auto j = pivot::wire::Json::parse(text);
-    if (auto s = pivot::wire::merge_from_json(j, total); !s) return state.SkipWithError(s.error().message().c_str());
+    if (auto s = pivot::wire::merge_from_json(j, total); !s)
+      return state.SkipWithError(s.error().message().c_str());
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }

@@ -55,7 +55,8 @@ BENCHMARK(BM_Hook_EntrySumByGroup);
 // The same advice on a static site, for what the hook itself costs.
 void BM_Hook_StaticSumByGroup(benchmark::State& state) {
   pivot::Session session;
-  if (!install(state, session, "From a In HookBench.static GroupBy a.host Select a.host, SUM(a.delta)")) return;
+  if (!install(state, session, "From a In HookBench.static GroupBy a.host Select a.host, SUM(a.delta)"))
+    return;
   int64_t i = 0;
   for (auto _ : state) benchmark::DoNotOptimize(hookbench::work_static(++i));
 }

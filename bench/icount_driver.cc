@@ -33,7 +33,9 @@ struct Auction {
   std::string_view id;
   int freq;
 };
-std::tuple<const char*, std::string_view, int> do_probe(const Auction& a) { return {"Auction", a.id, a.freq}; }
+std::tuple<const char*, std::string_view, int> do_probe(const Auction& a) {
+  return {"Auction", a.id, a.freq};
+}
 // CityHash64("auction-2") % 4 == 0, CityHash64("auction-0") % 4 != 0 (as in trace_bench.cc).
 const Auction kSampled{"auction-2", 1};
 const Auction kUnsampled{"auction-0", 4};

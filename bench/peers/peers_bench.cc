@@ -33,10 +33,10 @@ extern "C" {
 __extension__ unsigned short pivot_bench_incr_bytes_read_semaphore __attribute__((unused))
 __attribute__((section(".probes")));
 }
-#define PIVOT_BENCH_USDT_INCR(delta)                                    \
-  do {                                                                  \
-    if (__builtin_expect(pivot_bench_incr_bytes_read_semaphore, 0))    \
-      STAP_PROBE1(pivot_bench, incr_bytes_read, delta);                 \
+#define PIVOT_BENCH_USDT_INCR(delta)                                \
+  do {                                                              \
+    if (__builtin_expect(pivot_bench_incr_bytes_read_semaphore, 0)) \
+      STAP_PROBE1(pivot_bench, incr_bytes_read, delta);             \
   } while (0)
 #endif
 

@@ -98,7 +98,8 @@ class Value {
   std::string to_string() const;
 
   size_t hash() const {
-    if (type_ == ValueType::kInt) return static_cast<size_t>(i_) * 0x9e3779b97f4a7c15ull;  // inline: group keys
+    if (type_ == ValueType::kInt)
+      return static_cast<size_t>(i_) * 0x9e3779b97f4a7c15ull;  // inline: group keys
     return hash_other();
   }
 

@@ -49,10 +49,10 @@ struct Operand {
 inline constexpr uint32_t kSimpleRegs = 16, kSimpleObserves = 8, kSimpleOperands = 4;
 struct Simple {
   struct Obs {
-    int32_t index;               // >= 0: the site's export
+    int32_t index;  // >= 0: the site's export
     uint16_t reg;
-    const Value* fixed;          // a fixed builtin, else null
-    internal::Builtin builtin;   // index < 0 and not kAbsent, not fixed
+    const Value* fixed;         // a fixed builtin, else null
+    internal::Builtin builtin;  // index < 0 and not kAbsent, not fixed
   };
   uint16_t n_regs = 0;
   uint8_t n_observe = 0, n_keys = 0, n_inputs = 0;
@@ -73,8 +73,8 @@ struct Bound {
   // Per Observe: the value of a builtin that is fixed for the process (host,
   // procName, procId), which registers point at instead of copying it.
   std::vector<Value> fixed;
-  std::vector<Operand> keys, inputs;  // EMIT's
-  bool single_row = true;             // no list-valued export and no UNPACK: exactly one row
+  std::vector<Operand> keys, inputs;     // EMIT's
+  bool single_row = true;                // no list-valued export and no UNPACK: exactly one row
   std::unique_ptr<const Simple> simple;  // set when the program has the common shape
 };
 
@@ -115,7 +115,8 @@ inline Scratch* scratch_of(internal::ThreadState& ts) {
 }
 
 bool builtin_is_fixed(internal::Builtin b) {
-  return b == internal::Builtin::kHost || b == internal::Builtin::kProcName || b == internal::Builtin::kProcId;
+  return b == internal::Builtin::kHost || b == internal::Builtin::kProcName ||
+         b == internal::Builtin::kProcId;
 }
 
 Value fixed_builtin_value(internal::Builtin b) {
@@ -148,7 +149,8 @@ const Value* computed_operand(const Operand& o, const Value* const* regs, Value&
   return &temp;
 }
 
-[[gnu::always_inline]] inline const Value* operand_value(const Operand& o, const Value* const* regs, Value& temp) {
+[[gnu::always_inline]] inline const Value* operand_value(const Operand& o, const Value* const* regs,
+                                                         Value& temp) {
   if (o.kind == Operand::Kind::kLeaf) [[likely]]
     return &o.a.get(regs);
   return computed_operand(o, regs, temp);
@@ -408,8 +410,8 @@ Operand resolve(const Expr& e, const Bound& b) {
   o.kind = Operand::Kind::kExpr;
   bool fixed;
   size_t hash;
-  if (e.kind == Expr::Kind::kBinary && e.op != Op::kAnd && e.op != Op::kOr && resolve_leaf(*e.a, b, &o.a, &fixed, &hash) &&
-      resolve_leaf(*e.b, b, &o.b, &fixed, &hash)) {
+  if (e.kind == Expr::Kind::kBinary && e.op != Op::kAnd && e.op != Op::kOr &&
+      resolve_leaf(*e.a, b, &o.a, &fixed, &hash) && resolve_leaf(*e.b, b, &o.b, &fixed, &hash)) {
     o.kind = Operand::Kind::kBinary;
     o.op = e.op;
   }

@@ -76,7 +76,8 @@ Value final_value(AggFn fn, const AggState& s) {
 
 Partial::Partial(const EmitShape* shape)
     : shape_(shape),
-      plain_(!shape->raw && std::none_of(shape->presummed.begin(), shape->presummed.end(), [](bool b) { return b; })) {}
+      plain_(!shape->raw &&
+             std::none_of(shape->presummed.begin(), shape->presummed.end(), [](bool b) { return b; })) {}
 
 template <class Keys>
 Partial::Group& Partial::find_or_add(const Keys& keys, size_t hash) {

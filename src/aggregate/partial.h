@@ -56,7 +56,8 @@ class Partial {
   // The same, with the keys' hash (as hash_keys computes it) given. Inline
   // for advice: an existing group of the common shape is found and updated
   // here, the rest (new groups, other shapes) in add_slow.
-  [[gnu::always_inline]] inline void add_hashed(const Value* const* keys, size_t hash, const Value* const* inputs, int64_t weight);
+  [[gnu::always_inline]] inline void add_hashed(const Value* const* keys, size_t hash,
+                                                const Value* const* inputs, int64_t weight);
   // Convenience for contiguous values (tests, decoding).
   void add_values(const Value* keys, const Value* inputs, int64_t weight = 1);
   void mark_incomplete() { incomplete_ = true; }
@@ -147,7 +148,8 @@ class Partial {
   }
 }
 
-[[gnu::always_inline]] inline void Partial::add_hashed(const Value* const* keys, size_t hash, const Value* const* inputs, int64_t weight) {
+[[gnu::always_inline]] inline void Partial::add_hashed(const Value* const* keys, size_t hash,
+                                                       const Value* const* inputs, int64_t weight) {
   Group* g = plain_ && weight == 1 ? find(keys, shape_->keys, hash) : nullptr;
   if (g == nullptr) [[unlikely]] {
     add_slow(keys, hash, inputs, weight);

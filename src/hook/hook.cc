@@ -221,11 +221,21 @@ struct IntType {
   bool is_signed;
 };
 constexpr IntType kIntTypes[] = {
-    {"char", 1, true},          {"signed char", 1, true},   {"unsigned char", 1, false},
-    {"short", 2, true},         {"unsigned short", 2, false}, {"int", 4, true},
-    {"unsigned int", 4, false}, {"long", 8, true},           {"unsigned long", 8, false},
-    {"long long", 8, true},     {"unsigned long long", 8, false}, {"wchar_t", 4, true},
-    {"char8_t", 1, false},      {"char16_t", 2, false},      {"char32_t", 4, false},
+    {"char", 1, true},
+    {"signed char", 1, true},
+    {"unsigned char", 1, false},
+    {"short", 2, true},
+    {"unsigned short", 2, false},
+    {"int", 4, true},
+    {"unsigned int", 4, false},
+    {"long", 8, true},
+    {"unsigned long", 8, false},
+    {"long long", 8, true},
+    {"unsigned long long", 8, false},
+    {"wchar_t", 4, true},
+    {"char8_t", 1, false},
+    {"char16_t", 2, false},
+    {"char32_t", 4, false},
 };
 
 // Reads argument `arg` as `kind`.
@@ -261,7 +271,8 @@ int arg_number(const std::string& ref) {
 
 bool has_stack_args(const Function& f) {
   if (f.signature.variadic) return true;
-  return std::any_of(f.args.begin(), f.args.end(), [](const Arg& a) { return a.location == Location::kUnknown; });
+  return std::any_of(f.args.begin(), f.args.end(),
+                     [](const Arg& a) { return a.location == Location::kUnknown; });
 }
 
 // One export of one function: its reader and type, or why not.
@@ -280,23 +291,27 @@ Result<std::pair<Reader, ValueType>> type_export(const ProbeSpec& spec, const Pr
   if (f.symbol.mangled.compare(0, 2, "_Z") != 0) {
     // A C function: its symbol carries no signature, so argN is the N-th
     // integer argument register, read as a 64-bit int.
-    if (n >= 6) return Error(e.ref + " of the C function " + f.symbol.demangled + ": only arg0..arg5 (registers) are read");
+    if (n >= 6)
+      return Error(e.ref + " of the C function " + f.symbol.demangled +
+                   ": only arg0..arg5 (registers) are read");
     Reader r;
     r.location = Location::kIntReg;
     r.index = static_cast<uint8_t>(n);
     return std::make_pair(r, ValueType::kInt);
   }
   if (static_cast<size_t>(n) >= f.args.size()) {
-    std::string has = f.args.empty() ? "no arguments" : "arguments arg0..arg" + std::to_string(f.args.size() - 1);
+    std::string has =
+        f.args.empty() ? "no arguments" : "arguments arg0..arg" + std::to_string(f.args.size() - 1);
     return Error(e.ref + " does not exist: " + f.symbol.demangled + " has " + has +
                  (f.is_member ? " (arg0 is this)" : ""));
   }
   const Arg& a = f.args[n];
   if (a.kind == ArgKind::kUnsupported) {
-    return Error(e.ref + " of " + f.symbol.demangled + " has type '" + a.spelling + "', which cannot be exported" +
-                 (a.why.empty() ? "" : " (" + a.why + ")") +
-                 "; supported: integers, bool, enums, double, float, pointers, char const*, std::string const&, "
-                 "std::string_view");
+    return Error(
+        e.ref + " of " + f.symbol.demangled + " has type '" + a.spelling + "', which cannot be exported" +
+        (a.why.empty() ? "" : " (" + a.why + ")") +
+        "; supported: integers, bool, enums, double, float, pointers, char const*, std::string const&, "
+        "std::string_view");
   }
   if (a.location == Location::kUnknown) {
     return Error(e.ref + " of " + f.symbol.demangled + " cannot be located" +
@@ -324,9 +339,10 @@ Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& syms) {
       if (!typed) return typed.error();
       ValueType t = typed->second;
       if (&f != &fns->front() && t != probe.types[i]) {
-        return Error("export '" + spec.exports[i].name + "' = " + spec.exports[i].ref + " is " + std::string(type_name(t)) +
-                     " in " + f.symbol.demangled + " but " + std::string(type_name(probe.types[i])) + " in " +
-                     fns->front().symbol.demangled + "; narrow the pattern");
+        return Error("export '" + spec.exports[i].name + "' = " + spec.exports[i].ref + " is " +
+                     std::string(type_name(t)) + " in " + f.symbol.demangled + " but " +
+                     std::string(type_name(probe.types[i])) + " in " + fns->front().symbol.demangled +
+                     "; narrow the pattern");
       }
       probe.types[i] = t;
       readers.push_back(typed->first);
@@ -409,7 +425,8 @@ Result<std::unique_ptr<Probes>> Probes::attach(std::vector<Probe> probes) {
         for (size_t i = 0; i < a->names.size(); ++i) {
           a->descs.push_back({a->names[i], probe.types[i], false});
         }
-        a->info = ::pivot::internal::SiteInfo{a->tracepoint, "", 0, a->descs.data(), static_cast<uint32_t>(a->descs.size())};
+        a->info = ::pivot::internal::SiteInfo{a->tracepoint, "", 0, a->descs.data(),
+                                              static_cast<uint32_t>(a->descs.size())};
         a->site.info = &a->info;
         ::pivot::internal::register_dynamic_site(&a->site);
         hook->attached.push_back(a.get());
@@ -426,8 +443,8 @@ Result<std::unique_ptr<Probes>> Probes::attach(std::vector<Probe> probes) {
             break;
           }
         }
-        impl->lines.push_back(probe.spec.tracepoint + " @ " + f.symbol.demangled + " (" + f.symbol.object + ", " +
-                              hook->patch->describe() + ")");
+        impl->lines.push_back(probe.spec.tracepoint + " @ " + f.symbol.demangled + " (" + f.symbol.object +
+                              ", " + hook->patch->describe() + ")");
       }
       if (!status) break;
     }

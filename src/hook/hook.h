@@ -32,7 +32,7 @@ namespace pivot::hook {
 struct ProbeSpec {
   std::string tracepoint;  // the site name advice binds to
   bool at_return = false;
-  std::string pattern;     // symbol or glob
+  std::string pattern;  // symbol or glob
   struct Export {
     std::string name;
     std::string ref;  // "argN", "ret", "duration"
@@ -46,15 +46,15 @@ struct Reader {
   ArgKind kind = ArgKind::kInt;
   Location location = Location::kIntReg;
   uint8_t index = 0;
-  uint8_t width = 8;       // kInt: bytes that are meaningful in the register
-  bool is_signed = true;   // kInt
+  uint8_t width = 8;      // kInt: bytes that are meaningful in the register
+  bool is_signed = true;  // kInt
 };
 
 struct Probe {
   ProbeSpec spec;
   std::vector<Function> functions;
   std::vector<std::vector<Reader>> readers;  // [function][export]: argument places differ by function
-  std::vector<ValueType> types;  // one per spec.exports
+  std::vector<ValueType> types;              // one per spec.exports
 };
 
 // The functions of this process and the class names its vtables and
