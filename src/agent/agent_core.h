@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/clock.h"
 #include "session/installation.h"
 #include "wire/protocol.h"
 
@@ -34,8 +35,8 @@ class ReportSink {
   virtual void report(int64_t owner, const std::string& id, Json message) = 0;
 };
 
-int64_t steady_ms();
-int64_t wall_ms();
+using ::pivot::internal::steady_ms;
+using ::pivot::internal::wall_ms;
 
 class AgentCore {
  public:

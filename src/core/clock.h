@@ -27,6 +27,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 namespace pivot::internal {
@@ -50,6 +51,19 @@ inline uint64_t tsc_now() noexcept {
   }
 #endif
   return tsc_now_slow();
+}
+
+// Milliseconds for timers and reports (agents, frontends): a monotonic
+// clock, and the wall clock since the Unix epoch.
+inline int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+inline int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // Wall-clock ns for ticks from tsc_now() of this process.

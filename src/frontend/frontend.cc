@@ -1,11 +1,11 @@
 #include "frontend/frontend.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <random>
 #include <set>
 
+#include "core/clock.h"
 #include "session/installation.h"
 #include "wire/protocol.h"
 
@@ -13,21 +13,8 @@ namespace pivot::frontend {
 
 using wire::Json;
 
-namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+using ::pivot::internal::steady_ms;
+using ::pivot::internal::wall_ms;
 
 // One agent that has (or had) the query.
 struct Frontend::Peer {
@@ -156,10 +143,10 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
     total_.push_back(std::make_unique<aggregate::Partial>(&q.shape));
   }
   if (auto s = link_->begin(id_); !s) return s.error();
-  int64_t t0 = now_ms();
+  int64_t t0 = steady_ms();
   for (const AgentInfo& a : found) tried_.insert(a.key);
   for (auto& e : install(found, true)) notes.push_back(std::move(e));
-  install_ms_ = now_ms() - t0;
+  install_ms_ = steady_ms() - t0;
   if (installed_agents() == 0) {
     std::string why = notes.empty() ? "" : ": " + notes.front();
     return Error("no agent accepted the query" + why);
@@ -178,7 +165,7 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
       return Error("no agent has a function for Tracepoint " + d.name + ": " + first);
     }
   }
-  next_tick_ = now_ms() + options_.interval_ms;
+  next_tick_ = steady_ms() + options_.interval_ms;
   return notes;
 }
 
@@ -278,10 +265,10 @@ void Frontend::pump(int64_t deadline_ms, bool until_finals) {
     }
     // Wake at least every 100 ms to look at the interrupt flag.
     LinkEvent e;
-    int64_t until = std::min(deadline_ms, now_ms() + 100);
+    int64_t until = std::min(deadline_ms, steady_ms() + 100);
     if (link_->next(until, &e)) {
       on_event(e);
-    } else if (now_ms() >= deadline_ms) {
+    } else if (steady_ms() >= deadline_ms) {
       return;
     }
   }
@@ -312,7 +299,7 @@ Snapshot Frontend::snapshot(bool reset_interval) {
 Snapshot Frontend::next_interval() {
   pump(next_tick_, false);
   next_tick_ += options_.interval_ms;
-  if (next_tick_ < now_ms()) next_tick_ = now_ms() + options_.interval_ms;
+  if (next_tick_ < steady_ms()) next_tick_ = steady_ms() + options_.interval_ms;
   // Keep the leases alive, and bring in agents that started since.
   Json renew = wire::message("renew");
   renew["ids"] = Json::array({id_});
@@ -337,7 +324,7 @@ Snapshot Frontend::finish(int timeout_ms) {
   for (auto& p : peers_) {
     if (!p->lost && p->installed) link_->send(p->info.key, flush);
   }
-  pump(now_ms() + timeout_ms, true);
+  pump(steady_ms() + timeout_ms, true);
   for (auto& p : peers_) {
     if (!p->lost && !p->final_seen) events_.push_back(p->name() + " did not send its final report in time");
   }
