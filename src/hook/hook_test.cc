@@ -187,6 +187,20 @@ using ::pivot::internal::GetExportFn;
 using ::pivot::internal::Site;
 using ::pivot::internal::SiteAdvice;
 
+// Stops and joins test threads when the test ends, also when a failed
+// ASSERT returns early (a joinable std::thread would terminate the test).
+struct StopAndJoin {
+  std::atomic<bool>& stop;
+  std::vector<std::thread>& threads;
+  void now() {
+    stop = true;
+    for (auto& t : threads) {
+      if (t.joinable()) t.join();
+    }
+  }
+  ~StopAndJoin() { now(); }
+};
+
 // Advice that records every event's exports.
 struct Recorder : SiteAdvice {
   std::mutex mu;
@@ -434,7 +448,8 @@ TEST(Hook, ThreadsThatBlockSignalsAreWaitedFor) {
   std::atomic<bool> stop{false};
   std::atomic<int64_t> wrong{0};
   std::atomic<bool> started{false};
-  std::thread worker([&] {
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
@@ -444,6 +459,7 @@ TEST(Hook, ThreadsThatBlockSignalsAreWaitedFor) {
       usleep(100);
     }
   });
+  StopAndJoin joiner{stop, threads};
   while (!started) usleep(100);
   Recorder rec;
   for (int i = 0; i < 5; ++i) {
@@ -459,8 +475,40 @@ TEST(Hook, ThreadsThatBlockSignalsAreWaitedFor) {
 #endif
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message().find("blocks SIGTRAP"), std::string::npos) << refused.error().message();
-  stop = true;
-  worker.join();
+  joiner.now();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_GT(rec.events.load(), 0);
+}
+
+// A thread that blocks every signal and never enters the kernel (a busy
+// loop) can neither answer nor be seen parked: it is accepted once it has run
+// 1 ms of CPU time since the barrier went up, by which time it has left the
+// displaced bytes.
+TEST(Hook, BusyThreadsThatBlockSignalsAreAcceptedOnceTheyRun) {
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> wrong{0}, calls{0};
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    for (int64_t i = 1; !stop.load(std::memory_order_relaxed); ++i) {
+      if (opaque(&hk_jcc)(i) != i + 1) wrong++;
+      calls.fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+  StopAndJoin joiner{stop, threads};
+  while (calls.load() == 0) usleep(100);
+  Recorder rec;
+  rec.keep = false;
+  for (int i = 0; i < 5; ++i) {
+    auto a = hook_with("t.busy", false, "hk_jcc", {{"x", "arg0"}});
+    ASSERT_TRUE(a) << a.error().message();
+    observe("t.busy", &rec);
+    int64_t before = rec.events.load();
+    for (int k = 0; k < 200 && rec.events.load() == before; ++k) usleep(100);
+  }
+  joiner.now();
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_GT(rec.events.load(), 0);
 }
@@ -493,6 +541,7 @@ TEST(Hook, PatchingIsSafeWhileThreadsRunTheFunction) {
       }
     });
   }
+  StopAndJoin joiner{stop, threads};  // also when an assertion returns early
   Recorder rec;
   rec.keep = false;
   auto padded = make_probe({"t.s1", false, "hooktest::padded", {{"x", "arg0"}}}, symbols());
@@ -515,8 +564,7 @@ TEST(Hook, PatchingIsSafeWhileThreadsRunTheFunction) {
     // Let the hooks fire before they go (at most 20 ms).
     for (int k = 0; k < 200 && rec.events.load() == before; ++k) usleep(100);
   }
-  stop = true;
-  for (auto& t : threads) t.join();
+  joiner.now();
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_GT(calls.load(), 0);
   EXPECT_GT(rec.events.load(), 0);

@@ -41,7 +41,15 @@ std::string hex(uintptr_t v) {
 std::atomic<Patch*> g_patches[kMaxPatches];
 std::atomic<int> g_n_patches{0};
 std::atomic<const Patch*> g_in_progress{nullptr};  // the patch in step 2
-std::atomic<int> g_acks{0};
+// Checkpoint rounds and answers to them: an answering thread stores
+// (round << 32 | tid) in slot tid % kAnswerSlots. Two threads sharing a slot
+// may overwrite each other's answer; the loser is then accepted another way
+// (see checkpoint), never wrongly.
+constexpr int kAnswerSlots = 4096;
+std::atomic<uint32_t> g_round{0};
+std::atomic<uint64_t> g_answers[kAnswerSlots];
+
+uint64_t answer_of(uint32_t round, pid_t tid) { return (uint64_t{round} << 32) | static_cast<uint32_t>(tid); }
 
 Patch* find_patch(uintptr_t fn) {
   int n = g_n_patches.load(std::memory_order_acquire);
@@ -75,8 +83,15 @@ void on_trap(int sig, siginfo_t* info, void* uc_void) {
   raise(SIGTRAP);
 }
 
+// Runs in a thread of the round that began last (whenever the signal was
+// sent): the barrier is up, so once this returns the thread is not inside
+// the displaced bytes. Under ThreadSanitizer the handler runs late, at the
+// thread's next interceptor, with a copy of the context: the thread is then
+// in the runtime, called from outside the displaced bytes (they hold no
+// call), and the fix-up below changes nothing, as it needs to.
 void on_checkpoint(int, siginfo_t*, void* uc_void) {
   int saved_errno = errno;
+  uint32_t round = g_round.load(std::memory_order_acquire);
   auto* uc = static_cast<ucontext_t*>(uc_void);
   if (const Patch* p = g_in_progress.load(std::memory_order_acquire)) {
     uintptr_t pc = uc->uc_mcontext.gregs[REG_RIP];
@@ -89,7 +104,8 @@ void on_checkpoint(int, siginfo_t*, void* uc_void) {
       }
     }
   }
-  g_acks.fetch_add(1, std::memory_order_acq_rel);
+  auto tid = static_cast<pid_t>(syscall(SYS_gettid));
+  g_answers[tid % kAnswerSlots].store(answer_of(round, tid), std::memory_order_release);
   errno = saved_errno;
 }
 
@@ -187,51 +203,54 @@ bool blocks_signal(pid_t tid, int sig) {
 }
 
 // Waits until no other thread can be inside [lo, hi) but through code we
-// control. Threads that may be running user code are sent the checkpoint
-// signal and answer from its handler; threads that block the signal are
-// watched instead until they are seen blocked in a system call (or
-// stopped) outside the range. False on timeout. A thread that exits after
-// it was sent the signal never answers: the round starts over.
+// control, for at most `patience`. Each thread that may be running user code
+// is accepted when
+//  - it answers the checkpoint signal (not sent to threads that block it), or
+//  - it is seen blocked in a system call (or stopped) outside the range, or
+//  - it has run 1 ms of CPU time since the round began: the displaced bytes
+//    are a few straight-line instructions (no call, branch or system call),
+//    and it can come back to them only through the barrier. This also
+//    accepts a busy thread whose handler ThreadSanitizer defers.
+// With `everyone` (serializing every core without membarrier SYNC_CORE)
+// each thread that accepts the signal must answer: returning from the
+// handler is what serializes it.
 bool checkpoint(uintptr_t lo, uintptr_t hi, bool everyone, std::chrono::milliseconds patience) {
   int sig = checkpoint_signal();
   pid_t pid = getpid();
   auto deadline = std::chrono::steady_clock::now() + patience;
-  for (;;) {
-    g_acks.store(0, std::memory_order_release);
-    std::vector<pid_t> sent;
-    struct Watched {
-      pid_t tid;
-      int64_t ran;  // ns on a CPU when first seen, -1 when unknown
-    };
-    std::vector<Watched> watched;
-    for (pid_t tid : other_threads()) {
-      if (!everyone && parked_outside(tid, lo, hi)) continue;
-      if (blocks_signal(tid, sig)) {
-        watched.push_back({tid, cpu_time_ns(tid)});
-      } else if (syscall(SYS_tgkill, pid, tid, sig) == 0) {  // ESRCH: it exited meanwhile
-        sent.push_back(tid);
+  uint32_t round =
+      g_round.fetch_add(1, std::memory_order_acq_rel) + 1;  // after the barrier and g_in_progress
+  struct Waiting {
+    pid_t tid;
+    bool signalled;
+    int64_t ran;  // ns on a CPU at the start of the round, -1 when unknown
+  };
+  std::vector<Waiting> waiting;
+  for (pid_t tid : other_threads()) {
+    if (!everyone && parked_outside(tid, lo, hi)) continue;
+    bool blocked = blocks_signal(tid, sig);
+    if (!blocked && syscall(SYS_tgkill, pid, tid, sig) != 0) continue;  // ESRCH: it exited meanwhile
+    waiting.push_back({tid, !blocked, cpu_time_ns(tid)});
+  }
+  for (int polls = 0;; ++polls) {
+    std::erase_if(waiting, [&](const Waiting& w) {
+      if (w.signalled &&
+          g_answers[w.tid % kAnswerSlots].load(std::memory_order_acquire) == answer_of(round, w.tid)) {
+        return true;
       }
-    }
-    bool restart = false;
-    for (int spins = 0;; ++spins) {
-      std::erase_if(watched, [&](const Watched& w) {
-        if (parked_outside(w.tid, lo, hi) || !thread_alive(pid, w.tid)) return true;
-        // A thread that has run 1 ms since it was first seen (which is
-        // after the barrier went up) has left the displaced bytes: they are
-        // a few straight-line instructions, and it can come back only to
-        // the barrier.
-        int64_t now = w.ran < 0 ? -1 : cpu_time_ns(w.tid);
-        return now >= 0 && now - w.ran >= 1'000'000;
-      });
-      if (watched.empty() && g_acks.load(std::memory_order_acquire) >= static_cast<int>(sent.size())) break;
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      if (spins % 64 == 63) {
-        restart = std::any_of(sent.begin(), sent.end(), [&](pid_t tid) { return !thread_alive(pid, tid); });
-        if (restart) break;
-      }
+      if (!thread_alive(pid, w.tid)) return true;
+      if (everyone && w.signalled) return false;
+      if (parked_outside(w.tid, lo, hi)) return true;
+      int64_t now = w.ran < 0 ? -1 : cpu_time_ns(w.tid);
+      return now >= 0 && now - w.ran >= 1'000'000;
+    });
+    if (waiting.empty()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    if (polls < 16) {
       std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));  // leave the CPU to the threads waited for
     }
-    if (!restart) return true;
   }
 }
 
@@ -315,7 +334,8 @@ bool map_code_at(uintptr_t lo, uintptr_t hi) {
   for (uintptr_t page = lo & ~(kPage - 1); page < hi; page += kPage) {
     auto& own = own_pages();
     if (std::find(own.begin(), own.end(), page) != own.end()) {
-      if (mprotect(reinterpret_cast<void*>(page), kPage, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) return false;
+      if (mprotect(reinterpret_cast<void*>(page), kPage, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
+        return false;
       continue;
     }
     void* m = mmap(reinterpret_cast<void*>(page), kPage, PROT_READ | PROT_WRITE,
@@ -348,8 +368,8 @@ std::string text_of(const ZydisDecodedInstruction& insn, const ZydisDecodedOpera
   ZydisFormatter f;
   ZydisFormatterInit(&f, ZYDIS_FORMATTER_STYLE_ATT);
   char buf[96];
-  if (!ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&f, &insn, ops, insn.operand_count_visible, buf, sizeof buf,
-                                                    at, nullptr))) {
+  if (!ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&f, &insn, ops, insn.operand_count_visible, buf,
+                                                    sizeof buf, at, nullptr))) {
     return "?";
   }
   return buf;
@@ -362,7 +382,8 @@ Status check_no_jump_into(const Decoder& dec, uintptr_t fn, size_t size, int n) 
   ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
   while (at < fn + size) {
     if (!dec.decode(at, fn + size - at, &insn, ops)) {
-      return Error("cannot decode the instruction at +" + hex(at - fn) + "; not patching a function it cannot read");
+      return Error("cannot decode the instruction at +" + hex(at - fn) +
+                   "; not patching a function it cannot read");
     }
     if (is_relative_branch(insn)) {
       ZyanU64 target = 0;
@@ -460,7 +481,8 @@ Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook) {
     std::memcpy(displaced.back().ops.data(), ops, sizeof ops);
     p.n += insn.length;
   }
-  if (static_cast<size_t>(p.n) > size) return Error("the function is shorter than the instructions a hook moves");
+  if (static_cast<size_t>(p.n) > size)
+    return Error("the function is shorter than the instructions a hook moves");
   if (Status s = check_no_jump_into(dec, fn, size, p.n); !s) return s.error();
 
   // The trampoline: mov r11, hook; jmp [rip]; .quad stub; then the body.
@@ -469,7 +491,8 @@ Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook) {
   constexpr size_t kTrampoline = 128;  // room for the body of any patch
   uintptr_t page = 0;
   if (p.pad && p.n == kJmpSize && p.n_insns == kJmpSize) {  // five 1-byte NOPs
-    uintptr_t t = fn + kJmpSize + static_cast<uintptr_t>(static_cast<int64_t>(static_cast<int32_t>(0x90909090)));
+    uintptr_t t =
+        fn + kJmpSize + static_cast<uintptr_t>(static_cast<int64_t>(static_cast<int32_t>(0x90909090)));
     if (t > (1ull << 16) && t < fn && map_code_at(t, t + kTrampoline)) {
       page = t;
       p.flip = true;
@@ -574,9 +597,10 @@ Status apply(Patch& p) {
   bool spin = p.n_insns > 1 ? p.orig_at[1] >= 2 : p.n >= 2;
   spin = spin && (p.fn & 63) != 63;
   if (!spin && someone_blocks_sigtrap()) {
-    return Error("its first instruction is one byte long, so patching it needs an int3, and a thread of this "
-                 "process blocks SIGTRAP (which an int3 would turn into a crash); not patching (set "
-                 "PIVOT_HOOK_INT3=allow if the threads that block SIGTRAP never run it)");
+    return Error(
+        "its first instruction is one byte long, so patching it needs an int3, and a thread of this "
+        "process blocks SIGTRAP (which an int3 would turn into a crash); not patching (set "
+        "PIVOT_HOOK_INT3=allow if the threads that block SIGTRAP never run it)");
   }
   if (!set_writable(p.fn, p.n, true)) return Error("cannot make the function's code writable (mprotect)");
   auto release = [&] {  // undoes the barrier: the original bytes again
@@ -606,14 +630,15 @@ Status apply(Patch& p) {
     release();
     if (std::chrono::steady_clock::now() > give_up) {
       set_writable(p.fn, p.n, false);
-      return Error("a thread did not answer the patching signal " + std::to_string(checkpoint_signal()) +
-                   " within 5 s, nor block in a system call (a busy thread that blocks the signal? set "
-                   "PIVOT_HOOK_SIGNAL to one it accepts)");
+      return Error(
+          "a thread neither answered the patching signal " + std::to_string(checkpoint_signal()) +
+          ", nor blocked in a system call, nor ran 1 ms within 5 s (a starved thread?); not patching");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   uint8_t jmp[kJmpSize] = {0xE9};
-  int32_t rel = static_cast<int32_t>(static_cast<int64_t>(p.trampoline) - static_cast<int64_t>(p.fn + kJmpSize));
+  int32_t rel =
+      static_cast<int32_t>(static_cast<int64_t>(p.trampoline) - static_cast<int64_t>(p.fn + kJmpSize));
   std::memcpy(jmp + 1, &rel, 4);
   for (int i = kJmpSize; i < p.n; ++i) store_byte(p.fn + i, 0xCC);  // never run: no branch lands there
   if (spin) {

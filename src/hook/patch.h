@@ -13,19 +13,23 @@
 // pad (NOPs) is used as it is: there is nothing to relocate.
 //
 // The protocol (what makes it safe while other threads run fn):
-//  1. F[0] := int3, then serialize every core (membarrier SYNC_CORE). A
-//     thread that reaches F from now on traps; the SIGTRAP handler moves it
-//     to the trampoline, as if the jump were already there.
+//  1. The barrier: F[0..1] := `jmp .` (one atomic 2-byte store; when the
+//     first instruction is longer than a byte, so no thread can be at F+1),
+//     else F[0] := int3; then serialize every core (membarrier SYNC_CORE).
+//     A thread that reaches F from now on waits there, or traps and the
+//     SIGTRAP handler moves it to the trampoline, as if the jump were there.
 //  2. Checkpoint: every other thread that may be running user code (per
 //     /proc/self/task/T/syscall) is sent a signal; its handler moves a
 //     thread whose pc is inside F+1..F+n-1 (between displaced instructions,
 //     e.g. after the first of GCC's five 1-byte NOPs) to the matching place
-//     in the relocated copy, and acknowledges. A thread that blocks the
-//     signal is watched instead until it is seen blocked in a system call
-//     outside those bytes, or has run 1 ms of CPU time since the barrier
-//     went up (the displaced bytes are a few straight-line instructions,
-//     and it can come back only to the barrier). Then no thread is inside the displaced bytes,
-//     and none can enter them but through F[0].
+//     in the relocated copy, and answers (per thread, per round). A thread
+//     that does not answer (it blocks the signal, or ThreadSanitizer defers
+//     the handler) is accepted once it is seen blocked in a system call
+//     outside those bytes, or has run 1 ms of CPU time since the round
+//     began: the displaced bytes are a few straight-line instructions (no
+//     call, branch or system call is displaced), and it can come back only
+//     to the barrier. Then no thread is inside the displaced bytes, and
+//     none can enter them but through F[0].
 //  3. F[1..4] := the jump's offset, F[5..n-1] := int3, serialize;
 //     F[0] := 0xE9 (jmp), serialize.
 // A pad of five 1-byte NOPs needs none of this: its trampoline is placed
