@@ -19,6 +19,8 @@ namespace {
 class NullSink : public pivot::agent::ReportSink {
  public:
   void report(int64_t, const std::string&, pivot::wire::Json) override {}
+  void answer(const pivot::agent::From&, pivot::wire::Json) override {}
+  void wake() override {}
 };
 
 }  // namespace
@@ -28,8 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   NullSink sink;
   {
     pivot::agent::AgentCore core(1000, &sink);
-    auto answer = core.handle(1, text);
-    // Everything is answered except renew; an answer is a message.
+    auto answer = core.handle({1, ""}, text);
+    // Everything is answered at once except renew and install (answered
+    // from tick()); an answer is a message.
     if (answer && (!answer->is_object() || !answer->contains("type"))) {
       std::fprintf(stderr, "agent_message_fuzzer: answer without a type\n");
       std::abort();

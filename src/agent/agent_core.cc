@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
 
 #include "planner/catalog.h"
 #include "tracepoint/process_info.h"
@@ -20,6 +25,87 @@ bool valid_query_id(const std::string& id) {
 
 }  // namespace
 
+// Runs Installation::create for the agent, one install at a time, on a
+// thread of its own; the agent's thread takes the results in tick().
+class AgentCore::Installer {
+ public:
+  struct Job {
+    std::string id;
+    std::string text;
+    planner::Catalog catalog;
+    uint64_t uid = 0;
+  };
+  struct Done {
+    std::string id;
+    Result<std::unique_ptr<session::Installation>> installation;
+  };
+
+  Installer(ReportSink* sink, InstallFn install)
+      : sink_(sink), install_(std::move(install)), thread_([this] { run(); }) {}
+  ~Installer() {  // finishes the job under way; the others are dropped
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+  void submit(Job job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+
+  std::vector<Done> take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(done_, {});
+  }
+
+ private:
+  void run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+      if (stop_) return;
+      Job job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      Done done{job.id, Error("")};
+      try {
+        done.installation = install_(job.text, job.catalog, job.uid);
+      } catch (const std::exception& e) {
+        done.installation = Error(std::string("cannot install: ") + e.what());
+      }
+      lock.lock();
+      done_.push_back(std::move(done));
+      sink_->wake();
+    }
+  }
+
+  ReportSink* sink_;
+  InstallFn install_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;
+  std::vector<Done> done_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts after the members it uses
+};
+
+AgentCore::AgentCore(int64_t default_interval_ms, ReportSink* sink, InstallFn install_fn)
+    : default_interval_ms_(default_interval_ms), sink_(sink), install_fn_(std::move(install_fn)) {
+  if (!install_fn_) {
+    install_fn_ = [](const std::string& text, const planner::Catalog& catalog, uint64_t uid) {
+      return session::Installation::create(text, catalog, uid, session::MissingFunctions::kSkip);
+    };
+  }
+}
+
+AgentCore::~AgentCore() = default;
+
 Json AgentCore::error_message(const std::string& id, const std::string& text) {
   Json m = wire::message("error");
   if (!id.empty()) m["id"] = id;
@@ -27,23 +113,23 @@ Json AgentCore::error_message(const std::string& id, const std::string& text) {
   return m;
 }
 
-std::optional<Json> AgentCore::handle(int64_t owner, std::string_view payload) {
+std::optional<Json> AgentCore::handle(const From& from, std::string_view payload) {
   // Messages are outside input, and this runs on the agent's thread inside
   // the application: nothing may escape (a JSON type error, an allocation
   // failure) and take the process down.
   try {
-    return handle_message(owner, payload);
+    return handle_message(from, payload);
   } catch (const std::exception& e) {
     return error_message("", std::string("cannot handle the message: ") + e.what());
   }
 }
 
-std::optional<Json> AgentCore::handle_message(int64_t owner, std::string_view payload) {
+std::optional<Json> AgentCore::handle_message(const From& from, std::string_view payload) {
   auto m = wire::parse_message(payload);
   if (!m) return error_message("", m.error().message());
   const std::string type = (*m)["type"].get<std::string>();
   if (type == "hello") return info();
-  if (type == "install") return install(owner, *m);
+  if (type == "install") return install(from, *m);
   if (type == "uninstall") return uninstall(*m);
   if (type == "renew") {
     renew(*m);
@@ -70,18 +156,25 @@ Json AgentCore::info() const {
   return m;
 }
 
-Json AgentCore::install(int64_t owner, const Json& m) {
+std::optional<Json> AgentCore::install(const From& from, const Json& m) {
   auto id = wire::get_string(m, "id");
   auto text = wire::get_string(m, "text");
   if (!id || !text) return error_message(id ? *id : "", (!id ? id.error() : text.error()).message());
   if (!valid_query_id(*id)) return error_message("", "query id '" + *id + "' is not 1 to 16 hex digits");
-  if (auto it = queries_.find(*id); it != queries_.end()) {
-    // A frontend that lost track after a network fault re-sends the query
-    // with "again": the same text then just confirms it.
-    bool again = m.contains("again") && m["again"].is_boolean() && m["again"].get<bool>();
+  // A frontend that lost track after a network fault re-sends the query
+  // with "again": the same text then just confirms it.
+  bool again = m.contains("again") && m["again"].is_boolean() && m["again"].get<bool>();
+  if (auto it = pending_.find(*id); it != pending_.end()) {
+    if (it->second.cancelled) return error_message(*id, "query " + *id + " is being uninstalled; try again");
     if (!again || it->second.text != *text)
       return error_message(*id, "query " + *id + " is already installed");
-    it->second.owner = owner;
+    it->second.waiting.push_back(from);  // answered when the install under way finishes
+    return std::nullopt;
+  }
+  if (auto it = queries_.find(*id); it != queries_.end()) {
+    if (!again || it->second.text != *text)
+      return error_message(*id, "query " + *id + " is already installed");
+    it->second.owner = from.owner;
     Json ok = wire::message("installed");
     ok["id"] = *id;
     ok["already"] = true;
@@ -109,31 +202,50 @@ Json AgentCore::install(int64_t owner, const Json& m) {
   if (interval < 10 || interval > 3'600'000 || lease < interval || lease > 86'400'000) {
     return error_message(*id, "interval_ms must be 10..3600000 and lease_ms at least the interval");
   }
-  // A fleet mixes programs: a defined tracepoint whose function this one
-  // lacks is skipped here (and said so), the rest of the text still runs.
-  auto in = session::Installation::create(*text, catalog, uid, session::MissingFunctions::kSkip);
-  if (!in) return error_message(*id, in.error().message());
+  if (!installer_) installer_ = std::make_unique<Installer>(sink_, install_fn_);
+  installer_->submit({*id, *text, std::move(catalog), uid});
+  pending_[*id] = Pending{*text, {from}, interval, lease, false};
+  return std::nullopt;
+}
+
+void AgentCore::installed(const std::string& id, Result<std::unique_ptr<session::Installation>> in) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  if (p.cancelled) return;  // destroying `in` removes its advice
+  if (!in) {
+    for (const From& to : p.waiting) sink_->answer(to, error_message(id, in.error().message()));
+    return;
+  }
   std::vector<std::string> skipped = (*in)->skipped();
   Query q;
-  q.id = *id;
-  q.text = *text;
+  q.id = id;
+  q.text = std::move(p.text);
   q.installation = std::move(*in);
-  q.owner = owner;
-  q.interval_ms = interval;
-  q.lease_ms = lease;
-  q.lease_deadline = steady_ms() + lease;
-  q.next_report = steady_ms() + interval;
-  queries_[*id] = std::move(q);
+  q.owner = p.waiting.empty() ? kNoOwner : p.waiting.back().owner;
+  q.interval_ms = p.interval_ms;
+  q.lease_ms = p.lease_ms;
+  q.lease_deadline = steady_ms() + p.lease_ms;
+  q.next_report = steady_ms() + p.interval_ms;
+  queries_[id] = std::move(q);
   Json ok = wire::message("installed");
-  ok["id"] = *id;
+  ok["id"] = id;
   if (!skipped.empty()) ok["skipped"] = skipped;
-  return ok;
+  for (const From& to : p.waiting) sink_->answer(to, ok);
 }
 
 Json AgentCore::uninstall(const Json& m) {
   auto id = wire::get_string(m, "id");
   if (!id) return error_message("", id.error().message());
-  if (queries_.erase(*id) == 0) return error_message(*id, "no installed query " + *id);
+  if (auto it = pending_.find(*id); it != pending_.end() && !it->second.cancelled) {
+    // Removed before it was in: whoever waits for the install hears so.
+    it->second.cancelled = true;
+    for (const From& to : std::exchange(it->second.waiting, {}))
+      sink_->answer(to, error_message(*id, "query " + *id + " was uninstalled before its install finished"));
+  } else if (queries_.erase(*id) == 0) {
+    return error_message(*id, "no installed query " + *id);
+  }
   Json ok = wire::message("uninstalled");
   ok["id"] = *id;
   return ok;
@@ -176,6 +288,9 @@ int64_t AgentCore::next_deadline() const {
 }
 
 void AgentCore::tick() {
+  if (installer_) {
+    for (auto& done : installer_->take()) installed(done.id, std::move(done.installation));
+  }
   int64_t now = steady_ms();
   for (auto it = queries_.begin(); it != queries_.end();) {
     Query& q = it->second;
@@ -195,9 +310,14 @@ void AgentCore::forget_owner(int64_t owner) {
   for (auto& [id, q] : queries_) {
     if (q.owner == owner) q.owner = kNoOwner;
   }
+  for (auto& [id, p] : pending_) {  // the transport may reuse the name for another frontend
+    std::erase_if(p.waiting, [&](const From& f) { return f.owner == owner; });
+  }
 }
 
 void AgentCore::finish() {
+  installer_.reset();  // waits for the install under way; what it made is dropped with pending_
+  pending_.clear();
   // A process that exits gracefully reports what it gathered since the last
   // interval, so its frontends miss nothing.
   for (auto& [id, q] : queries_) sink_->report(q.owner, id, report(q, false));

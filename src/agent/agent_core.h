@@ -1,18 +1,24 @@
 // AgentCore: what an agent does with the frontend protocol, whatever carries
 // it. It installs and removes queries, keeps their leases, and produces a
-// report per query every interval. A transport (local.cc: unix sockets;
-// nats.cc: a NATS server) feeds it messages and delivers what it says.
+// report per query every interval. A transport (local_server.cc: unix
+// sockets; nats_server.cc: a NATS server) feeds it messages and delivers
+// what it says.
 //
 //   AgentCore core(interval_ms, &sink);
-//   if (auto answer = core.handle(owner, payload)) send_back(*answer);
-//   core.tick();  // at core.next_deadline(): reports due, leases lapsed
+//   if (auto answer = core.handle({owner, reply}, payload)) send_back(*answer);
+//   core.tick();  // at core.next_deadline(), and after sink.wake()
 //
 // `owner` is the transport's name for the frontend a message came from (a
 // connection); reports go to the owner that installed the query, through the
-// ReportSink. Thread safety: one thread (the agent's) uses a core.
+// ReportSink. Installing runs on a thread of its own (reading symbol tables
+// and patching functions for a runtime-defined tracepoint takes from
+// milliseconds to seconds), so other queries' reports keep their pace: an
+// install is answered later, through ReportSink::answer, from tick().
+// Thread safety: one thread (the agent's) uses a core.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,11 +34,22 @@ namespace pivot::agent {
 
 using wire::Json;
 
+// Where a message came from, and so where its answer goes: the frontend
+// (`owner`) and, on NATS, the reply subject.
+struct From {
+  int64_t owner = -1;
+  std::string reply;
+};
+
 class ReportSink {
  public:
   virtual ~ReportSink() = default;
   // A report (or an error about one) of query `id` for frontend `owner`.
   virtual void report(int64_t owner, const std::string& id, Json message) = 0;
+  // The answer to a message handle() did not answer at once (an install).
+  virtual void answer(const From& to, Json message) = 0;
+  // From another thread: tick() has work now (an install finished).
+  virtual void wake() = 0;
 };
 
 using ::pivot::internal::steady_ms;
@@ -41,20 +58,27 @@ using ::pivot::internal::wall_ms;
 class AgentCore {
  public:
   static constexpr int64_t kNoOwner = -1;
+  // How a query text becomes advice; by default Installation::create, with
+  // a defined tracepoint whose function this program lacks skipped (a fleet
+  // mixes programs: other processes have it, and the rest of the text still
+  // runs here). Runs on the installer's thread.
+  using InstallFn = std::function<Result<std::unique_ptr<session::Installation>>(
+      const std::string& text, const planner::Catalog& catalog, uint64_t uid)>;
 
-  AgentCore(int64_t default_interval_ms, ReportSink* sink)
-      : default_interval_ms_(default_interval_ms), sink_(sink) {}
+  AgentCore(int64_t default_interval_ms, ReportSink* sink, InstallFn install_fn = {});
+  ~AgentCore();
 
-  // One message; the answer to send back to `owner`, if it has one.
-  std::optional<Json> handle(int64_t owner, std::string_view payload);
-  // Reports that are due; removes queries whose lease lapsed.
+  // One message; the answer to send back, if it has one now.
+  std::optional<Json> handle(const From& from, std::string_view payload);
+  // Answers finished installs; reports that are due; removes queries whose
+  // lease lapsed.
   void tick();
   // When tick() next has work (steady clock, ms).
   int64_t next_deadline() const;
   // The owner went away: its queries stay until their leases lapse.
   void forget_owner(int64_t owner);
-  // At shutdown: one last report of every query to its owner, then removes
-  // all advice.
+  // At shutdown: waits for an install under way (and drops it), sends one
+  // last report of every query to its owner, then removes all advice.
   void finish();
 
   Json info() const;  // pid, procName, host, catalog, queries
@@ -73,9 +97,19 @@ class AgentCore {
     int64_t next_report = 0;
     uint64_t seq = 0;
   };
+  // A query being installed on the installer's thread.
+  struct Pending {
+    std::string text;
+    std::vector<From> waiting;  // who gets the answer
+    int64_t interval_ms = 0;
+    int64_t lease_ms = 0;
+    bool cancelled = false;  // uninstalled meanwhile: dropped when done
+  };
+  class Installer;
 
-  std::optional<Json> handle_message(int64_t owner, std::string_view payload);
-  Json install(int64_t owner, const Json& m);
+  std::optional<Json> handle_message(const From& from, std::string_view payload);
+  std::optional<Json> install(const From& from, const Json& m);
+  void installed(const std::string& id, Result<std::unique_ptr<session::Installation>> in);
   Json uninstall(const Json& m);
   void renew(const Json& m);
   std::optional<Json> flush(const Json& m);
@@ -83,7 +117,10 @@ class AgentCore {
 
   int64_t default_interval_ms_;
   ReportSink* sink_;
+  InstallFn install_fn_;
   std::map<std::string, Query> queries_;
+  std::map<std::string, Pending> pending_;
+  std::unique_ptr<Installer> installer_;  // started at the first install
 };
 
 }  // namespace pivot::agent

@@ -45,8 +45,7 @@ class LocalServer final : public Server, ReportSink {
   void shutdown() override {
     if (!thread_.joinable()) return;
     stop_.store(true);
-    char c = 1;
-    (void)!write(wake_[1], &c, 1);
+    wake();
     thread_.join();
     core_.finish();
     for (auto& [fd, c] : conns_) {
@@ -65,6 +64,13 @@ class LocalServer final : public Server, ReportSink {
     if (c != conns_.end()) send(c->second, message);
   }
 
+  void answer(const From& to, Json message) override { report(to.owner, "", std::move(message)); }
+
+  void wake() override {
+    char c = 1;
+    (void)!write(wake_[1], &c, 1);
+  }
+
  private:
   void run() {
     while (!stop_.load()) {
@@ -78,6 +84,11 @@ class LocalServer final : public Server, ReportSink {
       if (n < 0 && errno != EINTR) break;
       if (n > 0) {
         if (fds[0].revents & POLLIN) accept_all();
+        if (fds[1].revents & POLLIN) {  // woken: tick() below has work
+          char buf[64];
+          while (read(wake_[0], buf, sizeof buf) > 0) {
+          }
+        }
         for (size_t i = 2; i < fds.size(); ++i) {
           if (fds[i].revents == 0) continue;
           auto it = conns_.find(fds[i].fd);
@@ -128,7 +139,7 @@ class LocalServer final : public Server, ReportSink {
         return;
       }
       if (!*got) return;
-      if (auto answer = core_.handle(c.fd, payload)) send(c, *answer);
+      if (auto answer = core_.handle({c.fd, ""}, payload)) send(c, *answer);
     }
   }
 

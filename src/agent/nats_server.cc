@@ -81,6 +81,12 @@ class NatsAgentServer final : public Server, ReportSink {
     (void)link_->publish(subjects_.results(id), payload);
   }
 
+  void answer(const From& to, Json message) override {
+    if (!to.reply.empty()) (void)link_->publish(to.reply, dump(message));
+  }
+
+  void wake() override { link_->wake(); }
+
  private:
   std::string dump(Json& m) const {
     const internal::ProcessInfo& p = internal::process_info();
@@ -116,8 +122,8 @@ class NatsAgentServer final : public Server, ReportSink {
           continue;
         }
         if (in.kind != transport::NatsLink::Incoming::kMessage) continue;
-        auto answer = core_.handle(0, in.data);
-        if (answer && !in.reply.empty()) (void)link_->publish(in.reply, dump(*answer));
+        From from{0, in.reply};
+        if (auto answer = core_.handle(from, in.data)) this->answer(from, std::move(*answer));
       }
       core_.tick();
       if (steady_ms() >= next_heartbeat_) heartbeat();
