@@ -19,6 +19,12 @@
 
 namespace pivot::frontend {
 
+// How long an agent may take to answer an install: a runtime-defined
+// tracepoint makes it read every symbol table of its process and patch
+// functions, which takes seconds in a large program on a loaded machine.
+// Agents are asked at once and answer in parallel.
+inline constexpr int64_t kInstallTimeoutMs = 10'000;
+
 struct AgentInfo {
   std::string key;
   pid_t pid = 0;

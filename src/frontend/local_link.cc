@@ -4,9 +4,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <deque>
 #include <map>
+#include <optional>
 
 #include "frontend/link.h"
 #include "transport/local.h"
@@ -59,18 +61,55 @@ class LocalLink final : public Link {
   Status begin(const std::string&) override { return Status(); }
 
   std::vector<Installed> install(const std::vector<AgentInfo>& agents, const Json& message, bool) override {
-    std::vector<Installed> out;
+    // Every agent is asked first, then the answers are awaited together:
+    // one slow install (symbol tables, patching) must not hold up the
+    // others, nor let their leases lapse before the first renewal.
+    struct Asked {
+      AgentInfo info;
+      std::unique_ptr<Conn> conn;
+      std::optional<Result<Json>> answer;
+    };
+    std::vector<Asked> asked;
+    const std::string payload = message.dump();
     for (const AgentInfo& a : agents) {
       auto conn = std::make_unique<Conn>();
       auto info = hello(a.pid, conn.get());
       if (!info) {
-        out.push_back({a, info.error()});
+        asked.push_back({a, nullptr, Result<Json>(info.error())});
         continue;
       }
+      Asked q{std::move(*info), std::move(conn), std::nullopt};
+      if (auto sent = transport::write_frame(q.conn->fd, payload); !sent)
+        q.answer = Result<Json>(sent.error());
+      asked.push_back(std::move(q));
+    }
+    int64_t deadline = now() + kInstallTimeoutMs;
+    for (;;) {
+      std::vector<pollfd> fds;
+      std::vector<Asked*> who;
+      for (Asked& q : asked) {
+        if (q.answer) continue;
+        fds.push_back({q.conn->fd, POLLIN, 0});
+        who.push_back(&q);
+      }
+      int64_t wait = deadline - now();
+      if (fds.empty() || wait <= 0) break;
+      if (poll(fds.data(), fds.size(), static_cast<int>(wait)) <= 0) continue;
+      for (size_t i = 0; i < fds.size(); ++i) {
+        if (fds[i].revents != 0) who[i]->answer = read_answer(*who[i]->conn);
+      }
+    }
+    std::vector<Installed> out;
+    for (Asked& q : asked) {
+      if (!q.answer)
+        q.answer = Result<Json>(
+            Error("no answer to the install within " + std::to_string(kInstallTimeoutMs / 1000) + " s"));
       // Reports may arrive before the answer only once it is installed.
-      auto answer = ask(*conn, message);
-      if (answer && (*answer)["type"] == "installed") conns_[info->key] = std::move(conn);
-      out.push_back({std::move(*info), std::move(answer)});
+      if (*q.answer && (**q.answer)["type"] == "installed") {
+        drain(q.info.key, *q.conn);  // a report read along with the answer
+        conns_[q.info.key] = std::move(q.conn);
+      }
+      out.push_back({std::move(q.info), std::move(*q.answer)});
     }
     return out;
   }
@@ -147,6 +186,20 @@ class LocalLink final : public Link {
     return info;
   }
 
+  // Reads what is there; the answer once a whole message has come.
+  static std::optional<Result<Json>> read_answer(Conn& c) {
+    char buf[65536];
+    ssize_t r = recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) return std::nullopt;
+    if (r <= 0) return Result<Json>(Error(r == 0 ? "connection closed" : "read error"));
+    c.reader.feed(buf, static_cast<size_t>(r));
+    std::string payload;
+    auto got = c.reader.next(&payload);
+    if (!got) return Result<Json>(got.error());
+    if (!*got) return std::nullopt;
+    return wire::parse_message(payload);
+  }
+
   void lose(const std::string& key, Conn& c, const std::string& why) {
     if (c.lost) return;
     c.lost = true;
@@ -158,6 +211,11 @@ class LocalLink final : public Link {
     ssize_t r = recv(c.fd, buf, sizeof buf, 0);
     if (r <= 0) return lose(key, c, r == 0 ? "connection closed" : "read error");
     c.reader.feed(buf, static_cast<size_t>(r));
+    drain(key, c);
+  }
+
+  // The whole messages read so far, as events.
+  void drain(const std::string& key, Conn& c) {
     std::string payload;
     for (;;) {
       auto got = c.reader.next(&payload);

@@ -21,7 +21,6 @@ using wire::Json;
 
 constexpr int64_t kDiscoverQuietMs = 300;  // a hello's answers have stopped coming
 constexpr int64_t kDiscoverMaxMs = 1500;
-constexpr int64_t kInstallTimeoutMs = 3000;
 constexpr int64_t kMissedHeartbeats = 3;
 
 int64_t now() {
