@@ -20,13 +20,6 @@ const std::string kBin = PIVOT_BINARY_DIR;
 class PreloadTest : public ::testing::Test {
  protected:
   void SetUp() override {
-#if defined(__SANITIZE_THREAD__)
-    // A ThreadSanitizer-built library preloaded into a ThreadSanitizer-built
-    // program crashes inside the TSan runtime (a null read on the agent's
-    // thread), before pivot runs a query. Not investigated yet; the release,
-    // clang and ASan builds run these tests.
-    GTEST_SKIP() << "LD_PRELOAD under ThreadSanitizer";
-#endif
     dir_ = "/tmp/pivot-preload-test-" + std::to_string(getpid()) + "-" +
            ::testing::UnitTest::GetInstance()->current_test_info()->name();
     app_ = std::make_unique<Subprocess>(

@@ -465,8 +465,11 @@ TEST(Hook, ThreadsThatBlockSignalsAreWaitedFor) {
   for (int i = 0; i < 5; ++i) {
     auto a = hook_with("t.blocked", false, "hk_jcc", {{"x", "arg0"}});
     ASSERT_TRUE(a) << a.error().message();
+    int64_t before = rec.events.load();
     observe("t.blocked", &rec);
-    usleep(1000);
+    // Let the hook fire before it goes (the worker calls every 100 us; at
+    // most 2 s on a loaded machine).
+    for (int k = 0; k < 20000 && rec.events.load() == before; ++k) usleep(100);
   }
   unsetenv("PIVOT_HOOK_INT3");  // (set under ThreadSanitizer, see above)
   auto refused = hook_with("t.blocked", false, "hk_push", {});  // push %rbx: one byte
@@ -504,9 +507,9 @@ TEST(Hook, BusyThreadsThatBlockSignalsAreAcceptedOnceTheyRun) {
   for (int i = 0; i < 5; ++i) {
     auto a = hook_with("t.busy", false, "hk_jcc", {{"x", "arg0"}});
     ASSERT_TRUE(a) << a.error().message();
-    observe("t.busy", &rec);
     int64_t before = rec.events.load();
-    for (int k = 0; k < 200 && rec.events.load() == before; ++k) usleep(100);
+    observe("t.busy", &rec);
+    for (int k = 0; k < 20000 && rec.events.load() == before; ++k) usleep(100);
   }
   joiner.now();
   EXPECT_EQ(wrong.load(), 0);
