@@ -186,6 +186,7 @@ std::mutex& symbols_mutex() {
 std::shared_ptr<const SymbolTable> read_symbols() {
   auto t = std::make_shared<SymbolTable>();
   t->functions = function_symbols(&t->classes);
+  t->evidence = gather_evidence(t->functions, t->classes);
   return t;
 }
 
@@ -323,7 +324,8 @@ Result<std::pair<Reader, ValueType>> type_export(const ProbeSpec& spec, const Pr
 }  // namespace
 
 Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& syms) {
-  auto fns = resolve(spec.pattern, syms.functions, syms.classes);
+  auto fns = syms.evidence ? resolve(spec.pattern, syms.functions, *syms.evidence)
+                           : resolve(spec.pattern, syms.functions, syms.classes);
   if (!fns) return fns.error();
   Probe probe;
   probe.spec = spec;

@@ -62,6 +62,7 @@ struct Probe {
 struct SymbolTable {
   std::vector<FunctionSymbol> functions;
   std::vector<std::string> classes;
+  std::shared_ptr<const ScopeEvidence> evidence;  // of functions and classes, for resolve()
 };
 // Read once and kept; refresh_symbols() rereads (libraries loaded since).
 const SymbolTable& symbols();

@@ -26,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -146,6 +147,14 @@ inline constexpr std::string_view kNoMatch = "no function matches '";
 // instance: then it is kUnsupported and the arguments after it are kUnknown.
 Result<std::vector<Function>> resolve(std::string_view pattern, const std::vector<FunctionSymbol>& symbols,
                                       const std::vector<std::string>& classes = {});
+
+// The evidence above, gathered from every symbol of a table (which parses
+// every signature: do it once per table, and resolve with it each time).
+struct ScopeEvidence;
+std::shared_ptr<const ScopeEvidence> gather_evidence(const std::vector<FunctionSymbol>& symbols,
+                                                     const std::vector<std::string>& classes);
+Result<std::vector<Function>> resolve(std::string_view pattern, const std::vector<FunctionSymbol>& symbols,
+                                      const ScopeEvidence& evidence);
 
 // Glob match as described above, without the pointer exception: every '*'
 // matches any run of characters and every '?' one character.

@@ -33,9 +33,11 @@ void insert(StringSet& set, std::string_view s) {
   if (!set.contains(s)) set.emplace(s);
 }
 
+}  // namespace
+
 // What the symbols say about which scopes are classes (resolve()'s evidence
 // rule). Names are kept as demangled: one demangler spells a name one way.
-struct Evidence {
+struct ScopeEvidence {
   StringSet classes;      // vtable, typeinfo, ctor, dtor, const method
   StringSet param_types;  // base types of parameters
   StringSet scopes;       // scopes of any function: a type with methods
@@ -67,6 +69,8 @@ struct Evidence {
   }
 };
 
+namespace {
+
 // How a type by value takes registers.
 enum class Regs : uint8_t { kInt, kIntPair, kSse, kStack, kUnknown };
 
@@ -85,7 +89,7 @@ bool is_integer_type(std::string_view t) {
   return std::find(std::begin(kIntegers), std::end(kIntegers), t) != std::end(kIntegers);
 }
 
-TypeClass classify(std::string_view spelling, const Evidence& evidence) {
+TypeClass classify(std::string_view spelling, const ScopeEvidence& evidence) {
   std::string n = normalize_spacing(spelling);
   std::string_view t = n;
   if (t.ends_with('*') || t.ends_with('&')) {
@@ -134,7 +138,7 @@ TypeClass classify(std::string_view spelling, const Evidence& evidence) {
 // For a template function, whose return type is known: 1 when the result is
 // returned in memory (rdi holds its address), 0 when in registers, or an
 // error message when it cannot be told.
-Result<int> hidden_result_registers(const Signature& sig, const Evidence& evidence) {
+Result<int> hidden_result_registers(const Signature& sig, const ScopeEvidence& evidence) {
   if (sig.return_type.empty() || sig.return_type == "void") return 0;
   std::string n = normalize_spacing(sig.return_type);
   if (n == kStdString || n == "std::string") return 1;  // not trivially copyable: in memory
@@ -145,7 +149,7 @@ Result<int> hidden_result_registers(const Signature& sig, const Evidence& eviden
   return 0;
 }
 
-std::vector<Arg> locate_args(const Signature& sig, bool is_member, const Evidence& evidence) {
+std::vector<Arg> locate_args(const Signature& sig, bool is_member, const ScopeEvidence& evidence) {
   std::vector<Arg> args;
   if (!sig.params_known) return args;
   int next_int = 0;
@@ -401,22 +405,34 @@ ValueType value_type(ArgKind kind) {
   return ValueType::kNull;
 }
 
+std::shared_ptr<const ScopeEvidence> gather_evidence(const std::vector<FunctionSymbol>& symbols,
+                                                     const std::vector<std::string>& classes) {
+  auto evidence = std::make_shared<ScopeEvidence>();
+  for (const std::string& c : classes) insert(evidence->classes, c);
+  for (const FunctionSymbol& symbol : symbols) {
+    if (Result<Signature> sig = parse_signature(symbol.demangled)) evidence->add(*sig);
+  }
+  return evidence;
+}
+
 Result<std::vector<Function>> resolve(std::string_view pattern, const std::vector<FunctionSymbol>& symbols,
                                       const std::vector<std::string>& classes) {
+  return resolve(pattern, symbols, *gather_evidence(symbols, classes));
+}
+
+Result<std::vector<Function>> resolve(std::string_view pattern, const std::vector<FunctionSymbol>& symbols,
+                                      const ScopeEvidence& evidence) {
   std::string_view trimmed = pattern;
   while (!trimmed.empty() && trimmed.front() == ' ') trimmed.remove_prefix(1);
   while (!trimmed.empty() && trimmed.back() == ' ') trimmed.remove_suffix(1);
   if (trimmed.empty()) return Error("empty function pattern");
   Pattern p = compile(trimmed);
 
-  Evidence evidence;
-  for (const std::string& c : classes) insert(evidence.classes, c);
   std::vector<Match> found;
   for (const FunctionSymbol& symbol : symbols) {
+    if (symbol.demangled.find(p.needle) == std::string::npos) continue;
     Result<Signature> sig = parse_signature(symbol.demangled);
-    if (!sig) continue;
-    evidence.add(*sig);
-    if (symbol.demangled.find(p.needle) != std::string::npos && matches(p, *sig)) {
+    if (sig && matches(p, *sig)) {
       std::string key = sig->params_known ? signature_text(*sig) : sig->name;
       found.push_back({&symbol, std::move(*sig), std::move(key)});
     }
