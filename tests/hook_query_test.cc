@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <unistd.h>
 
 #include <atomic>
 #include <string>
@@ -40,6 +41,11 @@ OPAQUE_FN double price(double base, int quantity) {
   g_priced += 1;
   return base * quantity;
 }
+
+// Pure functions for the stress test below: their results check that every
+// call still computes the right thing while hooks come and go.
+OPAQUE_FN int64_t weigh(int64_t grams) { return grams * 3 + 1; }
+OPAQUE_FN int64_t wrap(int64_t parcels, int64_t size) { return parcels * size + 7; }
 
 }  // namespace shop
 
@@ -105,6 +111,65 @@ TEST(HookQuery, TwoTextsDefineTheSameNameEachForItself) {
   ASSERT_TRUE(s.uninstall(*a));
   shop::restock(1, "x");
   EXPECT_EQ(s.results(*c).to_json(), R"json({"columns":["COUNT"],"rows":[[3]]})json");
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kRounds = 100;
+#else
+constexpr int kRounds = 500;
+#endif
+
+// Queries with runtime-defined tracepoints are installed and removed (two
+// per round: 1,000 of each in release) while threads call the functions in
+// tight loops. One
+// query stays installed throughout on a function whose hook is shared with
+// the coming and going ones: it counts every call exactly. The other
+// function is patched and unpatched on every round (Entry and Return in
+// turn). Every call's result is checked.
+TEST(HookQuery, QueriesComeAndGoWhileThreadsCall) {
+  pivot::Session s;
+  auto steady = s.install(
+      "Tracepoint w = Entry(\"shop::weigh\") Exports g = arg0\nFrom e In w Select COUNT, SUM(e.g)");
+  ASSERT_TRUE(steady) << steady.error().message();
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> wrong{0}, weighed{0}, grams{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      int64_t n = 0, sum = 0;
+      for (int64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+        int64_t g = (i + t) % 100;
+        if (shop::weigh(g) != g * 3 + 1) wrong++;
+        ++n;
+        sum += g;
+        if (shop::wrap(i % 10, 4) != (i % 10) * 4 + 7) wrong++;
+#if defined(__SANITIZE_THREAD__)
+        if (i % 256 == 0) usleep(0);  // TSan runs signal handlers at interceptors only
+#endif
+      }
+      weighed += n;
+      grams += sum;
+    });
+  }
+  int installed = 0;
+  for (int i = 0; i < kRounds; ++i) {
+    auto shared = s.install(
+        "Tracepoint w = Entry(\"shop::weigh\") Exports g = arg0\nFrom e In w Select COUNT");
+    auto own = s.install(std::string("Tracepoint p = ") + (i % 2 ? "Return" : "Entry") +
+                         "(\"shop::wrap\") Exports n = arg0\nFrom e In p Select SUM(e.n)");
+    ASSERT_TRUE(shared) << shared.error().message();
+    ASSERT_TRUE(own) << own.error().message();
+    installed += 2;
+    ASSERT_TRUE(s.uninstall(*own));
+    ASSERT_TRUE(s.uninstall(*shared));
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(installed, 2 * kRounds);
+  EXPECT_EQ(wrong.load(), 0);
+  auto rows = s.results(*steady).to_json();
+  EXPECT_EQ(rows, R"json({"columns":["COUNT","SUM(e.g)"],"rows":[[)json" + std::to_string(weighed.load()) + "," +
+                      std::to_string(grams.load()) + "]]}");
 }
 
 TEST(HookQuery, ErrorsPointAtTheDefinition) {
