@@ -221,6 +221,28 @@ TEST_F(CliTest, QueryFromFileAndStdin) {
   EXPECT_EQ(s->rest(), (std::vector<std::string>{"A1 @ App.request: EMIT q1 COUNT"}));
 }
 
+// A text of several queries prints the last, or the one --show names.
+TEST_F(CliTest, ShowPicksANamedQueryOfTheText) {
+  Subprocess& a = app("h1", "alpha");
+  const std::string text =
+      "Bytes = From r In App.request Select SUM(r.bytes)\nFrom r In App.request Select COUNT";
+  auto named = pivot({"query", "--format", "csv", "--interval", "100", "--show", "Bytes", text});
+  auto last = pivot({"query", "--format", "csv", "--interval", "100", text});
+  ASSERT_TRUE(named->wait_err("query installed"));
+  ASSERT_TRUE(last->wait_err("query installed"));
+  fire(a, 4);
+  named->signal(SIGINT);
+  last->signal(SIGINT);
+  EXPECT_EQ(named->rest(), (std::vector<std::string>{"SUM(r.bytes)\r", "10\r"}));
+  EXPECT_EQ(last->rest(), (std::vector<std::string>{"COUNT\r", "4\r"}));
+
+  auto bad = pivot({"query", "--show", "Nope", text});
+  auto err = bad->rest_err();
+  EXPECT_NE(WEXITSTATUS(bad->wait()), 0);
+  ASSERT_FALSE(err.empty());
+  EXPECT_EQ(err.back(), "pivot: the text has no query named 'Nope' (its queries: Bytes, q2)");
+}
+
 TEST_F(CliTest, BadFlagsAreRejected) {
   int status = 0;
   auto p = pivot({"query", "--format", "xml", kSeedLike});

@@ -129,6 +129,17 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   uint64_t uid = rng();
   auto plan = planner::compile(text, merged, uid);
   if (!plan) return plan.error();
+  size_t shown = plan->queries.empty() ? 0 : plan->queries.size() - 1;
+  if (!options.show.empty()) {
+    auto named = [&](const planner::QueryPlan& q) { return q.label == options.show; };
+    auto it = std::find_if(plan->queries.begin(), plan->queries.end(), named);
+    if (it == plan->queries.end()) {
+      std::string labels;
+      for (const planner::QueryPlan& q : plan->queries) labels += (labels.empty() ? "" : ", ") + q.label;
+      return Error("the text has no query named '" + options.show + "' (its queries: " + labels + ")");
+    }
+    shown = static_cast<size_t>(it - plan->queries.begin());
+  }
 
   char id[17];
   std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(uid));
@@ -137,6 +148,7 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   options_ = options;
   if (options_.lease_ms <= 0) options_.lease_ms = std::max<int64_t>(3 * options_.interval_ms, 3000);
   plan_ = std::move(*plan);
+  shown_ = shown;
   catalog_ = std::move(merged);
   for (const planner::QueryPlan& q : plan_.queries) {
     interval_.push_back(std::make_unique<aggregate::Partial>(&q.shape));
@@ -284,9 +296,8 @@ Snapshot Frontend::snapshot(bool reset_interval) {
   s.time_ms = wall_ms();
   s.agents = installed_agents();
   if (!plan_.queries.empty()) {
-    size_t last = plan_.queries.size() - 1;
-    s.interval = session::to_table(plan_.queries[last], *interval_[last]);
-    s.total = session::to_table(plan_.queries[last], *total_[last]);
+    s.interval = session::to_table(plan_.queries[shown_], *interval_[shown_]);
+    s.total = session::to_table(plan_.queries[shown_], *total_[shown_]);
   }
   if (reset_interval) {
     for (auto& p : interval_) p->clear();

@@ -38,6 +38,7 @@ namespace pivot::frontend {
 struct QueryOptions {
   int64_t interval_ms = 1000;
   int64_t lease_ms = 0;  // 0: three intervals, at least 3 s
+  std::string show;      // the named query of the text whose results snapshots carry; "" for the last
 };
 
 struct Snapshot {
@@ -106,6 +107,7 @@ class Frontend {
   std::string text_;
   QueryOptions options_;
   planner::Plan plan_;
+  size_t shown_ = 0;  // the query of plan_ that snapshots carry
   std::vector<std::unique_ptr<aggregate::Partial>> interval_, total_;
   int64_t next_tick_ = 0;
   int64_t install_ms_ = 0;

@@ -109,8 +109,8 @@ int cmd_explain(pivot::frontend::Frontend& fe, const std::string& arg) {
   return 0;
 }
 
-int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format format, int64_t interval_ms,
-              double duration_s, int64_t lease_ms) {
+int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format format,
+              const pivot::frontend::QueryOptions& options, double duration_s) {
   auto text = read_query(arg);
   if (!text) return fail(text.error().message());
   // Handlers first: a Ctrl-C from now on uninstalls and prints the result.
@@ -119,7 +119,7 @@ int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format form
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   fe.set_interrupt(&g_interrupted);
-  auto started = fe.start(*text, {interval_ms, lease_ms});
+  auto started = fe.start(*text, options);
   if (!started) return fail(started.error().message(), 2);
   for (const auto& note : *started) std::cerr << "pivot: " << note << "\n";
   std::cerr << "pivot: query installed on " << fe.installed_agents() << " agents; Ctrl-C to stop"
@@ -178,6 +178,7 @@ int main(int argc, char** argv) {
   int64_t interval_ms = 1000;
   double duration_s = 0;
   int64_t lease_ms = 0;
+  std::string show;
   q->add_option("--format", format, "table, json (one line per interval) or csv (the final table)")
       ->check(CLI::IsMember({"table", "json", "csv"}));
   q->add_option("--interval", interval_ms, "reporting interval in milliseconds")
@@ -186,6 +187,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   q->add_option("--lease", lease_ms, "how long agents keep the query if this frontend disappears (ms)")
       ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
+  q->add_option("--show", show, "print this named query of the text (default: the last query)");
 
   CLI11_PARSE(app, argc, argv);
   if (lease_ms != 0 && lease_ms < interval_ms) return fail("--lease must be at least --interval", 2);
@@ -196,5 +198,5 @@ int main(int argc, char** argv) {
   if (*tps) return cmd_tracepoints(fe, tp_json);
   if (*explain) return cmd_explain(fe, query);
   Format f = format == "json" ? Format::kJson : format == "csv" ? Format::kCsv : Format::kTable;
-  return cmd_query(fe, query, f, interval_ms, duration_s, lease_ms);
+  return cmd_query(fe, query, f, {interval_ms, lease_ms, show}, duration_s);
 }
