@@ -146,7 +146,12 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   id_ = id;
   text_ = std::string(text);
   options_ = options;
-  if (options_.lease_ms <= 0) options_.lease_ms = std::max<int64_t>(3 * options_.interval_ms, 3000);
+  // An agent's lease starts when it has installed; the first renewal comes
+  // only after the slowest agent has answered (up to kInstallTimeoutMs), and
+  // joining agents are waited for the same way later on.
+  if (options_.lease_ms <= 0) {
+    options_.lease_ms = std::max<int64_t>(3 * options_.interval_ms, kInstallTimeoutMs + options_.interval_ms);
+  }
   plan_ = std::move(*plan);
   shown_ = shown;
   catalog_ = std::move(merged);

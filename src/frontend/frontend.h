@@ -37,7 +37,7 @@ namespace pivot::frontend {
 
 struct QueryOptions {
   int64_t interval_ms = 1000;
-  int64_t lease_ms = 0;  // 0: three intervals, at least 3 s
+  int64_t lease_ms = 0;  // 0: three intervals, and at least the install timeout (10 s) plus one
   std::string show;      // the named query of the text whose results snapshots carry; "" for the last
 };
 

@@ -35,7 +35,9 @@ bool membarrier_ready() {
 }
 
 // Decided before any thread can read: readers fence when membarrier fails.
-[[gnu::constructor]] void choose_barrier() { g_reader_fence = !membarrier_ready(); }
+// The priority runs it before the library's other constructors, one of
+// which may start the agent's thread (libpivot_preload.so).
+[[gnu::constructor(101)]] void choose_barrier() { g_reader_fence = !membarrier_ready(); }
 
 ThreadState* const kDead = reinterpret_cast<ThreadState*>(uintptr_t{1});
 using detail::tls_thread_state;

@@ -185,7 +185,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(10, 3600000));
   q->add_option("--duration", duration_s, "stop after this many seconds (default: until Ctrl-C)")
       ->check(CLI::NonNegativeNumber);
-  q->add_option("--lease", lease_ms, "how long agents keep the query if this frontend disappears (ms)")
+  q->add_option("--lease", lease_ms,
+                "how long agents keep the query if this frontend disappears (ms; default: 3 intervals, "
+                "at least 10 s + 1 interval)")
       ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
   q->add_option("--show", show, "print this named query of the text (default: the last query)");
 
