@@ -11,12 +11,12 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
-#include <chrono>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/clock.h"
 #include "frontend/frontend.h"
 #include "support/nats_server.h"
 #include "support/subprocess.h"
@@ -34,11 +34,7 @@ constexpr int kAgents = 100;
 constexpr int64_t kIntervalMs = 200;
 constexpr int kMeasuredIntervals = 10;
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using pivot::internal::steady_ms;
 
 double cpu_ms() {
   rusage u{};
@@ -52,7 +48,7 @@ TEST(FleetScale, HundredAgentsTotalsEqualWhatEachObserved) {
   const std::string url = nats.url("fleet:fleet-pw");
   const std::string fleet = "scale" + std::to_string(getpid());
 
-  int64_t t0 = now_ms();
+  int64_t t0 = steady_ms();
   std::vector<std::unique_ptr<Subprocess>> agents;
   for (int i = 0; i < kAgents; ++i) {
     agents.push_back(std::make_unique<Subprocess>(
@@ -64,7 +60,7 @@ TEST(FleetScale, HundredAgentsTotalsEqualWhatEachObserved) {
     auto l = a->line(30'000);
     ASSERT_EQ(l.value_or("<none>"), "ready") << ::testing::PrintToString(a->rest_err(1000));
   }
-  int64_t started_ms = now_ms() - t0;
+  int64_t started_ms = steady_ms() - t0;
 
   setenv("PIVOT_FLEET", fleet.c_str(), 1);
   auto link = pivot::frontend::make_link(url, "");
@@ -75,10 +71,10 @@ TEST(FleetScale, HundredAgentsTotalsEqualWhatEachObserved) {
   size_t visible = 0;
   for (int i = 0; i < 40 && visible < static_cast<size_t>(kAgents); ++i) visible = fe.agents().size();
   ASSERT_EQ(visible, static_cast<size_t>(kAgents));
-  int64_t t1 = now_ms();
+  int64_t t1 = steady_ms();
   auto started = fe.start("From w In Fleet.work GroupBy w.host Select w.host, COUNT, SUM(w.value)",
                           {.interval_ms = kIntervalMs, .lease_ms = 0});
-  int64_t start_ms = now_ms() - t1;
+  int64_t start_ms = steady_ms() - t1;
   ASSERT_TRUE(started) << started.error().message();
   for (const auto& n : *started) ADD_FAILURE() << n;
   ASSERT_EQ(fe.installed_agents(), kAgents);
@@ -98,14 +94,14 @@ TEST(FleetScale, HundredAgentsTotalsEqualWhatEachObserved) {
   }
 
   double cpu0 = cpu_ms();
-  int64_t w0 = now_ms();
+  int64_t w0 = steady_ms();
   for (int i = 0; i < kMeasuredIntervals; ++i) {
     auto s = fe.next_interval();
     for (const auto& e : s.events) ADD_FAILURE() << e;
     EXPECT_EQ(s.agents, kAgents);
   }
   double cpu_per_interval = (cpu_ms() - cpu0) / kMeasuredIntervals;
-  int64_t wall = now_ms() - w0;
+  int64_t wall = steady_ms() - w0;
   auto last = fe.finish();
   for (const auto& e : last.events) ADD_FAILURE() << e;
 

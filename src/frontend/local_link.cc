@@ -5,11 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <deque>
 #include <map>
 #include <optional>
 
+#include "core/clock.h"
 #include "frontend/link.h"
 #include "transport/local.h"
 #include "transport/nats.h"
@@ -17,6 +17,7 @@
 namespace pivot::frontend {
 namespace {
 
+using internal::steady_ms;
 using wire::Json;
 
 constexpr int kHelloTimeoutMs = 2000;
@@ -83,7 +84,7 @@ class LocalLink final : public Link {
         q.answer = Result<Json>(sent.error());
       asked.push_back(std::move(q));
     }
-    int64_t deadline = now() + kInstallTimeoutMs;
+    int64_t deadline = steady_ms() + kInstallTimeoutMs;
     for (;;) {
       std::vector<pollfd> fds;
       std::vector<Asked*> who;
@@ -92,7 +93,7 @@ class LocalLink final : public Link {
         fds.push_back({q.conn->fd, POLLIN, 0});
         who.push_back(&q);
       }
-      int64_t wait = deadline - now();
+      int64_t wait = deadline - steady_ms();
       if (fds.empty() || wait <= 0) break;
       if (poll(fds.data(), fds.size(), static_cast<int>(wait)) <= 0) continue;
       for (size_t i = 0; i < fds.size(); ++i) {
@@ -131,7 +132,7 @@ class LocalLink final : public Link {
         pending_.pop_front();
         return true;
       }
-      int64_t wait = deadline_ms - now();
+      int64_t wait = deadline_ms - steady_ms();
       if (wait <= 0) return false;
       std::vector<pollfd> fds;
       std::vector<std::string> who;
@@ -165,12 +166,6 @@ class LocalLink final : public Link {
   }
 
  private:
-  static int64_t now() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  }
-
   // Connects (keeping the connection in *keep, when given) and says hello.
   Result<AgentInfo> hello(pid_t pid, Conn* keep) {
     Conn temp;

@@ -4,12 +4,12 @@
 // back, and one that comes back without our query (its lease lapsed while
 // the network was down) needs it installed again.
 #include <algorithm>
-#include <chrono>
 #include <deque>
 #include <map>
 #include <optional>
 #include <tuple>
 
+#include "core/clock.h"
 #include "frontend/link.h"
 #include "transport/nats.h"
 
@@ -23,11 +23,7 @@ constexpr int64_t kDiscoverQuietMs = 300;  // a hello's answers have stopped com
 constexpr int64_t kDiscoverMaxMs = 1500;
 constexpr int64_t kMissedHeartbeats = 3;
 
-int64_t now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using internal::steady_ms;
 
 class NatsFrontLink final : public Link {
  public:
@@ -51,11 +47,11 @@ class NatsFrontLink final : public Link {
       if (notes) notes->push_back(s.error().message());
       return {};
     }
-    int64_t start = now(), last = start;
-    while (now() < start + kDiscoverMaxMs && (found.empty() || now() < last + kDiscoverQuietMs)) {
+    int64_t start = steady_ms(), last = start;
+    while (steady_ms() < start + kDiscoverMaxMs && (found.empty() || steady_ms() < last + kDiscoverQuietMs)) {
       int64_t until =
           found.empty() ? start + kDiscoverMaxMs : std::min(start + kDiscoverMaxMs, last + kDiscoverQuietMs);
-      for (auto& in : link_->wait(std::max<int64_t>(until - now(), 1))) {
+      for (auto& in : link_->wait(std::max<int64_t>(until - steady_ms(), 1))) {
         auto m = dispatch(in, /*keep_answers=*/false);
         if (!m) continue;
         if (in.subject != inbox_ || (*m)["type"] != "info") {
@@ -67,7 +63,7 @@ class NatsFrontLink final : public Link {
           if (notes) notes->push_back("agent " + str_field(*m, "agent") + ": " + info.error().message());
           continue;
         }
-        last = now();
+        last = steady_ms();
         found[info->key] = std::move(*info);
       }
     }
@@ -102,13 +98,13 @@ class NatsFrontLink final : public Link {
           return fail_all(agents, s.error());
       }
     }
-    int64_t deadline = now() + kInstallTimeoutMs;
+    int64_t deadline = steady_ms() + kInstallTimeoutMs;
     auto all_answered = [&] {
       return std::all_of(asked.begin(), asked.end(),
                          [&](const std::string& k) { return answers.count(k) > 0; });
     };
-    while (!all_answered() && now() < deadline) {
-      for (auto& in : link_->wait(std::max<int64_t>(deadline - now(), 1))) {
+    while (!all_answered() && steady_ms() < deadline) {
+      for (auto& in : link_->wait(std::max<int64_t>(deadline - steady_ms(), 1))) {
         auto m = dispatch(in, /*keep_answers=*/false);
         if (!m) continue;
         const std::string type = (*m)["type"];
@@ -157,7 +153,7 @@ class NatsFrontLink final : public Link {
         pending_.pop_front();
         return true;
       }
-      int64_t wait = deadline_ms - now();
+      int64_t wait = deadline_ms - steady_ms();
       if (wait <= 0) return false;
       for (auto& in : link_->wait(std::min<int64_t>(wait, 250))) (void)dispatch(in);
     }
@@ -203,16 +199,16 @@ class NatsFrontLink final : public Link {
   // queued as an event for next().
   std::optional<Json> dispatch(const NatsLink::Incoming& in, bool keep_answers = true) {
     if (in.kind == NatsLink::Incoming::kDisconnected) {
-      if (disconnected_at_ == 0) disconnected_at_ = now();
+      if (disconnected_at_ == 0) disconnected_at_ = steady_ms();
       pending_.push_back({LinkEvent::kNotice, "",
                           "lost the connection to NATS at " + config_.display +
                               "; reconnecting (reports sent meanwhile may be missing from the results)"});
       return std::nullopt;
     }
     if (in.kind == NatsLink::Incoming::kReconnected) {
-      int64_t gap = disconnected_at_ ? now() - disconnected_at_ : 0;
+      int64_t gap = disconnected_at_ ? steady_ms() - disconnected_at_ : 0;
       disconnected_at_ = 0;
-      for (auto& [k, s] : seen_) s.last_seen = now();  // give every agent time to beat again
+      for (auto& [k, s] : seen_) s.last_seen = steady_ms();  // give every agent time to beat again
       pending_.push_back(
           {LinkEvent::kNotice, "",
            "reconnected to NATS after " + std::to_string(gap) +
@@ -232,7 +228,7 @@ class NatsFrontLink final : public Link {
     }
     Seen& s = seen_[key];
     bool is_new = s.last_seen == 0;
-    s.last_seen = now();
+    s.last_seen = steady_ms();
     AgentInfo id = identity(*m);
     s.info.key = key;
     s.info.pid = id.pid;
@@ -257,8 +253,8 @@ class NatsFrontLink final : public Link {
       // just before the install arrived.
       s.beats_without_query = has_query || !queries ? 0 : s.beats_without_query + 1;
       if (!is_new && !query_.empty() && installed_.count(key) && s.beats_without_query >= 2 &&
-          now() - s.reinstall_asked > 2 * s.heartbeat_ms) {
-        s.reinstall_asked = now();
+          steady_ms() - s.reinstall_asked > 2 * s.heartbeat_ms) {
+        s.reinstall_asked = steady_ms();
         pending_.push_back({LinkEvent::kNeedsInstall, key, ""});
       }
       return std::nullopt;
@@ -270,7 +266,7 @@ class NatsFrontLink final : public Link {
 
   void check_heartbeats() {
     if (disconnected_at_ != 0) return;  // we are the ones cut off: judge nobody
-    int64_t t = now();
+    int64_t t = steady_ms();
     for (auto& [key, s] : seen_) {
       if (!s.lost && t - s.last_seen > kMissedHeartbeats * s.heartbeat_ms + s.heartbeat_ms / 2) {
         s.lost = true;
