@@ -2,11 +2,10 @@
 // end through pivot::Session: causal joins with static tracepoints, Return
 // with duration, two texts defining the same name, and errors.
 #include <gtest/gtest.h>
-
-#include <cstdlib>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,9 +77,10 @@ TEST(HookQuery, EntryJoinsAStaticTracepointByCausality) {
   }
   for (auto& t : threads) t.join();
   shop::restock(1000, "north");  // no order before it: no join
-  EXPECT_EQ(s.results(*q).to_json(),
-            R"json({"columns":["o.customer","r.warehouse","SUM(r.items)","COUNT"],"rows":[)json"
-            R"json(["ann","north",5000,100],["ann","south",5100,100],["bob","north",5000,100],["bob","south",5100,100]]})json");
+  EXPECT_EQ(
+      s.results(*q).to_json(),
+      R"json({"columns":["o.customer","r.warehouse","SUM(r.items)","COUNT"],"rows":[)json"
+      R"json(["ann","north",5000,100],["ann","south",5100,100],["bob","north",5000,100],["bob","south",5100,100]]})json");
 }
 
 TEST(HookQuery, ReturnExportsRetAndDuration) {
@@ -96,11 +96,11 @@ TEST(HookQuery, ReturnExportsRetAndDuration) {
 
 TEST(HookQuery, TwoTextsDefineTheSameNameEachForItself) {
   pivot::Session s;
-  auto a = s.install(
-      "Tracepoint t = Entry(\"shop::restock\") Exports x = arg0\nFrom e In t Select SUM(e.x)");
+  auto a = s.install("Tracepoint t = Entry(\"shop::restock\") Exports x = arg0\nFrom e In t Select SUM(e.x)");
   auto b = s.install("Tracepoint t = Entry(\"shop::price\") Exports x = arg1\nFrom e In t Select SUM(e.x)");
   auto c = s.install(
-      "Tracepoint t = Entry(\"shop::restock\") Exports x = arg0\nFrom e In t Select COUNT");  // shares a's hook
+      "Tracepoint t = Entry(\"shop::restock\") Exports x = arg0\nFrom e In t Select COUNT");  // shares a's
+                                                                                              // hook
   ASSERT_TRUE(a && b && c);
   shop::restock(5, "x");
   shop::restock(6, "x");
@@ -128,8 +128,8 @@ constexpr int kRounds = 500;
 // turn). Every call's result is checked.
 TEST(HookQuery, QueriesComeAndGoWhileThreadsCall) {
   pivot::Session s;
-  auto steady = s.install(
-      "Tracepoint w = Entry(\"shop::weigh\") Exports g = arg0\nFrom e In w Select COUNT, SUM(e.g)");
+  auto steady =
+      s.install("Tracepoint w = Entry(\"shop::weigh\") Exports g = arg0\nFrom e In w Select COUNT, SUM(e.g)");
   ASSERT_TRUE(steady) << steady.error().message();
   std::atomic<bool> stop{false};
   std::atomic<int64_t> wrong{0}, weighed{0}, grams{0};
@@ -153,8 +153,8 @@ TEST(HookQuery, QueriesComeAndGoWhileThreadsCall) {
   }
   int installed = 0;
   for (int i = 0; i < kRounds; ++i) {
-    auto shared = s.install(
-        "Tracepoint w = Entry(\"shop::weigh\") Exports g = arg0\nFrom e In w Select COUNT");
+    auto shared =
+        s.install("Tracepoint w = Entry(\"shop::weigh\") Exports g = arg0\nFrom e In w Select COUNT");
     auto own = s.install(std::string("Tracepoint p = ") + (i % 2 ? "Return" : "Entry") +
                          "(\"shop::wrap\") Exports n = arg0\nFrom e In p Select SUM(e.n)");
     ASSERT_TRUE(shared) << shared.error().message();
@@ -168,8 +168,8 @@ TEST(HookQuery, QueriesComeAndGoWhileThreadsCall) {
   EXPECT_EQ(installed, 2 * kRounds);
   EXPECT_EQ(wrong.load(), 0);
   auto rows = s.results(*steady).to_json();
-  EXPECT_EQ(rows, R"json({"columns":["COUNT","SUM(e.g)"],"rows":[[)json" + std::to_string(weighed.load()) + "," +
-                      std::to_string(grams.load()) + "]]}");
+  EXPECT_EQ(rows, R"json({"columns":["COUNT","SUM(e.g)"],"rows":[[)json" + std::to_string(weighed.load()) +
+                      "," + std::to_string(grams.load()) + "]]}");
 }
 
 TEST(HookQuery, ErrorsPointAtTheDefinition) {
@@ -178,18 +178,22 @@ TEST(HookQuery, ErrorsPointAtTheDefinition) {
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().line(), 1);
   EXPECT_EQ(unknown.error().column(), 22);
-  EXPECT_NE(unknown.error().message().find("no function matches 'shop::restok'; similar: shop::restock(long, "),
-            std::string::npos)
+  EXPECT_NE(
+      unknown.error().message().find("no function matches 'shop::restok'; similar: shop::restock(long, "),
+      std::string::npos)
       << unknown.error().message();
   auto range = s.install("Tracepoint t = Entry(\"shop::price\") Exports x = arg2\nFrom e In t Select COUNT");
   ASSERT_FALSE(range);
-  EXPECT_NE(range.error().message().find("arg2 does not exist: shop::price(double, int) has arguments arg0..arg1"),
-            std::string::npos)
+  EXPECT_NE(
+      range.error().message().find("arg2 does not exist: shop::price(double, int) has arguments arg0..arg1"),
+      std::string::npos)
       << range.error().message();
-  auto type = s.install("Tracepoint t = Entry(\"shop::restock\") Exports w = arg1\nFrom e In t Select SUM(e.w)");
+  auto type =
+      s.install("Tracepoint t = Entry(\"shop::restock\") Exports w = arg1\nFrom e In t Select SUM(e.w)");
   ASSERT_FALSE(type);
   EXPECT_NE(type.error().message().find("SUM"), std::string::npos) << type.error().message();
-  auto explained = s.explain("Tracepoint t = Entry(\"shop::price\") Exports n = arg1\nFrom e In t Select SUM(e.n)");
+  auto explained =
+      s.explain("Tracepoint t = Entry(\"shop::price\") Exports n = arg1\nFrom e In t Select SUM(e.n)");
   ASSERT_TRUE(explained) << explained.error().message();
   EXPECT_EQ(*explained, "A1 @ t: OBSERVE n; EMIT q1 SUM(n)\n");
 }

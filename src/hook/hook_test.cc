@@ -4,14 +4,13 @@
 #include "hook/hook.h"
 
 #include <gtest/gtest.h>
-
-#include <cstdlib>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <csetjmp>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -231,7 +230,8 @@ void observe(const std::string& tracepoint, Recorder* r) {
   for (Site* s : ::pivot::internal::sites_named_locked(tracepoint)) s->advice.store(r);
 }
 
-Result<std::unique_ptr<Probes>> hook_with(const std::string& tracepoint, bool at_return, const std::string& pattern,
+Result<std::unique_ptr<Probes>> hook_with(const std::string& tracepoint, bool at_return,
+                                          const std::string& pattern,
                                           std::vector<ProbeSpec::Export> exports) {
   ProbeSpec spec{tracepoint, at_return, pattern, std::move(exports)};
   auto probe = make_probe(spec, symbols());
@@ -253,16 +253,17 @@ F* opaque(F* f) {  // calls through this pointer are real calls
 
 TEST(Hook, EntryExportsEveryArgumentType) {
   Recorder rec;
-  auto probes = hook_with("t.mix", false, "hooktest::mix",
-                          {{"a", "arg0"}, {"b", "arg1"}, {"c", "arg2"}, {"s", "arg3"}, {"t", "arg4"}, {"u", "arg5"}});
+  auto probes =
+      hook_with("t.mix", false, "hooktest::mix",
+                {{"a", "arg0"}, {"b", "arg1"}, {"c", "arg2"}, {"s", "arg3"}, {"t", "arg4"}, {"u", "arg5"}});
   ASSERT_TRUE(probes) << probes.error().message();
   observe("t.mix", &rec);
   std::string t = "a std::string";
   EXPECT_EQ(opaque(&hooktest::mix)(-7, -3, 2.5, "view", t, "cstr"), -17);
   EXPECT_EQ(opaque(&hooktest::mix)(1, 2, 0.0, {}, t, nullptr), 4);
   ASSERT_EQ(rec.rows.size(), 2u);
-  EXPECT_EQ(rec.rows[0], (std::vector<Value>{Value(int64_t{-7}), Value(int64_t{-3}), Value(2.5), Value("view"),
-                                             Value("a std::string"), Value("cstr")}));
+  EXPECT_EQ(rec.rows[0], (std::vector<Value>{Value(int64_t{-7}), Value(int64_t{-3}), Value(2.5),
+                                             Value("view"), Value("a std::string"), Value("cstr")}));
   EXPECT_EQ(rec.rows[1], (std::vector<Value>{Value(int64_t{1}), Value(int64_t{2}), Value(0.0), Value(""),
                                              Value("a std::string"), Value()}));
 }
@@ -297,9 +298,10 @@ TEST(Hook, ReturnExportsRetDurationAndArgumentsAtEntry) {
 }
 
 TEST(Hook, UnhookRestoresTheOriginalBytesExactly) {
-  for (const void* fn : {reinterpret_cast<const void*>(&hooktest::mix), reinterpret_cast<const void*>(&hooktest::padded),
-                         reinterpret_cast<const void*>(&hk_riprel), reinterpret_cast<const void*>(&hk_jcc),
-                         reinterpret_cast<const void*>(&hk_push)}) {
+  for (const void* fn :
+       {reinterpret_cast<const void*>(&hooktest::mix), reinterpret_cast<const void*>(&hooktest::padded),
+        reinterpret_cast<const void*>(&hk_riprel), reinterpret_cast<const void*>(&hk_jcc),
+        reinterpret_cast<const void*>(&hk_push)}) {
     std::vector<uint8_t> before = bytes_at(fn);
     std::string name;
     for (const FunctionSymbol& s : symbols().functions) {
@@ -388,7 +390,7 @@ TEST(Hook, ExceptionsPropagateThroughAReturnHook) {
   observe("t.throw.out", &ret);
   for (int i = 1; i <= 3; ++i) {
     try {
-      opaque(&hooktest::thrower)(i);
+      opaque (&hooktest::thrower)(i);
       ADD_FAILURE() << "no exception";
     } catch (const std::runtime_error& e) {
       EXPECT_EQ(std::string(e.what()), "boom " + std::to_string(i));
@@ -409,7 +411,7 @@ TEST(Hook, LongjmpLeavesAReturnHook) {
     std::jmp_buf env;
     int got = setjmp(env);
     if (got == 0) {
-      opaque(&hooktest::jumper)(&env, i);
+      opaque (&hooktest::jumper)(&env, i);
       ADD_FAILURE() << "no longjmp";
     } else {
       EXPECT_EQ(got, i);
@@ -429,7 +431,7 @@ TEST(Hook, ThreadExitLeavesAReturnHook) {
   for (int i = 1; i <= 20; ++i) {
     std::atomic<bool> after{false};
     std::thread t([&] {
-      opaque(&hooktest::exiter)(i);
+      opaque (&hooktest::exiter)(i);
       after = true;
     });
     t.join();
@@ -471,7 +473,7 @@ TEST(Hook, ThreadsThatBlockSignalsAreWaitedFor) {
     // most 2 s on a loaded machine).
     for (int k = 0; k < 20000 && rec.events.load() == before; ++k) usleep(100);
   }
-  unsetenv("PIVOT_HOOK_INT3");  // (set under ThreadSanitizer, see above)
+  unsetenv("PIVOT_HOOK_INT3");                                  // (set under ThreadSanitizer, see above)
   auto refused = hook_with("t.blocked", false, "hk_push", {});  // push %rbx: one byte
 #if defined(__SANITIZE_THREAD__)
   setenv("PIVOT_HOOK_INT3", "allow", 1);

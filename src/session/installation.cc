@@ -13,7 +13,8 @@ Result<std::unique_ptr<Installation>> Installation::create(std::string_view text
     auto probe = hook::make_probe(spec, hook::symbols());
     if (!probe && missing == MissingFunctions::kSkip &&
         probe.error().message().compare(0, hook::kNoMatch.size(), hook::kNoMatch) == 0) {
-      skipped.push_back(spec.tracepoint.substr(0, spec.tracepoint.find('#')) + ": " + probe.error().message());
+      skipped.push_back(spec.tracepoint.substr(0, spec.tracepoint.find('#')) + ": " +
+                        probe.error().message());
       return hook::declared_types(spec);
     }
     if (!probe) return probe.error();
@@ -49,7 +50,7 @@ Result<std::unique_ptr<Installation>> Installation::create(std::string_view text
 Installation::~Installation() {
   enabled_.store(false, std::memory_order_relaxed);
   if (!programs_.empty()) advice::remove_programs(programs_);  // waits until no thread runs them
-  probes_.reset();  // unhooks, then waits again
+  probes_.reset();                                             // unhooks, then waits again
 }
 
 std::vector<std::string> Installation::hooked() const {
