@@ -11,6 +11,7 @@
 
 #include "planner/catalog.h"
 #include "tracepoint/process_info.h"
+#include "tracepoint/thread_state.h"
 
 namespace pivot::agent {
 
@@ -66,6 +67,7 @@ class AgentCore::Installer {
 
  private:
   void run() {
+    internal::mark_tracer_thread();
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });

@@ -12,6 +12,7 @@
 
 #include "agent/agent_core.h"
 #include "agent/server.h"
+#include "tracepoint/thread_state.h"
 #include "transport/local.h"
 
 namespace pivot::agent {
@@ -73,6 +74,7 @@ class LocalServer final : public Server, ReportSink {
 
  private:
   void run() {
+    internal::mark_tracer_thread();
     while (!stop_.load()) {
       std::vector<pollfd> fds;
       fds.push_back({listen_fd_, POLLIN, 0});

@@ -11,6 +11,7 @@
 #include "agent/agent_core.h"
 #include "agent/server.h"
 #include "tracepoint/process_info.h"
+#include "tracepoint/thread_state.h"
 
 namespace pivot::agent {
 namespace {
@@ -113,6 +114,7 @@ class NatsAgentServer final : public Server, ReportSink {
   }
 
   void run() {
+    internal::mark_tracer_thread();
     while (!stop_.load()) {
       int64_t wait =
           std::clamp<int64_t>(std::min(core_.next_deadline(), next_heartbeat_) - steady_ms(), 0, 1000);

@@ -1,6 +1,7 @@
 #include "hook/hook.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -138,9 +139,14 @@ void fire(const Attachment& a, Call& call) {
 }  // namespace
 }  // namespace pivot::hook
 
-// Called by the stub (stub.h) at every entry of a hooked function.
+// Called by the stub (stub.h) at every entry of a hooked function. A call
+// made by pivot itself (in_tracer(): the advice, the agent's threads, a
+// thread's state being made) runs unobserved: the hook path never recurses
+// into itself, and never waits on a lock its own thread holds.
 uint64_t pivot_hook_entry(pivot::hook::HookHeader* header, pivot::hook::Regs* regs) noexcept {
   using namespace pivot::hook;
+  if (::pivot::internal::in_tracer()) return 0;
+  ::pivot::internal::TracerScope busy;
   auto* hook = static_cast<Hook*>(header);
   ::pivot::internal::ReadSection section(::pivot::internal::current_thread_state());
   if (!section.entered()) return 0;  // the tracer itself called it: not traced
@@ -159,6 +165,8 @@ void pivot_hook_return(pivot::hook::HookHeader* header, pivot::hook::Regs* regs)
   using namespace pivot::hook;
   auto* hook = static_cast<Hook*>(header);
   uint64_t end = regs->ctx > 1 ? ::pivot::internal::tsc_now() : 0;
+  if (::pivot::internal::in_tracer()) return;
+  ::pivot::internal::TracerScope busy;
   ::pivot::internal::ReadSection section(::pivot::internal::current_thread_state());
   if (!section.entered()) return;
   const Snapshot* s = hook->snapshot.load(std::memory_order_acquire);
@@ -321,16 +329,86 @@ Result<std::pair<Reader, ValueType>> type_export(const ProbeSpec& spec, const Pr
   return std::make_pair(arg_reader(a), value_type(a.kind));
 }
 
+std::string_view without_underscores(std::string_view name) {
+  while (name.starts_with('_')) name.remove_prefix(1);
+  return name;
+}
+
+bool in_list(std::string_view name, std::initializer_list<std::string_view> list) {
+  return std::find(list.begin(), list.end(), without_underscores(name)) != list.end();
+}
+
+// The functions of f's object that start within kNeighborhood bytes of it:
+// hand-written code (the C library's string functions) branches into its
+// neighbors, never far.
+constexpr uintptr_t kNeighborhood = 16 * 1024;
+
+std::vector<Neighbor> neighbors_of(const FunctionSymbol& f, const std::vector<FunctionSymbol>& all) {
+  std::vector<Neighbor> out;
+  uintptr_t lo = f.address > kNeighborhood ? f.address - kNeighborhood : 0;
+  auto it = std::lower_bound(all.begin(), all.end(), lo,
+                             [](const FunctionSymbol& s, uintptr_t v) { return s.address < v; });
+  for (; it != all.end() && it->address < f.address + f.size + kNeighborhood; ++it) {
+    if (it->address == f.address || it->object != f.object || !it->ifunc.empty()) continue;
+    if (!out.empty() && out.back().address == it->address) continue;  // an alias
+    out.push_back({it->address, it->size, it->demangled});
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string refusal(const FunctionSymbol& f, bool at_return) {
+  std::string_view name = f.demangled;
+  std::string_view base = std::string_view(f.object).substr(f.object.rfind('/') + 1);
+  if (base.starts_with("ld-linux") || base.starts_with("ld64.so") || base.starts_with("ld-2.")) {
+    return "it is in the dynamic loader (" + f.object +
+           "), which runs with its own locks held; pivot's hook path (thread-local storage, allocation) "
+           "may need them";
+  }
+  if (name.starts_with("pivot::") || name.starts_with("pivot_") || base.starts_with("libpivot")) {
+    return "it is part of pivot, which does not trace itself";
+  }
+  // The C library's allocator calls these while it holds an arena lock
+  // (grow_heap -> mprotect, sysmalloc -> mmap, heap_trim -> munmap/madvise,
+  // morecore -> brk), and fork calls _Fork with every arena locked: the hook
+  // path, which may allocate, would wait on that lock forever.
+  if (in_list(name, {"mmap", "mmap64", "munmap", "mprotect", "madvise", "mremap", "brk", "sbrk",
+                     "default_morecore", "glibc_morecore", "Fork"})) {
+    return "the memory allocator calls it while holding its own lock (and pivot's hook path may allocate, "
+           "which would wait for that lock forever)";
+  }
+  if (at_return && in_list(name, {"setjmp", "sigsetjmp", "vfork", "getcontext"})) {
+    return "it returns twice, the second time into a stack frame that is gone; use Entry";
+  }
+  if (f.ifunc == "?") {
+    char at[24];
+    std::snprintf(at, sizeof at, "0x%lx", static_cast<unsigned long>(f.address));
+    return "it is an IFUNC, and the implementation this process calls through it (at " + std::string(at) +
+           ") has no symbol giving its size in " + f.object +
+           " (install that library's debug symbols, e.g. libc6-dbg)";
+  }
+  return "";
+}
 
 Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& syms) {
   auto fns = syms.evidence ? resolve(spec.pattern, syms.functions, *syms.evidence)
                            : resolve(spec.pattern, syms.functions, syms.classes);
   if (!fns) return fns.error();
+  // Aliases of one function ("free" and "cfree" for "*free") are one function.
+  std::vector<uintptr_t> seen;
+  std::erase_if(*fns, [&](const Function& f) {
+    if (std::find(seen.begin(), seen.end(), f.symbol.address) != seen.end()) return true;
+    seen.push_back(f.symbol.address);
+    return false;
+  });
   Probe probe;
   probe.spec = spec;
   probe.types.assign(spec.exports.size(), ValueType::kNull);
   for (Function& f : *fns) {
+    if (std::string why = refusal(f.symbol, spec.at_return); !why.empty()) {
+      return Error("cannot hook " + f.symbol.demangled + ": " + why);
+    }
     std::vector<Reader>& readers = probe.readers.emplace_back();
     if (spec.at_return && has_stack_args(f)) {
       return Error("cannot hook the return of " + f.symbol.demangled +
@@ -350,6 +428,7 @@ Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& syms) {
       readers.push_back(typed->first);
     }
   }
+  for (const Function& f : *fns) probe.neighbors.push_back(neighbors_of(f.symbol, syms.functions));
   probe.functions = std::move(*fns);
   return probe;
 }
@@ -408,7 +487,7 @@ Result<std::unique_ptr<Probes>> Probes::attach(std::vector<Probe> probes) {
         Hook*& hook = hooks()[f.symbol.address];
         if (hook == nullptr) hook = new Hook;  // never freed, see Hook
         if (hook->patch == nullptr) {
-          auto patch = prepare(f.symbol.address, f.symbol.size, hook);
+          auto patch = prepare(f.symbol.address, f.symbol.size, hook, probe.neighbors[fi]);
           if (!patch) {
             status = Error("cannot hook " + f.symbol.demangled + ": " + patch.error().message());
             break;
@@ -445,8 +524,9 @@ Result<std::unique_ptr<Probes>> Probes::attach(std::vector<Probe> probes) {
             break;
           }
         }
+        std::string ifunc = f.symbol.ifunc.empty() ? "" : "IFUNC, calls " + f.symbol.ifunc + ", ";
         impl->lines.push_back(probe.spec.tracepoint + " @ " + f.symbol.demangled + " (" + f.symbol.object +
-                              ", " + hook->patch->describe() + ")");
+                              ", " + ifunc + hook->patch->describe() + ")");
       }
       if (!status) break;
     }

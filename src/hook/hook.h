@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "hook/patch.h"
 #include "hook/symbols.h"
 #include "pivot/result.h"
 #include "pivot/value.h"
@@ -55,6 +56,7 @@ struct Probe {
   std::vector<Function> functions;
   std::vector<std::vector<Reader>> readers;  // [function][export]: argument places differ by function
   std::vector<ValueType> types;              // one per spec.exports
+  std::vector<std::vector<Neighbor>> neighbors;  // [function]: the functions near it (patch.h)
 };
 
 // The functions of this process and the class names its vtables and
@@ -73,6 +75,13 @@ void refresh_symbols();
 // duration at Entry, exports whose types differ between the matched
 // functions, Return on a function with stack arguments.
 Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& symbols);
+
+// Why a hook must not be put on f (at its return, with at_return), or "":
+// functions of the dynamic loader and of pivot, those the allocator calls
+// with its lock held (mprotect, mmap, ...), Return on functions that return
+// twice (setjmp, vfork), IFUNCs whose implementation cannot be found.
+// make_probe() refuses them with this reason.
+std::string refusal(const FunctionSymbol& f, bool at_return);
 
 // The export types a definition has without resolving it in a process: from
 // the signature when the pattern spells one ("f(long)"), else kNull

@@ -1,25 +1,24 @@
 #include "hook/patch.h"
 
 #include <Zydis/Zydis.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/membarrier.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <ucontext.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <chrono>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
+
+#include "hook/raw_syscall.h"
 
 namespace pivot::hook {
 namespace {
@@ -32,6 +31,14 @@ std::string hex(uintptr_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(v));
   return buf;
+}
+
+// The one patching lock: prepare(), apply() and revert() run under it, so
+// one function is patched at a time and the trampoline pages, the patch
+// list and the round counter below have one writer.
+std::mutex& patching_lock() {
+  static std::mutex mu;
+  return mu;
 }
 
 // ---------------------------------------------------------------------------
@@ -49,7 +56,7 @@ constexpr int kAnswerSlots = 4096;
 std::atomic<uint32_t> g_round{0};
 std::atomic<uint64_t> g_answers[kAnswerSlots];
 
-uint64_t answer_of(uint32_t round, pid_t tid) { return (uint64_t{round} << 32) | static_cast<uint32_t>(tid); }
+uint64_t answer_of(uint32_t round, int tid) { return (uint64_t{round} << 32) | static_cast<uint32_t>(tid); }
 
 Patch* find_patch(uintptr_t fn) {
   int n = g_n_patches.load(std::memory_order_acquire);
@@ -88,9 +95,9 @@ void on_trap(int sig, siginfo_t* info, void* uc_void) {
 // the displaced bytes. Under ThreadSanitizer the handler runs late, at the
 // thread's next interceptor, with a copy of the context: the thread is then
 // in the runtime, called from outside the displaced bytes (they hold no
-// call), and the fix-up below changes nothing, as it needs to.
+// call), and the fix-up below changes nothing, as it needs to. It calls no
+// library function: the one being patched may be any of them.
 void on_checkpoint(int, siginfo_t*, void* uc_void) {
-  int saved_errno = errno;
   uint32_t round = g_round.load(std::memory_order_acquire);
   auto* uc = static_cast<ucontext_t*>(uc_void);
   if (const Patch* p = g_in_progress.load(std::memory_order_acquire)) {
@@ -104,9 +111,8 @@ void on_checkpoint(int, siginfo_t*, void* uc_void) {
       }
     }
   }
-  auto tid = static_cast<pid_t>(syscall(SYS_gettid));
+  int tid = sys::gettid();
   g_answers[tid % kAnswerSlots].store(answer_of(round, tid), std::memory_order_release);
-  errno = saved_errno;
 }
 
 bool g_sync_core = false;  // membarrier SYNC_CORE registered
@@ -124,87 +130,184 @@ void install_handlers_once() {
     cp.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&cp.sa_mask);
     sigaction(checkpoint_signal(), &cp, nullptr);
-    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    long cmds = sys::membarrier(MEMBARRIER_CMD_QUERY);
     if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) != 0) {
-      g_sync_core = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0;
+      g_sync_core = sys::membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE) == 0;
     }
   });
 }
 
 // ---------------------------------------------------------------------------
-// Threads.
+// Threads, read from /proc with system calls only (see raw_syscall.h): this
+// runs while the barrier is up.
 
-std::vector<pid_t> other_threads() {
-  std::vector<pid_t> out;
-  pid_t self = static_cast<pid_t>(syscall(SYS_gettid));
-  DIR* d = opendir("/proc/self/task");
-  if (d == nullptr) return out;
-  while (dirent* e = readdir(d)) {
-    pid_t tid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (tid > 0 && tid != self) out.push_back(tid);
+// "/proc/self/task/<tid>/<leaf>" into out (at least 64 bytes).
+void task_path(int tid, const char* leaf, char* out) {
+  const char* prefix = "/proc/self/task/";
+  size_t n = 0;
+  while (*prefix) out[n++] = *prefix++;
+  char digits[12];
+  int d = 0;
+  do {
+    digits[d++] = static_cast<char>('0' + tid % 10);
+    tid /= 10;
+  } while (tid > 0);
+  while (d > 0) out[n++] = digits[--d];
+  out[n++] = '/';
+  while (*leaf) out[n++] = *leaf++;
+  out[n] = '\0';
+}
+
+// Reads a small /proc file into buf (NUL-terminated); its length, or -1.
+long read_proc(int tid, const char* leaf, char* buf, size_t size) {
+  char path[64];
+  task_path(tid, leaf, path);
+  long fd = sys::open_read(path);
+  if (fd < 0) return -1;
+  long len = sys::read(static_cast<int>(fd), buf, size - 1);
+  sys::close(static_cast<int>(fd));
+  if (len <= 0) return -1;
+  buf[len] = '\0';
+  return len;
+}
+
+// strncmp and strstr, for the code under the barrier (no library calls).
+bool starts_with(const char* s, const char* prefix) {
+  for (; *prefix; ++s, ++prefix) {
+    if (*s != *prefix) return false;
   }
-  closedir(d);
-  return out;
+  return true;
+}
+
+const char* find(const char* s, const char* word) {
+  for (; *s; ++s) {
+    if (starts_with(s, word)) return s;
+  }
+  return nullptr;
+}
+
+uint64_t parse_number(const char* s, int base, const char** end = nullptr) {
+  uint64_t v = 0;
+  if (base == 16 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s += 2;
+  for (;; ++s) {
+    int digit;
+    if (*s >= '0' && *s <= '9') {
+      digit = *s - '0';
+    } else if (base == 16 && *s >= 'a' && *s <= 'f') {
+      digit = *s - 'a' + 10;
+    } else if (base == 16 && *s >= 'A' && *s <= 'F') {
+      digit = *s - 'A' + 10;
+    } else {
+      break;
+    }
+    v = v * base + digit;
+  }
+  if (end) *end = s;
+  return v;
+}
+
+// The threads of this process but the caller, into out (its capacity is
+// not exceeded); false when the list could not be read or did not fit.
+bool other_threads(std::vector<int>& out) {
+  out.clear();
+  int self = sys::gettid();
+  long fd = sys::open_read("/proc/self/task", O_DIRECTORY);
+  if (fd < 0) return false;
+  alignas(8) char buf[4096];
+  bool fits = true;
+  for (;;) {
+    long len = sys::getdents64(static_cast<int>(fd), buf, sizeof buf);
+    if (len <= 0) {
+      fits = fits && len == 0;
+      break;
+    }
+    for (long at = 0; at < len;) {
+      // struct linux_dirent64 { u64 ino; s64 off; u16 reclen; u8 type; char name[]; }
+      auto reclen = static_cast<uint16_t>(static_cast<uint8_t>(buf[at + 16]) | static_cast<uint8_t>(buf[at + 17]) << 8);
+      const char* name = buf + at + 19;
+      at += reclen;
+      if (name[0] < '0' || name[0] > '9') continue;
+      int tid = static_cast<int>(parse_number(name, 10));
+      if (tid == self) continue;
+      if (out.size() == out.capacity()) {
+        fits = false;
+        break;
+      }
+      out.push_back(tid);  // within capacity: no allocation
+    }
+  }
+  sys::close(static_cast<int>(fd));
+  return fits;
 }
 
 // True when thread tid is blocked (in a system call or stopped) with its pc
 // outside [lo, hi): it can only run again through code we already control.
-bool parked_outside(pid_t tid, uintptr_t lo, uintptr_t hi) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+bool parked_outside(int tid, uintptr_t lo, uintptr_t hi) {
   char buf[256];
-  ssize_t len = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (len <= 0) return false;
-  buf[len] = '\0';
-  if (std::strncmp(buf, "running", 7) == 0) return false;
-  const char* last = std::strrchr(buf, ' ');  // "nr args... sp pc" or "-1 sp pc"
+  long len = read_proc(tid, "syscall", buf, sizeof buf);
+  if (len <= 0 || starts_with(buf, "running")) return false;
+  const char* last = nullptr;  // "nr args... sp pc" or "-1 sp pc"
+  for (long i = 0; i < len; ++i) {
+    if (buf[i] == ' ') last = buf + i;
+  }
   if (last == nullptr) return false;
-  uintptr_t pc = std::strtoul(last + 1, nullptr, 16);
+  uintptr_t pc = parse_number(last + 1, 16);
   return pc != 0 && (pc < lo || pc >= hi);
 }
 
-bool thread_alive(pid_t pid, pid_t tid) { return syscall(SYS_tgkill, pid, tid, 0) == 0; }
+bool thread_alive(int pid, int tid) { return sys::tgkill(pid, tid, 0) == 0; }
 
 // Nanoseconds thread tid has spent on a CPU (/proc/.../schedstat), or -1.
-int64_t cpu_time_ns(pid_t tid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
+int64_t cpu_time_ns(int tid) {
   char buf[96];
-  ssize_t len = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (len <= 0) return -1;
-  buf[len] = '\0';
-  return std::strtoll(buf, nullptr, 10);
+  if (read_proc(tid, "schedstat", buf, sizeof buf) <= 0) return -1;
+  return static_cast<int64_t>(parse_number(buf, 10));
 }
 
 // True when thread tid blocks signal `sig` (SigBlk in its status), as
 // servers often do in worker threads.
-bool blocks_signal(pid_t tid, int sig) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
-  FILE* f = std::fopen(path, "re");
-  if (f == nullptr) return false;
-  char line[256];
-  bool blocked = false;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (std::strncmp(line, "SigBlk:", 7) == 0) {
-      unsigned long long mask = std::strtoull(line + 7, nullptr, 16);
-      blocked = (mask >> (sig - 1)) & 1;
-      break;
-    }
+bool blocks_signal(int tid, int sig) {
+  char buf[4096];
+  if (read_proc(tid, "status", buf, sizeof buf) <= 0) return false;
+  const char* at = find(buf, "SigBlk:");
+  if (at == nullptr) return false;
+  at += 7;
+  while (*at == '\t' || *at == ' ') ++at;
+  uint64_t mask = parse_number(at, 16);
+  return (mask >> (sig - 1)) & 1;
+}
+
+// One thread waited for by a checkpoint.
+struct Waiting {
+  int tid;
+  bool signalled;
+  int64_t ran;  // ns on a CPU at the start of the round, -1 when unknown
+};
+
+// Scratch of checkpoint(), sized before the barrier goes up (guarded by the
+// patching lock).
+struct CheckpointScratch {
+  std::vector<int> tids;
+  std::vector<Waiting> waiting;
+  std::vector<int> probe;
+  void reserve_for_threads() {
+    size_t n = 0;
+    if (probe.capacity() < (1 << 16)) probe.reserve(1 << 16);
+    if (other_threads(probe)) n = probe.size();
+    size_t want = 2 * n + 64;
+    if (tids.capacity() < want) tids.reserve(want);
+    if (waiting.capacity() < want) waiting.reserve(want);
   }
-  std::fclose(f);
-  return blocked;
+};
+
+CheckpointScratch& scratch() {
+  static auto* s = new CheckpointScratch;
+  return *s;
 }
 
 // Waits until no other thread can be inside [lo, hi) but through code we
-// control, for at most `patience`. Each thread that may be running user code
-// is accepted when
+// control, for at most `patience_ns`. Each thread that may be running user
+// code is accepted when
 //  - it answers the checkpoint signal (not sent to threads that block it), or
 //  - it is seen blocked in a system call (or stopped) outside the range, or
 //  - it has run 1 ms of CPU time since the round began: the displaced bytes
@@ -214,42 +317,48 @@ bool blocks_signal(pid_t tid, int sig) {
 // With `everyone` (serializing every core without membarrier SYNC_CORE)
 // each thread that accepts the signal must answer: returning from the
 // handler is what serializes it.
-bool checkpoint(uintptr_t lo, uintptr_t hi, bool everyone, std::chrono::milliseconds patience) {
+// Runs under the barrier: system calls only, into scratch() sized before.
+bool checkpoint(uintptr_t lo, uintptr_t hi, bool everyone, int64_t patience_ns) {
   int sig = checkpoint_signal();
-  pid_t pid = getpid();
-  auto deadline = std::chrono::steady_clock::now() + patience;
+  int pid = sys::getpid();
+  int64_t deadline = sys::monotonic_ns() + patience_ns;
   uint32_t round =
       g_round.fetch_add(1, std::memory_order_acq_rel) + 1;  // after the barrier and g_in_progress
-  struct Waiting {
-    pid_t tid;
-    bool signalled;
-    int64_t ran;  // ns on a CPU at the start of the round, -1 when unknown
-  };
-  std::vector<Waiting> waiting;
-  for (pid_t tid : other_threads()) {
+  CheckpointScratch& s = scratch();
+  if (!other_threads(s.tids)) return false;  // more threads than room: the caller retries
+  s.waiting.clear();
+  for (int tid : s.tids) {
     if (!everyone && parked_outside(tid, lo, hi)) continue;
     bool blocked = blocks_signal(tid, sig);
-    if (!blocked && syscall(SYS_tgkill, pid, tid, sig) != 0) continue;  // ESRCH: it exited meanwhile
-    waiting.push_back({tid, !blocked, cpu_time_ns(tid)});
+    if (!blocked && sys::tgkill(pid, tid, sig) != 0) continue;  // ESRCH: it exited meanwhile
+    s.waiting.push_back({tid, !blocked, cpu_time_ns(tid)});  // within capacity
   }
+  auto accepted = [&](const Waiting& w) {
+    if (w.signalled &&
+        g_answers[w.tid % kAnswerSlots].load(std::memory_order_acquire) == answer_of(round, w.tid)) {
+      return true;
+    }
+    if (!thread_alive(pid, w.tid)) return true;
+    if (everyone && w.signalled) return false;
+    if (parked_outside(w.tid, lo, hi)) return true;
+    int64_t now = w.ran < 0 ? -1 : cpu_time_ns(w.tid);
+    return now >= 0 && now - w.ran >= 1'000'000;
+  };
   for (int polls = 0;; ++polls) {
-    std::erase_if(waiting, [&](const Waiting& w) {
-      if (w.signalled &&
-          g_answers[w.tid % kAnswerSlots].load(std::memory_order_acquire) == answer_of(round, w.tid)) {
-        return true;
+    for (size_t i = 0; i < s.waiting.size();) {
+      if (accepted(s.waiting[i])) {
+        s.waiting[i] = s.waiting.back();
+        s.waiting.pop_back();
+      } else {
+        ++i;
       }
-      if (!thread_alive(pid, w.tid)) return true;
-      if (everyone && w.signalled) return false;
-      if (parked_outside(w.tid, lo, hi)) return true;
-      int64_t now = w.ran < 0 ? -1 : cpu_time_ns(w.tid);
-      return now >= 0 && now - w.ran >= 1'000'000;
-    });
-    if (waiting.empty()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
+    }
+    if (s.waiting.empty()) return true;
+    if (sys::monotonic_ns() > deadline) return false;
     if (polls < 16) {
-      std::this_thread::yield();
+      sys::sched_yield();
     } else {
-      std::this_thread::sleep_for(std::chrono::microseconds(100));  // leave the CPU to the threads waited for
+      sys::sleep_ns(100'000);  // leave the CPU to the threads waited for
     }
   }
 }
@@ -257,9 +366,9 @@ bool checkpoint(uintptr_t lo, uintptr_t hi, bool everyone, std::chrono::millisec
 // Makes every thread's instruction stream see the bytes written so far.
 void sync_cores(uintptr_t lo, uintptr_t hi) {
   if (g_sync_core) {
-    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0);
+    sys::membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE);
   } else {
-    checkpoint(lo, hi, true, std::chrono::seconds(5));  // returning from a signal handler serializes (iret)
+    checkpoint(lo, hi, true, 5'000'000'000);  // returning from a signal handler serializes (iret)
   }
 }
 
@@ -270,7 +379,7 @@ bool set_writable(uintptr_t at, size_t len, bool writable) {
   uintptr_t lo = at & ~(kPage - 1);
   uintptr_t hi = (at + len + kPage - 1) & ~(kPage - 1);
   int prot = PROT_READ | PROT_EXEC | (writable ? PROT_WRITE : 0);
-  return mprotect(reinterpret_cast<void*>(lo), hi - lo, prot) == 0;
+  return sys::mprotect(lo, hi - lo, prot) == 0;
 }
 
 // Code is read and written with plain moves in asm: sanitizers instrument
@@ -297,58 +406,15 @@ constexpr uint8_t kSpin[2] = {0xEB, 0xFE};  // jmp . (a thread that arrives wait
 bool someone_blocks_sigtrap() {
   const char* allow = std::getenv("PIVOT_HOOK_INT3");
   if (allow != nullptr && std::strcmp(allow, "allow") == 0) return false;
-  for (pid_t tid : other_threads()) {
-    if (blocks_signal(tid, SIGTRAP)) return true;
-  }
-  return false;
+  std::vector<int> tids;
+  tids.reserve(1 << 16);
+  other_threads(tids);
+  return std::any_of(tids.begin(), tids.end(), [](int tid) { return blocks_signal(tid, SIGTRAP); });
 }
 
-// A page within a 32-bit displacement of `near`, for one trampoline.
-uintptr_t alloc_near(uintptr_t near) {
-  constexpr uintptr_t kStep = 1 << 20;
-  constexpr uintptr_t kReach = (1ull << 31) - (64ull << 20);
-  uintptr_t base = near & ~(kPage - 1);
-  for (uintptr_t d = kStep; d < kReach; d += kStep) {
-    for (uintptr_t hint : {base - d, base + d}) {
-      if (hint < (1ull << 16) || hint >= (1ull << 47)) continue;
-      void* p = mmap(reinterpret_cast<void*>(hint), kPage, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-      if (p == MAP_FAILED) continue;
-      if (reinterpret_cast<uintptr_t>(p) == hint) return hint;
-      munmap(p, kPage);  // an old kernel that took it as a hint only
-    }
-  }
-  return 0;
-}
-
-// Pages that hold our trampolines (guarded by prepare()'s mutex).
-std::vector<uintptr_t>& own_pages() {
-  static auto* v = new std::vector<uintptr_t>;
-  return *v;
-}
-
-// Makes [lo, hi) writable for a new trampoline at exactly that place:
-// pages there must be free, or already ours (a neighbour's trampoline runs
-// there: it stays executable while we write beside it).
-bool map_code_at(uintptr_t lo, uintptr_t hi) {
-  for (uintptr_t page = lo & ~(kPage - 1); page < hi; page += kPage) {
-    auto& own = own_pages();
-    if (std::find(own.begin(), own.end(), page) != own.end()) {
-      if (mprotect(reinterpret_cast<void*>(page), kPage, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
-        return false;
-      continue;
-    }
-    void* m = mmap(reinterpret_cast<void*>(page), kPage, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (m == MAP_FAILED) return false;
-    if (reinterpret_cast<uintptr_t>(m) != page) {
-      munmap(m, kPage);
-      return false;
-    }
-    own.push_back(page);
-  }
-  return true;
-}
+// ---------------------------------------------------------------------------
+// Preparing a patch: decode the prologue, place the trampoline, emit it,
+// publish the patch.
 
 struct Decoder {
   ZydisDecoder d;
@@ -375,13 +441,25 @@ std::string text_of(const ZydisDecodedInstruction& insn, const ZydisDecodedOpera
   return buf;
 }
 
-// Checks that no branch in [fn, fn+size) lands inside fn+1..fn+n-1.
-Status check_no_jump_into(const Decoder& dec, uintptr_t fn, size_t size, int n) {
-  uintptr_t at = fn;
+// One instruction the jump displaces.
+struct Displaced {
+  uintptr_t at;
+  ZydisDecodedInstruction insn;
+  std::array<ZydisDecodedOperand, ZYDIS_MAX_OPERAND_COUNT> ops;
+};
+
+// Checks that no branch in [from, from+size) lands inside fn+1..fn+n-1;
+// `where` names `from` in the error ("" when it is fn itself). Code that
+// cannot be decoded is an error in fn, and ends the scan of a neighbor
+// (data, or padding between functions).
+Status check_no_jump_into(const Decoder& dec, uintptr_t from, size_t size, uintptr_t fn, int n,
+                          const std::string& where = "") {
+  uintptr_t at = from;
   ZydisDecodedInstruction insn;
   ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-  while (at < fn + size) {
-    if (!dec.decode(at, fn + size - at, &insn, ops)) {
+  while (at < from + size) {
+    if (!dec.decode(at, from + size - at, &insn, ops)) {
+      if (!where.empty()) return Status();
       return Error("cannot decode the instruction at +" + hex(at - fn) +
                    "; not patching a function it cannot read");
     }
@@ -389,13 +467,222 @@ Status check_no_jump_into(const Decoder& dec, uintptr_t fn, size_t size, int n) 
       ZyanU64 target = 0;
       if (ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&insn, &ops[0], at, &target)) && target > fn &&
           target < fn + static_cast<uintptr_t>(n)) {
-        return Error("the instruction at +" + hex(at - fn) + " jumps to +" + hex(target - fn) +
-                     ", inside the first " + std::to_string(n) + " bytes that the hook replaces");
+        return Error("the instruction at " + (where.empty() ? "" : where) + "+" + hex(at - from) + " jumps to +" +
+                     hex(target - fn) + ", inside the first " + std::to_string(n) +
+                     " bytes that the hook replaces");
       }
     }
     at += insn.length;
   }
   return Status();
+}
+
+// Decodes the instructions the 5-byte jump covers into p (n, n_insns,
+// orig_at, original, pad) and `out`; refuses what cannot be moved.
+Status decode_prologue(uintptr_t fn, size_t size, Patch& p, std::vector<Displaced>& out) {
+  if (size < static_cast<size_t>(kJmpSize)) {
+    return Error("the function is " + std::to_string(size) + " bytes long, shorter than the " +
+                 std::to_string(kJmpSize) + "-byte jump a hook needs");
+  }
+  Decoder dec;
+  ZydisDecodedInstruction insn;
+  ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+  p.fn = fn;
+  p.pad = true;
+  while (p.n < kJmpSize) {
+    uintptr_t at = fn + p.n;
+    if (!dec.decode(at, fn + size - at, &insn, ops)) {
+      return Error("cannot decode the instruction at +" + hex(at - fn));
+    }
+    if (p.n + insn.length > kMaxDisplaced) return Error("the first instructions are too long to relocate");
+    std::string what = text_of(insn, ops, at);
+    if (insn.meta.category == ZYDIS_CATEGORY_CALL) {
+      return Error("the first " + std::to_string(kJmpSize) + " bytes contain a call (" + what +
+                   "), which cannot be moved without breaking unwinding");
+    }
+    if (insn.meta.category == ZYDIS_CATEGORY_RET ||
+        (insn.meta.category == ZYDIS_CATEGORY_UNCOND_BR && p.n + insn.length < kJmpSize) ||
+        insn.mnemonic == ZYDIS_MNEMONIC_INT3 || insn.mnemonic == ZYDIS_MNEMONIC_UD2 ||
+        insn.mnemonic == ZYDIS_MNEMONIC_SYSCALL) {
+      return Error("the function leaves (" + what + ") within its first " + std::to_string(kJmpSize) +
+                   " bytes; it is too short to hook");
+    }
+    if ((insn.attributes & ZYDIS_ATTRIB_IS_RELATIVE) != 0 && !is_relative_branch(insn) &&
+        !(insn.attributes & ZYDIS_ATTRIB_HAS_MODRM)) {
+      return Error("cannot relocate '" + what + "' (a relative instruction other than jmp/jcc)");
+    }
+    if (insn.mnemonic != ZYDIS_MNEMONIC_NOP) p.pad = false;  // GCC: five 1-byte NOPs; clang: one 5-byte NOP
+    p.orig_at[p.n_insns++] = static_cast<uint8_t>(p.n);
+    read_code(at, p.original + p.n, insn.length);
+    out.push_back({at, insn, {}});
+    std::memcpy(out.back().ops.data(), ops, sizeof ops);
+    p.n += insn.length;
+  }
+  if (static_cast<size_t>(p.n) > size) return Error("the function is shorter than the instructions a hook moves");
+  return check_no_jump_into(dec, fn, size, fn, p.n);
+}
+
+// The trampoline's layout (T = where F's jump lands):
+//   T-8   the Hook (data)
+//   T+0   48 8d 64 24 f8        lea -8(%rsp), %rsp     ; a slot below the return address
+//   T+5   c7 04 24 <lo32>       movl $lo, (%rsp)       ; slot = the Hook, no register or flag touched
+//   T+12  c7 44 24 04 <hi32>    movl $hi, 4(%rsp)
+//   T+20  ff 25 00 00 00 00     jmp *0(%rip)
+//   T+26  <stub address>                              ; stub.h, for this CPU
+//   T+48  the displaced instructions, relocated (the body)
+//   ...   ff 25 00 00 00 00 <F+n>   jmp back to the first untouched instruction
+constexpr size_t kBodyAt = 48;
+constexpr size_t kTrampoline = 128;  // room for the body of any patch
+
+// Pages that hold our trampolines (guarded by the patching lock).
+std::vector<uintptr_t>& own_pages() {
+  static auto* v = new std::vector<uintptr_t>;
+  return *v;
+}
+
+// A page within a 32-bit displacement of `near`, for one trampoline.
+uintptr_t alloc_near(uintptr_t near) {
+  constexpr uintptr_t kStep = 1 << 20;
+  constexpr uintptr_t kReach = (1ull << 31) - (64ull << 20);
+  uintptr_t base = near & ~(kPage - 1);
+  for (uintptr_t d = kStep; d < kReach; d += kStep) {
+    for (uintptr_t hint : {base - d, base + d}) {
+      if (hint < (1ull << 16) || hint >= (1ull << 47)) continue;
+      void* p = mmap(reinterpret_cast<void*>(hint), kPage, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+      if (p == MAP_FAILED) continue;
+      if (reinterpret_cast<uintptr_t>(p) == hint) return hint;
+      munmap(p, kPage);  // an old kernel that took it as a hint only
+    }
+  }
+  return 0;
+}
+
+// Makes [lo, hi) writable for a new trampoline at exactly that place:
+// pages there must be free, or already ours (a neighbour's trampoline runs
+// there: it stays executable while we write beside it).
+bool map_code_at(uintptr_t lo, uintptr_t hi) {
+  for (uintptr_t page = lo & ~(kPage - 1); page < hi; page += kPage) {
+    auto& own = own_pages();
+    if (std::find(own.begin(), own.end(), page) != own.end()) {
+      if (mprotect(reinterpret_cast<void*>(page), kPage, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) return false;
+      continue;
+    }
+    void* m = mmap(reinterpret_cast<void*>(page), kPage, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (m == MAP_FAILED) return false;
+    if (reinterpret_cast<uintptr_t>(m) != page) {
+      munmap(m, kPage);
+      return false;
+    }
+    own.push_back(page);
+  }
+  return true;
+}
+
+// Where the trampoline goes, writable: for a pad of five 1-byte NOPs, where
+// the jump's offset is 0x90909090, so that the offset bytes are the pad's own
+// NOPs and one byte flips the jump on (apply()); else any page within reach.
+Result<uintptr_t> place_trampoline(Patch& p) {
+  if (p.pad && p.n == kJmpSize && p.n_insns == kJmpSize) {
+    uintptr_t t = p.fn + kJmpSize + static_cast<uintptr_t>(static_cast<int64_t>(static_cast<int32_t>(0x90909090)));
+    if (t > (1ull << 16) && t < p.fn && map_code_at(t - 8, t + kTrampoline)) {
+      p.flip = true;
+      return t;
+    }
+  }
+  uintptr_t page = alloc_near(p.fn);
+  if (page == 0) return Error("no free memory within 2 GiB of the function for its trampoline");
+  own_pages().push_back(page);
+  return page + 8;  // the Hook sits in the first 8 bytes
+}
+
+// Writes the trampoline at t (see its layout) and makes it executable.
+// Nothing is unmapped on an error: the page may be shared, and an error
+// here is rare.
+Status emit_trampoline(Patch& p, uintptr_t t, const std::vector<Displaced>& displaced, HookHeader* hook) {
+  auto* code = reinterpret_cast<uint8_t*>(t);
+  size_t at = 0;
+  auto put = [&](std::initializer_list<uint8_t> bytes) {
+    for (uint8_t b : bytes) code[at++] = b;
+  };
+  auto put32 = [&](uint32_t v) {
+    std::memcpy(code + at, &v, 4);
+    at += 4;
+  };
+  auto put64 = [&](uint64_t v) {
+    std::memcpy(code + at, &v, 8);
+    at += 8;
+  };
+  auto h = reinterpret_cast<uint64_t>(hook);
+  std::memcpy(code - 8, &h, 8);
+  put({0x48, 0x8D, 0x64, 0x24, 0xF8});  // lea -8(%rsp), %rsp
+  put({0xC7, 0x04, 0x24});              // movl $lo, (%rsp)
+  put32(static_cast<uint32_t>(h));
+  put({0xC7, 0x44, 0x24, 0x04});  // movl $hi, 4(%rsp)
+  put32(static_cast<uint32_t>(h >> 32));
+  put({0xFF, 0x25, 0, 0, 0, 0});  // jmp *0(%rip)
+  put64(hook_stub());
+  at = kBodyAt;
+  p.trampoline = t;
+  p.body = t + at;
+  for (int i = 0; i < p.n_insns; ++i) {
+    const Displaced& d = displaced[i];
+    p.body_at[i] = static_cast<uint8_t>(at - kBodyAt);
+    if (p.pad) continue;  // NOPs need no copy
+    if ((d.insn.attributes & ZYDIS_ATTRIB_IS_RELATIVE) == 0) {
+      read_code(d.at, code + at, d.insn.length);
+      at += d.insn.length;
+      continue;
+    }
+    ZydisEncoderRequest req;
+    if (!ZYAN_SUCCESS(ZydisEncoderDecodedInstructionToEncoderRequest(&d.insn, d.ops.data(),
+                                                                     d.insn.operand_count_visible, &req))) {
+      return Error("cannot re-encode '" + text_of(d.insn, d.ops.data(), d.at) + "'");
+    }
+    for (int k = 0; k < req.operand_count; ++k) {  // relative operands become absolute addresses
+      const ZydisDecodedOperand& op = d.ops[k];
+      ZyanU64 abs = 0;
+      if (op.type == ZYDIS_OPERAND_TYPE_IMMEDIATE && op.imm.is_relative) {
+        ZydisCalcAbsoluteAddress(&d.insn, &op, d.at, &abs);
+        req.operands[k].imm.u = abs;
+      } else if (op.type == ZYDIS_OPERAND_TYPE_MEMORY && op.mem.base == ZYDIS_REGISTER_RIP) {
+        ZydisCalcAbsoluteAddress(&d.insn, &op, d.at, &abs);
+        req.operands[k].mem.displacement = static_cast<ZyanI64>(abs);
+      }
+    }
+    req.branch_type = ZYDIS_BRANCH_TYPE_NONE;
+    req.branch_width = ZYDIS_BRANCH_WIDTH_NONE;
+    ZyanUSize len = kTrampoline - at - 16;
+    if (!ZYAN_SUCCESS(ZydisEncoderEncodeInstructionAbsolute(&req, code + at, &len, t + at))) {
+      return Error("cannot relocate '" + text_of(d.insn, d.ops.data(), d.at) + "' to the trampoline");
+    }
+    at += len;
+  }
+  put({0xFF, 0x25, 0, 0, 0, 0});  // jmp *0(%rip) back to F+n
+  put64(p.fn + p.n);
+  for (uintptr_t pg = (t - 8) & ~(kPage - 1); pg < t + kTrampoline; pg += kPage) {
+    if (mprotect(reinterpret_cast<void*>(pg), kPage, PROT_READ | PROT_EXEC) != 0) {
+      return Error("cannot make the trampoline executable");
+    }
+  }
+  return Status();
+}
+
+// Makes the patch visible to the signal handlers; it is never freed (patch.h).
+Result<Patch*> publish(std::unique_ptr<Patch> patch) {
+  int slot = g_n_patches.load(std::memory_order_relaxed);
+  if (slot >= kMaxPatches) return Error("too many hooked functions (" + std::to_string(kMaxPatches) + ")");
+  Patch* out = patch.release();
+  g_patches[slot].store(out, std::memory_order_release);
+  g_n_patches.store(slot + 1, std::memory_order_release);
+  return out;
+}
+
+HookHeader* hook_of(const Patch& p) {
+  uint64_t h;
+  std::memcpy(&h, reinterpret_cast<const void*>(p.trampoline - 8), 8);
+  return reinterpret_cast<HookHeader*>(h);
 }
 
 }  // namespace
@@ -424,165 +711,38 @@ std::string Patch::describe() const {
   return "relocated " + std::to_string(n_insns) + " instruction(s), " + std::to_string(n) + " bytes";
 }
 
-Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook) {
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
+Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook, const std::vector<Neighbor>& neighbors) {
+  std::lock_guard<std::mutex> lock(patching_lock());
   if (Patch* p = find_patch(fn)) {
-    if (reinterpret_cast<HookHeader*>(*reinterpret_cast<const uint64_t*>(p->trampoline + 2)) != hook) {
-      return Error("internal: function " + hex(fn) + " is already patched for another hook");
-    }
+    if (hook_of(*p) != hook) return Error("internal: function " + hex(fn) + " is already patched for another hook");
     return p;
   }
-  if (size < static_cast<size_t>(kJmpSize)) {
-    return Error("the function is " + std::to_string(size) + " bytes long, shorter than the " +
-                 std::to_string(kJmpSize) + "-byte jump a hook needs");
-  }
-  Decoder dec;
-  ZydisDecodedInstruction insn;
-  ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-
-  // The displaced instructions.
   auto patch = std::make_unique<Patch>();
-  Patch& p = *patch;
-  p.fn = fn;
-  p.pad = true;
-  struct Displaced {
-    uintptr_t at;
-    ZydisDecodedInstruction insn;
-    std::array<ZydisDecodedOperand, ZYDIS_MAX_OPERAND_COUNT> ops;
-  };
   std::vector<Displaced> displaced;
-  while (p.n < kJmpSize) {
-    uintptr_t at = fn + p.n;
-    if (!dec.decode(at, fn + size - at, &insn, ops)) {
-      return Error("cannot decode the instruction at +" + hex(at - fn));
-    }
-    if (p.n + insn.length > kMaxDisplaced) return Error("the first instructions are too long to relocate");
-    std::string what = text_of(insn, ops, at);
-    if (insn.meta.category == ZYDIS_CATEGORY_CALL) {
-      return Error("the first " + std::to_string(kJmpSize) + " bytes contain a call (" + what +
-                   "), which cannot be moved without breaking unwinding");
-    }
-    if (insn.meta.category == ZYDIS_CATEGORY_RET ||
-        (insn.meta.category == ZYDIS_CATEGORY_UNCOND_BR && p.n + insn.length < kJmpSize) ||
-        insn.mnemonic == ZYDIS_MNEMONIC_INT3 || insn.mnemonic == ZYDIS_MNEMONIC_UD2 ||
-        insn.mnemonic == ZYDIS_MNEMONIC_SYSCALL) {
-      return Error("the function leaves (" + what + ") within its first " + std::to_string(kJmpSize) +
-                   " bytes; it is too short to hook");
-    }
-    if ((insn.attributes & ZYDIS_ATTRIB_IS_RELATIVE) != 0 && !is_relative_branch(insn) &&
-        !(insn.attributes & ZYDIS_ATTRIB_HAS_MODRM)) {
-      return Error("cannot relocate '" + what + "' (a relative instruction other than jmp/jcc)");
-    }
-    if (insn.mnemonic != ZYDIS_MNEMONIC_NOP) p.pad = false;  // GCC: five 1-byte NOPs; clang: one 5-byte NOP
-    p.orig_at[p.n_insns++] = static_cast<uint8_t>(p.n);
-    read_code(at, p.original + p.n, insn.length);
-    displaced.push_back({at, insn, {}});
-    std::memcpy(displaced.back().ops.data(), ops, sizeof ops);
-    p.n += insn.length;
+  if (Status s = decode_prologue(fn, size, *patch, displaced); !s) return s.error();
+  Decoder dec;
+  for (const Neighbor& other : neighbors) {
+    if (other.address == fn) continue;
+    if (Status s = check_no_jump_into(dec, other.address, other.size, fn, patch->n, other.name); !s)
+      return s.error();
   }
-  if (static_cast<size_t>(p.n) > size)
-    return Error("the function is shorter than the instructions a hook moves");
-  if (Status s = check_no_jump_into(dec, fn, size, p.n); !s) return s.error();
-
-  // The trampoline: mov r11, hook; jmp [rip]; .quad stub; then the body.
-  // For a pad it goes where the jump's offset is 0x90909090, so the offset
-  // bytes are the pad's own NOPs and one byte flips the jump on (apply()).
-  constexpr size_t kTrampoline = 128;  // room for the body of any patch
-  uintptr_t page = 0;
-  if (p.pad && p.n == kJmpSize && p.n_insns == kJmpSize) {  // five 1-byte NOPs
-    uintptr_t t =
-        fn + kJmpSize + static_cast<uintptr_t>(static_cast<int64_t>(static_cast<int32_t>(0x90909090)));
-    if (t > (1ull << 16) && t < fn && map_code_at(t, t + kTrampoline)) {
-      page = t;
-      p.flip = true;
-    }
-  }
-  if (page == 0) {
-    page = alloc_near(fn);
-    if (page == 0) return Error("no free memory within 2 GiB of the function for its trampoline");
-    own_pages().push_back(page);
-  }
-  // Nothing is unmapped on an error below: the page may be shared, and an
-  // error here is rare.
-  auto* code = reinterpret_cast<uint8_t*>(page);
-  size_t at = 0;
-  auto put = [&](std::initializer_list<uint8_t> bytes) {
-    for (uint8_t b : bytes) code[at++] = b;
-  };
-  auto put64 = [&](uint64_t v) {
-    std::memcpy(code + at, &v, 8);
-    at += 8;
-  };
-  put({0x49, 0xBB});  // mov r11, imm64
-  put64(reinterpret_cast<uint64_t>(hook));
-  put({0xFF, 0x25, 0, 0, 0, 0});  // jmp [rip+0]
-  put64(reinterpret_cast<uint64_t>(&pivot_hook_stub));
-  at = 32;
-  p.trampoline = page;
-  p.body = page + at;
-  for (int i = 0; i < p.n_insns; ++i) {
-    const Displaced& d = displaced[i];
-    p.body_at[i] = static_cast<uint8_t>(at - 32);
-    if (p.pad) continue;  // NOPs need no copy
-    if ((d.insn.attributes & ZYDIS_ATTRIB_IS_RELATIVE) == 0) {
-      read_code(d.at, code + at, d.insn.length);
-      at += d.insn.length;
-      continue;
-    }
-    ZydisEncoderRequest req;
-    if (!ZYAN_SUCCESS(ZydisEncoderDecodedInstructionToEncoderRequest(&d.insn, d.ops.data(),
-                                                                     d.insn.operand_count_visible, &req))) {
-      return Error("cannot re-encode '" + text_of(d.insn, d.ops.data(), d.at) + "'");
-    }
-    for (int k = 0; k < req.operand_count; ++k) {  // relative operands become absolute addresses
-      const ZydisDecodedOperand& op = d.ops[k];
-      ZyanU64 abs = 0;
-      if (op.type == ZYDIS_OPERAND_TYPE_IMMEDIATE && op.imm.is_relative) {
-        ZydisCalcAbsoluteAddress(&d.insn, &op, d.at, &abs);
-        req.operands[k].imm.u = abs;
-      } else if (op.type == ZYDIS_OPERAND_TYPE_MEMORY && op.mem.base == ZYDIS_REGISTER_RIP) {
-        ZydisCalcAbsoluteAddress(&d.insn, &op, d.at, &abs);
-        req.operands[k].mem.displacement = static_cast<ZyanI64>(abs);
-      }
-    }
-    req.branch_type = ZYDIS_BRANCH_TYPE_NONE;
-    req.branch_width = ZYDIS_BRANCH_WIDTH_NONE;
-    ZyanUSize len = kTrampoline - at - 16;
-    if (!ZYAN_SUCCESS(ZydisEncoderEncodeInstructionAbsolute(&req, code + at, &len, page + at))) {
-      return Error("cannot relocate '" + text_of(d.insn, d.ops.data(), d.at) + "' to the trampoline");
-    }
-    at += len;
-  }
-  put({0xFF, 0x25, 0, 0, 0, 0});  // jmp [rip+0] back to F+n
-  put64(fn + p.n);
-  for (uintptr_t pg = page & ~(kPage - 1); pg < page + kTrampoline; pg += kPage) {
-    if (mprotect(reinterpret_cast<void*>(pg), kPage, PROT_READ | PROT_EXEC) != 0) {
-      return Error("cannot make the trampoline executable");
-    }
-  }
-  int slot = g_n_patches.load(std::memory_order_relaxed);
-  if (slot >= kMaxPatches) {
-    return Error("too many hooked functions (" + std::to_string(kMaxPatches) + ")");
-  }
-  Patch* out = patch.release();  // never freed: see patch.h
-  g_patches[slot].store(out, std::memory_order_release);
-  g_n_patches.store(slot + 1, std::memory_order_release);
-  return out;
+  auto t = place_trampoline(*patch);
+  if (!t) return t.error();
+  if (Status s = emit_trampoline(*patch, *t, displaced, hook); !s) return s.error();
+  return publish(std::move(patch));
 }
 
-namespace {
-std::mutex& patch_mutex() {
-  static std::mutex mu;
-  return mu;
-}
-}  // namespace
-
+// apply() and revert() follow the protocol of patch.h. From the moment a
+// barrier is up until it is gone, the code below calls no library function
+// and allocates nothing (system calls through raw_syscall.h, checkpoint
+// scratch sized beforehand): the function being patched may be any of them,
+// and a thread held at the barrier may hold any lock.
 Status apply(Patch& p) {
   install_handlers_once();
-  std::lock_guard<std::mutex> lock(patch_mutex());
+  std::lock_guard<std::mutex> lock(patching_lock());
   if (p.applied) return Status();
   uintptr_t lo = p.fn, hi = p.fn + p.n;
+  scratch().reserve_for_threads();
   if (p.flip) {  // NOP -> jmp over the pad's own NOPs: a thread anywhere in the pad is fine either way
     if (!set_writable(p.fn, 1, true)) return Error("cannot make the function's code writable (mprotect)");
     store_byte(p.fn, 0xE9);
@@ -602,8 +762,19 @@ Status apply(Patch& p) {
         "process blocks SIGTRAP (which an int3 would turn into a crash); not patching (set "
         "PIVOT_HOOK_INT3=allow if the threads that block SIGTRAP never run it)");
   }
+  uint8_t jmp[kJmpSize] = {0xE9};
+  int32_t rel = static_cast<int32_t>(static_cast<int64_t>(p.trampoline) - static_cast<int64_t>(p.fn + kJmpSize));
+  std::memcpy(jmp + 1, &rel, 4);
   if (!set_writable(p.fn, p.n, true)) return Error("cannot make the function's code writable (mprotect)");
-  auto release = [&] {  // undoes the barrier: the original bytes again
+  auto raise_barrier = [&] {
+    if (spin) {
+      store_pair(p.fn, kSpin[0], kSpin[1]);
+    } else {
+      store_byte(p.fn, 0xCC);
+    }
+    sync_cores(lo, hi);
+  };
+  auto lower_barrier = [&] {  // the original bytes again
     if (spin) {
       store_pair(p.fn, p.original[0], p.original[1]);
     } else {
@@ -614,32 +785,23 @@ Status apply(Patch& p) {
   // A thread that blocks the checkpoint signal and keeps running (or waits
   // at the barrier) is given up on after a short while: the barrier is
   // lifted, and the round tried again, for up to 5 s.
-  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  for (bool clear = false; !clear;) {
-    if (spin) {
-      store_pair(p.fn, kSpin[0], kSpin[1]);
-    } else {
-      store_byte(p.fn, 0xCC);
-    }
-    sync_cores(lo, hi);
+  int64_t give_up = sys::monotonic_ns() + 5'000'000'000;
+  for (;;) {
+    raise_barrier();
     g_in_progress.store(&p, std::memory_order_release);
     // One displaced instruction has no boundary a thread could stop at.
-    clear = p.n_insns == 1 || checkpoint(lo, hi, false, std::chrono::milliseconds(50));
+    bool clear = p.n_insns == 1 || checkpoint(lo, hi, false, 50'000'000);
     g_in_progress.store(nullptr, std::memory_order_release);
     if (clear) break;
-    release();
-    if (std::chrono::steady_clock::now() > give_up) {
+    lower_barrier();
+    if (sys::monotonic_ns() > give_up) {
       set_writable(p.fn, p.n, false);
-      return Error(
-          "a thread neither answered the patching signal " + std::to_string(checkpoint_signal()) +
-          ", nor blocked in a system call, nor ran 1 ms within 5 s (a starved thread?); not patching");
+      return Error("a thread neither answered the patching signal " + std::to_string(checkpoint_signal()) +
+                   ", nor blocked in a system call, nor ran 1 ms within 5 s (a starved thread?); not patching");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    sys::sleep_ns(5'000'000);
+    scratch().reserve_for_threads();  // barrier down: the thread list may have outgrown the room
   }
-  uint8_t jmp[kJmpSize] = {0xE9};
-  int32_t rel =
-      static_cast<int32_t>(static_cast<int64_t>(p.trampoline) - static_cast<int64_t>(p.fn + kJmpSize));
-  std::memcpy(jmp + 1, &rel, 4);
   for (int i = kJmpSize; i < p.n; ++i) store_byte(p.fn + i, 0xCC);  // never run: no branch lands there
   if (spin) {
     store_bytes(p.fn + 2, jmp + 2, kJmpSize - 2);
@@ -660,9 +822,10 @@ Status apply(Patch& p) {
 // `jmp .` holds arriving threads while the rest goes back, whatever the
 // original instructions were; then the first two bytes return at once.
 void revert(Patch& p) {
-  std::lock_guard<std::mutex> lock(patch_mutex());
+  std::lock_guard<std::mutex> lock(patching_lock());
   if (!p.applied) return;
   uintptr_t lo = p.fn, hi = p.fn + p.n;
+  scratch().reserve_for_threads();
   if (!set_writable(p.fn, p.n, true)) return;  // cannot happen once apply() managed it
   if (p.flip) {
     store_byte(p.fn, 0x90);

@@ -36,6 +36,11 @@
 // where the jump's offset is 0x90909090, so bytes 1-4 of the jump are the
 // pad's own NOPs and patching writes F[0] alone (0x90 -> 0xE9): a thread at
 // any NOP of the pad either jumps or runs the NOPs into the function.
+// From the barrier's first byte to its last, the patching thread calls no
+// library function and allocates nothing (system calls are inline, see
+// raw_syscall.h; the checkpoint's lists are sized before): the function
+// being patched may be any function of the process, `opendir`, `malloc` or
+// `mprotect` included, and a thread held at the barrier may hold any lock.
 // Reverting is the same without the checkpoint (no thread can be inside the
 // bytes of one jmp instruction): F[0] := int3, restore F[1..n-1], restore
 // F[0], serializing after each step.
@@ -46,6 +51,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "hook/stub.h"
 #include "pivot/result.h"
@@ -58,7 +64,7 @@ struct Patch {
   uintptr_t fn = 0;
   int n = 0;  // displaced bytes, >= 5
   uint8_t original[kMaxDisplaced] = {};
-  uintptr_t trampoline = 0;  // where F's jump goes: loads the hook, jumps to the stub
+  uintptr_t trampoline = 0;  // where F's jump goes: stores the hook, jumps to the stub (layout in patch.cc)
   uintptr_t body = 0;        // the relocated instructions, then a jump to F+n
   // Instruction starts: displaced offset orig_at[i] runs as body + body_at[i].
   int n_insns = 0;
@@ -70,14 +76,23 @@ struct Patch {
   std::string describe() const;  // "5-byte NOP pad" or "relocated: push %rbp; mov ..."
 };
 
-// Checks that fn (size bytes long) can be patched and builds its trampoline.
-// Calling it again for the same fn and hook returns the same Patch.
-Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook);
+// Another function near fn: it may branch into fn's first bytes (glibc's
+// mempcpy jumps to memmove+3, past memmove's first instruction).
+struct Neighbor {
+  uintptr_t address = 0;
+  size_t size = 0;
+  std::string name;
+};
+
+// Checks that fn (size bytes long) can be patched — no branch of fn or of
+// its neighbors lands inside the bytes the jump replaces — and builds its
+// trampoline. Calling it again for the same fn and hook returns the same Patch.
+Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook, const std::vector<Neighbor>& neighbors = {});
 
 // The protocol above. Fails (leaving fn untouched) when a thread does not
 // answer the checkpoint signal (or, blocking it, park outside the
 // displaced bytes) within 5 seconds.
-// Patching is serialized process-wide.
+// prepare(), apply() and revert() are serialized by one process-wide lock.
 Status apply(Patch& p);
 void revert(Patch& p);
 

@@ -1,48 +1,92 @@
 // The code every hooked function jumps to, and the registers it hands to C++.
 //
 // A hooked function's first bytes jump to its trampoline (patch.h), which
-// loads the function's Hook into r11 and jumps to pivot_hook_stub. The stub
-// saves the argument registers in a Regs on its stack and calls
-// pivot_hook_entry(hook, regs). Then:
-//   - entry returned 0 (no Return tracepoint wants this call): the stub
-//     restores the registers, pops its frame and jumps to the relocated
-//     prologue (hook->body), which continues into the function: the function
-//     runs with exactly the stack and registers it was called with;
-//   - otherwise it *calls* hook->body with the saved registers, so the
-//     function returns into the stub, which saves the return registers and
-//     calls pivot_hook_return(hook, regs). The caller's return address never
+// stores the function's Hook in the stack slot just below the return address
+// (touching no register and no flag) and jumps to the stub. The stub saves
+// the machine state the hook path could change, calls
+// pivot_hook_entry(hook, regs), puts everything back, and then:
+//   - entry returned 0 (no Return tracepoint wants this call): it leaves its
+//     frame and jumps to the relocated prologue (hook->body), which continues
+//     into the function: the function runs with exactly the stack and every
+//     register it was called with;
+//   - otherwise it *calls* hook->body with every register as the caller set
+//     it, so the function returns into the stub, which saves the state again,
+//     calls pivot_hook_return(hook, regs), puts back everything the function
+//     left, and returns to the caller. The caller's return address never
 //     moves: the stub is an ordinary frame with unwind info (CFI), so C++
 //     exceptions, pthread_exit and longjmp pass through it as through any
 //     function, and nothing is kept per call outside that frame.
-// A called function sees its stack arguments 8 bytes further away than its
-// caller put them, so Return tracepoints are refused on functions that take
+// A called function sees its stack arguments further away than its caller
+// put them, so Return tracepoints are refused on functions that take
 // arguments on the stack (hook.cc checks the signature).
+//
+// What is saved, and why that is enough. A hooked function must look
+// untouched to its caller, and GCC's -fipa-ra lets a caller keep values in
+// any register the callee is known to leave alone, caller-saved or not. The
+// hook path is ordinary C++ plus whatever it calls in the C library, so it
+// may change exactly what the ABI lets a call change:
+//   - rax, rcx, rdx, rsi, rdi, r8-r11: saved and restored;
+//   - rflags (arithmetic flags and the direction flag; DF is cleared for the
+//     C++ code, which the ABI requires): saved and restored;
+//   - every vector register the CPU has, at its full width: xmm0-15 (SSE),
+//     ymm0-15 (AVX), zmm0-31 and the opmask registers k0-7 (AVX-512). The C
+//     library's string functions use AVX2 and EVEX code and vzeroupper,
+//     which clear or overwrite all of them;
+//   - MXCSR (its sticky exception flags change with any floating-point
+//     arithmetic) and the x87 control word: compared after the C++ code and
+//     written back only when they differ (writing them is slow);
+// rbx, rbp, rsp and r12-r15 are callee-saved and kept by the C++ code as by
+// any function. Not saved: the x87/MMX data registers and status word (the
+// hook path runs no x87 or MMX instruction: pivot has no long double), AMX
+// tiles and other state no library on the hook path touches.
+//
+// The save set is chosen once, at the first hook, from CPUID and XCR0
+// (which stub the trampolines jump to). The XSAVE family would save it all in
+// one instruction, but XSAVEC + XRSTOR take ~170 ns on the machines this was
+// measured on, against ~25 ns for the explicit moves (docs/hooks.md).
 #pragma once
 
 #include <cstdint>
 
 namespace pivot::hook {
 
-// The layout the stub relies on; offsets are fixed (static_asserts in stub.cc).
 struct alignas(16) Xmm {
   uint64_t lo, hi;
 };
 
+// The stub's record of a call, on its stack (64-byte aligned); offsets are
+// fixed (static_asserts in stub.cc). The saved vector registers follow it.
 struct Regs {
-  uint64_t gp[6];   // rdi, rsi, rdx, rcx, r8, r9 at entry
-  uint64_t rax;     // at entry (al = vector registers used by a variadic call)
-  uint64_t hook;    // r11: the Hook
-  Xmm xmm[8];       // xmm0..7 at entry
-  uint64_t ctx;     // what pivot_hook_entry returned (entry time for Return)
+  uint64_t gp[6];  // rdi, rsi, rdx, rcx, r8, r9 at entry
+  uint64_t rax;    // at entry (al = vector registers used by a variadic call)
+  uint64_t r10, r11;
+  uint64_t hook;  // the Hook
+  uint64_t ctx;   // what pivot_hook_entry returned (entry time for Return)
+  uint32_t mxcsr;
+  uint16_t fcw;
+  uint16_t pad0;
+  Xmm xmm[8];  // xmm0..7 at entry
+  // After the function returned (Return path):
   uint64_t ret_rax, ret_rdx;
-  uint64_t pad;
+  uint64_t ret_other[7];  // rcx, rsi, rdi, r8, r9, r10, r11
+  uint64_t pad1;
   Xmm ret_xmm0, ret_xmm1;
+  uint32_t mxcsr_now;  // scratch: MXCSR and FCW after the C++ code
+  uint16_t fcw_now;
+  uint8_t pad2[42];
 };
 
 // The part of a Hook the stub reads: the relocated prologue to run.
 struct HookHeader {
   uintptr_t body = 0;
 };
+
+// Which registers the stub saves (see above), chosen from the CPU.
+enum class SaveSet : uint8_t { kSse, kAvx, kAvx512 };
+SaveSet save_set();
+const char* save_set_name(SaveSet s);  // "sse: xmm0-15", ...
+// The stub for this CPU's save set: what trampolines jump to.
+uintptr_t hook_stub();
 
 }  // namespace pivot::hook
 
@@ -51,6 +95,8 @@ extern "C" {
 [[gnu::visibility("hidden")]] uint64_t pivot_hook_entry(pivot::hook::HookHeader* hook,
                                                       pivot::hook::Regs* regs) noexcept;
 [[gnu::visibility("hidden")]] void pivot_hook_return(pivot::hook::HookHeader* hook, pivot::hook::Regs* regs) noexcept;
-// The shared stub (assembly in stub.cc). Not callable from C++.
-[[gnu::visibility("hidden")]] void pivot_hook_stub();
+// The stubs (assembly in stub.cc), one per save set. Not callable from C++.
+[[gnu::visibility("hidden")]] void pivot_hook_stub_sse();
+[[gnu::visibility("hidden")]] void pivot_hook_stub_avx();
+[[gnu::visibility("hidden")]] void pivot_hook_stub_avx512();
 }

@@ -1,6 +1,7 @@
 // function_symbols() (symbols.h): the ELF symbol tables of the loaded objects,
 // read from their files.
 #include <cxxabi.h>
+#include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
@@ -25,7 +26,42 @@ struct LoadedObject {
   std::string file;  // to read: /proc/self/exe for the executable, which may have been replaced on disk
   uintptr_t bias = 0;
   std::vector<std::pair<uintptr_t, uintptr_t>> code;  // executable segments [begin, end)
+  std::string build_id;                               // hex, from the NT_GNU_BUILD_ID note; "" if none
 };
+
+// The hex build id in a loaded PT_NOTE segment, or "".
+std::string build_id_of(const char* notes, size_t size) {
+  size_t at = 0;
+  while (at + 12 <= size) {
+    uint32_t namesz, descsz, type;
+    std::memcpy(&namesz, notes + at, 4);
+    std::memcpy(&descsz, notes + at + 4, 4);
+    std::memcpy(&type, notes + at + 8, 4);
+    size_t name_at = at + 12, desc_at = name_at + ((namesz + 3) & ~3u);
+    size_t next = desc_at + ((descsz + 3) & ~3u);
+    if (next > size) break;
+    if (type == NT_GNU_BUILD_ID && namesz == 4 && std::memcmp(notes + name_at, "GNU", 4) == 0) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      std::string out;
+      for (size_t i = 0; i < descsz; ++i) {
+        auto b = static_cast<unsigned char>(notes[desc_at + i]);
+        out += kHex[b >> 4];
+        out += kHex[b & 15];
+      }
+      return out;
+    }
+    at = next;
+  }
+  return "";
+}
+
+// The separate debug file of an object, by build id, as Debian's -dbg and
+// -dbgsym packages install them; "" when there is none.
+std::string debug_file_of(const std::string& build_id) {
+  if (build_id.size() < 4) return "";
+  std::string path = "/usr/lib/debug/.build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) + ".debug";
+  return access(path.c_str(), R_OK) == 0 ? path : "";
+}
 
 std::string self_exe_path() {
   char buf[PATH_MAX];
@@ -49,6 +85,10 @@ std::vector<LoadedObject> loaded_objects() {
           const ElfW(Phdr)& ph = info->dlpi_phdr[i];
           if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
             obj.code.emplace_back(info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+          }
+          if (ph.p_type == PT_NOTE && obj.build_id.empty()) {
+            obj.build_id =
+                build_id_of(reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr), ph.p_memsz);
           }
         }
         out.push_back(std::move(obj));
@@ -187,7 +227,8 @@ std::vector<ElfFunction> read_elf_functions(const std::string& path, const std::
     const char* name = strings + sym.st_name;
     if (!std::memchr(name, '\0', strtab.sh_size - sym.st_name)) continue;
     if (classes) add_class(name, demangle, *classes);
-    if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_size == 0) continue;
+    bool ifunc = ELF64_ST_TYPE(sym.st_info) == STT_GNU_IFUNC;
+    if ((ELF64_ST_TYPE(sym.st_info) != STT_FUNC && !ifunc) || sym.st_size == 0) continue;
     if (sym.st_shndx == SHN_UNDEF || sym.st_shndx == SHN_ABS) continue;
     uintptr_t address = bias + sym.st_value;
     bool in_code = std::any_of(code.begin(), code.end(),
@@ -200,12 +241,53 @@ std::vector<ElfFunction> read_elf_functions(const std::string& path, const std::
     c.symbol.size = sym.st_size;
     c.symbol.object = object;
     c.rank = name_rank(ELF64_ST_BIND(sym.st_info), c.symbol.mangled);
+    c.ifunc = ifunc;
     out.push_back(std::move(c));
   }
   return out;
 }
 
 }  // namespace internal
+
+namespace {
+
+// What the process calls through each IFUNC symbol: the address the dynamic
+// linker resolves the name to (dlsym runs the resolver, as binding does),
+// named after the symbol found there. Added to `out` (sorted by address) as
+// entries named like the IFUNC; plain symbols of that name in the same
+// object (older symbol versions, such as memcpy@GLIBC_2.2.5) are dropped.
+void add_ifuncs(const std::vector<internal::ElfFunction>& ifuncs, std::vector<FunctionSymbol>& out) {
+  std::vector<FunctionSymbol> aliases;
+  std::unordered_set<std::string> seen;
+  for (const internal::ElfFunction& i : ifuncs) {
+    if (!seen.insert(i.symbol.mangled).second) continue;
+    void* impl = dlsym(RTLD_DEFAULT, i.symbol.mangled.c_str());
+    FunctionSymbol a = i.symbol;
+    a.size = 0;
+    a.ifunc = "?";
+    if (impl != nullptr) {
+      a.address = reinterpret_cast<uintptr_t>(impl);
+      auto at = std::lower_bound(out.begin(), out.end(), a.address,
+                                 [](const FunctionSymbol& f, uintptr_t v) { return f.address < v; });
+      if (at != out.end() && at->address == a.address) {
+        a.size = at->size;
+        a.object = at->object;
+        a.ifunc = at->demangled;
+      }
+    }
+    aliases.push_back(std::move(a));
+  }
+  std::erase_if(out, [&](const FunctionSymbol& f) {
+    return f.ifunc.empty() && std::any_of(aliases.begin(), aliases.end(), [&](const FunctionSymbol& a) {
+             return a.mangled == f.mangled && a.object == f.object;
+           });
+  });
+  for (FunctionSymbol& a : aliases) out.push_back(std::move(a));
+  std::stable_sort(out.begin(), out.end(),
+                   [](const FunctionSymbol& a, const FunctionSymbol& b) { return a.address < b.address; });
+}
+
+}  // namespace
 
 std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes) {
   std::vector<internal::ElfFunction> all;
@@ -214,7 +296,21 @@ std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes) 
     std::vector<internal::ElfFunction> some =
         internal::read_elf_functions(obj.file, obj.path, obj.bias, obj.code, classes ? &class_set : nullptr);
     all.insert(all.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
+    // A separate debug file has the full symbol table of a stripped library
+    // (the C library's internal functions, IFUNC implementations among them).
+    // Not the dynamic loader's: its private copies of getpid, memcpy, ...
+    // would stand beside the C library's (and it cannot be hooked anyway).
+    bool loader = obj.path.find("/ld-linux") != std::string::npos;
+    if (std::string debug = loader ? "" : debug_file_of(obj.build_id); !debug.empty()) {
+      some = internal::read_elf_functions(debug, obj.path, obj.bias, obj.code, classes ? &class_set : nullptr);
+      all.insert(all.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
+    }
   }
+  std::vector<internal::ElfFunction> ifuncs;
+  std::erase_if(all, [&](internal::ElfFunction& c) {
+    if (c.ifunc) ifuncs.push_back(std::move(c));
+    return c.ifunc;
+  });
 
   std::sort(all.begin(), all.end(), [](const internal::ElfFunction& a, const internal::ElfFunction& b) {
     return std::tie(a.symbol.address, a.rank, a.symbol.mangled) <
@@ -222,10 +318,23 @@ std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes) 
   });
   std::vector<FunctionSymbol> out;
   out.reserve(all.size());
+  // One entry per address and name: the best name, and every other global
+  // or weak name there ("free" and "cfree"; "getpid" and "__getpid"), so each
+  // can be asked for. Local aliases ("__GI___getpid") are dropped.
+  size_t first_at = 0;
   for (internal::ElfFunction& c : all) {
-    if (!out.empty() && out.back().address == c.symbol.address) continue;
+    bool same_address = !out.empty() && out[first_at].address == c.symbol.address;
+    if (same_address) {
+      bool local = c.rank >= 100;
+      bool named = std::any_of(out.begin() + static_cast<ptrdiff_t>(first_at), out.end(),
+                               [&](const FunctionSymbol& f) { return f.demangled == c.symbol.demangled; });
+      if (local || named) continue;
+    } else {
+      first_at = out.size();
+    }
     out.push_back(std::move(c.symbol));
   }
+  add_ifuncs(ifuncs, out);
   if (classes) {
     classes->assign(class_set.begin(), class_set.end());
     std::sort(classes->begin(), classes->end());

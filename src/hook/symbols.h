@@ -8,8 +8,9 @@
 //   (*fns)[0].args[1]   // {ArgKind::kInt, Location::kIntReg, 1}: arg1 is in rsi
 //
 // Symbols come from the ELF symbol tables (.symtab, else .dynsym) of the
-// executable and every loaded shared library, read from their files, so
-// functions that are neither exported nor instrumented are found too.
+// executable and every loaded shared library, read from their files, and from
+// their separate debug files (/usr/lib/debug/.build-id/...), so functions
+// that are neither exported nor instrumented are found too.
 //
 // What a mangled name does not say, and so what this guesses (see resolve()):
 //  - whether a function is a static member (taken for a member when its class
@@ -36,21 +37,28 @@
 
 namespace pivot::hook {
 
-// A defined function (STT_FUNC; STT_GNU_IFUNC excluded: its address is the
-// resolver's) with a non-zero size, inside an executable segment of its object.
+// A defined function (STT_FUNC) with a non-zero size, inside an executable
+// segment of its object. An IFUNC (STT_GNU_IFUNC, whose own address is its
+// resolver's) stands for the implementation the process calls through it:
+// its address and size are that implementation's, found by dlsym, and
+// `ifunc` names it ("__memmove_evex_unaligned_erms"); "?" with size 0 when no
+// symbol table says where it ends (install the library's debug symbols).
 struct FunctionSymbol {
   std::string demangled;  // "minidfs::DataNodeMetrics::incrBytesRead(long)"; C names as they are
   std::string mangled;    // "_ZN7minidfs15DataNodeMetrics13incrBytesReadEl"
   uintptr_t address = 0;  // run-time address (load bias applied)
   size_t size = 0;
   std::string object;  // path of the executable or shared library
+  std::string ifunc;   // for an IFUNC: the implementation's name, or "?"; "" otherwise
 };
 
-// Every function symbol of the loaded objects, sorted by address and
-// deduplicated by it: of the names of one address, global and weak binding win
-// over local, then the name with fewer leading underscores ("getpid" over
-// "__getpid"), then the smaller mangled name (a C1 constructor over its C2
-// alias). Unreadable, missing or malformed files are skipped.
+// Every function symbol of the loaded objects, sorted by address. Of the
+// names of one address the first is the best (global and weak binding win
+// over local, then the name with fewer leading underscores: "getpid" over
+// "__getpid", then the smaller mangled name: a C1 constructor over its C2
+// alias); every other global or weak name with a different demangled
+// spelling follows it at the same address ("cfree" beside "free"), local
+// ones are dropped. Unreadable, missing or malformed files are skipped.
 //
 // With `classes`, also the names of the classes that have a vtable or typeinfo
 // symbol in any object ("minidfs::DataNode"), sorted, for resolve().

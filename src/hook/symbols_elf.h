@@ -17,9 +17,11 @@ namespace pivot::hook::internal {
 struct ElfFunction {
   FunctionSymbol symbol;
   int rank = 0;  // among names of one address the smallest wins (see function_symbols())
+  bool ifunc = false;  // STT_GNU_IFUNC: the address is the resolver's
 };
 
-// The function symbols of the ELF file at `file` (.symtab, else .dynsym),
+// The function symbols of the ELF file at `file` (.symtab, else .dynsym;
+// IFUNC symbols marked as such),
 // loaded with `bias`, whose run-time address lies in one of `code` ([begin,
 // end) ranges); `object` is what their FunctionSymbol::object says. Adds the
 // classes named by vtable and typeinfo symbols to `classes` when given.

@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "trace/builtin_sinks.h"
+#include "tracepoint/thread_state.h"
 
 namespace pivot::internal {
 
@@ -219,6 +220,7 @@ void pass(std::vector<std::shared_ptr<SinkImpl>>& touched) {
 void writer_main() {
   t_is_writer = true;
   mark_thread_untraced();
+  internal::mark_tracer_thread();
   Writer& w = writer();
   std::vector<std::shared_ptr<SinkImpl>> touched;
   std::unique_lock<std::mutex> lock(w.mu);

@@ -46,6 +46,7 @@ struct Owner {
   ~Owner() {
     ThreadState* ts = tls_thread_state;
     if (ts == nullptr || ts == kDead) return;
+    TracerScope busy;  // the exit hooks lock and free: hooked functions stay unobserved
     Threads& t = threads();
     {
       std::lock_guard<std::mutex> lock(t.mu);
@@ -64,6 +65,7 @@ struct Owner {
 thread_local Owner tls_owner;
 
 [[gnu::noinline]] ThreadState* create_thread_state() noexcept {
+  TracerScope busy;  // allocates and locks: a hooked malloc or mutex must not come back here
   auto* ts = new (std::nothrow) ThreadState;
   if (ts == nullptr) return nullptr;
   ts->tid = static_cast<int64_t>(syscall(SYS_gettid));
@@ -79,6 +81,7 @@ thread_local Owner tls_owner;
 }  // namespace
 
 constinit thread_local ThreadState* detail::tls_thread_state = nullptr;
+constinit thread_local uint32_t detail::tls_in_tracer = 0;
 
 ThreadState* detail::current_thread_state_slow() noexcept {
   ThreadState* ts = tls_thread_state;

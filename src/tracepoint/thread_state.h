@@ -53,6 +53,28 @@ inline ThreadState* current_thread_state() noexcept {
   return detail::current_thread_state_slow();
 }
 
+// Set while the calling thread runs pivot's own code that a hooked function
+// could be called from: runtime hooks (src/hook) skip while it is set, so a
+// hooked malloc, mutex or system call that pivot itself calls runs
+// unobserved instead of recursing into the tracer or waiting on a lock its
+// own thread holds. Thread-state creation, thread exit and the hook path set
+// it; pivot's own threads (agent, installer, sink writer) set it for life.
+namespace detail {
+extern constinit thread_local uint32_t tls_in_tracer;
+}  // namespace detail
+inline bool in_tracer() noexcept { return detail::tls_in_tracer != 0; }
+
+class TracerScope {
+ public:
+  TracerScope() noexcept { ++detail::tls_in_tracer; }
+  ~TracerScope() { --detail::tls_in_tracer; }
+  TracerScope(const TracerScope&) = delete;
+  TracerScope& operator=(const TracerScope&) = delete;
+};
+
+// For a thread of pivot's own: it is never traced by runtime hooks.
+inline void mark_tracer_thread() noexcept { ++detail::tls_in_tracer; }
+
 extern bool g_reader_fence;  // true when membarrier(2) is unavailable
 
 class ReadSection {

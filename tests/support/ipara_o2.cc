@@ -1,0 +1,2 @@
+#define IPARA_NS ipara_o2
+#include "ipara.inc"

@@ -1,0 +1,2 @@
+#define IPARA_NS ipara_o3
+#include "ipara.inc"
