@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
   libnats-dev nats-server libzydis-dev
+  libc6-dbg  # the C library's full symbol table: IFUNC implementations for runtime hooks
 )
 perf_packages=()
 [ "${1:-}" = perf ] && perf_packages=(liblttng-ust-dev lttng-tools systemtap-sdt-dev valgrind gnuplot-nox)

@@ -25,7 +25,7 @@ namespace {
 
 constexpr int kJmpSize = 5;
 constexpr size_t kPage = 4096;
-constexpr int kMaxPatches = 4096;
+constexpr int kMaxPatches = kMaxHooks;
 
 std::string hex(uintptr_t v) {
   char buf[24];
@@ -523,15 +523,12 @@ Status decode_prologue(uintptr_t fn, size_t size, Patch& p, std::vector<Displace
 }
 
 // The trampoline's layout (T = where F's jump lands):
-//   T-8   the Hook (data)
-//   T+0   48 8d 64 24 f8        lea -8(%rsp), %rsp     ; a slot below the return address
-//   T+5   c7 04 24 <lo32>       movl $lo, (%rsp)       ; slot = the Hook, no register or flag touched
-//   T+12  c7 44 24 04 <hi32>    movl $hi, 4(%rsp)
-//   T+20  ff 25 00 00 00 00     jmp *0(%rip)
-//   T+26  <stub address>                              ; stub.h, for this CPU
-//   T+48  the displaced instructions, relocated (the body)
+//   T+0   68 <index>            push $index            ; the Hook is pivot_hook_table[index]
+//   T+5   ff 25 00 00 00 00     jmp *0(%rip)           ; no register or flag touched
+//   T+11  <stub address>                              ; stub.h, for this CPU
+//   T+32  the displaced instructions, relocated (the body)
 //   ...   ff 25 00 00 00 00 <F+n>   jmp back to the first untouched instruction
-constexpr size_t kBodyAt = 48;
+constexpr size_t kBodyAt = 32;
 constexpr size_t kTrampoline = 128;  // room for the body of any patch
 
 // Pages that hold our trampolines (guarded by the patching lock).
@@ -586,7 +583,7 @@ bool map_code_at(uintptr_t lo, uintptr_t hi) {
 Result<uintptr_t> place_trampoline(Patch& p) {
   if (p.pad && p.n == kJmpSize && p.n_insns == kJmpSize) {
     uintptr_t t = p.fn + kJmpSize + static_cast<uintptr_t>(static_cast<int64_t>(static_cast<int32_t>(0x90909090)));
-    if (t > (1ull << 16) && t < p.fn && map_code_at(t - 8, t + kTrampoline)) {
+    if (t > (1ull << 16) && t < p.fn && map_code_at(t, t + kTrampoline)) {
       p.flip = true;
       return t;
     }
@@ -594,13 +591,13 @@ Result<uintptr_t> place_trampoline(Patch& p) {
   uintptr_t page = alloc_near(p.fn);
   if (page == 0) return Error("no free memory within 2 GiB of the function for its trampoline");
   own_pages().push_back(page);
-  return page + 8;  // the Hook sits in the first 8 bytes
+  return page;
 }
 
 // Writes the trampoline at t (see its layout) and makes it executable.
 // Nothing is unmapped on an error: the page may be shared, and an error
 // here is rare.
-Status emit_trampoline(Patch& p, uintptr_t t, const std::vector<Displaced>& displaced, HookHeader* hook) {
+Status emit_trampoline(Patch& p, uintptr_t t, const std::vector<Displaced>& displaced, int index) {
   auto* code = reinterpret_cast<uint8_t*>(t);
   size_t at = 0;
   auto put = [&](std::initializer_list<uint8_t> bytes) {
@@ -614,13 +611,8 @@ Status emit_trampoline(Patch& p, uintptr_t t, const std::vector<Displaced>& disp
     std::memcpy(code + at, &v, 8);
     at += 8;
   };
-  auto h = reinterpret_cast<uint64_t>(hook);
-  std::memcpy(code - 8, &h, 8);
-  put({0x48, 0x8D, 0x64, 0x24, 0xF8});  // lea -8(%rsp), %rsp
-  put({0xC7, 0x04, 0x24});              // movl $lo, (%rsp)
-  put32(static_cast<uint32_t>(h));
-  put({0xC7, 0x44, 0x24, 0x04});  // movl $hi, 4(%rsp)
-  put32(static_cast<uint32_t>(h >> 32));
+  put({0x68});  // push $index
+  put32(static_cast<uint32_t>(index));
   put({0xFF, 0x25, 0, 0, 0, 0});  // jmp *0(%rip)
   put64(hook_stub());
   at = kBodyAt;
@@ -661,7 +653,7 @@ Status emit_trampoline(Patch& p, uintptr_t t, const std::vector<Displaced>& disp
   }
   put({0xFF, 0x25, 0, 0, 0, 0});  // jmp *0(%rip) back to F+n
   put64(p.fn + p.n);
-  for (uintptr_t pg = (t - 8) & ~(kPage - 1); pg < t + kTrampoline; pg += kPage) {
+  for (uintptr_t pg = t & ~(kPage - 1); pg < t + kTrampoline; pg += kPage) {
     if (mprotect(reinterpret_cast<void*>(pg), kPage, PROT_READ | PROT_EXEC) != 0) {
       return Error("cannot make the trampoline executable");
     }
@@ -669,20 +661,13 @@ Status emit_trampoline(Patch& p, uintptr_t t, const std::vector<Displaced>& disp
   return Status();
 }
 
-// Makes the patch visible to the signal handlers; it is never freed (patch.h).
-Result<Patch*> publish(std::unique_ptr<Patch> patch) {
-  int slot = g_n_patches.load(std::memory_order_relaxed);
-  if (slot >= kMaxPatches) return Error("too many hooked functions (" + std::to_string(kMaxPatches) + ")");
+// Makes the patch visible to the signal handlers, at the slot its hook has
+// in pivot_hook_table; it is never freed (patch.h).
+Patch* publish(std::unique_ptr<Patch> patch, int slot) {
   Patch* out = patch.release();
   g_patches[slot].store(out, std::memory_order_release);
   g_n_patches.store(slot + 1, std::memory_order_release);
   return out;
-}
-
-HookHeader* hook_of(const Patch& p) {
-  uint64_t h;
-  std::memcpy(&h, reinterpret_cast<const void*>(p.trampoline - 8), 8);
-  return reinterpret_cast<HookHeader*>(h);
 }
 
 }  // namespace
@@ -714,9 +699,13 @@ std::string Patch::describe() const {
 Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook, const std::vector<Neighbor>& neighbors) {
   std::lock_guard<std::mutex> lock(patching_lock());
   if (Patch* p = find_patch(fn)) {
-    if (hook_of(*p) != hook) return Error("internal: function " + hex(fn) + " is already patched for another hook");
+    if (pivot_hook_table[p->index] != hook) {
+      return Error("internal: function " + hex(fn) + " is already patched for another hook");
+    }
     return p;
   }
+  int slot = g_n_patches.load(std::memory_order_relaxed);
+  if (slot >= kMaxPatches) return Error("too many hooked functions (" + std::to_string(kMaxPatches) + ")");
   auto patch = std::make_unique<Patch>();
   std::vector<Displaced> displaced;
   if (Status s = decode_prologue(fn, size, *patch, displaced); !s) return s.error();
@@ -728,8 +717,10 @@ Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook, const std::v
   }
   auto t = place_trampoline(*patch);
   if (!t) return t.error();
-  if (Status s = emit_trampoline(*patch, *t, displaced, hook); !s) return s.error();
-  return publish(std::move(patch));
+  patch->index = slot;
+  pivot_hook_table[slot] = hook;
+  if (Status s = emit_trampoline(*patch, *t, displaced, slot); !s) return s.error();
+  return publish(std::move(patch), slot);
 }
 
 // apply() and revert() follow the protocol of patch.h. From the moment a

@@ -64,7 +64,8 @@ struct Patch {
   uintptr_t fn = 0;
   int n = 0;  // displaced bytes, >= 5
   uint8_t original[kMaxDisplaced] = {};
-  uintptr_t trampoline = 0;  // where F's jump goes: stores the hook, jumps to the stub (layout in patch.cc)
+  int index = 0;             // of the hook in pivot_hook_table (stub.h)
+  uintptr_t trampoline = 0;  // where F's jump goes: pushes index, jumps to the stub (layout in patch.cc)
   uintptr_t body = 0;        // the relocated instructions, then a jump to F+n
   // Instruction starts: displaced offset orig_at[i] runs as body + body_at[i].
   int n_insns = 0;

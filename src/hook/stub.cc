@@ -30,8 +30,9 @@ static_assert(offsetof(HookHeader, body) == 0);
 // The frame, from the trampoline's jump on (F = the hooked function's
 // caller's stack pointer at the call, so [F] is its return address):
 //   F+0   return address into the caller
-//   F-8   the Hook (stored by the trampoline); then hook->body, the address
-//         the entry-only path jumps to from the red zone
+//   F-8   the hook's index in pivot_hook_table (pushed by the trampoline);
+//         then hook->body, the address the entry-only path jumps to from
+//         the red zone
 //   F-16  saved rbp  <- rbp
 //   F-24  saved rflags
 //   ...   Regs, then the vector registers, 64-byte aligned  <- rsp
@@ -116,6 +117,23 @@ asm(R"(
 4:
   .endm
 
+  // The arithmetic flags and DF as saved at -8(%rbp), without popfq (slow):
+  // DF by std, OF by an add that overflows or not, the rest by sahf. Uses
+  // rax, so it comes before rax is restored; nothing after it may write a
+  // flag.
+  .macro PIVOT_FLAGS_RESTORE
+  movzbl -7(%rbp), %eax
+  testb $4, %al
+  jz 5f
+  std
+5:
+  shrb $3, %al
+  andb $1, %al
+  addb $0x7f, %al
+  movb -8(%rbp), %ah
+  sahf
+  .endm
+
   .macro PIVOT_HOOK_STUB name, frame, save, restore, args, rets
   .text
   .p2align 4
@@ -148,6 +166,8 @@ asm(R"(
   stmxcsr 88(%rsp)
   fnstcw 92(%rsp)
   movq 8(%rbp), %rdi
+  leaq pivot_hook_table(%rip), %rax
+  movq (%rax,%rdi,8), %rdi
   movq %rdi, 72(%rsp)
   movq %rsp, %rsi
   call pivot_hook_entry
@@ -159,6 +179,7 @@ asm(R"(
   \restore
   cmpq $0, 80(%rsp)
   jne 2f
+  PIVOT_FLAGS_RESTORE
   movq 0(%rsp), %rdi
   movq 8(%rsp), %rsi
   movq 16(%rsp), %rdx
@@ -168,8 +189,7 @@ asm(R"(
   movq 48(%rsp), %rax
   movq 56(%rsp), %r10
   movq 64(%rsp), %r11
-  leaq -8(%rbp), %rsp
-  popfq
+  movq %rbp, %rsp
   popq %rbp
   .cfi_remember_state
   .cfi_def_cfa %rsp, 16
@@ -179,6 +199,7 @@ asm(R"(
   jmp *-8(%rsp)
 2:
   .cfi_restore_state
+  PIVOT_FLAGS_RESTORE
   movq 0(%rsp), %rdi
   movq 8(%rsp), %rsi
   movq 16(%rsp), %rdx
@@ -188,8 +209,6 @@ asm(R"(
   movq 48(%rsp), %rax
   movq 56(%rsp), %r10
   movq 64(%rsp), %r11
-  pushq -8(%rbp)
-  popfq
   call *8(%rbp)
   pushfq
   popq -8(%rbp)
@@ -212,6 +231,7 @@ asm(R"(
   call pivot_hook_return
   PIVOT_CONTROL_RESTORE
   \restore
+  PIVOT_FLAGS_RESTORE
   movq 224(%rsp), %rax
   movq 232(%rsp), %rdx
   movq 240(%rsp), %rcx
@@ -221,8 +241,7 @@ asm(R"(
   movq 272(%rsp), %r9
   movq 280(%rsp), %r10
   movq 288(%rsp), %r11
-  leaq -8(%rbp), %rsp
-  popfq
+  movq %rbp, %rsp
   popq %rbp
   .cfi_def_cfa %rsp, 16
   .cfi_restore %rbp
@@ -287,3 +306,5 @@ uintptr_t hook_stub() {
 }
 
 }  // namespace pivot::hook
+
+pivot::hook::HookHeader* pivot_hook_table[pivot::hook::kMaxHooks];

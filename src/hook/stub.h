@@ -1,8 +1,8 @@
 // The code every hooked function jumps to, and the registers it hands to C++.
 //
 // A hooked function's first bytes jump to its trampoline (patch.h), which
-// stores the function's Hook in the stack slot just below the return address
-// (touching no register and no flag) and jumps to the stub. The stub saves
+// pushes the index of the function's Hook in pivot_hook_table (touching no
+// register and no flag) and jumps to the stub. The stub saves
 // the machine state the hook path could change, calls
 // pivot_hook_entry(hook, regs), puts everything back, and then:
 //   - entry returned 0 (no Return tracepoint wants this call): it leaves its
@@ -26,8 +26,10 @@
 // hook path is ordinary C++ plus whatever it calls in the C library, so it
 // may change exactly what the ABI lets a call change:
 //   - rax, rcx, rdx, rsi, rdi, r8-r11: saved and restored;
-//   - rflags (arithmetic flags and the direction flag; DF is cleared for the
-//     C++ code, which the ABI requires): saved and restored;
+//   - rflags: the arithmetic flags and the direction flag (DF is cleared
+//     for the C++ code, which the ABI requires), restored with sahf, an add
+//     for OF and std (popfq is several times slower); the C++ code changes
+//     no other flag;
 //   - every vector register the CPU has, at its full width: xmm0-15 (SSE),
 //     ymm0-15 (AVX), zmm0-31 and the opmask registers k0-7 (AVX-512). The C
 //     library's string functions use AVX2 and EVEX code and vzeroupper,
@@ -81,6 +83,9 @@ struct HookHeader {
   uintptr_t body = 0;
 };
 
+// How many functions can be hooked in a process.
+inline constexpr int kMaxHooks = 4096;
+
 // Which registers the stub saves (see above), chosen from the CPU.
 enum class SaveSet : uint8_t { kSse, kAvx, kAvx512 };
 SaveSet save_set();
@@ -91,6 +96,9 @@ uintptr_t hook_stub();
 }  // namespace pivot::hook
 
 extern "C" {
+// Every hook, by the index its trampoline pushes (patch.cc fills it before
+// the trampoline can run; slots are never reused).
+[[gnu::visibility("hidden")]] extern pivot::hook::HookHeader* pivot_hook_table[pivot::hook::kMaxHooks];
 // Both never throw and never block; defined in hook.cc.
 [[gnu::visibility("hidden")]] uint64_t pivot_hook_entry(pivot::hook::HookHeader* hook,
                                                       pivot::hook::Regs* regs) noexcept;
