@@ -50,6 +50,8 @@
 
 namespace pivot::rtbkit_compat {
 
+using clock_type = std::chrono::steady_clock;
+
 // A reference, so that a SinkCb made from syslog_probe_sink holds the same
 // function as one made from default_probe_sink (set_trace_sink recognizes it).
 inline constexpr void (&syslog_probe_sink)(const ProbeCtx&, const std::vector<Span>&) = default_probe_sink;
@@ -57,13 +59,13 @@ inline constexpr void (&syslog_probe_sink)(const ProbeCtx&, const std::vector<Sp
 }  // namespace pivot::rtbkit_compat
 
 namespace RTBKIT {
-using clock_type = std::chrono::steady_clock;
 using pivot::default_probe_sink;
 using pivot::make_trace;
 using pivot::ProbeCtx;
 using pivot::SinkCb;
 using pivot::Span;
 using pivot::Trace;
+using pivot::rtbkit_compat::clock_type;
 using pivot::rtbkit_compat::syslog_probe_sink;
 namespace detail {
 using pivot::default_probe_sink;
@@ -71,13 +73,13 @@ using pivot::default_probe_sink;
 }  // namespace RTBKIT
 
 namespace Datacratic {
-using clock_type = std::chrono::steady_clock;
 using pivot::default_probe_sink;
 using pivot::make_trace;
 using pivot::ProbeCtx;
 using pivot::SinkCb;
 using pivot::Span;
 using pivot::Trace;
+using pivot::rtbkit_compat::clock_type;
 using pivot::rtbkit_compat::syslog_probe_sink;
 }  // namespace Datacratic
 

@@ -16,7 +16,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -29,7 +32,45 @@
 
 using namespace Datacratic;
 
+// The example of docs/spans.md, "Porting from RTBkit" (DocumentedExample
+// checks the two copies are the same text).
+// BEGIN docs/spans.md
+namespace RTBKIT {
+
+struct BidRequest {
+  std::string auctionId;
+};
+
+std::tuple<const char*, std::string, int> do_probe(const BidRequest& br) {
+  return std::make_tuple("BidRequest", br.auctionId, 10);  // one auction in 10
+}
+
+// A sink as RTBkit's users wrote them: RTBkit's members, RTBkit's types.
+void record_latencies(std::map<std::string, std::chrono::microseconds>& out) {
+  Trace<BidRequest>::set_sinkCb([&out](const ProbeCtx& ctx, const std::vector<Span>& vs) {
+    for (const Span& s : vs) {
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(s.end_ - s.start_);
+      out[std::get<1>(ctx) + " " + s.tag_ + (s.pid_ == uint32_t(-1) ? " (root)" : "")] = us;
+    }
+  });
+}
+
+void route(const BidRequest& br) {
+  TRACE(br, "Router::route");
+  Trace<BidRequest> t(br, "Router::auction");
+}
+
+}  // namespace RTBKIT
+// END docs/spans.md
+
 namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
@@ -263,6 +304,30 @@ TEST_F(RtbkitTest, SamplingByFrequency) {
   EXPECT_EQ(sampled_ids(4), (std::vector<std::string>{"12", "13", "20", "22", "27", "29", "31", "32", "37"}));
   EXPECT_EQ(sampled_ids(7), (std::vector<std::string>{"8", "14", "17", "23", "27", "29"}));
   EXPECT_TRUE(sampled_ids(0).empty());  // RTBkit divided by zero
+}
+
+TEST_F(RtbkitTest, DocumentedExample) {
+  std::map<std::string, std::chrono::microseconds> latency;
+  RTBKIT::record_latencies(latency);
+  RTBKIT::route(RTBKIT::BidRequest{"auction-13"});  // sampled at 10 (auction-0..12 are not)
+  RTBKIT::route(RTBKIT::BidRequest{"auction-12"});
+  Trace<Object>::set_sinkCb(nullptr);
+  std::vector<std::string> keys;
+  for (const auto& [key, us] : latency) keys.push_back(key);
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"auction-13 Router::auction", "auction-13 Router::route (root)"}));
+
+  // The example above is the one docs/spans.md shows.
+  std::string source = read_text(std::string(PIVOT_SOURCE_DIR) + "/src/trace/rtbkit_test.cc");
+  size_t begin = source.find("// BEGIN docs/spans.md\n");
+  size_t end = source.find("// END docs/spans.md");
+  ASSERT_NE(begin, std::string::npos);
+  ASSERT_NE(end, std::string::npos);
+  begin = source.find('\n', begin) + 1;
+  std::string example = "```cpp\n" + source.substr(begin, end - begin) + "```\n";
+  EXPECT_NE(read_text(std::string(PIVOT_SOURCE_DIR) + "/docs/spans.md").find(example), std::string::npos)
+      << "docs/spans.md no longer shows:\n"
+      << example;
 }
 
 // RTBkit's Span, SinkCb and ProbeCtx, with RTBkit's types, in both of the
