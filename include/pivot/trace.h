@@ -36,6 +36,9 @@
 // that ended the tree, as in RTBkit; exceptions it throws are caught and
 // counted.
 //
+// Code written for RTBkit's Trace, Span and SinkCb compiles against
+// pivot/rtbkit.h (Span also carries RTBkit's tag_, id_, pid_, start_, end_).
+//
 // Spans are also tracepoints, SpanBegin (tag, kind, uniq, span, parent, t1)
 // and SpanEnd (tag, kind, uniq, span, parent, t1, t2, duration), times in ns
 // since the epoch. They fire for every span, sampled or not, while a query
@@ -53,6 +56,7 @@
 //    itself).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -72,6 +76,19 @@ namespace pivot {
 // What do_probe returned for the tree: (kind, id, freq), as RTBkit's ProbeCtx.
 using ProbeCtx = std::tuple<const char*, std::string, uint32_t>;
 
+// One finished span, as a SinkCb receives it.
+//
+// The first fields are pivot's. The last five are RTBkit's members, with
+// RTBkit's names and types, so that a sink written for RTBkit's Span compiles
+// unchanged (see pivot/rtbkit.h); pivot fills both sets for every span it
+// hands to a SinkCb, and they describe the same span:
+//   tag_ == tag, id_ == id, pid_ == uint32_t(pid) (the root's -1 reads as
+//   4294967295, as in RTBkit), end_ - start_ == nanoseconds(t2 - t1).
+// start_ and end_ are steady_clock times: t1 and t2 moved onto steady_clock
+// by the offset between the two clocks, read on the delivering thread at most
+// 100 ms before, so they compare with steady_clock::now() to within the
+// clocks' drift over that time (microseconds).
+// Built-in sinks build no Span at all; only a SinkCb pays for these copies.
 struct Span {
   std::string tag;
   int64_t id = 0;             // 1, 2, ... in the order spans of this tree began
@@ -80,10 +97,24 @@ struct Span {
   int64_t t2 = 0;             // end
   std::string kind;           // kind of the object this span traced
   bool cross_thread = false;  // ended on another thread than it began on
+
+  // RTBkit's members.
+  std::string tag_;
+  uint32_t id_ = 0;
+  uint32_t pid_ = static_cast<uint32_t>(-1);
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point end_;
 };
 
 // RTBkit's sink signature. The vector holds one tree, innermost span first.
 using SinkCb = std::function<void(const ProbeCtx&, const std::vector<Span>&)>;
+
+// RTBkit's default sink as a SinkCb: one syslog(LOG_LOCAL7 | LOG_INFO) line
+// per span, the line syslog_sink() writes (tid is the calling thread's, kind
+// the span's kind or, if empty, the ProbeCtx's). Called directly, it writes
+// synchronously; set_trace_sink(default_probe_sink) installs syslog_sink()
+// instead, so that traced threads do not wait on syslog.
+void default_probe_sink(const ProbeCtx& ctx, const std::vector<Span>& spans);
 
 namespace internal {
 class SinkImpl;
@@ -255,6 +286,12 @@ class Trace {
 
   // Whether this span will reach the sink.
   bool sampled() const noexcept { return span_ != nullptr && internal::span_sampled(span_); }
+
+  // RTBkit's spelling of set_trace_sink(cb), kept for code ported from it
+  // (hence not snake_case). It installs the process-wide sink, for every T:
+  // RTBkit kept one sink per T, but a pivot tree may mix types that share an
+  // id. An empty cb installs discard_sink().
+  static void set_sinkCb(SinkCb cb) { set_trace_sink(std::move(cb)); }
 
  private:
   template <class Probe>

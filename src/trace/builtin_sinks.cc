@@ -1,6 +1,7 @@
 #include "trace/builtin_sinks.h"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -144,6 +145,13 @@ std::shared_ptr<SinkImpl> make_syslog_sink(SyslogEmit emit) {
   return std::make_shared<SyslogSink>(std::move(emit));
 }
 
+void append_probe_sink_line(std::string& out, const ProbeCtx& ctx, const Span& s, int64_t tid) {
+  const ProcessInfo& p = process_info();
+  std::string_view kind = s.kind.empty() ? text_of(std::get<0>(ctx)) : std::string_view(s.kind);
+  append_span_json(out, SpanRecord{tid, p.host, p.proc_id, kind, std::get<1>(ctx), std::get<2>(ctx), s.pid,
+                                   s.id, s.tag, s.t1, s.t2, s.cross_thread});
+}
+
 }  // namespace pivot::internal
 
 namespace pivot {
@@ -165,7 +173,22 @@ Result<TraceSink> chrome_trace_sink(const std::string& path) {
 TraceSink discard_sink() { return TraceSink(std::make_shared<internal::DiscardSink>()); }
 
 TraceSink callback_sink(SinkCb cb) {
+  // RTBkit code restores its default with set_sinkCb(default_probe_sink):
+  // give it the built-in syslog sink, which writes off the traced thread.
+  using SinkFn = void (*)(const ProbeCtx&, const std::vector<Span>&);
+  if (const SinkFn* fn = cb.target<SinkFn>(); fn != nullptr && *fn == &default_probe_sink)
+    return syslog_sink();
   return TraceSink(std::make_shared<internal::CallbackSink>(std::move(cb)));
+}
+
+void default_probe_sink(const ProbeCtx& ctx, const std::vector<Span>& spans) {
+  thread_local const auto tid = static_cast<int64_t>(::syscall(SYS_gettid));
+  std::string line;
+  for (const Span& s : spans) {
+    line.clear();
+    internal::append_probe_sink_line(line, ctx, s, tid);
+    ::syslog(LOG_LOCAL7 | LOG_INFO, "%s", line.c_str());
+  }
 }
 
 }  // namespace pivot

@@ -278,6 +278,36 @@ void write_in_place(ThreadSpans& ts, SpanTree* tree) noexcept {
   ts.sink->end_batch();
 }
 
+// Wall-clock ns minus steady_clock ns, for moving span times onto
+// steady_clock (Span::start_, end_). Re-read when `wall_ns` is more than
+// 100 ms from when the cached offset was read, so the clocks' drift between
+// reads stays in microseconds and a busy thread reads the clocks about ten
+// times a second, not once per tree.
+int64_t steady_offset(ThreadSpans& ts, int64_t wall_ns) noexcept {
+  constexpr int64_t kMaxAgeNs = 100'000'000;
+  if (wall_ns > ts.steady_offset_at - kMaxAgeNs && wall_ns < ts.steady_offset_at + kMaxAgeNs) [[likely]]
+    return ts.steady_offset;
+  auto steady_ns = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+  // The wall clock is the spans' own (ticks_to_ns), read between two steady
+  // readings.
+  int64_t s0 = steady_ns();
+  int64_t wall = ticks_to_ns(tsc_now());
+  int64_t s1 = steady_ns();
+  ts.steady_offset = wall - (s0 + (s1 - s0) / 2);
+  ts.steady_offset_at = wall;
+  return ts.steady_offset;
+}
+
+std::chrono::steady_clock::time_point steady_time(int64_t wall_ns, int64_t offset) noexcept {
+  return std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::nanoseconds(wall_ns - offset)));
+}
+
 void call_callback(ThreadSpans& ts, const SinkCb& cb, SpanTree* tree) noexcept {
   try {
     ProbeCtx& ctx = ts.ctx_scratch;
@@ -286,6 +316,7 @@ void call_callback(ThreadSpans& ts, const SinkCb& cb, SpanTree* tree) noexcept {
     std::get<2>(ctx) = static_cast<uint32_t>(tree->freq);
     std::vector<Span>& spans = ts.spans_scratch;
     spans.resize(tree->done.size());
+    int64_t offset = 0;
     for (size_t i = 0; i < spans.size(); ++i) {
       const DoneSpan& d = tree->done[i];
       Span& s = spans[i];
@@ -296,6 +327,13 @@ void call_callback(ThreadSpans& ts, const SinkCb& cb, SpanTree* tree) noexcept {
       s.t2 = ticks_to_ns(d.t2);
       s.kind.assign(d.kind);
       s.cross_thread = d.cross_thread;
+      // RTBkit's members (pivot/rtbkit.h).
+      if (i == 0) offset = steady_offset(ts, s.t2);
+      s.tag_.assign(d.tag);
+      s.id_ = static_cast<uint32_t>(d.id);
+      s.pid_ = static_cast<uint32_t>(d.pid);  // the root's -1 is 4294967295, as in RTBkit
+      s.start_ = steady_time(s.t1, offset);
+      s.end_ = steady_time(s.t2, offset);
     }
     ts.in_sink = true;
     cb(ctx, spans);

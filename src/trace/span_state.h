@@ -259,6 +259,8 @@ struct ThreadSpans {
   bool in_sink = false;                   // inside a SinkCb (spans are not traced)
   ProbeCtx ctx_scratch;
   std::vector<Span> spans_scratch;
+  int64_t steady_offset = 0;                 // wall-clock ns minus steady_clock ns (sink.cc)
+  int64_t steady_offset_at = INT64_MIN / 2;  // wall-clock ns when it was read
   int64_t tid = 0;
 
   // Shared.
