@@ -87,6 +87,7 @@ std::vector<std::string> Frontend::install(const std::vector<AgentInfo>& agents,
     probe.info = r.info;
     if (!r.answer) {
       errors.push_back(probe.name() + ": " + r.answer.error().message());
+      if (r.timed_out) timed_out_.push_back(r.info);
       continue;
     }
     if ((*r.answer)["type"] != "installed") {
@@ -164,6 +165,16 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   for (const AgentInfo& a : found) tried_.insert(a.key);
   for (auto& e : install(found, true)) notes.push_back(std::move(e));
   install_ms_ = steady_ms() - t0;
+  if (!timed_out_.empty()) {
+    // An install that cannot finish in time (a hooked function that never
+    // returns, a wedged process) is not a success with that agent missing:
+    // the query is taken back everywhere.
+    Peer slow;
+    slow.info = timed_out_.front();
+    abandon(timed_out_);
+    return Error(slow.name() + " did not finish installing the query within " +
+                 std::to_string(kInstallTimeoutMs / 1000) + " s; it was removed from every agent");
+  }
   if (installed_agents() == 0) {
     std::string why = notes.empty() ? "" : ": " + notes.front();
     return Error("no agent accepted the query" + why);
@@ -184,6 +195,17 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   }
   next_tick_ = steady_ms() + options_.interval_ms;
   return notes;
+}
+
+void Frontend::abandon(const std::vector<AgentInfo>& also) {
+  Json uninstall = wire::message("uninstall");
+  uninstall["id"] = id_;
+  for (auto& p : peers_) {
+    if (p->installed && !p->lost) link_->send(p->info.key, uninstall);
+    p->installed = false;
+  }
+  for (const AgentInfo& a : also) link_->send(a.key, uninstall);
+  id_.clear();
 }
 
 void Frontend::lose(Peer& p, const std::string& why) {

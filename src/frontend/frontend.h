@@ -89,6 +89,8 @@ class Frontend {
   // Installs on `agents` (with `again`: agents that still have it confirm
   // it); returns the errors.
   std::vector<std::string> install(const std::vector<AgentInfo>& agents, bool everyone, bool again = false);
+  // Uninstalls from every peer and from `also`, and forgets the query.
+  void abandon(const std::vector<AgentInfo>& also);
   Peer* find(const std::string& key);
   void pump(int64_t deadline_ms, bool until_finals);
   void on_event(const LinkEvent& e);
@@ -111,6 +113,7 @@ class Frontend {
   std::vector<std::unique_ptr<aggregate::Partial>> interval_, total_;
   int64_t next_tick_ = 0;
   int64_t install_ms_ = 0;
+  std::vector<AgentInfo> timed_out_;  // agents whose install did not answer in time (start())
   const std::atomic<bool>* interrupt_ = nullptr;
 };
 

@@ -69,9 +69,13 @@ class Link {
   // key, the answer ("installed" or "error") or why there was none.
   // Agents that answer without being asked (a NATS broadcast reaches every
   // agent of the fleet) are included, with their info.
+  // An agent that did not answer in time (timed_out) may still be
+  // installing: the link has asked it to drop the query when it is done,
+  // where it can (local sockets; on NATS the frontend's uninstall reaches it).
   struct Installed {
     AgentInfo info;
     Result<wire::Json> answer;
+    bool timed_out = false;
   };
   virtual std::vector<Installed> install(const std::vector<AgentInfo>& agents, const wire::Json& message,
                                          bool everyone) = 0;

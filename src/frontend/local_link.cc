@@ -102,15 +102,21 @@ class LocalLink final : public Link {
     }
     std::vector<Installed> out;
     for (Asked& q : asked) {
-      if (!q.answer)
+      bool timed_out = !q.answer;
+      if (timed_out) {
+        // It may finish later: it then reads this and drops the query.
+        Json uninstall = wire::message("uninstall");
+        uninstall["id"] = message["id"];
+        (void)transport::write_frame(q.conn->fd, uninstall.dump());
         q.answer = Result<Json>(
             Error("no answer to the install within " + std::to_string(kInstallTimeoutMs / 1000) + " s"));
+      }
       // Reports may arrive before the answer only once it is installed.
       if (*q.answer && (**q.answer)["type"] == "installed") {
         drain(q.info.key, *q.conn);  // a report read along with the answer
         conns_[q.info.key] = std::move(q.conn);
       }
-      out.push_back({std::move(q.info), std::move(*q.answer)});
+      out.push_back({std::move(q.info), std::move(*q.answer), timed_out});
     }
     return out;
   }

@@ -123,7 +123,7 @@ class NatsFrontLink final : public Link {
     std::vector<Installed> out;
     for (const AgentInfo& a : agents) {
       if (!answers.count(a.key))
-        out.push_back({a, Error("agent " + a.key + " did not answer the install in time")});
+        out.push_back({a, Error("agent " + a.key + " did not answer the install in time"), true});
     }
     for (auto& [k, v] : answers) out.push_back(std::move(v));
     return out;
