@@ -131,6 +131,91 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
 
 TEST(PaperQueries, EveryAnswerEqualsTheGroundTruth) { run_paper_queries({}); }
 
+// The C library's functions that pivot itself uses, hooked in every process
+// of the cluster while it serves (docs/hooks.md): each hook is installed on
+// all seven agents or refused with the reason, never hangs; the seed query
+// still equals the ground truth, every query uninstalls, and SIGTERM still
+// ends the cluster.
+TEST(PaperQueries, SeedQueryStaysExactWithTheCLibraryHooked) {
+#if defined(__SANITIZE_THREAD__)
+  setenv("PIVOT_HOOK_INT3", "allow", 1);
+#endif
+  std::string dir = "/tmp/pivot-libc-cluster-test-" + std::to_string(getpid());
+  ASSERT_EQ(system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str()), 0);
+  std::string runtime = dir + "/agents", truth_dir = dir + "/truth", go = dir + "/go", done = dir + "/done";
+  Subprocess cluster({MINIDFS_BIN, "cluster", "--datanodes", "3", "--clients", "3", "--ops", "12", "--seed", "11",
+                      "--stay", "--go-file", go, "--done-file", done, "--truth-dir", truth_dir, "--runtime-dir",
+                      runtime, "--ready-file", dir + "/ready", "--run-dir", dir + "/run"});
+  ASSERT_TRUE(wait_for_file(dir + "/ready", 30'000)) << "the cluster did not start";
+
+  struct Hook {
+    std::string definition;
+    bool refused;
+  };
+  const std::vector<Hook> hooks = {
+      {"Entry(\"malloc\") Exports n = arg0", false},
+      {"Return(\"malloc\") Exports n = arg0", false},
+      {"Entry(\"free\")", false},
+      {"Entry(\"operator new(unsigned long)\") Exports n = arg0", false},
+      {"Entry(\"opendir\")", false},
+      {"Entry(\"read\") Exports n = arg2", false},
+      {"Return(\"write\") Exports n = arg2", false},
+      {"Entry(\"pthread_mutex_lock\")", false},
+      {"Entry(\"clock_gettime\") Exports c = arg0", false},
+      {"Entry(\"memcpy\") Exports n = arg2", true},  // mempcpy jumps into it (docs/hooks.md)
+      {"Entry(\"mprotect\")", true},                 // the allocator calls it under its lock
+  };
+  auto seed = minidfs::truth::query_text("Q2");
+  ASSERT_TRUE(seed) << seed.error().message();
+  auto query = [&](const std::string& text) {
+    return std::make_unique<Subprocess>(std::vector<std::string>{
+        PIVOT_CLI, "--runtime-dir", runtime, "query", "--format", "json", "--interval", "200", text});
+  };
+  std::vector<std::unique_ptr<Subprocess>> frontends;
+  frontends.push_back(query(*seed));
+  ASSERT_TRUE(frontends[0]->wait_err("query installed on 7 agents", 30'000));
+  for (const Hook& h : hooks) {
+    auto f = query("Tracepoint t = " + h.definition + "\nFrom c In t Select COUNT");
+    if (h.refused) {
+      std::string said;
+      for (const std::string& l : f->rest_err(30'000)) said += l + "\n";
+      EXPECT_NE(f->wait(), 0) << h.definition;
+      EXPECT_NE(said.find("cannot hook"), std::string::npos) << h.definition << " said: " << said;
+      continue;
+    }
+    EXPECT_TRUE(f->wait_err("query installed on 7 agents", 30'000)) << h.definition;
+    frontends.push_back(std::move(f));
+  }
+  ASSERT_EQ(system(("touch '" + go + "'").c_str()), 0);
+  ASSERT_TRUE(wait_for_file(done, 60'000)) << "the clients did not finish";
+  usleep(1'000'000);
+  for (auto& f : frontends) f->signal(SIGINT);
+  std::vector<Json> totals;
+  for (auto& f : frontends) {
+    auto lines = f->rest(20'000);
+    EXPECT_EQ(f->wait(), 0);
+    ASSERT_FALSE(lines.empty());
+    Json last = Json::parse(lines.back());
+    EXPECT_EQ(last["agents"], 7);
+    totals.push_back(last["total"]);
+  }
+  // malloc (at entry and return), free, operator new and pthread_mutex_lock
+  // ran in the cluster while it served.
+  for (size_t i : {1, 2, 3, 4, 8}) {
+    ASSERT_EQ(totals[i]["rows"].size(), 1u) << hooks[i - 1].definition;
+    EXPECT_GT(totals[i]["rows"][0][0].get<int64_t>(), 0) << hooks[i - 1].definition;
+  }
+  cluster.signal(SIGTERM);
+  EXPECT_EQ(cluster.wait(), 0);
+
+  auto records = minidfs::truth::load_dir(truth_dir);
+  ASSERT_TRUE(records) << records.error().message();
+  auto want = minidfs::truth::expected(*records, "Q2");
+  ASSERT_TRUE(want) << want.error().message();
+  EXPECT_EQ(totals[0], Json::parse(want->to_json()));
+  if (!::testing::Test::HasFailure()) (void)!system(("rm -rf '" + dir + "'").c_str());
+}
+
 // HDFS-6268: with replicas in a fixed order every client reads the first;
 // Q7 must show exactly that skew.
 TEST(PaperQueries, FixedReplicaOrderShowsTheSkew) { run_paper_queries({"--fixed-replica-order"}); }
