@@ -43,7 +43,7 @@ class NatsFrontLink final : public Link {
 
   std::vector<AgentInfo> discover(std::vector<std::string>* notes) override {
     std::map<std::string, AgentInfo> found;
-    if (auto s = link_->publish(subjects_.cmd(), wire::message("hello").dump(), inbox_); !s) {
+    if (auto s = link_->publish(subjects_.cmd(), wire::encode(wire::message("hello")), inbox_); !s) {
       if (notes) notes->push_back(s.error().message());
       return {};
     }
@@ -85,7 +85,7 @@ class NatsFrontLink final : public Link {
   std::vector<Installed> install(const std::vector<AgentInfo>& agents, const Json& message,
                                  bool everyone) override {
     const std::string id = str_field(message, "id");
-    std::string payload = message.dump();
+    std::string payload = wire::encode(message);
     std::map<std::string, Installed> answers;
     std::set<std::string> asked;
     for (const AgentInfo& a : agents) asked.insert(a.key);
@@ -130,11 +130,11 @@ class NatsFrontLink final : public Link {
   }
 
   void send(const std::string& key, const Json& message) override {
-    (void)link_->publish(subjects_.agent_cmd(key), message.dump(), inbox_);
+    (void)link_->publish(subjects_.agent_cmd(key), wire::encode(message), inbox_);
   }
 
   void send_all(const std::vector<std::string>&, const Json& message) override {
-    (void)link_->publish(subjects_.cmd(), message.dump());
+    (void)link_->publish(subjects_.cmd(), wire::encode(message));
   }
 
   bool next(int64_t deadline_ms, LinkEvent* out) override {

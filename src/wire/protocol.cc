@@ -147,6 +147,8 @@ void merge_catalog(planner::Catalog& a, const planner::Catalog& b) {
             [](const auto& x, const auto& y) { return x.name < y.name; });
 }
 
+std::string encode(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 Json message(std::string_view type) { return Json{{"v", kVersion}, {"type", type}}; }
 
 Result<Json> parse_message(std::string_view text) {

@@ -49,6 +49,12 @@ Result<planner::Catalog> catalog_from_json(const Json& j);
 // Adds b's tracepoints and exports to a (union by name).
 void merge_catalog(planner::Catalog& a, const planner::Catalog& b);
 
+// The text of a message (or any JSON) to send or print. Never throws: a
+// string that is not valid UTF-8 (a tracepoint's export, a comment in a
+// query text) has each bad byte replaced by U+FFFD, as nlohmann's dump()
+// would otherwise throw type_error.316 at it.
+std::string encode(const Json& j);
+
 // A message: {"v": kVersion, "type": type}.
 Json message(std::string_view type);
 // Parses a frame's text into a message object with a supported version and
