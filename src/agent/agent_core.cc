@@ -317,6 +317,18 @@ void AgentCore::forget_owner(int64_t owner) {
   }
 }
 
+bool AgentCore::owns_queries(int64_t owner) const {
+  for (const auto& [id, q] : queries_) {
+    if (q.owner == owner) return true;
+  }
+  for (const auto& [id, p] : pending_) {
+    for (const From& f : p.waiting) {
+      if (f.owner == owner) return true;
+    }
+  }
+  return false;
+}
+
 void AgentCore::finish() {
   installer_.reset();  // waits for the install under way; what it made is dropped with pending_
   pending_.clear();

@@ -77,6 +77,8 @@ class AgentCore {
   int64_t next_deadline() const;
   // The owner went away: its queries stay until their leases lapse.
   void forget_owner(int64_t owner);
+  // Whether the owner has a query here, or waits for an install.
+  bool owns_queries(int64_t owner) const;
   // At shutdown: waits for an install under way (and drops it), sends one
   // last report of every query to its owner, then removes all advice.
   void finish();
