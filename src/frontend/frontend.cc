@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <random>
 #include <set>
+#include <utility>
 
 #include "core/clock.h"
 #include "session/installation.h"
@@ -23,6 +24,8 @@ struct Frontend::Peer {
   bool final_seen = false;
   bool lost = false;
   uint64_t last_seq = 0;  // of its reports since it installed the query
+  int64_t last_heard = 0;  // steady ms of its last report (or install)
+  bool silent = false;     // reported silent, not heard from since
 
   std::string name() const {
     return "agent " + std::to_string(info.pid) + " (" + info.proc_name + "@" + info.host + ")";
@@ -114,6 +117,7 @@ std::vector<std::string> Frontend::install(const std::vector<AgentInfo>& agents,
                         "installed it again: its results in between are missing");
     }
     if (fresh || !p->installed) p->last_seq = 0;
+    p->last_heard = steady_ms();
     p->installed = true;
     p->lost = false;
   }
@@ -261,6 +265,12 @@ void Frontend::handle_message(const std::string& key, const std::string& payload
     events_.push_back(p->name() + ": " + std::to_string(seq - p->last_seq - 1) +
                       " report(s) missing (sequence " + std::to_string(p->last_seq + 1) + ".." +
                       std::to_string(seq - 1) + "); the results have a gap");
+    lost_reports_ += static_cast<int64_t>(seq - p->last_seq - 1);
+  }
+  p->last_heard = steady_ms();
+  if (p->silent) {
+    p->silent = false;
+    events_.push_back(p->name() + " is heard from again");
   }
   if (seq > p->last_seq) p->last_seq = seq;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -295,9 +305,26 @@ void Frontend::on_event(const LinkEvent& e) {
   }
 }
 
+// On both transports an agent reports every interval: one that has not
+// for silent_after_ms() is said to be silent, once, rather than its rows
+// just going missing.
+void Frontend::check_silent() {
+  int64_t now = steady_ms();
+  for (auto& p : peers_) {
+    if (!p->installed || p->lost || p->silent || p->last_heard == 0) continue;
+    if (now - p->last_heard > silent_after_ms(options_.interval_ms)) {
+      p->silent = true;
+      events_.push_back(p->name() + " is silent: no report for " + std::to_string(now - p->last_heard) +
+                        " ms (stopped or overloaded?); its results are missing until it is heard from");
+    }
+  }
+}
+
 void Frontend::pump(int64_t deadline_ms, bool until_finals) {
   for (;;) {
     if (!until_finals && interrupt_ != nullptr && interrupt_->load()) return;
+    if (!until_finals && stop_at_ > 0 && steady_ms() >= stop_at_) return;
+    if (!until_finals) check_silent();
     if (until_finals &&
         std::all_of(peers_.begin(), peers_.end(), [](const auto& p) { return p->lost || p->final_seen; })) {
       return;
@@ -331,6 +358,7 @@ Snapshot Frontend::snapshot(bool reset_interval) {
   }
   s.events = std::move(events_);
   events_.clear();
+  s.lost_reports = std::exchange(lost_reports_, 0);
   return s;
 }
 
@@ -367,6 +395,7 @@ Snapshot Frontend::finish(int timeout_ms) {
     if (!p->lost && !p->final_seen) events_.push_back(p->name() + " did not send its final report in time");
   }
   Snapshot s = snapshot(true);
+  s.final = true;
   Json uninstall = wire::message("uninstall");
   uninstall["id"] = id_;
   for (auto& p : peers_) {

@@ -19,6 +19,7 @@
 // Thread safety: use from one thread.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -47,7 +48,14 @@ struct Snapshot {
   ResultTable interval;
   ResultTable total;
   std::vector<std::string> events;  // "agent 42 (DataNode@dn1) lost: ..."
+  int64_t lost_reports = 0;         // reports known missing (gaps in agents' sequences) since the last one
+  bool final = false;               // from finish(): the last answer
 };
+
+// An agent none of whose reports has come for this long is reported silent
+// (it may be stopped, swapped out or cut off); its rows are missing until
+// it is heard from again. Two intervals, and at least a second.
+inline int64_t silent_after_ms(int64_t interval_ms) { return std::max<int64_t>(2 * interval_ms, 1000); }
 
 class Frontend {
  public:
@@ -72,6 +80,9 @@ class Frontend {
   Result<std::vector<std::string>> start(std::string_view text, QueryOptions options);
   // next_interval() returns early once *flag is true (a Ctrl-C handler's).
   void set_interrupt(const std::atomic<bool>* flag) { interrupt_ = flag; }
+  // next_interval() returns early at this time (steady clock, ms; 0: never),
+  // however long the interval: `--duration` ends the query on time.
+  void set_stop_at(int64_t steady_ms) { stop_at_ = steady_ms; }
   // How long start() took to install the query on the agents it found
   // (after discovering them), in ms.
   int64_t install_ms() const { return install_ms_; }
@@ -97,6 +108,7 @@ class Frontend {
   void handle(const std::string& key, const std::string& payload);
   void handle_message(const std::string& key, const std::string& payload);
   void lose(Peer& p, const std::string& why);
+  void check_silent();
   Snapshot snapshot(bool reset_interval);
 
   std::unique_ptr<Link> link_;
@@ -115,6 +127,8 @@ class Frontend {
   int64_t install_ms_ = 0;
   std::vector<AgentInfo> timed_out_;  // agents whose install did not answer in time (start())
   const std::atomic<bool>* interrupt_ = nullptr;
+  int64_t stop_at_ = 0;
+  int64_t lost_reports_ = 0;
 };
 
 }  // namespace pivot::frontend
