@@ -13,7 +13,6 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
-#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -21,6 +20,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/clock.h"
 #include "frontend/frontend.h"
 #include "output.h"
 #include "transport/local.h"
@@ -82,7 +82,7 @@ int cmd_tracepoints(pivot::frontend::Frontend& fe, bool json) {
   if (json) {
     pivot::wire::Json out = pivot::wire::to_json(all);
     for (auto& t : out) t["processes"] = where[t["name"].get<std::string>()];
-    std::cout << out.dump() << "\n";
+    std::cout << pivot::wire::encode(out) << "\n";
     return 0;
   }
   pivot::ResultTable t;
@@ -126,25 +126,36 @@ int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format form
             << std::endl;
 
   const bool live = format == Format::kTable && isatty(STDOUT_FILENO);
-  const auto until =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(duration_s * 1000));
-  auto report = [&](const pivot::frontend::Snapshot& s, bool final) {
+  // The deadline holds inside an interval too: --interval 3600000
+  // --duration 5 ends after 5 s.
+  const int64_t until = pivot::internal::steady_ms() + static_cast<int64_t>(duration_s * 1000);
+  if (duration_s > 0) fe.set_stop_at(until);
+  // False once stdout is gone (`pivot query ... | head -1`): SIGPIPE is
+  // ignored, so the write fails instead, and the query is uninstalled
+  // before pivot exits rather than left to its lease.
+  auto report = [&](const pivot::frontend::Snapshot& s) {
     for (const auto& e : s.events) std::cerr << "pivot: " << e << "\n";
     switch (format) {
       case Format::kJson: std::cout << pivot::cli::json_line(s) << std::endl; break;
       case Format::kTable:
         if (live) std::cout << "\x1b[H\x1b[2J";  // redraw in place on a terminal
-        if (live || final) std::cout << pivot::cli::table_view(s, "query", final) << std::flush;
+        if (live || s.final) std::cout << pivot::cli::table_view(s, "query", s.final) << std::flush;
         break;
       case Format::kCsv:
-        if (final) std::cout << s.total.to_csv() << std::flush;
+        if (s.final) std::cout << s.total.to_csv() << std::flush;
         break;
     }
+    return static_cast<bool>(std::cout);
   };
-  while (!g_interrupted.load() && (duration_s <= 0 || std::chrono::steady_clock::now() < until)) {
-    report(fe.next_interval(), false);
+  bool output_ok = true;
+  while (output_ok && !g_interrupted.load() && (duration_s <= 0 || pivot::internal::steady_ms() < until)) {
+    output_ok = report(fe.next_interval());
   }
-  report(fe.finish(), true);
+  if (!output_ok) {
+    (void)fe.finish();
+    return fail("cannot write the results (is stdout closed?); stopped, and the query is uninstalled");
+  }
+  if (!report(fe.finish())) return fail("cannot write the final results");
   return 0;
 }
 
@@ -192,6 +203,9 @@ int main(int argc, char** argv) {
   q->add_option("--show", show, "print this named query of the text (default: the last query)");
 
   CLI11_PARSE(app, argc, argv);
+  // A closed stdout is a failed write to handle (cmd_query uninstalls its
+  // query then), not a signal that kills pivot on the spot.
+  signal(SIGPIPE, SIG_IGN);
   if (lease_ms != 0 && lease_ms < interval_ms) return fail("--lease must be at least --interval", 2);
   auto link = pivot::frontend::make_link(transport, dir);
   if (!link) return fail(link.error().message(), 2);

@@ -2,11 +2,21 @@
 
 #include <ctime>
 
+#include "pivot/value.h"
+
 namespace pivot::cli {
 
 std::string json_line(const frontend::Snapshot& s) {
-  return "{\"time\":" + std::to_string(s.time_ms) + ",\"agents\":" + std::to_string(s.agents) +
-         ",\"interval\":" + s.interval.to_json() + ",\"total\":" + s.total.to_json() + "}";
+  std::string out = "{\"time\":" + std::to_string(s.time_ms) + ",\"agents\":" + std::to_string(s.agents) +
+                    ",\"interval\":" + s.interval.to_json() + ",\"total\":" + s.total.to_json() +
+                    ",\"lost\":" + std::to_string(s.lost_reports) + ",\"events\":[";
+  for (size_t i = 0; i < s.events.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, s.events[i]);
+  }
+  out += "],\"final\":";
+  out += s.final ? "true}" : "false}";
+  return out;
 }
 
 std::string table_view(const frontend::Snapshot& s, const std::string& query_label, bool final) {
