@@ -228,8 +228,10 @@ TEST_F(RobustnessTest, OpenRuntimeDirIsRefusedNotChanged) {
   ASSERT_EQ(mkdir(dir_.c_str(), 0755), 0);
   ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
   Subprocess a({kApp}, {"PIVOT_RUNTIME_DIR=" + dir_});
+  auto st = a.wait_for(5000);
+  ASSERT_TRUE(st.has_value()) << "the agent runs in a directory open to others";
+  EXPECT_EQ(WEXITSTATUS(*st), 1);
   auto err = a.rest_err();
-  EXPECT_EQ(WEXITSTATUS(a.wait()), 1);
   ASSERT_EQ(err.size(), 1u);
   EXPECT_EQ(err[0], "agent_app: refusing the runtime directory " + dir_ +
                         ": group or others may use it (mode 0755); set PIVOT_RUNTIME_DIR to a directory only "
