@@ -191,7 +191,7 @@ TEST_F(RobustnessTest, SilentSocketsCostOneTimeoutInAll) {
 }
 
 // An agent stopped mid-query (SIGSTOP) is reported silent within two
-// intervals (here at least a second), and heard from again when it runs;
+// intervals (at least 2 s), and heard from again when it runs;
 // the JSON lines carry the events and the last one says it is final.
 TEST_F(RobustnessTest, StoppedAgentIsReportedSilentAndJsonSaysSo) {
   Subprocess& a = app("alpha");
@@ -202,7 +202,7 @@ TEST_F(RobustnessTest, StoppedAgentIsReportedSilentAndJsonSaysSo) {
   a.signal(SIGSTOP);
   auto stopped = Clock::now();
   ASSERT_TRUE(q->wait_err("is silent", 5000));
-  EXPECT_LT(ms_since(stopped), 3000);
+  EXPECT_LT(ms_since(stopped), 4000);
   a.signal(SIGCONT);
   ASSERT_TRUE(q->wait_err("is heard from again", 5000));
   q->signal(SIGINT);

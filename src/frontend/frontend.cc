@@ -321,6 +321,16 @@ void Frontend::check_silent() {
 }
 
 void Frontend::pump(int64_t deadline_ms, bool until_finals) {
+  // Time this frontend spent not listening (its caller was busy between
+  // intervals) is nobody's silence.
+  int64_t away = pumped_until_ > 0 ? steady_ms() - pumped_until_ : 0;
+  for (auto& p : peers_) {
+    if (p->last_heard > 0 && away > 0) p->last_heard += away;
+  }
+  struct Mark {
+    int64_t& at;
+    ~Mark() { at = steady_ms(); }
+  } mark{pumped_until_};
   for (;;) {
     if (!until_finals && interrupt_ != nullptr && interrupt_->load()) return;
     if (!until_finals && stop_at_ > 0 && steady_ms() >= stop_at_) return;

@@ -54,8 +54,9 @@ struct Snapshot {
 
 // An agent none of whose reports has come for this long is reported silent
 // (it may be stopped, swapped out or cut off); its rows are missing until
-// it is heard from again. Two intervals, and at least a second.
-inline int64_t silent_after_ms(int64_t interval_ms) { return std::max<int64_t>(2 * interval_ms, 1000); }
+// it is heard from again. Two intervals, and at least two seconds: short
+// intervals on a loaded machine are often late by a few hundred ms.
+inline int64_t silent_after_ms(int64_t interval_ms) { return std::max<int64_t>(2 * interval_ms, 2000); }
 
 class Frontend {
  public:
@@ -128,6 +129,7 @@ class Frontend {
   std::vector<AgentInfo> timed_out_;  // agents whose install did not answer in time (start())
   const std::atomic<bool>* interrupt_ = nullptr;
   int64_t stop_at_ = 0;
+  int64_t pumped_until_ = 0;  // when pump() last returned
   int64_t lost_reports_ = 0;
 };
 
