@@ -194,6 +194,24 @@ TEST_F(NatsTest, AStoppedAgentDoesNotStallTheOthers) {
   EXPECT_EQ(last["total"], expected({4, 10, 6}));
 }
 
+// ... and it is said: within two intervals (at least 2 s), before its
+// heartbeats are missed three times, as on the local transport.
+TEST_F(NatsTest, AStoppedAgentIsReportedSilent) {
+  Subprocess& a = app("h1", "alpha");
+  app("h2", "beta");
+  auto q = pivot({"query", "--format", "json", "--interval", "200", kSeedLike});
+  ASSERT_TRUE(q->wait_err("query installed on 2 agents"));
+  usleep(500'000);
+  a.signal(SIGSTOP);
+  ASSERT_TRUE(q->wait_err("is silent: no report for", 5000));
+  a.signal(SIGCONT);
+  ASSERT_TRUE(q->wait_err("is heard from again", 5000));
+  q->signal(SIGINT);
+  auto lines = q->rest();
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(Json::parse(lines.back())["final"], true);
+}
+
 TEST_F(NatsTest, AgentsDropTheAdviceWhenTheFrontendDies) {
   app("h1", "alpha");
   auto q = pivot({"query", "--format", "json", "--interval", "100", "--lease", "500", kSeedLike});
