@@ -6,7 +6,9 @@
 // Rows are sorted by their values, so equal answers print identically.
 // `incomplete` is set when some tuples could not be counted (a baggage hit
 // its byte cap); `dropped` counts the tuples a query without aggregation
-// could not keep (each process keeps a bounded number per interval).
+// could not keep (each process keeps a bounded number per interval);
+// `overflow` is set when a SUM or AVG of integers went past 64 bits: that
+// value is a double from then on, and approximate.
 #pragma once
 
 #include <cstdint>
@@ -22,9 +24,10 @@ struct ResultTable {
   std::vector<std::vector<Value>> rows;
   bool incomplete = false;
   uint64_t dropped = 0;
+  bool overflow = false;
 
-  // {"columns":[...],"rows":[[...],...]}, plus "incomplete":true and
-  // "dropped":N only when they apply.
+  // {"columns":[...],"rows":[[...],...]}, plus "incomplete":true,
+  // "dropped":N and "overflow":true only when they apply.
   std::string to_json() const;
   // An aligned text table with a header line.
   std::string to_text() const;

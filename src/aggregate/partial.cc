@@ -24,24 +24,27 @@ size_t hash_keys(std::span<const Value* const> keys) {
 }
 
 // Adds `in` (times `weight`) into acc in place; ints stay ints until they
-// overflow. The common case, int into int, allocates nothing.
-void accumulate(Value& acc, const Value& in, int64_t weight) {
+// overflow, and then become doubles: true when that happened here. The
+// common case, int into int, allocates nothing.
+bool accumulate(Value& acc, const Value& in, int64_t weight) {
   if (int64_t* a = acc.if_int()) {
     if (in.is_int()) {
       int64_t add, sum;  // on overflow the builtins store the wrapped result: not into acc
       if (!__builtin_mul_overflow(in.as_int(), weight, &add) && !__builtin_add_overflow(*a, add, &sum)) {
         *a = sum;
-        return;
+        return false;
       }
     }
   } else if (double* d = acc.if_double()) {
     if (in.is_number()) {
       *d += in.to_double() * static_cast<double>(weight);
-      return;
+      return false;
     }
   }
+  const bool ints = in.is_int() && (acc.is_int() || acc.is_null());
   Value add = weight == 1 ? in : value_mul(in, Value(weight));
   acc = acc.is_null() ? add : value_add(acc, add);
+  return ints && acc.is_double();
 }
 
 void combine(AggFn fn, AggState& a, const AggState& b) {
@@ -140,7 +143,7 @@ void Partial::add_states(Group& g, const Value* const* inputs, int64_t weight, s
             break;
           }
         }
-        accumulate(s.acc, in, weight);
+        overflow_ |= accumulate(s.acc, in, weight);
         break;
       case AggFn::kMin:
         if (s.acc.is_null() || compare(in, s.acc) < 0) s.acc = in;
@@ -189,7 +192,7 @@ void Partial::add_slow(const Value* const* keys, size_t hash, const Value* const
       case AggFn::kAvg:
         if (in.is_null()) break;
         s.count += weight;
-        accumulate(s.acc, in, presummed ? 1 : weight);
+        overflow_ |= accumulate(s.acc, in, presummed ? 1 : weight);
         break;
       case AggFn::kMin:
       case AggFn::kMax:
@@ -219,13 +222,17 @@ void Partial::merge_group(std::span<const Value> keys, std::span<const AggState>
     return;
   }
   Group& g = find_or_add(keys, hash_keys(keys));
-  for (size_t i = 0; i < states.size() && i < g.states.size(); ++i)
+  for (size_t i = 0; i < states.size() && i < g.states.size(); ++i) {
+    const bool ints = g.states[i].acc.is_int() && states[i].acc.is_int();
     combine(shape_->aggs[i], g.states[i], states[i]);
+    if (ints && g.states[i].acc.is_double()) overflow_ = true;  // a sum went past 64 bits
+  }
 }
 
 void Partial::merge(const Partial& other) {
   for (const Group& g : other.groups_) merge_group(g.keys, g.states);
   incomplete_ = incomplete_ || other.incomplete_;
+  overflow_ = overflow_ || other.overflow_;
   dropped_ += other.dropped_;
 }
 
@@ -233,6 +240,7 @@ void Partial::clear() {
   groups_.clear();
   index_.clear();
   incomplete_ = false;
+  overflow_ = false;
   dropped_ = 0;
 }
 

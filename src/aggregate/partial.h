@@ -61,15 +61,18 @@ class Partial {
   // Convenience for contiguous values (tests, decoding).
   void add_values(const Value* keys, const Value* inputs, int64_t weight = 1);
   void mark_incomplete() { incomplete_ = true; }
+  // A SUM or AVG of integers went past 64 bits (and became a double).
+  void mark_overflow() { overflow_ = true; }
   void add_dropped(uint64_t n) { dropped_ += n; }
   void merge(const Partial& other);
   void clear();
-  bool empty() const { return groups_.empty() && dropped_ == 0 && !incomplete_; }
+  bool empty() const { return groups_.empty() && dropped_ == 0 && !incomplete_ && !overflow_; }
 
   // The final value of each aggregate (AVG divides), one row per group:
   // keys then aggregates, sorted.
   std::vector<std::vector<Value>> rows() const;
   bool incomplete() const { return incomplete_; }
+  bool overflow() const { return overflow_; }
   uint64_t dropped() const { return dropped_; }
   const EmitShape& shape() const { return *shape_; }
 
@@ -96,6 +99,7 @@ class Partial {
   std::vector<Group> groups_;
   std::vector<uint32_t> index_;  // open addressing: group index + 1, 0 = empty
   bool incomplete_ = false;
+  bool overflow_ = false;
   uint64_t dropped_ = 0;
 };
 

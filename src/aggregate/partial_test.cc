@@ -30,6 +30,28 @@ TEST(Partial, IntSumOverflowTurnsDoubleWithoutLosingTheAddend) {
   const Value& sum = rows[0][1];
   ASSERT_TRUE(sum.is_double());
   EXPECT_EQ(sum.as_double(), 9223372036854775808.0);
+  EXPECT_TRUE(p.overflow());  // and the result says so
+}
+
+// Merging two int sums that together pass 64 bits is an overflow too; a sum
+// that stays in range is not, and clear() forgets it.
+TEST(Partial, OverflowIsMarkedWhenMergingAndCleared) {
+  EmitShape shape{.keys = 0, .aggs = {AggFn::kSum}};
+  Partial a(&shape), b(&shape), total(&shape);
+  Value big = std::numeric_limits<int64_t>::max() - 5;
+  Value ten = int64_t{10};
+  a.add_values(nullptr, &big);
+  b.add_values(nullptr, &ten);
+  total.merge(a);
+  EXPECT_FALSE(total.overflow());
+  total.merge(b);
+  EXPECT_TRUE(total.overflow());
+  EXPECT_TRUE(total.rows()[0][0].is_double());
+  Partial again(&shape);
+  again.merge(total);
+  EXPECT_TRUE(again.overflow());
+  again.clear();
+  EXPECT_FALSE(again.overflow());
 }
 
 TEST(Partial, WeightedSumOverflowKeepsTheSum) {
@@ -43,6 +65,7 @@ TEST(Partial, WeightedSumOverflowKeepsTheSum) {
   const Value& sum = rows[0][0];
   ASSERT_TRUE(sum.is_double());
   EXPECT_EQ(sum.as_double(), 9223372036854775810.0);
+  EXPECT_TRUE(p.overflow());
 }
 
 // add_hashed with the hash the advice computes is add.

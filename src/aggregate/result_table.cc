@@ -23,6 +23,7 @@ std::string ResultTable::to_json() const {
   out += ']';
   if (incomplete) out += ",\"incomplete\":true";
   if (dropped) out += ",\"dropped\":" + std::to_string(dropped);
+  if (overflow) out += ",\"overflow\":true";
   out += '}';
   return out;
 }
@@ -53,6 +54,7 @@ std::string ResultTable::to_text() const {
   for (size_t r = 0; r < cells.size(); ++r) append_line(out, cells[r], &rows[r]);
   if (incomplete) out += "(incomplete: some baggage overflowed its byte cap)\n";
   if (dropped) out += "(" + std::to_string(dropped) + " rows dropped)\n";
+  if (overflow) out += "(overflow: a sum of integers went past 64 bits and is approximate)\n";
   return out;
 }
 

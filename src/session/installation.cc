@@ -74,6 +74,7 @@ ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& p
   }
   t.incomplete = partial.incomplete();
   t.dropped = partial.dropped();
+  t.overflow = partial.overflow();
   return t;
 }
 

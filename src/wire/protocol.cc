@@ -40,7 +40,9 @@ Json to_json(const aggregate::Partial& p) {
     for (const auto& s : g.states) states.push_back(Json::array({s.count, to_json(s.acc)}));
     groups.push_back(Json::array({std::move(keys), std::move(states)}));
   }
-  return Json{{"groups", std::move(groups)}, {"incomplete", p.incomplete()}, {"dropped", p.dropped()}};
+  Json out{{"groups", std::move(groups)}, {"incomplete", p.incomplete()}, {"dropped", p.dropped()}};
+  if (p.overflow()) out["overflow"] = true;
+  return out;
 }
 
 Status merge_from_json(const Json& j, aggregate::Partial& out) {
@@ -80,6 +82,7 @@ Status merge_from_json(const Json& j, aggregate::Partial& out) {
   if (auto inc = j.find("incomplete"); inc != j.end() && inc->is_boolean() && inc->get<bool>()) {
     in.mark_incomplete();
   }
+  if (auto o = j.find("overflow"); o != j.end() && o->is_boolean() && o->get<bool>()) in.mark_overflow();
   out.merge(in);
   if (j.contains("dropped") && j["dropped"].is_number_unsigned())
     out.add_dropped(j["dropped"].get<uint64_t>());

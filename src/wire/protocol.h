@@ -18,7 +18,8 @@
 //   report    {id, seq, time, final, queries: [PARTIAL...]}  every interval
 //   error     {id?, message}
 // PARTIAL is {"groups": [[[keys...], [[count, acc], ...]], ...],
-//             "incomplete": bool, "dropped": n}.
+//             "incomplete": bool, "dropped": n, "overflow": true (only when
+//             a SUM or AVG of integers went past 64 bits)}.
 // A message the receiver does not understand is answered with an error; it
 // never ends the receiving process. docs/architecture.md has the details.
 #pragma once
