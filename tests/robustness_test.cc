@@ -222,6 +222,25 @@ TEST_F(RobustnessTest, StoppedAgentIsReportedSilentAndJsonSaysSo) {
   EXPECT_EQ(Json::parse(lines.back())["agents"], 2);
 }
 
+// As docs/query-language.md says: division and remainder by zero give
+// null (which aggregates skip); a SUM of integers that passes 64 bits
+// becomes a double, and the result is marked "overflow".
+TEST_F(RobustnessTest, DivisionByZeroIsNullAndOverflowIsMarked) {
+  Subprocess& a = app("alpha");
+  auto q = pivot({"query", "--format", "json", "--interval", "100",
+                  "From r In App.request Select SUM(r.bytes * 500000000000000000), SUM(r.bytes / 0), "
+                  "COUNT(r.bytes % 0), COUNT"});
+  ASSERT_TRUE(q->wait_err("query installed"));
+  a.write("fire 6\n");  // bytes 1..6: the products fit, their sum (21 * 5e17) does not
+  ASSERT_EQ(a.line().value_or("<none>"), "ok");
+  q->signal(SIGINT);
+  auto lines = q->rest();
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(Json::parse(lines.back())["total"],
+            Json::parse(R"x({"columns":["SUM(r.bytes * 500000000000000000)","SUM(r.bytes / 0)","COUNT(r.bytes % 0)",)x"
+                        R"x("COUNT"],"rows":[[1.05e19,null,0,6]],"overflow":true})x"));
+}
+
 // An existing runtime directory open to others is refused, never chmod'ed
 // (PIVOT_RUNTIME_DIR=/tmp must not lock other users out of /tmp).
 TEST_F(RobustnessTest, OpenRuntimeDirIsRefusedNotChanged) {
