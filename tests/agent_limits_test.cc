@@ -169,6 +169,11 @@ TEST_F(AgentLimitsTest, ConnectionLimitRefusesPolitelyAndCounts) {
   Json c = counters();
   EXPECT_EQ(c["refused_connections"], 8) << c.dump();
   EXPECT_EQ(c["max_connections"], 32);
+  // `pivot ps` says so.
+  Subprocess ps({std::string(PIVOT_BINARY_DIR) + "/tools/pivot", "--runtime-dir", dir_, "ps"});
+  auto err = ps.rest_err();
+  EXPECT_EQ(err, std::vector<std::string>{"pivot: agent " + std::to_string(app_->pid()) +
+                                          " (socket limits acted): refused_connections 8"});
 }
 
 // A connection that sends nothing, or stops in the middle of a frame, is

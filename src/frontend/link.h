@@ -32,6 +32,9 @@ struct AgentInfo {
   std::string host;
   planner::Catalog catalog;
   size_t queries = 0;
+  // The agent's socket limits and how often each acted (local transport;
+  // null on NATS): {"refused_connections": n, "oversized_frames": n, ...}.
+  wire::Json transport;
 };
 
 // A message's field, or "" / 0 when it is missing or of another type

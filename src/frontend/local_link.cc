@@ -348,6 +348,7 @@ Result<AgentInfo> parse_info(const Json& m) {
     info.catalog = std::move(*c);
   }
   if (m.contains("queries") && m["queries"].is_array()) info.queries = m["queries"].size();
+  if (auto t = m.find("transport"); t != m.end() && t->is_object()) info.transport = *t;
   return info;
 }
 

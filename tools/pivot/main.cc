@@ -59,6 +59,16 @@ int cmd_ps(pivot::frontend::Frontend& fe) {
   std::vector<std::string> notes;
   auto agents = fe.agents(&notes);
   for (const auto& n : notes) std::cerr << "pivot: " << n << "\n";
+  // Limits that acted on an agent's socket are said, not only counted.
+  for (const auto& a : agents) {
+    std::string acted;
+    for (const char* counter : {"refused_connections", "oversized_frames", "idle_closed", "output_overflows",
+                                "accept_failures", "relistened"}) {
+      int64_t n = pivot::frontend::int_field(a.transport, counter);
+      if (n > 0) acted += (acted.empty() ? "" : ", ") + std::string(counter) + " " + std::to_string(n);
+    }
+    if (!acted.empty()) std::cerr << "pivot: agent " << a.pid << " (socket limits acted): " << acted << "\n";
+  }
   pivot::ResultTable t;
   t.columns = {"PID", "PROCNAME", "HOST", "TRACEPOINTS", "QUERIES"};
   for (const auto& a : agents) {
