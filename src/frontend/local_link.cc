@@ -206,7 +206,7 @@ class LocalLink final : public Link {
         // It may finish later: it then reads this and drops the query.
         Json uninstall = wire::message("uninstall");
         uninstall["id"] = message["id"];
-        (void)transport::write_frame(q.conn->fd, uninstall.dump());
+        (void)write_message(q.conn->fd, uninstall);
         q.answer = Result<Json>(
             Error("no answer to the install within " + std::to_string(kInstallTimeoutMs / 1000) + " s"));
       }
