@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support/subprocess.h"
 #include "transport/local.h"
@@ -185,8 +185,9 @@ TEST_F(AgentLimitsTest, IdleConnectionsAreClosed) {
   send_partial(stalled, 100, 10);
   int owner = connect_agent();
   transport::FrameReader reader;
-  ASSERT_TRUE(transport::write_frame(owner, R"({"v":1,"type":"install","id":"00000000000000c1",)"
-                                            R"("text":"From r In App.request Select COUNT","lease_ms":60000})")
+  ASSERT_TRUE(transport::write_frame(owner,
+                                     R"({"v":1,"type":"install","id":"00000000000000c1",)"
+                                     R"("text":"From r In App.request Select COUNT","lease_ms":60000})")
                   .ok());
   auto installed = transport::read_frame(owner, reader, 5000);
   ASSERT_TRUE(installed);

@@ -126,7 +126,8 @@ TEST_F(RobustnessTest, DurationEndsInsideALongInterval) {
 TEST_F(RobustnessTest, InvalidUtf8InAStringLiteralIsAnError) {
   app("alpha");
   const std::string text = "From r In App.request\nWhere r.host == \"a\xff\" Select COUNT";
-  const std::string message = "pivot: 2:19: invalid UTF-8 byte '\\xff' in string literal; use \\uXXXX for a character";
+  const std::string message =
+      "pivot: 2:19: invalid UTF-8 byte '\\xff' in string literal; use \\uXXXX for a character";
   for (const std::string cmd : {"explain", "query"}) {
     auto p = pivot({cmd, text});
     auto err = p->rest_err();
@@ -153,7 +154,8 @@ TEST_F(RobustnessTest, ClosedStdoutUninstallsTheQuery) {
   EXPECT_EQ(queries_of_the_agent(), "0");
   auto err = q->rest_err();
   ASSERT_FALSE(err.empty());
-  EXPECT_EQ(err.back(), "pivot: cannot write the results (is stdout closed?); stopped, and the query is uninstalled");
+  EXPECT_EQ(err.back(),
+            "pivot: cannot write the results (is stdout closed?); stopped, and the query is uninstalled");
 }
 
 // Agents that cannot accept (a full backlog) or never answer cost `pivot
@@ -163,9 +165,11 @@ TEST_F(RobustnessTest, SilentSocketsCostOneTimeoutInAll) {
   app("alpha");
   std::vector<std::unique_ptr<SilentSocket>> silent;
   for (int i = 0; i < 8; ++i) {
-    silent.push_back(std::make_unique<SilentSocket>(dir_ + "/" + std::to_string(idle_pid()) + ".sock", 16, false));
+    silent.push_back(
+        std::make_unique<SilentSocket>(dir_ + "/" + std::to_string(idle_pid()) + ".sock", 16, false));
   }
-  silent.push_back(std::make_unique<SilentSocket>(dir_ + "/" + std::to_string(idle_pid()) + ".sock", 0, true));
+  silent.push_back(
+      std::make_unique<SilentSocket>(dir_ + "/" + std::to_string(idle_pid()) + ".sock", 0, true));
 
   auto t0 = Clock::now();
   auto ps = pivot({"ps"});
@@ -214,7 +218,8 @@ TEST_F(RobustnessTest, StoppedAgentIsReportedSilentAndJsonSaysSo) {
     ASSERT_TRUE(j.contains("lost") && j.contains("events") && j.contains("final")) << l;
     EXPECT_EQ(j["lost"], 0) << l;
     finals += j["final"].get<bool>();
-    for (const auto& e : j["events"]) silent_events += e.get<std::string>().find(" is silent: ") != std::string::npos;
+    for (const auto& e : j["events"])
+      silent_events += e.get<std::string>().find(" is silent: ") != std::string::npos;
   }
   EXPECT_EQ(silent_events, 1);
   EXPECT_EQ(finals, 1);
@@ -236,9 +241,11 @@ TEST_F(RobustnessTest, DivisionByZeroIsNullAndOverflowIsMarked) {
   q->signal(SIGINT);
   auto lines = q->rest();
   ASSERT_FALSE(lines.empty());
-  EXPECT_EQ(Json::parse(lines.back())["total"],
-            Json::parse(R"x({"columns":["SUM(r.bytes * 500000000000000000)","SUM(r.bytes / 0)","COUNT(r.bytes % 0)",)x"
-                        R"x("COUNT"],"rows":[[1.05e19,null,0,6]],"overflow":true})x"));
+  EXPECT_EQ(
+      Json::parse(lines.back())["total"],
+      Json::parse(
+          R"x({"columns":["SUM(r.bytes * 500000000000000000)","SUM(r.bytes / 0)","COUNT(r.bytes % 0)",)x"
+          R"x("COUNT"],"rows":[[1.05e19,null,0,6]],"overflow":true})x"));
 }
 
 // An existing runtime directory open to others is refused, never chmod'ed

@@ -226,9 +226,9 @@ class LocalServer final : public Server, ReportSink {
       }
       if (conns_.size() >= kMaxConnections) {
         ++counters_.refused_connections;
-        std::string refusal = transport::frame(wire::encode(AgentCore::error_message(
-            "", "too many connections to this agent (at most " + std::to_string(kMaxConnections) +
-                    "); try again later")));
+        std::string refusal = transport::frame(wire::encode(
+            AgentCore::error_message("", "too many connections to this agent (at most " +
+                                             std::to_string(kMaxConnections) + "); try again later")));
         (void)!::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         close(fd);
         continue;

@@ -23,7 +23,7 @@ struct Frontend::Peer {
   bool installed = false;
   bool final_seen = false;
   bool lost = false;
-  uint64_t last_seq = 0;  // of its reports since it installed the query
+  uint64_t last_seq = 0;   // of its reports since it installed the query
   int64_t last_heard = 0;  // steady ms of its last report (or install)
   bool silent = false;     // reported silent, not heard from since
 

@@ -344,8 +344,9 @@ Token Lexer::lex_string(Pos start) {
       size_t n = utf8_length(text_.substr(pos_));
       if (n == 0) {
         Pos at{line_, column_, static_cast<uint32_t>(pos_)};
-        return error(at, 1, "invalid UTF-8 byte " + show_char(text_.substr(pos_)) +
-                                " in string literal; use \\uXXXX for a character");
+        return error(at, 1,
+                     "invalid UTF-8 byte " + show_char(text_.substr(pos_)) +
+                         " in string literal; use \\uXXXX for a character");
       }
       value.append(text_.substr(pos_, n));
       advance(n);

@@ -170,8 +170,10 @@ TEST(Lexer, RawUtf8InStringsIsKept) { EXPECT_EQ(tokenize("'日本'")[0].string_v
 // is an error at the byte, never an exception later.
 TEST(Lexer, InvalidUtf8InAStringIsAnErrorAtTheByte) {
   const char* kHint = " in string literal; use \\uXXXX for a character";
-  EXPECT_EQ(lex_error("'a\xFF" "b'"), std::string("invalid UTF-8 byte '\\xff'") + kHint);
-  EXPECT_EQ(lex_error("'\xC3'"), std::string("invalid UTF-8 byte '\\xc3'") + kHint);  // cut short
+  EXPECT_EQ(lex_error("'a\xFF"
+                      "b'"),
+            std::string("invalid UTF-8 byte '\\xff'") + kHint);
+  EXPECT_EQ(lex_error("'\xC3'"), std::string("invalid UTF-8 byte '\\xc3'") + kHint);          // cut short
   EXPECT_EQ(lex_error("'\xC0\xAF'"), std::string("invalid UTF-8 byte '\\xc0'") + kHint);      // overlong
   EXPECT_EQ(lex_error("'\xED\xA0\x80'"), std::string("invalid UTF-8 byte '\\xed'") + kHint);  // surrogate
   EXPECT_EQ(lex_error("'\xF4\x90\x80\x80'"), std::string("invalid UTF-8 byte '\\xf4'") + kHint);

@@ -89,8 +89,9 @@ Result<int> listen_unix(const std::string& path) {
   if (fd < 0) return errno_error("socket");
   remove_own_socket(path);  // a process of ours with this pid is gone
   if (bind(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
-    Error e = errno == EADDRINUSE ? Error("cannot bind " + path + ": something that is not a socket of yours is there")
-                                  : errno_error("cannot bind " + path);
+    Error e = errno == EADDRINUSE
+                  ? Error("cannot bind " + path + ": something that is not a socket of yours is there")
+                  : errno_error("cannot bind " + path);
     close(fd);
     return e;
   }
