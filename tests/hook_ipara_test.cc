@@ -61,7 +61,8 @@ TEST_P(HookIpaRa, CallersKeepTheirRegistersAcrossHookedCalls) {
     auto q = s.install(entry);
     ASSERT_TRUE(q) << q.error().message();
     EXPECT_EQ(b.caller(kN), want);
-    EXPECT_EQ(table(s, *q), R"json({"columns":["COUNT","SUM(c.x)","AVG(c.x * 0.5)"],"rows":[[1000,7999000,3999.5]]})json");
+    EXPECT_EQ(table(s, *q),
+              R"json({"columns":["COUNT","SUM(c.x)","AVG(c.x * 0.5)"],"rows":[[1000,7999000,3999.5]]})json");
     ASSERT_TRUE(s.uninstall(*q));
   }
   {
@@ -94,6 +95,8 @@ TEST_P(HookIpaRa, CallersKeepTheirRegistersAcrossHookedCalls) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Builds, HookIpaRa, ::testing::ValuesIn(kBuilds),
-                         [](const ::testing::TestParamInfo<Build>& info) { return std::string(info.param.ns); });
+                         [](const ::testing::TestParamInfo<Build>& info) {
+                           return std::string(info.param.ns);
+                         });
 
 }  // namespace

@@ -31,7 +31,9 @@ class SlowAgentLink : public Link {
  public:
   explicit SlowAgentLink(std::vector<std::pair<std::string, Json>>* sent) : sent_(sent) {}
   std::string where() const override { return "test"; }
-  std::vector<AgentInfo> discover(std::vector<std::string>*) override { return {agent("a", 1), agent("b", 2)}; }
+  std::vector<AgentInfo> discover(std::vector<std::string>*) override {
+    return {agent("a", 1), agent("b", 2)};
+  }
   Status begin(const std::string&) override { return Status(); }
   std::vector<Installed> install(const std::vector<AgentInfo>& agents, const Json& message, bool) override {
     std::vector<Installed> out;
@@ -62,8 +64,9 @@ TEST(Frontend, AnInstallThatDoesNotFinishInTimeIsTakenBackEverywhere) {
   Frontend fe(std::make_unique<SlowAgentLink>(&sent));
   auto started = fe.start("From w In Work.done Select COUNT", QueryOptions{});
   ASSERT_FALSE(started);
-  EXPECT_EQ(started.error().message(),
-            "agent 2 (app@h) did not finish installing the query within 10 s; it was removed from every agent");
+  EXPECT_EQ(
+      started.error().message(),
+      "agent 2 (app@h) did not finish installing the query within 10 s; it was removed from every agent");
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(sent[0].first, "a");
   EXPECT_EQ(sent[0].second["type"], "uninstall");

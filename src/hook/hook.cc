@@ -1,5 +1,7 @@
 #include "hook/hook.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -356,6 +358,37 @@ std::vector<Neighbor> neighbors_of(const FunctionSymbol& f, const std::vector<Fu
   return out;
 }
 
+// Of the functions a pattern matched, the ones a call of each name reaches:
+//  - aliases of one function ("free" and "cfree" for "*free") are one;
+//  - a name defined in several objects (an interposer: a sanitizer's
+//    runtime, jemalloc, an LD_PRELOAD library, over the C library) is the
+//    definition the dynamic linker binds it to, which the program's calls
+//    reach; hooking the C library's copy too would count each call twice
+//    when the interposer calls on to it.
+void keep_what_calls_reach(std::vector<Function>& fns) {
+  std::vector<uintptr_t> seen;
+  std::erase_if(fns, [&](const Function& f) {
+    if (std::find(seen.begin(), seen.end(), f.symbol.address) != seen.end()) return true;
+    seen.push_back(f.symbol.address);
+    return false;
+  });
+  std::vector<uintptr_t> unbound;
+  for (const Function& f : fns) {
+    bool interposed = std::any_of(fns.begin(), fns.end(), [&](const Function& g) {
+      return g.symbol.mangled == f.symbol.mangled && g.symbol.object != f.symbol.object;
+    });
+    if (!interposed) continue;
+    auto bound = reinterpret_cast<uintptr_t>(dlsym(RTLD_DEFAULT, f.symbol.mangled.c_str()));
+    bool bound_here = std::any_of(fns.begin(), fns.end(), [&](const Function& g) {
+      return g.symbol.mangled == f.symbol.mangled && g.symbol.address == bound;
+    });
+    if (bound_here && f.symbol.address != bound) unbound.push_back(f.symbol.address);
+  }
+  std::erase_if(fns, [&](const Function& f) {
+    return std::find(unbound.begin(), unbound.end(), f.symbol.address) != unbound.end();
+  });
+}
+
 }  // namespace
 
 std::string refusal(const FunctionSymbol& f, bool at_return) {
@@ -395,13 +428,7 @@ Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& syms) {
   auto fns = syms.evidence ? resolve(spec.pattern, syms.functions, *syms.evidence)
                            : resolve(spec.pattern, syms.functions, syms.classes);
   if (!fns) return fns.error();
-  // Aliases of one function ("free" and "cfree" for "*free") are one function.
-  std::vector<uintptr_t> seen;
-  std::erase_if(*fns, [&](const Function& f) {
-    if (std::find(seen.begin(), seen.end(), f.symbol.address) != seen.end()) return true;
-    seen.push_back(f.symbol.address);
-    return false;
-  });
+  keep_what_calls_reach(*fns);
   Probe probe;
   probe.spec = spec;
   probe.types.assign(spec.exports.size(), ValueType::kNull);

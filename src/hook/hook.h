@@ -54,8 +54,8 @@ struct Reader {
 struct Probe {
   ProbeSpec spec;
   std::vector<Function> functions;
-  std::vector<std::vector<Reader>> readers;  // [function][export]: argument places differ by function
-  std::vector<ValueType> types;              // one per spec.exports
+  std::vector<std::vector<Reader>> readers;      // [function][export]: argument places differ by function
+  std::vector<ValueType> types;                  // one per spec.exports
   std::vector<std::vector<Neighbor>> neighbors;  // [function]: the functions near it (patch.h)
 };
 

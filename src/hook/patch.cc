@@ -223,7 +223,8 @@ bool other_threads(std::vector<int>& out) {
     }
     for (long at = 0; at < len;) {
       // struct linux_dirent64 { u64 ino; s64 off; u16 reclen; u8 type; char name[]; }
-      auto reclen = static_cast<uint16_t>(static_cast<uint8_t>(buf[at + 16]) | static_cast<uint8_t>(buf[at + 17]) << 8);
+      auto reclen =
+          static_cast<uint16_t>(static_cast<uint8_t>(buf[at + 16]) | static_cast<uint8_t>(buf[at + 17]) << 8);
       const char* name = buf + at + 19;
       at += reclen;
       if (name[0] < '0' || name[0] > '9') continue;
@@ -331,7 +332,7 @@ bool checkpoint(uintptr_t lo, uintptr_t hi, bool everyone, int64_t patience_ns) 
     if (!everyone && parked_outside(tid, lo, hi)) continue;
     bool blocked = blocks_signal(tid, sig);
     if (!blocked && sys::tgkill(pid, tid, sig) != 0) continue;  // ESRCH: it exited meanwhile
-    s.waiting.push_back({tid, !blocked, cpu_time_ns(tid)});  // within capacity
+    s.waiting.push_back({tid, !blocked, cpu_time_ns(tid)});     // within capacity
   }
   auto accepted = [&](const Waiting& w) {
     if (w.signalled &&
@@ -467,8 +468,8 @@ Status check_no_jump_into(const Decoder& dec, uintptr_t from, size_t size, uintp
       ZyanU64 target = 0;
       if (ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&insn, &ops[0], at, &target)) && target > fn &&
           target < fn + static_cast<uintptr_t>(n)) {
-        return Error("the instruction at " + (where.empty() ? "" : where) + "+" + hex(at - from) + " jumps to +" +
-                     hex(target - fn) + ", inside the first " + std::to_string(n) +
+        return Error("the instruction at " + (where.empty() ? "" : where) + "+" + hex(at - from) +
+                     " jumps to +" + hex(target - fn) + ", inside the first " + std::to_string(n) +
                      " bytes that the hook replaces");
       }
     }
@@ -518,7 +519,8 @@ Status decode_prologue(uintptr_t fn, size_t size, Patch& p, std::vector<Displace
     std::memcpy(out.back().ops.data(), ops, sizeof ops);
     p.n += insn.length;
   }
-  if (static_cast<size_t>(p.n) > size) return Error("the function is shorter than the instructions a hook moves");
+  if (static_cast<size_t>(p.n) > size)
+    return Error("the function is shorter than the instructions a hook moves");
   return check_no_jump_into(dec, fn, size, fn, p.n);
 }
 
@@ -562,7 +564,8 @@ bool map_code_at(uintptr_t lo, uintptr_t hi) {
   for (uintptr_t page = lo & ~(kPage - 1); page < hi; page += kPage) {
     auto& own = own_pages();
     if (std::find(own.begin(), own.end(), page) != own.end()) {
-      if (mprotect(reinterpret_cast<void*>(page), kPage, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) return false;
+      if (mprotect(reinterpret_cast<void*>(page), kPage, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
+        return false;
       continue;
     }
     void* m = mmap(reinterpret_cast<void*>(page), kPage, PROT_READ | PROT_WRITE,
@@ -582,7 +585,8 @@ bool map_code_at(uintptr_t lo, uintptr_t hi) {
 // NOPs and one byte flips the jump on (apply()); else any page within reach.
 Result<uintptr_t> place_trampoline(Patch& p) {
   if (p.pad && p.n == kJmpSize && p.n_insns == kJmpSize) {
-    uintptr_t t = p.fn + kJmpSize + static_cast<uintptr_t>(static_cast<int64_t>(static_cast<int32_t>(0x90909090)));
+    uintptr_t t =
+        p.fn + kJmpSize + static_cast<uintptr_t>(static_cast<int64_t>(static_cast<int32_t>(0x90909090)));
     if (t > (1ull << 16) && t < p.fn && map_code_at(t, t + kTrampoline)) {
       p.flip = true;
       return t;
@@ -754,7 +758,8 @@ Status apply(Patch& p) {
         "PIVOT_HOOK_INT3=allow if the threads that block SIGTRAP never run it)");
   }
   uint8_t jmp[kJmpSize] = {0xE9};
-  int32_t rel = static_cast<int32_t>(static_cast<int64_t>(p.trampoline) - static_cast<int64_t>(p.fn + kJmpSize));
+  int32_t rel =
+      static_cast<int32_t>(static_cast<int64_t>(p.trampoline) - static_cast<int64_t>(p.fn + kJmpSize));
   std::memcpy(jmp + 1, &rel, 4);
   if (!set_writable(p.fn, p.n, true)) return Error("cannot make the function's code writable (mprotect)");
   auto raise_barrier = [&] {
@@ -787,8 +792,9 @@ Status apply(Patch& p) {
     lower_barrier();
     if (sys::monotonic_ns() > give_up) {
       set_writable(p.fn, p.n, false);
-      return Error("a thread neither answered the patching signal " + std::to_string(checkpoint_signal()) +
-                   ", nor blocked in a system call, nor ran 1 ms within 5 s (a starved thread?); not patching");
+      return Error(
+          "a thread neither answered the patching signal " + std::to_string(checkpoint_signal()) +
+          ", nor blocked in a system call, nor ran 1 ms within 5 s (a starved thread?); not patching");
     }
     sys::sleep_ns(5'000'000);
     scratch().reserve_for_threads();  // barrier down: the thread list may have outgrown the room

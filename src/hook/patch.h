@@ -88,7 +88,8 @@ struct Neighbor {
 // Checks that fn (size bytes long) can be patched — no branch of fn or of
 // its neighbors lands inside the bytes the jump replaces — and builds its
 // trampoline. Calling it again for the same fn and hook returns the same Patch.
-Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook, const std::vector<Neighbor>& neighbors = {});
+Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook,
+                       const std::vector<Neighbor>& neighbors = {});
 
 // The protocol above. Fails (leaving fn untouched) when a thread does not
 // answer the checkpoint signal (or, blocking it, park outside the

@@ -33,9 +33,12 @@ inline int gettid() { return static_cast<int>(call(SYS_gettid)); }
 inline int getpid() { return static_cast<int>(call(SYS_getpid)); }
 inline long tgkill(int pid, int tid, int sig) { return call(SYS_tgkill, pid, tid, sig); }
 inline long open_read(const char* path, int extra_flags = 0) {
-  return call(SYS_openat, -100 /* AT_FDCWD */, reinterpret_cast<long>(path), 02000000 /* O_CLOEXEC */ | extra_flags);
+  return call(SYS_openat, -100 /* AT_FDCWD */, reinterpret_cast<long>(path),
+              02000000 /* O_CLOEXEC */ | extra_flags);
 }
-inline long read(int fd, void* buf, size_t n) { return call(SYS_read, fd, reinterpret_cast<long>(buf), static_cast<long>(n)); }
+inline long read(int fd, void* buf, size_t n) {
+  return call(SYS_read, fd, reinterpret_cast<long>(buf), static_cast<long>(n));
+}
 inline long close(int fd) { return call(SYS_close, fd); }
 inline long getdents64(int fd, void* buf, size_t n) {
   return call(SYS_getdents64, fd, reinterpret_cast<long>(buf), static_cast<long>(n));

@@ -101,8 +101,9 @@ extern "C" {
 [[gnu::visibility("hidden")]] extern pivot::hook::HookHeader* pivot_hook_table[pivot::hook::kMaxHooks];
 // Both never throw and never block; defined in hook.cc.
 [[gnu::visibility("hidden")]] uint64_t pivot_hook_entry(pivot::hook::HookHeader* hook,
-                                                      pivot::hook::Regs* regs) noexcept;
-[[gnu::visibility("hidden")]] void pivot_hook_return(pivot::hook::HookHeader* hook, pivot::hook::Regs* regs) noexcept;
+                                                        pivot::hook::Regs* regs) noexcept;
+[[gnu::visibility("hidden")]] void pivot_hook_return(pivot::hook::HookHeader* hook,
+                                                     pivot::hook::Regs* regs) noexcept;
 // The stubs (assembly in stub.cc), one per save set. Not callable from C++.
 [[gnu::visibility("hidden")]] void pivot_hook_stub_sse();
 [[gnu::visibility("hidden")]] void pivot_hook_stub_avx();

@@ -59,7 +59,8 @@ std::string build_id_of(const char* notes, size_t size) {
 // -dbgsym packages install them; "" when there is none.
 std::string debug_file_of(const std::string& build_id) {
   if (build_id.size() < 4) return "";
-  std::string path = "/usr/lib/debug/.build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) + ".debug";
+  std::string path =
+      "/usr/lib/debug/.build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) + ".debug";
   return access(path.c_str(), R_OK) == 0 ? path : "";
 }
 
@@ -302,7 +303,8 @@ std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes) 
     // would stand beside the C library's (and it cannot be hooked anyway).
     bool loader = obj.path.find("/ld-linux") != std::string::npos;
     if (std::string debug = loader ? "" : debug_file_of(obj.build_id); !debug.empty()) {
-      some = internal::read_elf_functions(debug, obj.path, obj.bias, obj.code, classes ? &class_set : nullptr);
+      some =
+          internal::read_elf_functions(debug, obj.path, obj.bias, obj.code, classes ? &class_set : nullptr);
       all.insert(all.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
     }
   }

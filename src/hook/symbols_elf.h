@@ -16,7 +16,7 @@ namespace pivot::hook::internal {
 
 struct ElfFunction {
   FunctionSymbol symbol;
-  int rank = 0;  // among names of one address the smallest wins (see function_symbols())
+  int rank = 0;        // among names of one address the smallest wins (see function_symbols())
   bool ifunc = false;  // STT_GNU_IFUNC: the address is the resolver's
 };
 
