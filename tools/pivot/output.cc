@@ -5,8 +5,12 @@
 namespace pivot::cli {
 
 std::string json_line(const frontend::Snapshot& s) {
+  // "incomplete" and "dropped" are on every line (for the total so far), so
+  // a consumer need not look inside the tables to know the answer is partial.
   return "{\"time\":" + std::to_string(s.time_ms) + ",\"agents\":" + std::to_string(s.agents) +
-         ",\"interval\":" + s.interval.to_json() + ",\"total\":" + s.total.to_json() + "}";
+         ",\"incomplete\":" + (s.total.incomplete ? "true" : "false") +
+         ",\"dropped\":" + std::to_string(s.total.dropped) + ",\"interval\":" + s.interval.to_json() +
+         ",\"total\":" + s.total.to_json() + "}";
 }
 
 std::string table_view(const frontend::Snapshot& s, const std::string& query_label, bool final) {

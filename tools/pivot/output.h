@@ -10,7 +10,8 @@ namespace pivot::cli {
 
 enum class Format { kTable, kJson, kCsv };
 
-// {"time":..., "agents":N, "interval":TABLE, "total":TABLE}
+// {"time":..., "agents":N, "incomplete":B, "dropped":N, "interval":TABLE, "total":TABLE};
+// incomplete and dropped are the total's, on every line.
 std::string json_line(const frontend::Snapshot& s);
 // The total as a table, with a header saying when and from how many agents.
 std::string table_view(const frontend::Snapshot& s, const std::string& query_label, bool final);
