@@ -149,6 +149,25 @@ TEST(Limits, EveryEventIsCountedOrDroppedAcrossThreadsAndIntervals) {
   EXPECT_EQ(kept + static_cast<int64_t>(r.dropped), int64_t{kThreads} * kEvents);
 }
 
+// The cap is per process, not per thread: threads share it, so a process
+// holds max_groups groups of a query however many threads emit.
+TEST(Limits, ThreadsShareTheCapOfTheirProcess) {
+  pivot::Session s;
+  auto q = s.install("From k In Limits.keyed GroupBy k.key Select k.key, COUNT", {.max_groups = 1000});
+  ASSERT_TRUE(q) << q.error().message();
+  constexpr int kThreads = 4, kKeys = 20000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([t] {
+      for (int64_t i = 0; i < kKeys; ++i) keyed(int64_t{t} * kKeys + i);
+    });
+  }
+  for (auto& t : threads) t.join();
+  pivot::ResultTable r = s.results(*q);
+  EXPECT_EQ(r.rows.size(), 1000u);
+  EXPECT_EQ(r.dropped, uint64_t{kThreads} * kKeys - 1000);
+}
+
 TEST(Limits, MaxGroupsIsChecked) {
   pivot::Session s;
   auto zero = s.install("From k In Limits.keyed GroupBy k.key Select k.key, COUNT", {.max_groups = 0});

@@ -85,8 +85,9 @@ Value final_value(AggFn fn, const AggState& s) {
   }
 }
 
-Partial::Partial(const EmitShape* shape)
+Partial::Partial(const EmitShape* shape, GroupBudget* budget)
     : shape_(shape),
+      budget_(budget),
       n_aggs_(shape->aggs.size()),
       plain_(!shape->raw &&
              std::none_of(shape->presummed.begin(), shape->presummed.end(), [](bool b) { return b; })) {}
@@ -98,7 +99,8 @@ Partial::Group* Partial::find_or_add(const Keys& keys, size_t hash) {
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
     uint32_t slot = index_[i];
     if (slot == 0) {
-      if (groups_.size() >= shape_->group_cap) [[unlikely]]
+      if (budget_ != nullptr ? !budget_->take(shape_->group_cap) : groups_.size() >= shape_->group_cap)
+          [[unlikely]]
         return nullptr;
       index_[i] = static_cast<uint32_t>(groups_.size() + 1);
       return &append(keys, hash);

@@ -11,8 +11,11 @@
 // Otherwise a partial holds at most `group_cap` groups: an event that would
 // start one more is dropped and counted, and so is a group that a merge
 // finds no room for (with the events it holds). Each Group counts its
-// events for that. The check costs one compare where a group is created;
-// updates of existing groups do not see it.
+// events for that. Partials made with a GroupBudget (the per-thread
+// partials of one query in one process) share the cap instead: together
+// they hold at most group_cap groups until the budget is reset. The check
+// is made only where a group is created; updates of existing groups do not
+// see it.
 //
 // Inputs may be pre-aggregated (PACK with aggregation in the baggage): each
 // add() then stands for `weight` rows, and an input marked `presummed` is
@@ -21,6 +24,7 @@
 // Thread safety: none; a Partial is owned by one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -40,6 +44,19 @@ enum class AggFn : uint8_t { kCount, kSum, kMin, kMax, kAvg };
 inline constexpr uint32_t kDefaultMaxGroups = 10'000;
 // The most --max-groups accepts.
 inline constexpr uint32_t kMaxMaxGroups = 10'000'000;
+
+// The groups that several partials may create together: the per-thread
+// partials of one query in one process, per interval (Collector resets it).
+// Past the cap, a plain load refuses, so threads flooding new keys do not
+// fight over the cache line.
+struct alignas(64) GroupBudget {
+  std::atomic<uint32_t> used{0};
+  bool take(uint32_t cap) {
+    if (used.load(std::memory_order_relaxed) >= cap) return false;
+    return used.fetch_add(1, std::memory_order_relaxed) < cap;  // a loser's overshoot refuses the rest too
+  }
+  void reset() { used.store(0, std::memory_order_relaxed); }
+};
 
 struct EmitShape {
   uint32_t keys = 0;
@@ -94,7 +111,7 @@ inline size_t mix_hash(size_t h, size_t v) { return (h ^ v) * 0x100000001b3ull +
 
 class Partial {
  public:
-  explicit Partial(const EmitShape* shape);
+  explicit Partial(const EmitShape* shape, GroupBudget* budget = nullptr);
 
   // keys: shape.keys values; inputs: one per aggregate (`true` for a bare
   // COUNT). Pointers, so that advice passes its registers without copying.
@@ -157,6 +174,7 @@ class Partial {
   void grow();
 
   const EmitShape* shape_;
+  GroupBudget* budget_;  // null: this partial's own group_cap
   size_t n_aggs_;
   bool plain_;  // no raw rows and no presummed inputs: the common shape
   Groups groups_;

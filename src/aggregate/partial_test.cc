@@ -133,5 +133,28 @@ TEST(Partial, MergingIntoAFullPartialCountsTheEventsOfTheGroupsLeftOut) {
   EXPECT_EQ(rows_json(a), "[5,1]");  // a cleared partial has room again
 }
 
+// Partials sharing a budget hold group_cap groups together, until a reset.
+TEST(Partial, PartialsSharingABudgetHoldTheCapTogether) {
+  EmitShape shape{.keys = 1, .aggs = {AggFn::kCount}, .group_cap = 3};
+  GroupBudget budget;
+  Partial a(&shape, &budget), b(&shape, &budget);
+  Value yes = true;
+  auto add = [&](Partial& p, int64_t k) {
+    Value key = k;
+    p.add_values(&key, &yes);
+  };
+  add(a, 1);
+  add(b, 2);
+  add(a, 3);
+  add(b, 4);  // the fourth group of the budget: dropped
+  add(b, 2);  // an existing group still counts
+  EXPECT_EQ(rows_json(a), "[1,1][3,1]");
+  EXPECT_EQ(rows_json(b), "[2,2]");
+  EXPECT_EQ(b.dropped(), 1u);
+  budget.reset();
+  add(b, 4);
+  EXPECT_EQ(rows_json(b), "[2,2][4,1]");
+}
+
 }  // namespace
 }  // namespace pivot::aggregate
