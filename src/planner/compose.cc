@@ -65,13 +65,22 @@ uint64_t query_size(const query::Query& q) {
 
 namespace {
 
-// Rewrites an expression tree bottom-up; `f` returns a replacement or null.
-ExprPtr rewrite(const ExprPtr& e, const std::function<ExprPtr(const Expr&)>& f) {
+// Rewritten nodes by original, so that a subtree shared by several uses
+// is rewritten once and stays shared (composition would otherwise copy it
+// at each use, and the copies double at every level of a chain).
+// Each entry keeps its original alive, so that no later node can take its
+// address while the memo is in use.
+using RewriteMemo = std::unordered_map<const Expr*, std::pair<ExprPtr, ExprPtr>>;
+
+// Rewrites an expression bottom-up; `f` returns a replacement or null.
+ExprPtr rewrite(const ExprPtr& e, const std::function<ExprPtr(const Expr&)>& f, RewriteMemo& memo) {
   if (!e) return e;
   if (ExprPtr r = f(*e)) return r;
   if (e->args.empty()) return e;
+  if (auto it = memo.find(e.get()); it != memo.end()) return it->second.second;
   auto copy = std::make_shared<Expr>(*e);
-  for (ExprPtr& a : copy->args) a = rewrite(a, f);
+  for (ExprPtr& a : copy->args) a = rewrite(a, f, memo);
+  memo[e.get()] = {e, copy};
   return copy;
 }
 
@@ -115,6 +124,7 @@ query::Query rename_apart(const query::Query& src, const std::string& prefix, st
   vars[src.var] = fresh(src.var);
   for (const auto& j : src.joins) vars[j.var] = fresh(j.var);
   for (const auto& l : src.lets) lets[l.name] = fresh(l.name);
+  RewriteMemo memo;
   auto fix = [&](const ExprPtr& e) {
     return rewrite(e, [&](const Expr& x) -> ExprPtr {
       if (x.kind == Expr::Kind::kField && vars.count(x.var)) {
@@ -128,7 +138,7 @@ query::Query rename_apart(const query::Query& src, const std::string& prefix, st
         return c;
       }
       return nullptr;
-    });
+    }, memo);
   };
   query::Query out = src;
   out.var = vars[src.var];
@@ -217,7 +227,8 @@ class Flattener {
 
   // Inlines the query that `var` reads. The result is measured before
   // anything else is built from it: the expressions share the source's
-  // subtrees until then, so even an over-large result costs little here.
+  // subtrees (rewrite keeps sharing), so even an over-large result costs
+  // little here.
   Status inline_var(query::Query& cur, const std::string& var, std::set<std::string>& taken,
                     const std::string& label) {
     const query::Source* source = nullptr;
@@ -252,6 +263,7 @@ class Flattener {
 
     // Replace var.x by the source's expression for x.
     std::optional<Error> error;
+    RewriteMemo memo;
     auto subst = [&](const ExprPtr& e) {
       return rewrite(e, [&](const Expr& x) -> ExprPtr {
         if (x.kind != Expr::Kind::kField || x.var != var) return nullptr;
@@ -264,7 +276,7 @@ class Flattener {
                                     "'; its outputs: " + names + " (name an expression with As to use it)");
         }
         return nullptr;
-      });
+      }, memo);
     };
     cur.where = subst(cur.where);
     for (auto& l : cur.lets) l.expr = subst(l.expr);
