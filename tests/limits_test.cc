@@ -79,7 +79,8 @@ TEST(Limits, AnExponentiallyComposedQueryIsRefusedAtOnceAndNothingGrows) {
 TEST(Limits, TheChainWithLetsIsSmallAndRuns) {
   std::string text = "q0 = From k In Limits.keyed Select k.key As a\n";
   for (int i = 1; i <= 22; ++i) {
-    text += "q" + std::to_string(i) + " = From x In q" + std::to_string(i - 1) + " Let s = x.a + x.a Select s As a\n";
+    text += "q" + std::to_string(i) + " = From x In q" + std::to_string(i - 1) +
+            " Let s = x.a + x.a Select s As a\n";
   }
   text += "From y In q22 Select SUM(y.a) As total";
   pivot::Session s;
@@ -127,7 +128,8 @@ TEST(Limits, AMillionKeyGroupByKeepsTheCapAndSaysWhatItDropped) {
 // each hit the cap and their partials are merged into a full total.
 TEST(Limits, EveryEventIsCountedOrDroppedAcrossThreadsAndIntervals) {
   pivot::Session s;
-  auto q = s.install("From k In Limits.keyed GroupBy k.key % 1000 Select k.key % 1000, COUNT", {.max_groups = 300});
+  auto q = s.install("From k In Limits.keyed GroupBy k.key % 1000 Select k.key % 1000, COUNT",
+                     {.max_groups = 300});
   ASSERT_TRUE(q) << q.error().message();
   constexpr int kThreads = 4, kEvents = 5000;
   std::vector<std::thread> threads;

@@ -24,8 +24,8 @@ struct ResultTable {
   std::vector<std::string> columns;
   std::vector<std::vector<Value>> rows;
   bool incomplete = false;
-  uint64_t dropped = 0;      // events (rows at the emitting tracepoint) a limit left out
-  uint32_t max_groups = 0;   // the group limit it ran with; 0 for a query without GroupBy or aggregates
+  uint64_t dropped = 0;     // events (rows at the emitting tracepoint) a limit left out
+  uint32_t max_groups = 0;  // the group limit it ran with; 0 for a query without GroupBy or aggregates
 
   // {"columns":[...],"rows":[[...],...]}, plus "incomplete":true,
   // "dropped":N and "max_groups":M only when they apply.

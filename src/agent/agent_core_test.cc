@@ -74,7 +74,8 @@ std::string command(const std::string& type, const std::string& id) {
 class Gated {
  public:
   AgentCore::InstallFn fn() {
-    return [this](const std::string& text, const planner::Catalog& catalog, uint64_t uid, uint32_t max_groups) {
+    return [this](const std::string& text, const planner::Catalog& catalog, uint64_t uid,
+                  uint32_t max_groups) {
       if (uid == 0xb) gate_.wait();
       return session::Installation::create(text, catalog, uid, session::MissingFunctions::kError, max_groups);
     };
@@ -224,9 +225,10 @@ TEST(AgentCore, AnExponentiallyComposedQueryIsRefusedByTheAgentToo) {
   ASSERT_EQ(sink.answers.size(), 1u);
   EXPECT_EQ(sink.answers[0].message["type"], "error");
   std::string message = sink.answers[0].message["message"];
-  EXPECT_EQ(message.substr(0, message.find('\n')),
-            "14:17: query 'q13' is too large with query 'q12' inlined: 16384 nodes (expressions and variables); "
-            "at most 10000. Each use of a source query's output copies its expression");
+  EXPECT_EQ(
+      message.substr(0, message.find('\n')),
+      "14:17: query 'q13' is too large with query 'q12' inlined: 16384 nodes (expressions and variables); "
+      "at most 10000. Each use of a source query's output copies its expression");
   EXPECT_EQ(core.query_ids(), Json::array());
 }
 

@@ -80,7 +80,7 @@ struct AggState {
 // had mapped raises glibc's trim threshold, after which even the main arena
 // keeps what later queries free.
 inline constexpr size_t kDirectMapBytes = size_t{64} << 10;
-void* map_pages(size_t bytes);              // throws std::bad_alloc
+void* map_pages(size_t bytes);  // throws std::bad_alloc
 void unmap_pages(void* p, size_t bytes);
 
 template <class T>
@@ -151,9 +151,7 @@ class Partial {
   std::span<const Value> keys(size_t group) const {
     return {keys_.data() + group * shape_->keys, shape_->keys};
   }
-  std::span<const AggState> states(size_t group) const {
-    return {states_.data() + group * n_aggs_, n_aggs_};
-  }
+  std::span<const AggState> states(size_t group) const { return {states_.data() + group * n_aggs_, n_aggs_}; }
   // Adds a group's states as they are (used to merge and to decode); when
   // the partial is full, counts its `events` as dropped instead.
   void merge_group(std::span<const Value> keys, std::span<const AggState> states, int64_t events);
@@ -178,9 +176,9 @@ class Partial {
   size_t n_aggs_;
   bool plain_;  // no raw rows and no presummed inputs: the common shape
   Groups groups_;
-  std::vector<Value, TableAllocator<Value>> keys_;        // shape.keys per group
+  std::vector<Value, TableAllocator<Value>> keys_;          // shape.keys per group
   std::vector<AggState, TableAllocator<AggState>> states_;  // n_aggs_ per group
-  std::vector<uint32_t, TableAllocator<uint32_t>> index_;  // open addressing: group index + 1, 0 = empty
+  std::vector<uint32_t, TableAllocator<uint32_t>> index_;   // open addressing: group index + 1, 0 = empty
   bool incomplete_ = false;
   uint64_t dropped_ = 0;
 };

@@ -53,10 +53,11 @@ std::string ResultTable::to_text() const {
   append_line(out, columns, nullptr);
   for (size_t r = 0; r < cells.size(); ++r) append_line(out, cells[r], &rows[r]);
   if (dropped && max_groups) {
-    out += "(incomplete: " + std::to_string(dropped) + " events dropped: at most " + std::to_string(max_groups) +
-           " groups per process and interval; see pivot query --max-groups)\n";
+    out += "(incomplete: " + std::to_string(dropped) + " events dropped: at most " +
+           std::to_string(max_groups) + " groups per process and interval; see pivot query --max-groups)\n";
   } else if (dropped) {
-    out += "(incomplete: " + std::to_string(dropped) + " rows dropped: at most 10000 per process and interval)\n";
+    out += "(incomplete: " + std::to_string(dropped) +
+           " rows dropped: at most 10000 per process and interval)\n";
   } else if (incomplete) {
     out += "(incomplete: some baggage overflowed its byte cap)\n";
   }

@@ -2,9 +2,9 @@
 
 #include <functional>
 #include <map>
-#include <unordered_map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "query/error.h"
 #include "query/printer.h"
@@ -73,13 +73,13 @@ namespace {
 using RewriteMemo = std::unordered_map<const Expr*, std::pair<ExprPtr, ExprPtr>>;
 
 // Rewrites an expression bottom-up; `f` returns a replacement or null.
-ExprPtr rewrite(const ExprPtr& e, const std::function<ExprPtr(const Expr&)>& f, RewriteMemo& memo) {
+ExprPtr rewrite(const ExprPtr& e, RewriteMemo& memo, const std::function<ExprPtr(const Expr&)>& f) {
   if (!e) return e;
   if (ExprPtr r = f(*e)) return r;
   if (e->args.empty()) return e;
   if (auto it = memo.find(e.get()); it != memo.end()) return it->second.second;
   auto copy = std::make_shared<Expr>(*e);
-  for (ExprPtr& a : copy->args) a = rewrite(a, f, memo);
+  for (ExprPtr& a : copy->args) a = rewrite(a, memo, f);
   memo[e.get()] = {e, copy};
   return copy;
 }
@@ -126,7 +126,7 @@ query::Query rename_apart(const query::Query& src, const std::string& prefix, st
   for (const auto& l : src.lets) lets[l.name] = fresh(l.name);
   RewriteMemo memo;
   auto fix = [&](const ExprPtr& e) {
-    return rewrite(e, [&](const Expr& x) -> ExprPtr {
+    return rewrite(e, memo, [&](const Expr& x) -> ExprPtr {
       if (x.kind == Expr::Kind::kField && vars.count(x.var)) {
         auto c = std::make_shared<Expr>(x);
         c->var = vars[x.var];
@@ -138,7 +138,7 @@ query::Query rename_apart(const query::Query& src, const std::string& prefix, st
         return c;
       }
       return nullptr;
-    }, memo);
+    });
   };
   query::Query out = src;
   out.var = vars[src.var];
@@ -265,7 +265,7 @@ class Flattener {
     std::optional<Error> error;
     RewriteMemo memo;
     auto subst = [&](const ExprPtr& e) {
-      return rewrite(e, [&](const Expr& x) -> ExprPtr {
+      return rewrite(e, memo, [&](const Expr& x) -> ExprPtr {
         if (x.kind != Expr::Kind::kField || x.var != var) return nullptr;
         auto it = outputs.find(x.field);
         if (it != outputs.end()) return it->second;
@@ -276,7 +276,7 @@ class Flattener {
                                     "'; its outputs: " + names + " (name an expression with As to use it)");
         }
         return nullptr;
-      }, memo);
+      });
     };
     cur.where = subst(cur.where);
     for (auto& l : cur.lets) l.expr = subst(l.expr);

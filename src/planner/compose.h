@@ -19,7 +19,6 @@
 #pragma once
 
 #include <cstdint>
-
 #include <string>
 #include <vector>
 
