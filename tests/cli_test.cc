@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "support/subprocess.h"
@@ -109,6 +110,60 @@ TEST_F(CliTest, BadQueryShowsTheCaretAndFails) {
   EXPECT_EQ(err[0],
             "pivot: 1:11: unknown tracepoint 'App.requets'; known tracepoints: App.client, App.request");
   EXPECT_EQ(err[2], "          ^");
+}
+
+// 22 lines, each adding the previous query's output to itself: 2^23 nodes
+// inlined. The frontend refuses it at once; no agent is asked to compile it.
+TEST_F(CliTest, AnExponentiallyComposedQueryIsRefusedAtOnce) {
+  Subprocess& a = app("h1", "alpha");
+  std::string text = "q0 = From r In App.request Select r.bytes As a\n";
+  for (int i = 1; i <= 22; ++i) {
+    text += "q" + std::to_string(i) + " = From x In q" + std::to_string(i - 1) + " Select x.a + x.a As a\n";
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto p = pivot({"query", text});
+  auto err = p->rest_err();
+  int status = p->wait();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  ASSERT_EQ(err.size(), 3u);
+  EXPECT_EQ(err[0],
+            "pivot: 14:17: query 'q13' is too large with query 'q12' inlined: 16384 nodes (expressions and "
+            "variables); at most 10000. Each use of a source query's output copies its expression");
+  EXPECT_EQ(err[1], "q13 = From x In q12 Select x.a + x.a As a");
+  EXPECT_EQ(err[2], "                ^");
+  auto ps = run({"ps"});
+  ASSERT_EQ(ps.size(), 2u);
+  EXPECT_EQ(ps[1].substr(ps[1].size() - 1), "0");  // QUERIES: the agent never had it
+  fire(a, 1);
+}
+
+// --max-groups goes to the agents and bounds the merged table; every JSON
+// line says whether the total is incomplete and how many events it dropped.
+TEST_F(CliTest, MaxGroupsDropsAndEveryJsonLineSaysSo) {
+  Subprocess& a = app("h1", "alpha");
+  auto q = pivot({"query", "--format", "json", "--interval", "100", "--max-groups", "10",
+                  "From r In App.request GroupBy r.bytes Select r.bytes, COUNT"});
+  ASSERT_TRUE(q->wait_err("query installed"));
+  fire(a, 50);
+  q->signal(SIGINT);
+  auto lines = q->rest();
+  EXPECT_EQ(q->wait(), 0);
+  ASSERT_FALSE(lines.empty());
+  for (const auto& l : lines) {
+    Json j = Json::parse(l);
+    EXPECT_TRUE(j["incomplete"].is_boolean() && j["dropped"].is_number_unsigned()) << l;
+  }
+  Json last = Json::parse(lines.back());
+  EXPECT_EQ(last["incomplete"], true);
+  EXPECT_EQ(last["dropped"], 40);
+  Json rows = Json::array();
+  for (int b = 1; b <= 10; ++b) rows.push_back({b, 1});
+  EXPECT_EQ(last["total"], (Json{{"columns", {"r.bytes", "COUNT"}},
+                                 {"rows", rows},
+                                 {"incomplete", true},
+                                 {"dropped", 40},
+                                 {"max_groups", 10}}));
 }
 
 TEST_F(CliTest, NoAgentsIsAClearError) {
@@ -251,6 +306,11 @@ TEST_F(CliTest, BadFlagsAreRejected) {
   EXPECT_NE(WEXITSTATUS(status), 0);
   ASSERT_FALSE(err.empty());
   EXPECT_NE(err[0].find("--format"), std::string::npos) << err[0];
+  p = pivot({"query", "--max-groups", "0", kSeedLike});
+  err = p->rest_err();
+  EXPECT_NE(WEXITSTATUS(p->wait()), 0);
+  ASSERT_FALSE(err.empty());
+  EXPECT_NE(err[0].find("--max-groups"), std::string::npos) << err[0];
 }
 
 }  // namespace

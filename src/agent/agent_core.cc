@@ -35,6 +35,7 @@ class AgentCore::Installer {
     std::string text;
     planner::Catalog catalog;
     uint64_t uid = 0;
+    uint32_t max_groups = aggregate::kDefaultMaxGroups;
   };
   struct Done {
     std::string id;
@@ -77,7 +78,7 @@ class AgentCore::Installer {
       lock.unlock();
       Done done{job.id, Error("")};
       try {
-        done.installation = install_(job.text, job.catalog, job.uid);
+        done.installation = install_(job.text, job.catalog, job.uid, job.max_groups);
       } catch (const std::exception& e) {
         done.installation = Error(std::string("cannot install: ") + e.what());
       }
@@ -100,8 +101,9 @@ class AgentCore::Installer {
 AgentCore::AgentCore(int64_t default_interval_ms, ReportSink* sink, InstallFn install_fn)
     : default_interval_ms_(default_interval_ms), sink_(sink), install_fn_(std::move(install_fn)) {
   if (!install_fn_) {
-    install_fn_ = [](const std::string& text, const planner::Catalog& catalog, uint64_t uid) {
-      return session::Installation::create(text, catalog, uid, session::MissingFunctions::kSkip);
+    install_fn_ = [](const std::string& text, const planner::Catalog& catalog, uint64_t uid,
+                     uint32_t max_groups) {
+      return session::Installation::create(text, catalog, uid, session::MissingFunctions::kSkip, max_groups);
     };
   }
 }
@@ -204,8 +206,17 @@ std::optional<Json> AgentCore::install(const From& from, const Json& m) {
   if (interval < 10 || interval > 3'600'000 || lease < interval || lease > 86'400'000) {
     return error_message(*id, "interval_ms must be 10..3600000 and lease_ms at least the interval");
   }
+  int64_t max_groups = aggregate::kDefaultMaxGroups;
+  if (m.contains("max_groups")) {
+    auto v = wire::get_int(m, "max_groups");
+    if (!v) return error_message(*id, v.error().message());
+    if (*v < 1 || *v > aggregate::kMaxMaxGroups) {
+      return error_message(*id, "max_groups must be 1 to " + std::to_string(aggregate::kMaxMaxGroups));
+    }
+    max_groups = *v;
+  }
   if (!installer_) installer_ = std::make_unique<Installer>(sink_, install_fn_);
-  installer_->submit({*id, *text, std::move(catalog), uid});
+  installer_->submit({*id, *text, std::move(catalog), uid, static_cast<uint32_t>(max_groups)});
   pending_[*id] = Pending{*text, {from}, interval, lease, false};
   return std::nullopt;
 }

@@ -63,7 +63,7 @@ class AgentCore {
   // mixes programs: other processes have it, and the rest of the text still
   // runs here). Runs on the installer's thread.
   using InstallFn = std::function<Result<std::unique_ptr<session::Installation>>(
-      const std::string& text, const planner::Catalog& catalog, uint64_t uid)>;
+      const std::string& text, const planner::Catalog& catalog, uint64_t uid, uint32_t max_groups)>;
 
   AgentCore(int64_t default_interval_ms, ReportSink* sink, InstallFn install_fn = {});
   ~AgentCore();

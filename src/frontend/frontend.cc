@@ -76,6 +76,7 @@ Json Frontend::install_message(const planner::Catalog& extra) const {
   install["catalog"] = wire::to_json(merged);
   install["interval_ms"] = options_.interval_ms;
   install["lease_ms"] = options_.lease_ms;
+  install["max_groups"] = options_.max_groups;
   return install;
 }
 
@@ -130,6 +131,9 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   if (found.empty()) return Error("no agents found " + link_->where());
   planner::Catalog merged;
   for (const AgentInfo& a : found) wire::merge_catalog(merged, a.catalog);
+  if (options.max_groups < 1 || options.max_groups > aggregate::kMaxMaxGroups) {
+    return Error("max_groups must be 1 to " + std::to_string(aggregate::kMaxMaxGroups));
+  }
   std::mt19937_64 rng{std::random_device{}()};
   uint64_t uid = rng();
   auto plan = planner::compile(text, merged, uid);
@@ -160,6 +164,7 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   plan_ = std::move(*plan);
   shown_ = shown;
   catalog_ = std::move(merged);
+  for (planner::QueryPlan& q : plan_.queries) q.shape.group_cap = options_.max_groups;
   for (const planner::QueryPlan& q : plan_.queries) {
     interval_.push_back(std::make_unique<aggregate::Partial>(&q.shape));
     total_.push_back(std::make_unique<aggregate::Partial>(&q.shape));

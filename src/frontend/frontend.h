@@ -40,6 +40,9 @@ struct QueryOptions {
   int64_t interval_ms = 1000;
   int64_t lease_ms = 0;  // 0: three intervals, and at least the install timeout (10 s) plus one
   std::string show;      // the named query of the text whose results snapshots carry; "" for the last
+  // Groups each query holds per agent and interval, and in the merged
+  // interval and total tables here; the agents get it in the install.
+  uint32_t max_groups = aggregate::kDefaultMaxGroups;
 };
 
 struct Snapshot {

@@ -1,10 +1,18 @@
 #include "session/installation.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace pivot::session {
 
 Result<std::unique_ptr<Installation>> Installation::create(std::string_view text,
                                                            const planner::Catalog& catalog, uint64_t uid,
-                                                           MissingFunctions missing) {
+                                                           MissingFunctions missing, uint32_t max_groups) {
+  if (max_groups < 1 || max_groups > aggregate::kMaxMaxGroups) {
+    return Error("max_groups must be 1 to " + std::to_string(aggregate::kMaxMaxGroups) + ", not " +
+                 std::to_string(max_groups));
+  }
   // Defined tracepoints are resolved in this process while compiling, and
   // hooked before any advice goes in.
   std::vector<hook::Probe> probes;
@@ -32,6 +40,7 @@ Result<std::unique_ptr<Installation>> Installation::create(std::string_view text
   }
   in->skipped_ = std::move(skipped);
   for (planner::QueryPlan& qp : plan->queries) {
+    qp.shape.group_cap = max_groups;
     auto collector = aggregate::Collector::create(qp.shape);
     if (!collector) return collector.error();
     for (auto& prog : qp.programs) {
@@ -51,6 +60,24 @@ Installation::~Installation() {
   enabled_.store(false, std::memory_order_relaxed);
   if (!programs_.empty()) advice::remove_programs(programs_);  // waits until no thread runs them
   probes_.reset();                                             // unhooks, then waits again
+  collectors_.clear();  // frees every thread's partial of the text's queries
+  programs_.clear();
+  plans_.clear();
+  release_free_memory();
+}
+
+void release_free_memory() {
+  // A partial's tables are mapped and unmapped by themselves (partial.h),
+  // so a query's groups leave no memory in the host's malloc arenas. What
+  // does is small: strings too long for a Value's own buffer, the advice,
+  // an agent's JSON. glibc keeps such freed chunks in the arena of the
+  // thread that allocated them and returns only the main heap's top by
+  // itself; malloc_trim gives back the free pages of every arena. It takes
+  // each arena's lock briefly, so it runs only here, when a query ends,
+  // never per event or per interval.
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 std::vector<std::string> Installation::hooked() const {
@@ -72,8 +99,9 @@ ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& p
     for (uint32_t i : plan.column_index) out.push_back(i < row.size() ? row[i] : Value());
     t.rows.push_back(std::move(out));
   }
-  t.incomplete = partial.incomplete();
   t.dropped = partial.dropped();
+  t.incomplete = partial.incomplete() || t.dropped > 0;
+  if (!plan.shape.raw) t.max_groups = plan.shape.group_cap;
   t.overflow = partial.overflow();
   return t;
 }

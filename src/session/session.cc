@@ -40,9 +40,13 @@ struct Session::Impl {
 Session::Session() : impl_(std::make_unique<Impl>()) {}
 Session::~Session() = default;  // each Installation removes its advice
 
-Result<QueryId> Session::install(std::string_view text) {
+Result<QueryId> Session::install(std::string_view text) { return install(text, InstallOptions{}); }
+
+Result<QueryId> Session::install(std::string_view text, const InstallOptions& options) {
+  static_assert(InstallOptions{}.max_groups == aggregate::kDefaultMaxGroups);
   uint64_t uid = random_uid();
-  auto in = session::Installation::create(text, planner::local_catalog(), uid);
+  auto in = session::Installation::create(text, planner::local_catalog(), uid,
+                                          session::MissingFunctions::kError, options.max_groups);
   if (!in) return in.error();
   auto installed = std::make_unique<Installed>();
   for (const planner::QueryPlan& plan : (*in)->plans()) {

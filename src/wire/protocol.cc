@@ -33,14 +33,19 @@ Result<Value> value_from_json(const Json& j) {
 
 Json to_json(const aggregate::Partial& p) {
   Json groups = Json::array();
-  for (const auto& g : p.groups()) {
+  Json events = Json::array();
+  for (size_t i = 0; i < p.groups().size(); ++i) {
+    events.push_back(p.groups()[i].events);
     Json keys = Json::array();
-    for (const Value& k : g.keys) keys.push_back(to_json(k));
+    for (const Value& k : p.keys(i)) keys.push_back(to_json(k));
     Json states = Json::array();
-    for (const auto& s : g.states) states.push_back(Json::array({s.count, to_json(s.acc)}));
+    for (const auto& s : p.states(i)) states.push_back(Json::array({s.count, to_json(s.acc)}));
     groups.push_back(Json::array({std::move(keys), std::move(states)}));
   }
-  Json out{{"groups", std::move(groups)}, {"incomplete", p.incomplete()}, {"dropped", p.dropped()}};
+  Json out{{"groups", std::move(groups)},
+           {"events", std::move(events)},
+           {"incomplete", p.incomplete()},
+           {"dropped", p.dropped()}};
   if (p.overflow()) out["overflow"] = true;
   return out;
 }
@@ -53,7 +58,26 @@ Status merge_from_json(const Json& j, aggregate::Partial& out) {
   aggregate::Partial in(&shape);
   std::vector<Value> keys;
   std::vector<aggregate::AggState> states;
+  // Each group's event count (what dropping it loses); an agent older than
+  // the group cap sends none.
+  const Json* events = nullptr;
+  if (auto e = j.find("events"); e != j.end()) {
+    if (!e->is_array() || e->size() != j["groups"].size()) {
+      return Error("partial aggregate: \"events\" must be an array with one count per group");
+    }
+    events = &*e;
+  }
+  size_t index = 0;
   for (const Json& g : j["groups"]) {
+    int64_t n = 0;
+    if (events != nullptr) {
+      const Json& e = (*events)[index];
+      if (!e.is_number_integer() || e.get<int64_t>() < 0) {
+        return Error("partial aggregate: a group's event count must be a non-negative integer");
+      }
+      n = e.get<int64_t>();
+    }
+    ++index;
     if (!g.is_array() || g.size() != 2 || !g[0].is_array() || !g[1].is_array()) {
       return Error("partial aggregate: a group must be [[keys...], [states...]]");
     }
@@ -77,7 +101,7 @@ Status merge_from_json(const Json& j, aggregate::Partial& out) {
       if (!v) return v.error();
       states.push_back({s[0].get<int64_t>(), std::move(*v)});
     }
-    in.merge_group(keys, states);
+    in.merge_group(keys, states, n);
   }
   if (auto inc = j.find("incomplete"); inc != j.end() && inc->is_boolean() && inc->get<bool>()) {
     in.mark_incomplete();

@@ -3,7 +3,7 @@
 // Every message is an object with "v" (the protocol version, kVersion) and
 // "type". Frontend to agent:
 //   hello                                  -> info
-//   install   {id, text, catalog, lease_ms, interval_ms, again?} -> installed | error
+//   install   {id, text, catalog, lease_ms, interval_ms, max_groups?, again?} -> installed | error
 //             (id: 1 to 16 hex digits; with "again": true, an agent that
 //             already has the same query answers installed {"already": true})
 //   uninstall {id}                         -> uninstalled | error
@@ -18,8 +18,12 @@
 //   report    {id, seq, time, final, queries: [PARTIAL...]}  every interval
 //   error     {id?, message}
 // PARTIAL is {"groups": [[[keys...], [[count, acc], ...]], ...],
-//             "incomplete": bool, "dropped": n, "overflow": true (only when
-//             a SUM or AVG of integers went past 64 bits)}.
+//             "events": [n, ...] (per group: the events it holds),
+//             "incomplete": bool, "dropped": n (events a limit left out),
+//             "overflow": true (only when a SUM or AVG of integers went
+//             past 64 bits)}.
+// install may carry "max_groups" (1 to aggregate::kMaxMaxGroups): the most
+// groups each query of the text holds in the agent's process per interval.
 // A message the receiver does not understand is answered with an error; it
 // never ends the receiving process. docs/architecture.md has the details.
 #pragma once

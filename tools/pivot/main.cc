@@ -211,6 +211,11 @@ int main(int argc, char** argv) {
                 "at least 10 s + 1 interval)")
       ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
   q->add_option("--show", show, "print this named query of the text (default: the last query)");
+  uint32_t max_groups = pivot::aggregate::kDefaultMaxGroups;
+  q->add_option("--max-groups", max_groups,
+                "the most groups a query holds per process and interval, and in the merged result; events "
+                "of groups beyond it are dropped and counted (default 10000)")
+      ->check(CLI::Range(uint32_t{1}, pivot::aggregate::kMaxMaxGroups));
 
   CLI11_PARSE(app, argc, argv);
   // A closed stdout is a failed write to handle (cmd_query uninstalls its
@@ -224,5 +229,5 @@ int main(int argc, char** argv) {
   if (*tps) return cmd_tracepoints(fe, tp_json);
   if (*explain) return cmd_explain(fe, query);
   Format f = format == "json" ? Format::kJson : format == "csv" ? Format::kCsv : Format::kTable;
-  return cmd_query(fe, query, f, {interval_ms, lease_ms, show}, duration_s);
+  return cmd_query(fe, query, f, {interval_ms, lease_ms, show, max_groups}, duration_s);
 }

@@ -7,9 +7,13 @@
 namespace pivot::cli {
 
 std::string json_line(const frontend::Snapshot& s) {
+  // "incomplete" and "dropped" are on every line (for the total so far), so
+  // a consumer need not look inside the tables to know the answer is partial.
   std::string out = "{\"time\":" + std::to_string(s.time_ms) + ",\"agents\":" + std::to_string(s.agents) +
-                    ",\"interval\":" + s.interval.to_json() + ",\"total\":" + s.total.to_json() +
-                    ",\"lost\":" + std::to_string(s.lost_reports) + ",\"events\":[";
+                    ",\"incomplete\":" + (s.total.incomplete ? "true" : "false") +
+                    ",\"dropped\":" + std::to_string(s.total.dropped) + ",\"interval\":" + s.interval.to_json() +
+                    ",\"total\":" + s.total.to_json() + ",\"lost\":" + std::to_string(s.lost_reports) +
+                    ",\"events\":[";
   for (size_t i = 0; i < s.events.size(); ++i) {
     if (i) out += ',';
     append_json_string(out, s.events[i]);

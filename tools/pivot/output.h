@@ -10,11 +10,12 @@ namespace pivot::cli {
 
 enum class Format { kTable, kJson, kCsv };
 
-// {"time":..., "agents":N, "interval":TABLE, "total":TABLE, "lost":N,
-//  "events":[...], "final":BOOL}: `lost` counts the agents' reports known to
-// be missing since the previous line (the results have a gap), `events` says
-// what happened to agents and the transport (also on stderr), and only the
-// last line, the final answer, has "final":true.
+// {"time":..., "agents":N, "incomplete":B, "dropped":N, "interval":TABLE,
+//  "total":TABLE, "lost":N, "events":[...], "final":BOOL}: incomplete and
+// dropped are the total's, on every line; `lost` counts the agents' reports
+// known to be missing since the previous line (the results have a gap),
+// `events` says what happened to agents and the transport (also on stderr),
+// and only the last line, the final answer, has "final":true.
 std::string json_line(const frontend::Snapshot& s);
 // The total as a table, with a header saying when and from how many agents.
 std::string table_view(const frontend::Snapshot& s, const std::string& query_label, bool final);
