@@ -149,10 +149,10 @@ TEST(Session, PrecompiledShapesKeepTheirMeaning) {
   pivot::ResultTable t0 = s.results(ids[0]);
   ASSERT_EQ(t0.rows.size(), 1u);
   EXPECT_EQ(t0.to_json(), R"json({"columns":["a.host","SUM(a.n)","COUNT"],"rows":[[)json" + t0.rows[0][0].to_json() +
-                              R"json(,9223372036854775808.0,11]]})json");
+                              R"json(,9223372036854775808.0,11]],"overflow":true})json");
   EXPECT_EQ(s.results(ids[1]).to_json(),
             R"json({"columns":["a.n % 3","SUM(a.n)","MIN(a.x)","MAX(a.name)","AVG(a.n)"],"rows":[)json"
-            R"json([0,9,0.0,"a",3.0],[1,9223372036854775808.0,0.0,"b",1844674407370955264.0],[2,15,1.0,"c",5.0]]})json");
+            R"json([0,9,0.0,"a",3.0],[1,9223372036854775808.0,0.0,"b",1844674407370955264.0],[2,15,1.0,"c",5.0]],"overflow":true})json");
   EXPECT_EQ(s.results(ids[2]).to_json(), R"json({"columns":["a.name","SUM(a.x)"],"rows":[["a",4.5],["c",6.5]]})json");
   pivot::ResultTable t3 = s.results(ids[3]);
   std::string p = pivot::Value(t3.rows.empty() ? std::string() : t3.rows[0][0].to_json()).as_string();
