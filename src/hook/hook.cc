@@ -9,6 +9,8 @@
 #include <mutex>
 
 #include "core/clock.h"
+#include "hook/code_scan.h"
+#include "hook/debuginfo.h"
 #include "hook/patch.h"
 #include "hook/stub.h"
 #include "tracepoint/registry.h"
@@ -88,9 +90,11 @@ int64_t int_of(uint64_t raw, const Reader& r) {
   }
 }
 
-Value read_arg(const Reader& r, const Regs& regs) {
-  if (r.location == Location::kSseReg) {
-    uint64_t bits = regs.xmm[r.index].lo;
+// A value of kind r.kind whose integer bits are `raw` (a pointer, an
+// integer) or, for floating point, `sse`; a string_view's data is `raw2`.
+Value value_of(const Reader& r, uint64_t raw, uint64_t raw2, uint64_t sse, bool in_sse) {
+  if (in_sse || r.kind == ArgKind::kDouble || r.kind == ArgKind::kFloat) {
+    uint64_t bits = in_sse ? sse : raw;
     if (r.kind == ArgKind::kFloat) {
       float f;
       uint32_t low = static_cast<uint32_t>(bits);
@@ -101,7 +105,6 @@ Value read_arg(const Reader& r, const Regs& regs) {
     std::memcpy(&d, &bits, sizeof d);
     return Value(d);
   }
-  uint64_t raw = regs.gp[r.index];
   switch (r.kind) {
     case ArgKind::kBool: return Value((raw & 0xff) != 0);
     case ArgKind::kInt: return Value(int_of(raw, r));
@@ -114,10 +117,23 @@ Value read_arg(const Reader& r, const Regs& regs) {
       const auto* s = reinterpret_cast<const std::string*>(raw);
       return s == nullptr ? Value() : Value(std::string_view(*s));
     }
-    case ArgKind::kStringView:
-      return Value(std::string_view(reinterpret_cast<const char*>(regs.gp[r.index + 1]), raw));
+    case ArgKind::kStringView: return Value(std::string_view(reinterpret_cast<const char*>(raw2), raw));
     default: return Value();
   }
+}
+
+Value read_ret(const Reader& r, const Regs& regs) {
+  bool sse = r.kind == ArgKind::kDouble || r.kind == ArgKind::kFloat;
+  return value_of(r, regs.ret_rax, regs.ret_rdx, regs.ret_xmm0.lo, sse);
+}
+
+Value read_arg(const Reader& r, const Regs& regs) {
+  if (r.location == Location::kConstant) {
+    return value_of(r, static_cast<uint64_t>(r.constant), 0, static_cast<uint64_t>(r.constant), false);
+  }
+  if (r.location == Location::kSseReg) return value_of(r, 0, 0, regs.xmm[r.index].lo, true);
+  if (r.kind == ArgKind::kStringView) return value_of(r, regs.gp[r.index], regs.gp[r.index2], 0, false);
+  return value_of(r, regs.gp[r.index], 0, 0, false);
 }
 
 void get_export(void* ctx, uint32_t i, ::pivot::internal::ExportSink& sink) {
@@ -125,7 +141,7 @@ void get_export(void* ctx, uint32_t i, ::pivot::internal::ExportSink& sink) {
   const Reader& r = call.attachment->readers[i];
   switch (r.source) {
     case Reader::Source::kArg: sink.put_value(read_arg(r, *call.regs)); break;
-    case Reader::Source::kRet: sink.put_value(Value(static_cast<int64_t>(call.regs->ret_rax))); break;
+    case Reader::Source::kRet: sink.put_value(read_ret(r, *call.regs)); break;
     case Reader::Source::kDuration:
       sink.put_value(call.duration >= 0 ? Value(call.duration) : Value());
       break;
@@ -195,7 +211,7 @@ std::mutex& symbols_mutex() {
 
 std::shared_ptr<const SymbolTable> read_symbols() {
   auto t = std::make_shared<SymbolTable>();
-  t->functions = function_symbols(&t->classes);
+  t->functions = function_symbols(&t->classes, &t->objects);
   t->evidence = gather_evidence(t->functions, t->classes);
   return t;
 }
@@ -208,6 +224,13 @@ std::vector<std::shared_ptr<const SymbolTable>>& tables() {
 }
 
 }  // namespace
+
+const ObjectFile* SymbolTable::object_of(const FunctionSymbol& f) const {
+  for (const ObjectFile& o : objects) {
+    if (o.path == f.object) return &o;
+  }
+  return nullptr;
+}
 
 const SymbolTable& symbols() {
   std::lock_guard<std::mutex> lock(symbols_mutex());
@@ -226,46 +249,17 @@ void refresh_symbols() {
 
 namespace {
 
-struct IntType {
-  const char* spelling;
-  uint8_t width;
-  bool is_signed;
-};
-constexpr IntType kIntTypes[] = {
-    {"char", 1, true},
-    {"signed char", 1, true},
-    {"unsigned char", 1, false},
-    {"short", 2, true},
-    {"unsigned short", 2, false},
-    {"int", 4, true},
-    {"unsigned int", 4, false},
-    {"long", 8, true},
-    {"unsigned long", 8, false},
-    {"long long", 8, true},
-    {"unsigned long long", 8, false},
-    {"wchar_t", 4, true},
-    {"char8_t", 1, false},
-    {"char16_t", 2, false},
-    {"char32_t", 4, false},
-};
-
-// Reads argument `arg` as `kind`.
+// Reads argument `arg` as its kind.
 Reader arg_reader(const Arg& arg) {
   Reader r;
   r.source = Reader::Source::kArg;
   r.kind = arg.kind;
   r.location = arg.location;
   r.index = arg.index;
-  if (arg.kind == ArgKind::kInt) {
-    r.width = 4;  // an enum: its underlying type is not in the symbol; int is the common one
-    r.is_signed = true;
-    for (const IntType& t : kIntTypes) {
-      if (arg.spelling == t.spelling) {
-        r.width = t.width;
-        r.is_signed = t.is_signed;
-      }
-    }
-  }
+  r.index2 = arg.index2;
+  r.width = arg.width;
+  r.is_signed = arg.is_signed;
+  r.constant = arg.value;
   return r;
 }
 
@@ -280,10 +274,70 @@ int arg_number(const std::string& ref) {
   return n;
 }
 
-bool has_stack_args(const Function& f) {
-  if (f.signature.variadic) return true;
-  return std::any_of(f.args.begin(), f.args.end(),
-                     [](const Arg& a) { return a.location == Location::kUnknown; });
+bool is_c_name(const Function& f) { return f.symbol.mangled.compare(0, 2, "_Z") != 0; }
+
+// Where a Return hook's call would move arguments: on the stack, or (a
+// clone without debug information) where nobody can tell.
+std::string stack_args_why(const Function& f) {
+  if (f.signature.variadic) return "it takes variadic arguments";
+  if (clone_moves_arguments(f.signature)) {
+    // Its registers are not all known even with debug information (IPA-SRA
+    // passes the parts of an aggregate it uses): its code says.
+    return may_read_stack_arguments(f.symbol.address, f.symbol.size)
+               ? "it is a clone whose code reads arguments from the stack (or that pivot cannot follow)"
+               : "";
+  }
+  bool on_stack = std::any_of(f.args.begin(), f.args.end(), [](const Arg& a) {
+    return a.location == Location::kUnknown && a.why.find("not passed") == std::string::npos;
+  });
+  return on_stack ? "it takes arguments on the stack (or arguments whose places are unknown)" : "";
+}
+
+// ", and nothing in the symbol tables shows that ns::C is a class: ..." for
+// a function whose member-ness is a guess, "" otherwise.
+std::string scope_guess_note(const Function& f) {
+  if (f.source == ArgSource::kDebugInfo || f.is_member || f.signature.scope.empty() ||
+      !f.signature.params_known)
+    return "";
+  return "; without debug information pivot takes " + f.signature.scope +
+         " for a namespace (nothing in the symbol tables shows it is a class): if it is a class, export "
+         "`this` (then arg0 is this and the parameters start at arg1), or build with -g";
+}
+
+std::string parameter_list(const Function& f) {
+  std::string out;
+  for (size_t i = 0; i < f.args.size(); ++i) {
+    out += (i ? ", " : "") +
+           (f.args[i].name.empty() ? "arg" + std::to_string(i) + " (unnamed)" : f.args[i].name);
+  }
+  return out.empty() ? "none" : out;
+}
+
+// The argument an export names: argN, `this` or a parameter name.
+Result<const Arg*> find_arg(const ProbeSpec::Export& e, const Function& f) {
+  int n = arg_number(e.ref);
+  if (n >= 0) {
+    if (static_cast<size_t>(n) < f.args.size()) return &f.args[n];
+    std::string has =
+        f.args.empty() ? "no arguments" : "arguments arg0..arg" + std::to_string(f.args.size() - 1);
+    return Error(e.ref + " does not exist: " + f.symbol.demangled + " has " + has +
+                 (f.is_member ? " (arg0 is this)" : "") + scope_guess_note(f));
+  }
+  if (e.ref == "this") {
+    if (f.is_member) return &f.args[0];
+    return Error("export '" + e.name + "' = this: " + f.symbol.demangled + " is not a member function" +
+                 (f.source == ArgSource::kDebugInfo ? " (its debug information says so)" : ""));
+  }
+  if (f.source != ArgSource::kDebugInfo) {
+    return Error("export '" + e.name + "' = " + e.ref +
+                 ": parameter names come from debug information, and " + f.symbol.demangled + " has none (" +
+                 f.how + "); use argN, or build with -g");
+  }
+  for (const Arg& a : f.args) {
+    if (a.name == e.ref) return &a;
+  }
+  return Error("export '" + e.name + "' = " + e.ref + ": " + f.symbol.demangled +
+               " has no parameter named '" + e.ref + "' (its parameters: " + parameter_list(f) + ")");
 }
 
 // One export of one function: its reader and type, or why not.
@@ -295,13 +349,16 @@ Result<std::pair<Reader, ValueType>> type_export(const ProbeSpec& spec, const Pr
     }
     Reader r;
     r.source = e.ref == "ret" ? Reader::Source::kRet : Reader::Source::kDuration;
-    return std::make_pair(r, ValueType::kInt);
+    if (e.ref == "duration") return std::make_pair(r, ValueType::kInt);
+    r.kind = f.ret.kind;
+    r.width = f.ret.width;
+    r.is_signed = f.ret.is_signed;
+    return std::make_pair(r, value_type(r.kind));
   }
-  int n = arg_number(e.ref);
-  if (n < 0) return Error("export '" + e.name + "' = " + e.ref + ": expected argN, ret or duration");
-  if (f.symbol.mangled.compare(0, 2, "_Z") != 0) {
+  if (is_c_name(f) && f.source != ArgSource::kDebugInfo && arg_number(e.ref) >= 0) {
     // A C function: its symbol carries no signature, so argN is the N-th
     // integer argument register, read as a 64-bit int.
+    int n = arg_number(e.ref);
     if (n >= 6)
       return Error(e.ref + " of the C function " + f.symbol.demangled +
                    ": only arg0..arg5 (registers) are read");
@@ -310,25 +367,45 @@ Result<std::pair<Reader, ValueType>> type_export(const ProbeSpec& spec, const Pr
     r.index = static_cast<uint8_t>(n);
     return std::make_pair(r, ValueType::kInt);
   }
-  if (static_cast<size_t>(n) >= f.args.size()) {
-    std::string has =
-        f.args.empty() ? "no arguments" : "arguments arg0..arg" + std::to_string(f.args.size() - 1);
-    return Error(e.ref + " does not exist: " + f.symbol.demangled + " has " + has +
-                 (f.is_member ? " (arg0 is this)" : ""));
-  }
-  const Arg& a = f.args[n];
+  auto found = find_arg(e, f);
+  if (!found) return found.error();
+  const Arg& a = **found;
+  std::string what = e.ref + (a.name.empty() || a.name == e.ref ? "" : " (" + a.name + ")");
   if (a.kind == ArgKind::kUnsupported) {
     return Error(
-        e.ref + " of " + f.symbol.demangled + " has type '" + a.spelling + "', which cannot be exported" +
+        what + " of " + f.symbol.demangled + " has type '" + a.spelling + "', which cannot be exported" +
         (a.why.empty() ? "" : " (" + a.why + ")") +
         "; supported: integers, bool, enums, double, float, pointers, char const*, std::string const&, "
         "std::string_view");
   }
   if (a.location == Location::kUnknown) {
-    return Error(e.ref + " of " + f.symbol.demangled + " cannot be located" +
+    return Error(what + " of " + f.symbol.demangled + " cannot be located" +
                  (a.why.empty() ? "" : ": " + a.why));
   }
   return std::make_pair(arg_reader(a), value_type(a.kind));
+}
+
+const char* kIntRegNames[] = {"rdi", "rsi", "rdx", "rcx", "r8", "r9"};
+
+std::string where(const Reader& r) {
+  switch (r.source) {
+    case Reader::Source::kDuration: return "timed";
+    case Reader::Source::kRet:
+      return r.kind == ArgKind::kDouble || r.kind == ArgKind::kFloat ? "xmm0 at return"
+             : r.kind == ArgKind::kStringView                        ? "rax, rdx at return"
+                                                                     : "rax at return";
+    case Reader::Source::kArg: break;
+  }
+  switch (r.location) {
+    case Location::kConstant: return "the constant " + std::to_string(r.constant);
+    case Location::kSseReg: return "xmm" + std::to_string(r.index);
+    case Location::kIntReg:
+      return r.kind == ArgKind::kStringView
+                 ? std::string(kIntRegNames[r.index % 6]) + ", " + kIntRegNames[r.index2 % 6]
+                 : std::string(kIntRegNames[r.index % 6]);
+    case Location::kUnknown: break;
+  }
+  return "?";
 }
 
 std::string_view without_underscores(std::string_view name) {
@@ -344,19 +421,6 @@ bool in_list(std::string_view name, std::initializer_list<std::string_view> list
 // hand-written code (the C library's string functions) branches into its
 // neighbors, never far.
 constexpr uintptr_t kNeighborhood = 16 * 1024;
-
-std::vector<Neighbor> neighbors_of(const FunctionSymbol& f, const std::vector<FunctionSymbol>& all) {
-  std::vector<Neighbor> out;
-  uintptr_t lo = f.address > kNeighborhood ? f.address - kNeighborhood : 0;
-  auto it = std::lower_bound(all.begin(), all.end(), lo,
-                             [](const FunctionSymbol& s, uintptr_t v) { return s.address < v; });
-  for (; it != all.end() && it->address < f.address + f.size + kNeighborhood; ++it) {
-    if (it->address == f.address || it->object != f.object || !it->ifunc.empty()) continue;
-    if (!out.empty() && out.back().address == it->address) continue;  // an alias
-    out.push_back({it->address, it->size, it->demangled});
-  }
-  return out;
-}
 
 // Of the functions a pattern matched, the ones a call of each name reaches:
 //  - aliases of one function ("free" and "cfree" for "*free") are one;
@@ -390,6 +454,33 @@ void keep_what_calls_reach(std::vector<Function>& fns) {
 }
 
 }  // namespace
+
+std::vector<Neighbor> neighbors_of(const FunctionSymbol& f, const std::vector<FunctionSymbol>& all) {
+  std::vector<Neighbor> out;
+  uintptr_t lo = f.address > kNeighborhood ? f.address - kNeighborhood : 0;
+  auto it = std::lower_bound(all.begin(), all.end(), lo,
+                             [](const FunctionSymbol& s, uintptr_t v) { return s.address < v; });
+  for (; it != all.end() && it->address < f.address + f.size + kNeighborhood; ++it) {
+    if (it->address == f.address || it->object != f.object || !it->ifunc.empty()) continue;
+    if (!out.empty() && out.back().address == it->address) continue;  // an alias
+    out.push_back({it->address, it->size, it->demangled});
+  }
+  return out;
+}
+
+void read_debug_info(Function& f, const SymbolTable& syms) {
+  const ObjectFile* object = syms.object_of(f.symbol);
+  if (object == nullptr) {
+    f.how += "; no debug information: its object is not loaded any more";
+    return;
+  }
+  auto d = debug_function(*object, f.symbol.address);
+  if (d) {
+    apply_debug_info(f, *d);
+  } else {
+    f.how += "; " + d.error().message();
+  }
+}
 
 std::string refusal(const FunctionSymbol& f, bool at_return) {
   std::string_view name = f.demangled;
@@ -429,6 +520,8 @@ Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& syms) {
                            : resolve(spec.pattern, syms.functions, syms.classes);
   if (!fns) return fns.error();
   keep_what_calls_reach(*fns);
+  const bool exports_this = std::any_of(spec.exports.begin(), spec.exports.end(),
+                                        [](const ProbeSpec::Export& e) { return e.ref == "this"; });
   Probe probe;
   probe.spec = spec;
   probe.types.assign(spec.exports.size(), ValueType::kNull);
@@ -436,10 +529,13 @@ Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& syms) {
     if (std::string why = refusal(f.symbol, spec.at_return); !why.empty()) {
       return Error("cannot hook " + f.symbol.demangled + ": " + why);
     }
+    read_debug_info(f, syms);
+    if (exports_this && f.source == ArgSource::kSymbols && syms.evidence) locate_as_member(f, *syms.evidence);
     std::vector<Reader>& readers = probe.readers.emplace_back();
-    if (spec.at_return && has_stack_args(f)) {
-      return Error("cannot hook the return of " + f.symbol.demangled +
-                   ": it takes arguments on the stack (or variadic ones); use Entry");
+    if (spec.at_return) {
+      if (std::string why = stack_args_why(f); !why.empty()) {
+        return Error("cannot hook the return of " + f.symbol.demangled + ": " + why + "; use Entry");
+      }
     }
     for (size_t i = 0; i < spec.exports.size(); ++i) {
       auto typed = type_export(spec, spec.exports[i], f);
@@ -463,12 +559,29 @@ Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& syms) {
 std::vector<ValueType> declared_types(const ProbeSpec& spec) {
   // Argument types need the process: without it, `this` cannot be told
   // from a namespace, so even a spelled-out signature does not say which
-  // parameter argN is.
+  // parameter argN is; and `ret` is typed by the function's debug
+  // information, which only the process has.
   std::vector<ValueType> out(spec.exports.size(), ValueType::kNull);
   for (size_t i = 0; i < spec.exports.size(); ++i) {
-    if (spec.exports[i].ref == "ret" || spec.exports[i].ref == "duration") out[i] = ValueType::kInt;
+    if (spec.exports[i].ref == "duration") out[i] = ValueType::kInt;
   }
   return out;
+}
+
+std::vector<std::string> describe(const Probe& probe) {
+  std::vector<std::string> lines;
+  std::string name = probe.spec.tracepoint.substr(0, probe.spec.tracepoint.find('#'));
+  for (size_t fi = 0; fi < probe.functions.size(); ++fi) {
+    const Function& f = probe.functions[fi];
+    std::string line = name + " @ " + f.symbol.demangled + " (" + f.symbol.object + "): " + f.how;
+    for (size_t i = 0; i < probe.spec.exports.size() && fi < probe.readers.size(); ++i) {
+      const Reader& r = probe.readers[fi][i];
+      line += (i == 0 ? "; " : ", ") + probe.spec.exports[i].name + " = " + probe.spec.exports[i].ref + " (" +
+              where(r) + ", " + std::string(type_name(probe.types[i])) + ")";
+    }
+    lines.push_back(std::move(line));
+  }
+  return lines;
 }
 
 // ---------------------------------------------------------------------------

@@ -727,6 +727,20 @@ Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook, const std::v
   return publish(std::move(patch), slot);
 }
 
+Status check_patchable(uintptr_t fn, size_t size, const std::vector<Neighbor>& neighbors) {
+  std::lock_guard<std::mutex> lock(patching_lock());
+  if (find_patch(fn) != nullptr) return Status();
+  Patch probe;
+  std::vector<Displaced> displaced;
+  if (Status s = decode_prologue(fn, size, probe, displaced); !s) return s;
+  Decoder dec;
+  for (const Neighbor& other : neighbors) {
+    if (other.address == fn) continue;
+    if (Status s = check_no_jump_into(dec, other.address, other.size, fn, probe.n, other.name); !s) return s;
+  }
+  return Status();
+}
+
 // apply() and revert() follow the protocol of patch.h. From the moment a
 // barrier is up until it is gone, the code below calls no library function
 // and allocates nothing (system calls through raw_syscall.h, checkpoint

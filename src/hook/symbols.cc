@@ -16,18 +16,11 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "hook/debuginfo.h"
 #include "hook/symbols_elf.h"
 
 namespace pivot::hook {
 namespace {
-
-struct LoadedObject {
-  std::string path;  // to report: the executable's real path
-  std::string file;  // to read: /proc/self/exe for the executable, which may have been replaced on disk
-  uintptr_t bias = 0;
-  std::vector<std::pair<uintptr_t, uintptr_t>> code;  // executable segments [begin, end)
-  std::string build_id;                               // hex, from the NT_GNU_BUILD_ID note; "" if none
-};
 
 // The hex build id in a loaded PT_NOTE segment, or "".
 std::string build_id_of(const char* notes, size_t size) {
@@ -55,30 +48,23 @@ std::string build_id_of(const char* notes, size_t size) {
   return "";
 }
 
-// The separate debug file of an object, by build id, as Debian's -dbg and
-// -dbgsym packages install them; "" when there is none.
-std::string debug_file_of(const std::string& build_id) {
-  if (build_id.size() < 4) return "";
-  std::string path =
-      "/usr/lib/debug/.build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) + ".debug";
-  return access(path.c_str(), R_OK) == 0 ? path : "";
-}
-
 std::string self_exe_path() {
   char buf[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("/proc/self/exe");
 }
 
-std::vector<LoadedObject> loaded_objects() {
-  std::vector<LoadedObject> objects;
+}  // namespace
+
+std::vector<ObjectFile> loaded_objects() {
+  std::vector<ObjectFile> objects;
   dl_iterate_phdr(
       [](dl_phdr_info* info, size_t, void* data) {
-        auto& out = *static_cast<std::vector<LoadedObject>*>(data);
+        auto& out = *static_cast<std::vector<ObjectFile>*>(data);
         std::string_view name = info->dlpi_name ? info->dlpi_name : "";
         if (!out.empty() && name.empty()) return 0;  // only the first object is the executable
         if (name.starts_with("linux-vdso") || name.starts_with("linux-gate")) return 0;
-        LoadedObject obj;
+        ObjectFile obj;
         obj.path = name.empty() ? self_exe_path() : std::string(name);
         obj.file = name.empty() ? std::string("/proc/self/exe") : obj.path;
         obj.bias = info->dlpi_addr;
@@ -98,6 +84,8 @@ std::vector<LoadedObject> loaded_objects() {
       &objects);
   return objects;
 }
+
+namespace {
 
 // A read-only mapping of a whole file; empty when it cannot be read.
 class MappedFile {
@@ -290,19 +278,28 @@ void add_ifuncs(const std::vector<internal::ElfFunction>& ifuncs, std::vector<Fu
 
 }  // namespace
 
-std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes) {
+std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes,
+                                             std::vector<ObjectFile>* objects) {
   std::vector<internal::ElfFunction> all;
   std::unordered_set<std::string> class_set;
-  for (const LoadedObject& obj : loaded_objects()) {
+  std::vector<ObjectFile> loaded = loaded_objects();
+  for (const ObjectFile& obj : loaded) {
     std::vector<internal::ElfFunction> some =
         internal::read_elf_functions(obj.file, obj.path, obj.bias, obj.code, classes ? &class_set : nullptr);
     all.insert(all.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
     // A separate debug file has the full symbol table of a stripped library
-    // (the C library's internal functions, IFUNC implementations among them).
-    // Not the dynamic loader's: its private copies of getpid, memcpy, ...
-    // would stand beside the C library's (and it cannot be hooked anyway).
+    // (the C library's internal functions, IFUNC implementations among them;
+    // a program's static functions and their clones), found by build id or
+    // .gnu_debuglink (debuginfo.h). Not the dynamic loader's: its private
+    // copies of getpid, memcpy, ... would stand beside the C library's (and
+    // it cannot be hooked anyway).
     bool loader = obj.path.find("/ld-linux") != std::string::npos;
-    if (std::string debug = loader ? "" : debug_file_of(obj.build_id); !debug.empty()) {
+    std::string debug;
+    if (!loader) {
+      auto found = find_debug_file(obj);
+      if (found && *found != obj.file) debug = *found;
+    }
+    if (!debug.empty()) {
       some =
           internal::read_elf_functions(debug, obj.path, obj.bias, obj.code, classes ? &class_set : nullptr);
       all.insert(all.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
@@ -341,6 +338,7 @@ std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes) 
     classes->assign(class_set.begin(), class_set.end());
     std::sort(classes->begin(), classes->end());
   }
+  if (objects) *objects = std::move(loaded);
   return out;
 }
 
