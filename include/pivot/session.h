@@ -81,7 +81,11 @@ class Session {
   ResultTable results(QueryId q);
   Result<ResultTable> results(QueryId q, std::string_view query_name);
 
-  // The advice the text compiles to, one line per advice program.
+  // The advice the text compiles to, one line per advice program; then,
+  // for the text's Tracepoint definitions, one line per function they
+  // resolve to here, saying where each export is read from and whether that
+  // came from debug information or the symbol table's rules:
+  //   "t @ shop::price(double, int) (/srv/app): debug info (/srv/app); n = arg1 (rdi, int)"
   Result<std::string> explain(std::string_view text) const;
 
   // Every tracepoint of this process, sorted by name.

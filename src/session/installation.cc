@@ -1,10 +1,32 @@
 #include "session/installation.h"
 
+#include "query/parser.h"
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
 namespace pivot::session {
+
+Result<std::vector<std::string>> describe_definitions(std::string_view text) {
+  auto program = query::parse(text);
+  if (!program) return program.error();
+  std::vector<std::string> lines;
+  for (const query::TracepointDef& def : program->tracepoints) {
+    hook::ProbeSpec spec;
+    spec.tracepoint = def.name;
+    spec.at_return = def.at_return;
+    spec.pattern = def.symbol;
+    for (const query::TracepointExport& e : def.exports) spec.exports.push_back({e.name, e.ref});
+    auto probe = hook::make_probe(spec, hook::symbols());
+    if (!probe) {
+      lines.push_back(def.name + ": " + probe.error().message());
+      continue;
+    }
+    for (std::string& line : hook::describe(*probe)) lines.push_back(std::move(line));
+  }
+  return lines;
+}
 
 Result<std::unique_ptr<Installation>> Installation::create(std::string_view text,
                                                            const planner::Catalog& catalog, uint64_t uid,

@@ -65,6 +65,13 @@ class Installation {
   std::vector<std::string> skipped_;
 };
 
+// For each Tracepoint definition of `text`, one line per function it
+// resolves to in this process, saying where each export is read from and
+// how that was found (hook::describe), or one line saying why it resolves to
+// none here ("t: no function matches ..."). Nothing is hooked; the queries
+// of the text are not compiled (they may name other processes' tracepoints).
+Result<std::vector<std::string>> describe_definitions(std::string_view text);
+
 // Returns the allocator's free memory to the system (malloc_trim on glibc).
 void release_free_memory();
 

@@ -89,15 +89,20 @@ Result<ResultTable> Session::results(QueryId q, std::string_view name) {
 }
 
 Result<std::string> Session::explain(std::string_view text) const {
-  // Defined tracepoints are resolved (not hooked), for their types and errors.
-  auto typer = [](const hook::ProbeSpec& spec) -> Result<std::vector<ValueType>> {
+  // Defined tracepoints are resolved (not hooked), for their types and
+  // errors; a line per function says where its exports are read from.
+  std::vector<std::string> functions;
+  auto typer = [&](const hook::ProbeSpec& spec) -> Result<std::vector<ValueType>> {
     auto probe = hook::make_probe(spec, hook::symbols());
     if (!probe) return probe.error();
+    for (std::string& line : hook::describe(*probe)) functions.push_back(std::move(line));
     return probe->types;
   };
   auto plan = planner::compile(text, planner::local_catalog(), 0, typer);
   if (!plan) return plan.error();
-  return plan->explain();
+  std::string out = plan->explain();
+  for (const std::string& line : functions) out += line + "\n";
+  return out;
 }
 
 std::vector<TracepointInfo> Session::tracepoints() {
