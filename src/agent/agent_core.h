@@ -58,6 +58,9 @@ using ::pivot::internal::wall_ms;
 class AgentCore {
  public:
   static constexpr int64_t kNoOwner = -1;
+  // How many functions a `functions` answer lists by default, and at most.
+  static constexpr int64_t kDefaultListed = 500;
+  static constexpr int64_t kMaxListed = 5000;
   // How a query text becomes advice; by default Installation::create, with
   // a defined tracepoint whose function this program lacks skipped (a fleet
   // mixes programs: other processes have it, and the rest of the text still
@@ -111,6 +114,8 @@ class AgentCore {
 
   std::optional<Json> handle_message(const From& from, std::string_view payload);
   std::optional<Json> install(const From& from, const Json& m);
+  // functions and explain: answered from the installer's thread.
+  std::optional<Json> ask(const From& from, const Json& m);
   void installed(const std::string& id, Result<std::unique_ptr<session::Installation>> in);
   Json uninstall(const Json& m);
   void renew(const Json& m);

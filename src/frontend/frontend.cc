@@ -54,10 +54,72 @@ planner::Catalog Frontend::catalog() {
   return c;
 }
 
+namespace {
+
+// A question's "req": answers on a shared subject (NATS) carry it back.
+std::string new_req() {
+  std::mt19937_64 rng{std::random_device{}()};
+  char req[17];
+  std::snprintf(req, sizeof req, "%016llx", static_cast<unsigned long long>(rng()));
+  return req;
+}
+
+std::string agent_name(const AgentInfo& a) {
+  return std::to_string(a.pid) + " (" + a.proc_name + (a.host.empty() ? "" : "@" + a.host) + ")";
+}
+
+}  // namespace
+
 Result<std::string> Frontend::explain(std::string_view text) {
-  auto plan = planner::compile(text, catalog(), 0);
+  std::vector<AgentInfo> found = agents();
+  planner::Catalog merged;
+  for (const AgentInfo& a : found) wire::merge_catalog(merged, a.catalog);
+  auto plan = planner::compile(text, merged, 0);
   if (!plan) return plan.error();
-  return plan->explain();
+  std::string out = plan->explain();
+  if (plan->probes.empty() || found.empty()) return out;
+  // Agents running one program resolve a definition alike: their lines are
+  // printed once, under all of them.
+  Json ask = wire::message("explain");
+  ask["text"] = std::string(text);
+  ask["req"] = new_req();
+  std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> groups;  // lines, agents
+  for (Link::Answer& a : link_->ask(found, ask, kAskTimeoutMs)) {
+    std::vector<std::string> lines;
+    if (!a.answer) {
+      lines.push_back("no answer: " + a.answer.error().message());
+    } else if ((*a.answer)["type"] != "explained") {
+      lines.push_back("error: " + str_field(*a.answer, "message"));
+    } else if (auto f = a.answer->find("functions"); f != a.answer->end() && f->is_array()) {
+      for (const Json& l : *f) {
+        if (l.is_string()) lines.push_back(l.get<std::string>());
+      }
+    }
+    auto same = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == lines; });
+    if (same == groups.end()) {
+      groups.push_back({std::move(lines), {agent_name(a.info)}});
+    } else {
+      same->second.push_back(agent_name(a.info));
+    }
+  }
+  for (const auto& [lines, names] : groups) {
+    std::string who;
+    for (const std::string& n : names) who += (who.empty() ? "" : ", ") + n;
+    out += (names.size() == 1 ? "agent " : "agents ") + who + ":\n";
+    for (const std::string& l : lines) out += "  " + l + "\n";
+  }
+  return out;
+}
+
+std::vector<Link::Answer> Frontend::functions(const std::string& pattern, int64_t limit,
+                                              std::vector<std::string>* notes) {
+  std::vector<AgentInfo> found = agents(notes);
+  if (found.empty()) return {};
+  Json ask = wire::message("functions");
+  ask["pattern"] = pattern;
+  ask["limit"] = limit;
+  ask["req"] = new_req();
+  return link_->ask(found, ask, kAskTimeoutMs);
 }
 
 Frontend::Peer* Frontend::find(const std::string& key) {

@@ -76,7 +76,16 @@ class Frontend {
   std::string where() const { return link_->where(); }
   // The union of all agents' tracepoints.
   planner::Catalog catalog();
+  // The advice the text compiles to against the agents' catalog; then, when
+  // the text defines tracepoints, what each agent resolves them to: one line
+  // per function (where each export is read from, and whether debug
+  // information or the symbol table said so), under the agents it holds for.
   Result<std::string> explain(std::string_view text);
+  // The functions `pattern` names in every agent's process (hook/functions.h),
+  // as each agent answered the wire's `functions` question; agents that did
+  // not answer are in *notes.
+  std::vector<Link::Answer> functions(const std::string& pattern, int64_t limit,
+                                      std::vector<std::string>* notes = nullptr);
 
   // Compiles against the agents' catalog and installs everywhere. Agents
   // that refuse it are reported as errors; an error is returned only when

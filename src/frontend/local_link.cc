@@ -220,6 +220,53 @@ class LocalLink final : public Link {
     return out;
   }
 
+  std::vector<Answer> ask(const std::vector<AgentInfo>& agents, const Json& message,
+                          int64_t timeout_ms) override {
+    struct Asked {
+      AgentInfo info;
+      std::unique_ptr<Conn> conn;
+      std::optional<Result<Json>> answer;
+    };
+    std::vector<Asked> asked;
+    std::vector<pid_t> pids;
+    for (const AgentInfo& a : agents) pids.push_back(a.pid);
+    std::vector<Hello> hellos = hello_all(dir_, pids);
+    for (size_t i = 0; i < agents.size(); ++i) {
+      Hello& h = hellos[i];
+      if (!*h.info) {
+        asked.push_back({agents[i], nullptr, Result<Json>(h.info->error())});
+        continue;
+      }
+      Asked q{agents[i], std::move(h.conn), std::nullopt};
+      if (auto sent = write_message(q.conn->fd, message); !sent) q.answer = Result<Json>(sent.error());
+      asked.push_back(std::move(q));
+    }
+    int64_t deadline = steady_ms() + timeout_ms;
+    for (;;) {
+      std::vector<pollfd> fds;
+      std::vector<Asked*> who;
+      for (Asked& q : asked) {
+        if (q.answer) continue;
+        fds.push_back({q.conn->fd, POLLIN, 0});
+        who.push_back(&q);
+      }
+      int64_t wait = deadline - steady_ms();
+      if (fds.empty() || wait <= 0) break;
+      if (poll(fds.data(), fds.size(), static_cast<int>(std::min<int64_t>(wait, 1000))) <= 0) continue;
+      for (size_t i = 0; i < fds.size(); ++i) {
+        if (fds[i].revents != 0) who[i]->answer = read_answer(*who[i]->conn);
+      }
+    }
+    std::vector<Answer> out;
+    for (Asked& q : asked) {
+      if (!q.answer) {
+        q.answer = Result<Json>(Error("no answer within " + std::to_string(timeout_ms / 1000) + " s"));
+      }
+      out.push_back({std::move(q.info), std::move(*q.answer)});
+    }
+    return out;
+  }
+
   void send(const std::string& key, const Json& message) override {
     auto it = conns_.find(key);
     if (it == conns_.end() || it->second->lost) return;

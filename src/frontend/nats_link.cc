@@ -129,6 +129,49 @@ class NatsFrontLink final : public Link {
     return out;
   }
 
+  std::vector<Answer> ask(const std::vector<AgentInfo>& agents, const Json& message,
+                          int64_t timeout_ms) override {
+    const Json req = message.contains("req") ? message["req"] : Json();
+    std::map<std::string, Answer> answers;
+    std::set<std::string> asked;
+    for (const AgentInfo& a : agents) asked.insert(a.key);
+    // One message for the whole fleet: each agent answers on our inbox.
+    if (auto s = link_->publish(subjects_.cmd(), wire::encode(message), inbox_); !s) {
+      std::vector<Answer> out;
+      for (const AgentInfo& a : agents) out.push_back({a, s.error()});
+      return out;
+    }
+    int64_t deadline = steady_ms() + timeout_ms;
+    auto all_answered = [&] {
+      return std::all_of(asked.begin(), asked.end(),
+                         [&](const std::string& k) { return answers.count(k) > 0; });
+    };
+    while (!all_answered() && steady_ms() < deadline) {
+      for (auto& in : link_->wait(std::max<int64_t>(std::min<int64_t>(deadline - steady_ms(), 250), 1))) {
+        auto m = dispatch(in, /*keep_answers=*/false);
+        if (!m) continue;
+        if (in.subject != inbox_ || !m->contains("req") || (*m)["req"] != req) {
+          pending_.push_back({LinkEvent::kMessage, str_field(*m, "agent"), in.data});
+          continue;
+        }
+        std::string key = str_field(*m, "agent");
+        AgentInfo info = identity(*m);
+        for (const AgentInfo& a : agents) {
+          if (a.key == key) info = a;
+        }
+        answers.insert_or_assign(key, Answer{std::move(info), std::move(*m)});
+      }
+    }
+    std::vector<Answer> out;
+    for (const AgentInfo& a : agents) {
+      if (!answers.count(a.key)) {
+        out.push_back({a, Error("no answer within " + std::to_string(timeout_ms / 1000) + " s")});
+      }
+    }
+    for (auto& [k, v] : answers) out.push_back(std::move(v));
+    return out;
+  }
+
   void send(const std::string& key, const Json& message) override {
     (void)link_->publish(subjects_.agent_cmd(key), wire::encode(message), inbox_);
   }

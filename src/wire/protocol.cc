@@ -1,6 +1,7 @@
 #include "wire/protocol.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace pivot::wire {
 
@@ -204,6 +205,54 @@ Result<int64_t> get_int(const Json& m, const char* key) {
     return Error("message '" + m.value("type", std::string("?")) + "' needs an integer \"" + key + "\"");
   }
   return m[key].get<int64_t>();
+}
+
+namespace {
+
+Json function_json(const hook::ListedFunction& f) {
+  Json j;
+  j["signature"] = f.signature;
+  j["object"] = f.object;
+  char address[24];
+  std::snprintf(address, sizeof address, "0x%lx", static_cast<unsigned long>(f.address));
+  j["address"] = address;
+  j["size"] = f.size;
+  j["debug_info"] = f.debug_info;
+  j["how"] = f.how;
+  j["member"] = f.is_member;
+  Json params = Json::array();
+  for (const hook::ListedParam& p : f.params) {
+    params.push_back({{"name", p.name}, {"type", p.type}, {"where", p.where}, {"readable", p.readable}});
+  }
+  j["params"] = std::move(params);
+  j["returns"] = f.returns;
+  j["hookable"] = f.hookable;
+  if (!f.why_not.empty()) j["why_not"] = f.why_not;
+  if (!f.ifunc.empty()) j["ifunc"] = f.ifunc;
+  Json clones = Json::array();
+  for (const hook::ListedFunction& c : f.clones) clones.push_back(function_json(c));
+  j["clones"] = std::move(clones);
+  return j;
+}
+
+}  // namespace
+
+void add_listing(Json& answer, const hook::Listing& listing) {
+  Json functions = Json::array();
+  size_t bytes = 0, more = listing.more;
+  for (const hook::ListedFunction& f : listing.functions) {
+    Json j = function_json(f);
+    size_t size = encode(j).size();
+    if (bytes + size > kMaxListingBytes) {
+      ++more;
+      continue;
+    }
+    bytes += size;
+    functions.push_back(std::move(j));
+  }
+  answer["functions"] = std::move(functions);
+  answer["more"] = more;
+  if (!listing.note.empty()) answer["note"] = listing.note;
 }
 
 }  // namespace pivot::wire

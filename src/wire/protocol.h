@@ -9,6 +9,14 @@
 //   uninstall {id}                         -> uninstalled | error
 //   renew     {ids}                        (extends the leases; no reply)
 //   flush     {id}                         -> report with "final": true
+//   functions {pattern, limit?, req?}      -> functions {pattern, program, functions: [FUNCTION...],
+//                                             more, note?, req?} | error
+//   explain   {text, req?}                 -> explained {functions: [line...], req?} | error
+//             (both answered from the agent's installer thread: they read
+//             symbol tables and debug information; "req" is echoed)
+// FUNCTION is {signature, object, address, size, debug_info, how, member,
+//              params: [{name, type, where, readable}], returns, hookable,
+//              why_not?, ifunc?, clones: [FUNCTION...]} (hook/functions.h).
 // On NATS (transport/nats.h) an agent also sends, unasked:
 //   info on pivot.FLEET.announce (at start and after a reconnect),
 //   heartbeat {queries, heartbeat_ms} every second, and bye when it stops;
@@ -32,6 +40,7 @@
 #include <string>
 
 #include "aggregate/partial.h"
+#include "hook/functions.h"
 #include "pivot/result.h"
 #include "pivot/value.h"
 #include "planner/catalog.h"
@@ -53,6 +62,12 @@ Json to_json(const planner::Catalog& c);
 Result<planner::Catalog> catalog_from_json(const Json& j);
 // Adds b's tracepoints and exports to a (union by name).
 void merge_catalog(planner::Catalog& a, const planner::Catalog& b);
+
+// Adds a function listing to a `functions` answer: "functions", "more"
+// (matched but not listed: past the limit, or past kMaxListingBytes of
+// JSON, which keeps the answer within a NATS message) and "note".
+inline constexpr size_t kMaxListingBytes = 768 * 1024;
+void add_listing(Json& answer, const hook::Listing& listing);
 
 // The text of a message (or any JSON) to send or print. Never throws: a
 // string that is not valid UTF-8 (a tracepoint's export, a comment in a

@@ -2,7 +2,10 @@
 //
 //   pivot ps                        the processes with a pivot agent
 //   pivot tracepoints               their tracepoints and exports
-//   pivot explain QUERY             the advice a query compiles to
+//   pivot functions GLOB            the functions they could hook: signature,
+//                                   parameters, hookable or why not, clones
+//   pivot explain QUERY             the advice a query compiles to, and how
+//                                   each agent reads a definition's exports
 //   pivot query QUERY               install it, print results every interval
 //
 // QUERY is the text itself, @FILE, or - for standard input. Agents are found
@@ -110,6 +113,27 @@ int cmd_tracepoints(pivot::frontend::Frontend& fe, bool json) {
   return 0;
 }
 
+int cmd_functions(pivot::frontend::Frontend& fe, const std::string& pattern, bool json, int64_t limit) {
+  std::vector<std::string> notes;
+  auto answers = fe.functions(pattern, limit, &notes);
+  for (const auto& n : notes) std::cerr << "pivot: " << n << "\n";
+  if (answers.empty()) return fail("no agents found " + fe.where(), 2);
+  // Agents' answers are outside input: a malformed one is an error message,
+  // never an exception out of pivot.
+  try {
+    pivot::wire::Json grouped = pivot::cli::functions_json(answers);
+    for (const auto& e : grouped["errors"]) std::cerr << "pivot: " << e.get<std::string>() << "\n";
+    if (json) {
+      std::cout << pivot::wire::encode(grouped) << "\n";
+    } else {
+      std::cout << pivot::cli::functions_text(grouped);
+    }
+    return grouped["programs"].empty() ? 1 : 0;
+  } catch (const std::exception& e) {
+    return fail(std::string("an agent's answer could not be read: ") + e.what());
+  }
+}
+
 int cmd_explain(pivot::frontend::Frontend& fe, const std::string& arg) {
   auto text = read_query(arg);
   if (!text) return fail(text.error().message());
@@ -189,8 +213,24 @@ int main(int argc, char** argv) {
   auto* tps = app.add_subcommand("tracepoints", "list the tracepoints of every process");
   tps->add_flag("--json", tp_json, "print JSON");
 
+  std::string fn_pattern, fn_format = "text";
+  int64_t fn_limit = 500;
+  auto* functions = app.add_subcommand(
+      "functions",
+      "list the functions of every process that a Tracepoint definition could hook: signatures, parameter "
+      "names, types and registers (from debug information where there is some), whether each can be hooked "
+      "and why not, and the compiler's clones hooked with it");
+  functions->add_option("GLOB", fn_pattern, "a function name, signature or glob, as in Entry(\"...\")")
+      ->required();
+  functions->add_option("--format", fn_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  functions->add_option("--limit", fn_limit, "list at most this many functions per process (default 500)")
+      ->check(CLI::Range(int64_t{1}, int64_t{5000}));
+
   std::string query;
-  auto* explain = app.add_subcommand("explain", "print the advice a query compiles to");
+  auto* explain = app.add_subcommand(
+      "explain",
+      "print the advice a query compiles to, and for its Tracepoint definitions the functions each agent "
+      "hooks and where each export is read from (debug information or the symbol table's rules)");
   explain->add_option("QUERY", query, "query text, @FILE or - for stdin")->required();
 
   auto* q = app.add_subcommand("query", "install a query and print its results every interval");
@@ -227,6 +267,7 @@ int main(int argc, char** argv) {
   pivot::frontend::Frontend fe(std::move(*link));
   if (*ps) return cmd_ps(fe);
   if (*tps) return cmd_tracepoints(fe, tp_json);
+  if (*functions) return cmd_functions(fe, fn_pattern, fn_format == "json", fn_limit);
   if (*explain) return cmd_explain(fe, query);
   Format f = format == "json" ? Format::kJson : format == "csv" ? Format::kCsv : Format::kTable;
   return cmd_query(fe, query, f, {interval_ms, lease_ms, show, max_groups}, duration_s);
