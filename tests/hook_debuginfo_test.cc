@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,9 @@ struct Build {
   const char* file;  // where it is: the end of the path explain names
   Calls calls;
 };
+
+// Test names and failure messages name the build, not its bytes.
+void PrintTo(const Build& b, std::ostream* os) { *os << b.ns; }
 
 const Build kBuilds[] = {
     {"dbg_g", true, "/tests/hook_debuginfo_test", SUBJECT_CALLS(dbg_g)},

@@ -98,6 +98,31 @@ TEST_F(NatsTest, PsListsEveryAgentOfTheFleet) {
   EXPECT_EQ(run({"ps"}).size(), 1u);
 }
 
+// Questions go to the whole fleet at once and each agent's answer comes
+// back to the asker: pivot functions lists one program for two agents, and
+// pivot explain names both under one set of function lines.
+TEST_F(NatsTest, FunctionsAndExplainAskTheWholeFleet) {
+  Subprocess& a = app("h1", "alpha");
+  Subprocess& b = app("h2", "beta");
+  int status = -1;
+  auto out = run({"functions", "--format", "json", "main"}, &status);
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(out.size(), 1u);
+  auto listing = nlohmann::json::parse(out[0]);
+  ASSERT_EQ(listing["programs"].size(), 1u) << out[0];
+  EXPECT_EQ(listing["programs"][0]["program"], kApp);
+  EXPECT_EQ(listing["programs"][0]["processes"].size(), 2u);
+  EXPECT_EQ(listing["programs"][0]["functions"][0]["signature"], "main");
+  EXPECT_EQ(listing["errors"], nlohmann::json::array());
+
+  out = run({"explain", "Tracepoint t = Entry(\"main\")\nFrom e In t Select COUNT"}, &status);
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(out.size(), 3u);
+  std::string alpha = std::to_string(a.pid()) + " (alpha@h1)", beta = std::to_string(b.pid()) + " (beta@h2)";
+  EXPECT_EQ(out[1], "agents " + (a.pid() < b.pid() ? alpha + ", " + beta : beta + ", " + alpha) + ":");
+  EXPECT_EQ(out[2].rfind("  t @ main (" + kApp + "): debug info (" + kApp + ")", 0), 0u) << out[2];
+}
+
 TEST_F(NatsTest, QueryMergesAgentsExactly) {
   Subprocess& a = app("h1", "alpha");
   Subprocess& b = app("h2", "beta");

@@ -263,3 +263,69 @@ TEST(AgentCore, MaxGroupsFromTheInstallBoundsEachReport) {
 
 }  // namespace
 }  // namespace pivot::agent
+
+// A function to list, out of line (outside namespace pivot, whose functions are never hooked).
+namespace core_subject {
+[[gnu::noinline]] int64_t listed(int64_t bytes, const std::string& client) {
+  return bytes + static_cast<int64_t>(client.size());
+}
+}  // namespace core_subject
+
+namespace pivot::agent {
+namespace {
+
+std::string question(const std::string& type, const std::string& key, Json value) {
+  Json m = wire::message(type);
+  m[key] = std::move(value);
+  m["req"] = "r1";
+  return m.dump();
+}
+
+// functions and explain are answered from the installer's thread, through
+// the sink, with the request's "req"; bad ones at once.
+TEST(AgentCore, AnswersFunctionsAndExplainQuestionsOffItsThread) {
+  Sink sink;
+  AgentCore core(1000, &sink);
+  ASSERT_GT(core_subject::listed(1, "x"), 0);
+  EXPECT_FALSE(core.handle({7, ""}, question("functions", "pattern", "core_subject::listed")));
+  EXPECT_FALSE(core.handle({7, ""}, question("explain", "text",
+                                             "Tracepoint t = Entry(\"core_subject::listed\") "
+                                             "Exports b = bytes\nFrom e In t Select SUM(e.b)")));
+  ASSERT_TRUE(sink.woken(2));
+  core.tick();
+  ASSERT_EQ(sink.answers.size(), 2u);
+  const Json& listed = sink.answers[0].message;
+  EXPECT_EQ(sink.answers[0].owner, 7);
+  EXPECT_EQ(listed["type"], "functions");
+  EXPECT_EQ(listed["req"], "r1");
+  ASSERT_EQ(listed["functions"].size(), 1u) << listed.dump();
+  const Json& f = listed["functions"][0];
+  EXPECT_EQ(f["signature"],
+            "core_subject::listed(long, std::__cxx11::basic_string<char, std::char_traits<char>, "
+            "std::allocator<char> > const&)");
+  EXPECT_EQ(f["params"][0]["name"], "bytes");
+  EXPECT_EQ(f["params"][1]["name"], "client");
+  EXPECT_EQ(f["hookable"], true);
+  const Json& explained = sink.answers[1].message;
+  EXPECT_EQ(explained["type"], "explained");
+  ASSERT_EQ(explained["functions"].size(), 1u) << explained.dump();
+  EXPECT_NE(explained["functions"][0].get<std::string>().find("; b = bytes (rdi, int)"), std::string::npos)
+      << explained.dump();
+
+  // Bad questions are answered at once, with the req.
+  auto no_pattern = core.handle({7, ""}, question("functions", "limit", 3));
+  ASSERT_TRUE(no_pattern);
+  EXPECT_EQ((*no_pattern)["type"], "error");
+  EXPECT_EQ((*no_pattern)["req"], "r1");
+  Json too_many = Json::parse(question("functions", "pattern", "x"));
+  too_many["limit"] = 1'000'000;
+  auto limited = core.handle({7, ""}, too_many.dump());
+  ASSERT_TRUE(limited);
+  EXPECT_EQ((*limited)["message"], "limit must be 1 to 5000");
+  auto no_text = core.handle({7, ""}, question("explain", "text", 42));
+  ASSERT_TRUE(no_text);
+  EXPECT_EQ((*no_text)["type"], "error");
+}
+
+}  // namespace
+}  // namespace pivot::agent

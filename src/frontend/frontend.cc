@@ -84,7 +84,10 @@ Result<std::string> Frontend::explain(std::string_view text) {
   ask["text"] = std::string(text);
   ask["req"] = new_req();
   std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> groups;  // lines, agents
-  for (Link::Answer& a : link_->ask(found, ask, kAskTimeoutMs)) {
+  std::vector<Link::Answer> answers = link_->ask(found, ask, kAskTimeoutMs);
+  std::sort(answers.begin(), answers.end(),
+            [](const Link::Answer& x, const Link::Answer& y) { return x.info.pid < y.info.pid; });
+  for (Link::Answer& a : answers) {
     std::vector<std::string> lines;
     if (!a.answer) {
       lines.push_back("no answer: " + a.answer.error().message());

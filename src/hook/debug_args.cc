@@ -99,28 +99,31 @@ Arg return_arg(const DebugType& t) {
   return ret;
 }
 
+// Whether the DWARF puts a parameter in another register than the ABI
+// would: the compiler changed how the function is called (clang drops and
+// promotes a static function's arguments without renaming it, and need not
+// say DW_CC_nocall).
+bool disagrees(const Arg& abi, const EntryPlace& at) {
+  return at.kind == EntryPlace::Kind::kRegister && abi.location != Location::kUnknown &&
+         (abi.location != at.location || abi.index != at.index);
+}
+
 }  // namespace
 
 void apply_debug_info(Function& f, const DebugFunction& d) {
-  const bool moved = clone_moves_arguments(f.signature) || d.nocall;
-  f.source = ArgSource::kDebugInfo;
-  f.is_member = d.is_member;
-  f.how = "debug info (" + d.file + ")";
-  if (moved) {
-    f.how += d.nocall ? ", a function the compiler changed the arguments of (DW_CC_nocall)"
-                      : ", a clone: arguments where its DWARF says they are at entry";
-  }
+  // The demangled signature spells types as users write them; the DWARF's
+  // spelling is for C functions, whose symbols carry none.
+  const size_t declared = d.params.size() - (d.is_member ? 1 : 0);
+  const bool spelled = f.signature.params_known && f.signature.params.size() == declared;
   AbiPlacer abi;
   if (d.ret.is_class && (d.ret.in_memory || d.ret.by_reference)) {
     abi.next_int = 1;  // rdi: the hidden pointer to the result
   } else if (d.ret.is_class && d.ret.layout_unknown) {
     abi.unknown_after = "it returns " + d.ret.spelling + ", which may take rdi for the result's address";
   }
-  // The demangled signature spells types as users write them; the DWARF's
-  // spelling is for C functions, whose symbols carry none.
-  const size_t declared = d.params.size() - (d.is_member ? 1 : 0);
-  const bool spelled = f.signature.params_known && f.signature.params.size() == declared;
+  // Where the ABI puts each parameter of the declared signature.
   std::vector<Arg> args;
+  bool moved_here = false;
   for (size_t i = 0; i < d.params.size(); ++i) {
     const DebugParam& p = d.params[i];
     Arg a;
@@ -135,27 +138,44 @@ void apply_debug_info(Function& f, const DebugFunction& d) {
     } else {
       a.spelling = spelled ? f.signature.params[i - (d.is_member ? 1 : 0)] : p.type.spelling;
     }
-    abi.place(a, p.type);  // also for a clone: it keeps the ABI's running count honest
+    abi.place(a, p.type);
+    moved_here = moved_here || disagrees(a, p.at_entry);
+    args.push_back(std::move(a));
+  }
+  const bool clone = clone_moves_arguments(f.signature);
+  const bool moved = clone || d.nocall || moved_here;
+  f.source = ArgSource::kDebugInfo;
+  f.is_member = d.is_member;
+  f.how = "debug info (" + d.file + ")";
+  if (clone) {
+    f.how += ", a clone: arguments where its DWARF says they are at entry";
+  } else if (moved) {
+    f.how +=
+        ", a function whose arguments the compiler moved: arguments where its DWARF says they are at entry";
+  }
+  // Then where they are: the DWARF's place at entry where it gives one;
+  // else, if the compiler moved the arguments, nowhere; else the ABI's.
+  for (size_t i = 0; i < d.params.size(); ++i) {
+    const DebugParam& p = d.params[i];
+    Arg& a = args[i];
     std::string abi_why = a.why;
     if (a.kind == ArgKind::kUnsupported) a.why = p.type.why;
     if (moved) {
       a.location = Location::kUnknown;
       if (!place_from_dwarf(a, p.at_entry)) {
-        a.why =
-            p.at_entry.kind == EntryPlace::Kind::kNone
-                ? "it is not passed to " + f.symbol.demangled + " (the compiler dropped it from this clone)"
-                : "in " + f.symbol.demangled + " it is " +
-                      (p.at_entry.what.empty() ? std::string("not in a register") : p.at_entry.what) +
-                      " (the compiler changed how this clone takes its arguments)";
+        a.why = p.at_entry.kind == EntryPlace::Kind::kNone
+                    ? "it is not passed to " + f.symbol.demangled + " (the compiler dropped it)"
+                    : "in " + f.symbol.demangled + " it is " +
+                          (p.at_entry.what.empty() ? std::string("not in a register") : p.at_entry.what) +
+                          " (the compiler changed how it takes its arguments)";
       }
     } else if (!place_from_dwarf(a, p.at_entry) && a.location == Location::kUnknown && a.why.empty()) {
       a.why = abi_why;
     }
-    args.push_back(std::move(a));
   }
   f.args = std::move(args);
   f.ret = return_arg(d.ret);
-  if (moved && !d.ret.is_void) f.ret.spelling += " (if the clone still returns it)";
+  if (clone && !d.ret.is_void) f.ret.spelling += " (if the clone still returns it)";
 }
 
 }  // namespace pivot::hook

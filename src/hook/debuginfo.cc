@@ -97,6 +97,16 @@ class Module {
   }
 
   Result<DebugFunction> function(Dwarf_Addr pc, Counters& counters) {
+    // .debug_aranges names the unit at once, where the compiler wrote it
+    // (GCC does; clang does not, nor do some assembler units): then only
+    // that unit is indexed.
+    Dwarf_Die cudie;
+    if (dwarf_addrdie(dwarf_, pc, &cudie) != nullptr) {
+      auto fns = unit_functions(dwarf_dieoffset(&cudie), counters);
+      if (!fns) return fns.error();
+      auto it = (*fns)->find(pc);
+      if (it != (*fns)->end()) return describe(it->second, pc);
+    }
     bool in_some_unit = false;
     for (const UnitRange& u : units_) {
       if (u.lo > pc) break;
@@ -237,6 +247,13 @@ class Module {
           }
         }
       }
+      // GCC's in-charge and VTT parameters belong to the abstract
+      // constructor or destructor: a variant that is not passed them has
+      // no entry for them.
+      if (param.artificial && !out.params.empty() && !concrete_is_origin &&
+          param.at_entry.kind == EntryPlace::Kind::kNone) {
+        continue;
+      }
       out.params.push_back(std::move(param));
     }
     out.is_member = !out.params.empty() && out.params[0].artificial;
@@ -365,6 +382,7 @@ void drop_debug_info() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   c.entries.clear();
+  c.counters = Counters();
 }
 
 }  // namespace pivot::hook

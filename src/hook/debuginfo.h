@@ -118,8 +118,8 @@ struct DebugInfoStats {
   size_t open_modules = 0;
   uint64_t inflated_bytes = 0;  // compressed sections inflated into memory
   uint64_t mapped_bytes = 0;    // debug sections read in place (file mappings)
-  uint64_t units_indexed = 0;   // compile units whose functions were indexed
-  uint64_t dies_read = 0;
+  uint64_t units_indexed = 0;   // compile units whose functions were indexed (since the last drop)
+  uint64_t dies_read = 0;       // entries read to index them
 };
 DebugInfoStats debug_info_stats();
 // Closes every open object (they are opened again when asked for).

@@ -47,7 +47,8 @@ ListedFunction listed(Function& f, const SymbolTable& syms) {
   ListedFunction out;
   out.signature = f.symbol.demangled;
   out.object = f.symbol.object;
-  out.address = f.symbol.address;
+  const ObjectFile* object = syms.object_of(f.symbol);
+  out.address = f.symbol.address - (object != nullptr ? object->bias : 0);
   out.size = f.symbol.size;
   out.ifunc = f.symbol.ifunc;
   if (std::string why = refusal(f.symbol, false); !why.empty()) {

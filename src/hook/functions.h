@@ -31,7 +31,7 @@ struct ListedParam {
 struct ListedFunction {
   std::string signature;  // demangled ("ns::f(int) [clone .isra.0]" for a clone)
   std::string object;     // the executable or library
-  uintptr_t address = 0;
+  uintptr_t address = 0;  // in the object, as nm shows it (the same in every process)
   size_t size = 0;
   bool debug_info = false;
   std::string how;  // Function::how: debug info, or the symbol-table rule and why

@@ -469,6 +469,13 @@ std::vector<Neighbor> neighbors_of(const FunctionSymbol& f, const std::vector<Fu
 }
 
 void read_debug_info(Function& f, const SymbolTable& syms) {
+  if (!f.symbol.ifunc.empty()) {
+    // The implementation an IFUNC resolves to is hand-written assembly
+    // (memcpy -> __memmove_evex_unaligned_erms): its debug information, if
+    // any, is not the function's. Its arguments are the C name's registers.
+    f.how += "; an IFUNC's implementation: no debug information is used";
+    return;
+  }
   const ObjectFile* object = syms.object_of(f.symbol);
   if (object == nullptr) {
     f.how += "; no debug information: its object is not loaded any more";

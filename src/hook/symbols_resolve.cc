@@ -218,6 +218,7 @@ std::vector<Arg> locate_args(const Signature& sig, bool is_member, const ScopeEv
         if (next_int + need <= kIntRegs) {
           arg.location = Location::kIntReg;
           arg.index = static_cast<uint8_t>(next_int);
+          arg.index2 = static_cast<uint8_t>(next_int + 1);  // a pair's second (a string_view's data)
           next_int += need;
         } else if (arg.why.empty()) {
           arg.why = "passed on the stack: the integer registers are taken";
