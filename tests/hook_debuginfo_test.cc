@@ -394,14 +394,13 @@ TEST_P(DebugInfoHooks, AClassReturnedByValue) {
 TEST_P(DebugInfoHooks, MembersOfAClassWithOtherMembers) {
   int64_t self = 0, total = 0;
   std::string described;
-  int64_t size_sum = 0, total_sum = 0;
+  int64_t total_sum = 0;
   auto work = [&] {
     for (int k = 0; k < kCalls; ++k) {
       calls().store(&self, &total, &described, k % 2 ? "key-odd" : "key-even", 10 + k, k % 2 == 1, 3 + k % 2);
       total_sum += total;
     }
   };
-  for (int k = 0; k < kCalls; ++k) size_sum += 10 + k;
   // put (not const), total (const), describe (const, returns a std::string: `this` comes second).
   std::string put = def("Entry", "Store::put", "self = arg0, key = arg1, size = arg2") +
                     "From e In t GroupBy e.self, e.key Select e.self, e.key, SUM(e.size), COUNT";

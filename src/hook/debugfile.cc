@@ -2,11 +2,11 @@
 // ELF facts it needs, read with libelf.
 #include <fcntl.h>
 #include <gelf.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstring>
-#include <mutex>
 
 #include "hook/debuginfo.h"
 #include "hook/debuginfo_dwarf.h"
@@ -141,6 +141,11 @@ ElfFacts elf_facts(Elf* elf) {
 bool file_crc32(const std::string& path, uint32_t* crc) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) > kMaxDebugBytes) {
+    close(fd);  // too large to be read anyway: not worth reading whole to check it
+    return false;
+  }
   const auto& table = crc_table();
   uint32_t c = 0xFFFFFFFFu;
   std::array<unsigned char, 65536> buf;

@@ -21,10 +21,9 @@ bool elf_ready();
 // Facts about one ELF file, read with libelf (sections only, no DWARF).
 struct ElfFacts {
   bool valid = false;
-  bool has_dwarf = false;    // a .debug_info section with contents
-  bool split_dwarf = false;  // only skeleton units (the DWARF is in .dwo files)
-  std::string build_id;      // hex, from the NT_GNU_BUILD_ID note
-  std::string debuglink;     // .gnu_debuglink's file name
+  bool has_dwarf = false;  // a .debug_info section with contents
+  std::string build_id;    // hex, from the NT_GNU_BUILD_ID note
+  std::string debuglink;   // .gnu_debuglink's file name
   uint32_t debuglink_crc = 0;
   uint64_t debug_bytes = 0;     // the debug sections' sizes, inflated
   uint64_t inflated_bytes = 0;  // of which compressed in the file (inflated into memory when read)

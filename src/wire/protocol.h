@@ -14,7 +14,7 @@
 //   explain   {text, req?}                 -> explained {functions: [line...], req?} | error
 //             (both answered from the agent's installer thread: they read
 //             symbol tables and debug information; "req" is echoed)
-// FUNCTION is {signature, object, address, size, debug_info, how, member,
+// FUNCTION is {signature, object, address (in the object, hex), size, debug_info, how, member,
 //              params: [{name, type, where, readable}], returns, hookable,
 //              why_not?, ifunc?, clones: [FUNCTION...]} (hook/functions.h).
 // On NATS (transport/nats.h) an agent also sends, unasked:
