@@ -108,6 +108,15 @@ TEST_F(DebugInfoCli, FunctionsListsParametersHookabilityAndClones) {
                   {{"name", "k"}, {"type", "int"}, {"where", "rdx"}, {"readable", true}}}));
   EXPECT_EQ((*add)["returns"], "int64_t, from rax");
 
+  // Types are spelled as users write them.
+  const Json* put = nullptr;
+  for (const Json& f : functions) {
+    if (f["signature"].get<std::string>().starts_with("svc::Store::put(")) put = &f;
+  }
+  ASSERT_NE(put, nullptr) << out;
+  EXPECT_EQ((*put)["params"][1],
+            (Json{{"name", "key"}, {"type", "std::string const&"}, {"where", "rsi"}, {"readable", true}}));
+
   // A std::string returned by value: `this` comes after the hidden pointer.
   const Json* describe = find_function(functions, "svc::Store::describe[abi:cxx11](int) const");
   ASSERT_NE(describe, nullptr) << out;

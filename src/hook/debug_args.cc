@@ -146,6 +146,7 @@ void apply_debug_info(Function& f, const DebugFunction& d) {
   const bool moved = clone || d.nocall || moved_here;
   f.source = ArgSource::kDebugInfo;
   f.is_member = d.is_member;
+  f.signature.variadic = f.signature.variadic || d.variadic;  // a C function's symbol does not say
   f.how = "debug info (" + d.file + ")";
   if (clone) {
     f.how += ", a clone: arguments where its DWARF says they are at entry";

@@ -34,6 +34,11 @@ enum class Color : unsigned char { kRed = 1, kBlue = 200 };
 
 }  // namespace debuginfo_test
 
+// A C function: its symbol says nothing of its parameters; its DWARF does.
+extern "C" [[gnu::noinline]] int debuginfo_test_printf_like(const char* format, ...) {
+  return static_cast<int>(std::strlen(format));
+}
+
 namespace pivot::hook {
 namespace {
 
@@ -81,6 +86,24 @@ TEST(DebugInfo, DescribesAFunctionOfThisBinary) {
   EXPECT_EQ(fn.args[4].index, 3);
   EXPECT_EQ(fn.args[4].index2, 4);
   EXPECT_EQ(fn.source, ArgSource::kDebugInfo);
+}
+
+TEST(DebugInfo, ACFunctionGetsItsParametersAndVariadicFromDwarf) {
+  auto d = debug_function(self_object(), reinterpret_cast<uintptr_t>(&debuginfo_test_printf_like));
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_TRUE(d->variadic);
+  ASSERT_EQ(d->params.size(), 1u);
+  EXPECT_EQ(d->params[0].name, "format");
+  EXPECT_EQ(d->params[0].type.kind, ArgKind::kCString);
+  Function f;
+  f.symbol.demangled = f.symbol.mangled = "debuginfo_test_printf_like";
+  f.signature.name = "debuginfo_test_printf_like";
+  f.signature.params_known = false;
+  apply_debug_info(f, *d);
+  EXPECT_TRUE(f.signature.variadic);  // so Return is refused: its call would move the stack arguments
+  ASSERT_EQ(f.args.size(), 1u);
+  EXPECT_EQ(f.args[0].spelling, "const char *");
+  EXPECT_EQ(f.args[0].location, Location::kIntReg);
 }
 
 TEST(DebugInfo, SaysWhyThereIsNone) {

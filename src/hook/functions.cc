@@ -67,8 +67,9 @@ ListedFunction listed(Function& f, const SymbolTable& syms) {
   for (const Arg& a : f.args) {
     ListedParam p;
     p.name = a.name;
-    p.type =
-        a.spelling == "this" ? f.signature.scope + (f.signature.const_method ? " const*" : "*") : a.spelling;
+    // As users write them: "std::string const&", not the demangler's long spelling.
+    p.type = a.spelling == "this" ? f.signature.scope + (f.signature.const_method ? " const*" : "*")
+                                  : internal::abbreviate_std(internal::normalize_spacing(a.spelling));
     p.readable = a.kind != ArgKind::kUnsupported && a.location != Location::kUnknown;
     p.where = a.kind == ArgKind::kUnsupported && !a.why.empty() ? a.why : where_of(a);
     out.params.push_back(std::move(p));

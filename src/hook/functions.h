@@ -23,7 +23,7 @@ namespace pivot::hook {
 
 struct ListedParam {
   std::string name;   // "" without debug information; "this"
-  std::string type;   // as demangled ("long", "std::string const&"), or as DWARF says for C
+  std::string type;   // as demangled, std::string abbreviated; as DWARF says for C
   std::string where;  // "rdi", "xmm0", "rcx, r8", "the constant 3", or why it cannot be read
   bool readable = false;
 };
