@@ -17,22 +17,15 @@ namespace pivot::planner {
 using query::Expr;
 using query::ExprPtr;
 
-std::string Plan::explain() const {
-  std::string out;
-  for (const QueryPlan& q : queries) {
-    for (const std::string& line : q.explain_lines) out += line + "\n";
-  }
-  return out;
-}
-
 namespace {
 
 // A value flowing through advice: a variable's export ("var.field"), a Let
 // ("let:name"), or a column of a pre-aggregated bag ("pre:...").
 struct Column {
   std::string key;
-  std::string var;   // display: the variable; empty for Lets and pre-aggregates
-  std::string name;  // display: the field, Let name or expression text
+  std::string var;             // display: the variable; empty for Lets and pre-aggregates
+  std::string name;            // display: the field or Let name
+  const Expr* expr = nullptr;  // display: a pre-aggregated key or argument, as this expression
   bool operator==(const Column& o) const { return key == o.key; }
 };
 
@@ -285,12 +278,12 @@ class Planner {
         p.spec.keys = static_cast<uint32_t>(p.pre_keys.size());
         p.spec.combine.push_back(internal::Combine::kSum);  // the row count
         for (size_t i = 0; i < p.pre_keys.size(); ++i) {
-          p.packed.push_back({"pre:key" + std::to_string(i), "", ""});
+          p.packed.push_back({"pre:key" + std::to_string(i), "", "", p.pre_keys[i].get()});
         }
         p.packed.push_back({"pre:count", "", "COUNT"});
         for (size_t i = 0; i < p.pre_aggs.size(); ++i) {
           p.spec.combine.push_back(combine_of(p.pre_aggs[i]->agg));
-          p.packed.push_back({"pre:agg" + std::to_string(i), "", ""});
+          p.packed.push_back({"pre:agg" + std::to_string(i), "", "", p.pre_aggs[i]->args[0].get()});
         }
         continue;
       }
@@ -347,11 +340,19 @@ class Planner {
   };
 
   static std::string display(const Frame& f, const Column& c) {
+    if (c.expr != nullptr) return show(f, *c.expr);
     if (c.var.empty()) return c.name;
     for (const Column& o : f.shown) {
       if (o.name == c.name && !o.var.empty() && o.var != c.var) return c.var + "." + c.name;
     }
     return c.name;
+  }
+
+  // Per register, its display name.
+  static std::vector<std::string> reg_names(const Frame& f) {
+    std::vector<std::string> names(f.next);
+    for (const Column& c : f.shown) names[f.regs.at(c.key)] = display(f, c);
+    return names;
   }
 
   // The expression with fields shown by their display names, as text.
@@ -413,31 +414,7 @@ class Planner {
     return e;
   }
 
-  std::string bag_text(const Frame& f, int child) const {
-    const NodePlan& c = plans_[child];
-    std::string s = b_.flat->label + "." + b_.nodes[child].var + "(";
-    if (c.pre_aggregated) {
-      for (size_t i = 0; i < c.pre_keys.size(); ++i) s += (i ? ", " : "") + show(f, *c.pre_keys[i]);
-      s += c.pre_keys.empty() ? "COUNT" : "; COUNT";
-      for (const Expr* a : c.pre_aggs)
-        s += ", " + std::string(query::agg_name(a->agg)) + "(" + show(f, *a->args[0]) + ")";
-    } else {
-      for (size_t i = 0; i < c.packed.size(); ++i) s += (i ? ", " : "") + display(f, c.packed[i]);
-    }
-    return s + ")";
-  }
-
-  static std::string pack_verb(const internal::BagSpec& s) {
-    switch (s.mode) {
-      case internal::PackMode::kAll: return "PACK";
-      case internal::PackMode::kFirst: return "PACK-FIRST";
-      case internal::PackMode::kMostRecent: return "PACK-RECENT";
-      case internal::PackMode::kFirstN: return "PACK-FIRSTN(" + std::to_string(s.n) + ")";
-      case internal::PackMode::kMostRecentN: return "PACK-RECENTN(" + std::to_string(s.n) + ")";
-      case internal::PackMode::kAggregate: return "PACK-AGG";
-    }
-    return "PACK";
-  }
+  std::string bag_name(int n) const { return b_.flat->label + "." + b_.nodes[n].var; }
 
   void build_program(int n, QueryPlan& out) {
     const Node& node = b_.nodes[n];
@@ -454,12 +431,12 @@ class Planner {
       up.spec = plans_[child].spec;
       up.first_reg = f.next;
       up.n_fields = static_cast<uint16_t>(plans_[child].packed.size());
+      up.bag = bag_name(child);
       for (const Column& c : plans_[child].packed) f.reg(c);
       prog->unpacks.push_back(std::move(up));
     }
     for (const query::Let* l : p.lets) f.reg(let_column(l->name));
 
-    std::vector<std::string> ops;
     // Filters that need no Let of this advice run first: they drop rows early.
     auto needs_local_let = [&](const Expr& e) {
       std::vector<Column> cols;
@@ -469,28 +446,22 @@ class Planner {
                            [&](const query::Let* l) { return c.key == "let:" + l->name; });
       });
     };
-    std::vector<std::string> step_text;
-    auto add_filter = [&](const ExprPtr& e) {
-      prog->steps.push_back({true, compile(f, *e), 0});
-      step_text.push_back("FILTER " + show(f, *e));
-    };
     for (const ExprPtr& e : p.filters) {
-      if (!needs_local_let(*e)) add_filter(e);
+      if (!needs_local_let(*e)) prog->steps.push_back({true, compile(f, *e), 0});
     }
     for (const query::Let* l : p.lets) {
       prog->steps.push_back({false, compile(f, *l->expr), f.reg(let_column(l->name))});
-      step_text.push_back("LET " + l->name + " = " + show(f, *l->expr));
     }
     for (const ExprPtr& e : p.filters) {
-      if (needs_local_let(*e)) add_filter(e);
+      if (needs_local_let(*e)) prog->steps.push_back({true, compile(f, *e), 0});
     }
 
-    std::string tail;
     if (n == 0) {
-      tail = build_emit(f, *prog, out);
+      build_emit(f, *prog, out);
     } else {
       advice::Pack pack;
       pack.spec = p.spec;
+      pack.bag = bag_name(n);
       if (p.pre_aggregated) {
         for (const ExprPtr& k : p.pre_keys) pack.values.push_back(compile(f, *k));
         pack.values.push_back(const_expr(Value(int64_t{1})));
@@ -499,25 +470,10 @@ class Planner {
         for (const Column& c : p.packed) pack.values.push_back(reg_expr(f.reg(c)));
       }
       prog->pack = std::move(pack);
-      tail = pack_verb(p.spec) + " " + bag_text(f, n);
     }
 
-    // Text, now that every column the program shows is known.
-    if (!p.observed.empty()) {
-      std::string s = "OBSERVE ";
-      for (size_t i = 0; i < p.observed.size(); ++i) s += (i ? ", " : "") + display(f, p.observed[i]);
-      ops.push_back(s);
-    }
-    for (int child : node.children) ops.push_back("UNPACK " + bag_text(f, child));
-    ops.insert(ops.end(), step_text.begin(), step_text.end());
-    ops.push_back(tail);
-    std::string where;
-    for (size_t i = 0; i < node.tracepoints.size(); ++i) where += (i ? ", " : "") + node.tracepoints[i];
-    std::string text = prog->label + " @ " + where + ":";
-    for (size_t i = 0; i < ops.size(); ++i) text += (i ? "; " : " ") + ops[i];
-    prog->text = text;
     prog->n_regs = f.next;
-    out.explain_lines.push_back(text);
+    prog->reg_names = reg_names(f);
     for (const std::string& tp : node.tracepoints) {
       auto copy = std::make_shared<advice::Program>(*prog);
       copy->tracepoint = tp;
@@ -525,11 +481,9 @@ class Planner {
     }
   }
 
-  std::string build_emit(Frame& f, advice::Program& prog, const QueryPlan& out) const {
+  void build_emit(Frame& f, advice::Program& prog, const QueryPlan& out) const {
     advice::Emit emit;
     int u = pre_child();
-    std::string text = "EMIT " + b_.flat->label;
-    std::vector<std::string> keys;
     for (const ExprPtr& k : b_.keys) {
       if (u >= 0 && only(*k, u)) {
         auto& pk = plans_[u].pre_keys;
@@ -538,39 +492,21 @@ class Planner {
       } else {
         emit.keys.push_back(compile(f, *k));
       }
-      keys.push_back(show(f, *k));
     }
-    std::vector<std::string> aggs;
     for (size_t i = 0; i < b_.aggs.size(); ++i) {
       const Expr* a = b_.aggs[i];
       if (a->args.empty()) {
         emit.inputs.push_back(const_expr(Value(true)));
-        aggs.push_back("COUNT");
-        continue;
-      }
-      if (out.shape.presummed[i]) {
+      } else if (out.shape.presummed[i]) {
         auto& pa = plans_[u].pre_aggs;
         size_t j = std::find(pa.begin(), pa.end(), a) - pa.begin();
         emit.inputs.push_back(reg_expr(f.reg({"pre:agg" + std::to_string(j), "", ""})));
       } else {
         emit.inputs.push_back(compile(f, *a->args[0]));
       }
-      aggs.push_back(std::string(query::agg_name(a->agg)) + "(" + show(f, *a->args[0]) + ")");
     }
     if (u >= 0) emit.weight_reg = f.reg({"pre:count", "", "COUNT"});
-    auto list = [](const std::vector<std::string>& v) {
-      std::string s;
-      for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-      return s;
-    };
-    if (b_.raw) {
-      text += " ROW(" + list(keys) + ")";
-    } else {
-      if (!keys.empty()) text += " GROUP(" + list(keys) + ")";
-      if (!aggs.empty()) text += " " + list(aggs);
-    }
     prog.emit = std::move(emit);
-    return text;
   }
 
   const BoundQuery& b_;
@@ -628,12 +564,14 @@ Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid
         types = hook::declared_types(spec);
       }
       auto& tps = with_defs.tracepoints;
-      tps.erase(std::remove_if(tps.begin(), tps.end(), [&](const TracepointSchema& t) { return t.name == def.name; }),
+      tps.erase(std::remove_if(tps.begin(), tps.end(),
+                               [&](const TracepointSchema& t) { return t.name == def.name; }),
                 tps.end());
       TracepointSchema& schema = tps.emplace_back();
       schema.name = def.name;
       for (size_t i = 0; i < spec.exports.size(); ++i) {
-        schema.exports.push_back({spec.exports[i].name, i < types.size() ? types[i] : ValueType::kNull, false});
+        schema.exports.push_back(
+            {spec.exports[i].name, i < types.size() ? types[i] : ValueType::kNull, false});
       }
       for (int b = 0; b < internal::kBuiltinCount; ++b) {
         const internal::ExportDesc& d = internal::builtin_desc(static_cast<internal::Builtin>(b));

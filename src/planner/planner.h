@@ -39,7 +39,6 @@ struct QueryPlan {
   aggregate::EmitShape shape;
   std::vector<std::string> columns;
   std::vector<uint32_t> column_index;  // result column i = Partial row[column_index[i]]
-  std::vector<std::string> explain_lines;
 };
 
 // A tracepoint the text defines (Tracepoint NAME = Entry(...)).
@@ -51,7 +50,9 @@ struct DefinedProbe {
 struct Plan {
   std::vector<QueryPlan> queries;
   std::vector<DefinedProbe> probes;
-  std::string explain() const;  // every query's lines, each ending in '\n'
+  // Every query's programs, one line each ending in '\n', printed from the
+  // programs themselves (explain.cc).
+  std::string explain() const;
 };
 
 // Types the exports of a defined tracepoint (one per spec.exports), e.g. by
@@ -59,6 +60,7 @@ struct Plan {
 // from hook::declared_types(), as a frontend that has no process must.
 using ProbeTyper = std::function<Result<std::vector<ValueType>>(const hook::ProbeSpec&)>;
 
-Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid, const ProbeTyper& typer = {});
+Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid,
+                     const ProbeTyper& typer = {});
 
 }  // namespace pivot::planner
