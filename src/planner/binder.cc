@@ -28,6 +28,20 @@ std::set<int> BoundQuery::refs(const Expr& e) const {
   return out;
 }
 
+bool BoundQuery::in_subtree(int n, int root) const {
+  for (; n >= 0; n = nodes[n].parent) {
+    if (n == root) return true;
+  }
+  return false;
+}
+
+std::vector<int> BoundQuery::deepest_first() const {
+  std::vector<int> order;
+  for (size_t i = 0; i < nodes.size(); ++i) order.push_back(static_cast<int>(i));
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return nodes[x].depth > nodes[y].depth; });
+  return order;
+}
+
 namespace {
 
 std::string join_names(const std::vector<std::string>& names, size_t limit = 40) {

@@ -105,24 +105,12 @@ class Planner {
     QueryPlan out;
     out.label = b_.flat->label;
     make_shape(out);
-    // Advice in causal order: the deepest variables pack first.
-    std::vector<int> order;
-    for (size_t i = 0; i < b_.nodes.size(); ++i) order.push_back(static_cast<int>(i));
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int x, int y) { return b_.nodes[x].depth > b_.nodes[y].depth; });
-    for (int n : order) build_program(n, out);
+    for (int n : b_.deepest_first()) build_program(n, out);
     return out;
   }
 
  private:
   // --- placement (filter and Let push-down) --------------------------------
-
-  bool in_subtree(int n, int root) const {
-    for (; n >= 0; n = b_.nodes[n].parent) {
-      if (n == root) return true;
-    }
-    return false;
-  }
 
   // The deepest variable whose subtree holds every variable in `refs`: the
   // earliest advice that sees all of them.
@@ -130,7 +118,7 @@ class Planner {
     if (refs.empty()) return 0;
     int lca = *refs.begin();
     for (int r : refs) {
-      while (!in_subtree(r, lca)) lca = b_.nodes[lca].parent;
+      while (!b_.in_subtree(r, lca)) lca = b_.nodes[lca].parent;
     }
     return lca;
   }
@@ -179,13 +167,14 @@ class Planner {
 
   bool touches(const Expr& e, int sub) const {
     for (int r : b_.refs(e)) {
-      if (in_subtree(r, sub)) return true;
+      if (b_.in_subtree(r, sub)) return true;
     }
     return false;
   }
   bool only(const Expr& e, int sub) const {
     std::set<int> refs = b_.refs(e);
-    return !refs.empty() && std::all_of(refs.begin(), refs.end(), [&](int r) { return in_subtree(r, sub); });
+    return !refs.empty() &&
+           std::all_of(refs.begin(), refs.end(), [&](int r) { return b_.in_subtree(r, sub); });
   }
 
   // A plain-joined child of the root packs partial aggregates instead of
@@ -259,11 +248,7 @@ class Planner {
   }
 
   void flow_columns() {
-    std::vector<int> order;
-    for (size_t i = 0; i < b_.nodes.size(); ++i) order.push_back(static_cast<int>(i));
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int x, int y) { return b_.nodes[x].depth > b_.nodes[y].depth; });
-    for (int n : order) {
+    for (int n : b_.deepest_first()) {
       const Node& node = b_.nodes[n];
       NodePlan& p = plans_[n];
       std::vector<Column> above = used_above(n);
