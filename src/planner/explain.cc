@@ -3,12 +3,17 @@
 // the interpreter runs them, registers and bags by the names the program
 // carries:
 //
-//   A2 @ DataNodeMetrics.incrBytesRead: OBSERVE delta; UNPACK q1.cl(procName); EMIT q1 GROUP(procName)
-//   SUM(delta)
+//   A1 @ ClientProtocols: OBSERVE procName; PACK-FIRST q1.cl(procName)
+//   A2 @ DataNodeMetrics.incrBytesRead: OBSERVE delta; UNPACK q1.cl(procName); EMIT q1 ...
 //
 // A pre-aggregated bag shows its keys, then its row count, then each other
 // field as its spec combines it: `q1.st(host; COUNT, SUM(tid))`. EMIT's
 // aggregates are the query's shape, which its collector runs.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "planner/planner.h"
 #include "query/printer.h"
 

@@ -13,6 +13,16 @@
 //   - when a joined variable only feeds group keys and aggregates, its advice
 //     packs partial aggregates instead of tuples (pre-aggregation in PACK).
 //
+// One file per job, run in this order by compile() (planner.cc):
+//   compose.h          named queries inlined as their sources' tracepoints
+//   binder.h           names, types and the join tree
+//   placement.h        filters and Lets to the earliest advice
+//   pre_aggregation.h  which child of the root packs partial aggregates
+//   projection.h       what each advice observes and each bag carries
+//   codegen.h          the advice programs (registers.h allocates registers)
+// The three middle passes only decide (advice_plan.h); codegen.h builds,
+// and explain.cc prints the finished programs back.
+//
 // `uid` makes the baggage bags of this compilation distinct from those of
 // any other install of the same text.
 #pragma once
