@@ -46,6 +46,24 @@ QueryPlan plan_query(const BoundQuery& b, uint64_t uid, int& advice_counter) {
   return generate(b, plan, advice_counter);
 }
 
+// A defined tracepoint's schema: its exports as typed, then every builtin
+// none of them shadows.
+TracepointSchema definition_schema(const std::string& name, const hook::ProbeSpec& spec,
+                                   const std::vector<ValueType>& types) {
+  TracepointSchema schema;
+  schema.name = name;
+  for (size_t i = 0; i < spec.exports.size(); ++i) {
+    schema.exports.push_back({spec.exports[i].name, i < types.size() ? types[i] : ValueType::kNull, false});
+  }
+  for (int b = 0; b < internal::kBuiltinCount; ++b) {
+    const internal::ExportDesc& d = internal::builtin_desc(static_cast<internal::Builtin>(b));
+    bool shadowed = std::any_of(schema.exports.begin(), schema.exports.end(),
+                                [&](const ExportSchema& e) { return e.name == d.name; });
+    if (!shadowed) schema.exports.push_back({std::string(d.name), d.type, d.is_list});
+  }
+  return schema;
+}
+
 }  // namespace
 
 Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid, const ProbeTyper& typer) {
@@ -73,18 +91,7 @@ Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid
       tps.erase(std::remove_if(tps.begin(), tps.end(),
                                [&](const TracepointSchema& t) { return t.name == def.name; }),
                 tps.end());
-      TracepointSchema& schema = tps.emplace_back();
-      schema.name = def.name;
-      for (size_t i = 0; i < spec.exports.size(); ++i) {
-        schema.exports.push_back(
-            {spec.exports[i].name, i < types.size() ? types[i] : ValueType::kNull, false});
-      }
-      for (int b = 0; b < internal::kBuiltinCount; ++b) {
-        const internal::ExportDesc& d = internal::builtin_desc(static_cast<internal::Builtin>(b));
-        bool shadowed = std::any_of(schema.exports.begin(), schema.exports.end(),
-                                    [&](const ExportSchema& e) { return e.name == d.name; });
-        if (!shadowed) schema.exports.push_back({std::string(d.name), d.type, d.is_list});
-      }
+      tps.push_back(definition_schema(def.name, spec, types));
       plan.probes.push_back({def.name, std::move(spec)});
     }
   }
