@@ -167,6 +167,9 @@ class Binder {
     info.let = &l;
     info.type = *t;
     info.nodes = b_.refs(*l.expr);
+    // A constant is computed at the From variable's advice; what uses it
+    // goes there too, not where the constant would read as null.
+    if (info.nodes.empty()) info.nodes.insert(0);
     b_.lets[l.name] = std::move(info);
     return Status();
   }

@@ -40,7 +40,7 @@ struct Node {
 struct LetInfo {
   const query::Let* let = nullptr;
   Type type = Type::kNull;
-  std::set<int> nodes;  // variables it reads, through other Lets too
+  std::set<int> nodes;  // variables it reads, through other Lets too; {0} for a constant
 };
 
 struct BoundQuery {
