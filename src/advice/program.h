@@ -92,8 +92,7 @@ struct Unpack {
   internal::BagSpec spec;
   uint16_t first_reg = 0;  // the tuple's fields go to first_reg, first_reg+1, ...
   uint16_t n_fields = 0;
-  int weight_field = -1;  // kAggregate bags: index of the row-count field
-  std::string bag;        // its name, "q1.cl"
+  std::string bag;  // its name, "q1.cl"
 };
 
 struct Step {
