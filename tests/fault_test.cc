@@ -32,9 +32,22 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kMiB = 1024;  // in KiB, as /proc says sizes
 
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+// Under a sanitizer every process is several times slower, and its
+// resident size includes the sanitizer's shadow memory and what its
+// allocator keeps after a free (ASan's quarantine, TSan's caches). So time
+// bounds and growth bounds are multiplied, the memory kept after a query
+// is shown but not checked, and a million keys are a hundred thousand
+// (still ten times the cap). Exact totals stay exact.
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+constexpr int kSlower = kSanitized ? 4 : 1;
+
 // No fault may grow an agent by more than this at its peak (the bound of
 // the issue's acceptance run: a million-key GroupBy under 64 MB)...
-constexpr int64_t kPeakGrowthKib = 64 * kMiB;
+constexpr int64_t kPeakGrowthKib = 64 * kMiB * (kSanitized ? 2 : 1);
 // ... nor leave it more than this above its size before, once the query
 // is over: the query's memory is given back; what stays is code paged in
 // by the first install and the stack of the agent's install thread.
@@ -70,6 +83,14 @@ void expect_marks_on_every_line(const std::vector<Json>& lines) {
     dropped = l["dropped"];
     incomplete = l["incomplete"];
   }
+}
+
+// What a frontend said on stderr (lost agents, gaps, late reports), to
+// explain a failed comparison.
+std::string said(Subprocess& q) {
+  std::string out;
+  for (const std::string& l : q.rest_err(1000)) out += "\n  " + l;
+  return "; the frontend said:" + out;
 }
 
 // A query's JSON lines, read as they come.
@@ -133,7 +154,7 @@ class FaultTest : public ::testing::TestWithParam<Transport> {
     watch.stop();
     for (size_t i = 0; i < watch.size(); ++i) {
       int64_t kept = watch.now_kib(i) - watch.before_kib(i);
-      for (int tries = 0; tries < 40 && watch.now_kib(i) >= 0 && kept >= kKeptKib; ++tries) {
+      for (int tries = 0; tries < 40 && !kSanitized && watch.now_kib(i) >= 0 && kept >= kKeptKib; ++tries) {
         usleep(50'000);
         kept = watch.now_kib(i) - watch.before_kib(i);
       }
@@ -143,7 +164,7 @@ class FaultTest : public ::testing::TestWithParam<Transport> {
         std::cout << "gone after\n";
       } else {
         std::cout << kept << " KiB more after\n";
-        EXPECT_LT(kept, kKeptKib) << "KiB kept by agent " << i;
+        if (!kSanitized) EXPECT_LT(kept, kKeptKib) << "KiB kept by agent " << i;
       }
       EXPECT_GT(watch.before_kib(i), 0);
       EXPECT_LT(watch.grew_kib(i), kPeakGrowthKib) << "KiB grown by agent " << i;
@@ -173,7 +194,7 @@ TEST_P(FaultTest, ThreeAgentsMergeExactlyAndTheIntervalsAddUpToTheTotal) {
   EXPECT_EQ(last["final"], true);
   EXPECT_EQ(last["incomplete"], false);
   EXPECT_EQ(last["dropped"], 0);
-  EXPECT_EQ(last["total"], seed_like_total({50, 30, 7}));
+  EXPECT_EQ(last["total"], seed_like_total({50, 30, 7})) << said(*q);
   std::map<std::string, std::pair<int64_t, int64_t>> sums;
   for (const Json& l : lines) {
     EXPECT_EQ(l["lost"], 0);
@@ -208,14 +229,14 @@ TEST_P(FaultTest, AKilledAgentIsReportedLostAndTheTotalKeepsWhatItReported) {
   // The local frontend sees the socket close at once; on NATS there is no
   // connection to an agent, and it is lost when its heartbeats (every 1 s)
   // stop three times in a row.
-  EXPECT_LT(ms_since(killed), nats() ? 6000 : 2000);
+  EXPECT_LT(ms_since(killed), (nats() ? 6000 : 2000) * kSlower);
   CliHarness::fire(*a[1], 6);  // nothing waits for the dead agent
   q->signal(SIGINT);
   const auto& all = lines.rest();
   EXPECT_EQ(q->wait(), 0);
   ASSERT_FALSE(all.empty());
   EXPECT_EQ(all.back()["agents"], 1);
-  EXPECT_EQ(all.back()["total"], seed_like_total({10, 20, 6}));
+  EXPECT_EQ(all.back()["total"], seed_like_total({10, 20, 6})) << said(*q);
   auto lost = events_with(all, name + " lost: ");
   ASSERT_EQ(lost.size(), 1u);
   if (nats()) {
@@ -242,11 +263,11 @@ TEST_P(FaultTest, AStoppedAgentIsSaidSilentWithinTwoIntervalsAndHoldsNoOneUp) {
   auto stopped = Clock::now();
   CliHarness::fire(*a[1], 10);
   ASSERT_TRUE(lines.until([](const Json& l) { return l["total"] == seed_like_total({4, 10}); }));
-  EXPECT_LT(ms_since(stopped), 2000) << "the others' results waited for the stopped agent";
+  EXPECT_LT(ms_since(stopped), 2000 * kSlower) << "the others' results waited for the stopped agent";
   const std::string name = "agent " + std::to_string(a[0]->pid()) + " (alpha@h1)";
   ASSERT_TRUE(q->wait_err(name + " is silent: no report for ", 5000));
   EXPECT_GE(ms_since(stopped), 2000);
-  EXPECT_LT(ms_since(stopped), 4000);
+  EXPECT_LT(ms_since(stopped), 4000 * kSlower);
   a[0]->signal(SIGCONT);
   ASSERT_TRUE(q->wait_err(name + " is heard from again", 5000));
   CliHarness::fire(*a[0], 6);
@@ -264,7 +285,7 @@ TEST_P(FaultTest, AStoppedAgentIsSaidSilentWithinTwoIntervalsAndHoldsNoOneUp) {
   EXPECT_EQ(finals, 1);
   EXPECT_EQ(all.back()["final"], true);
   EXPECT_EQ(all.back()["agents"], 2);
-  EXPECT_EQ(all.back()["total"], seed_like_total({4, 10, 6}));
+  EXPECT_EQ(all.back()["total"], seed_like_total({4, 10, 6})) << said(*q);
   expect_memory_bounded(rss);
 }
 
@@ -287,14 +308,14 @@ TEST_P(FaultTest, AgentsDropTheAdviceWhenTheFrontendDies) {
     queries = h_.queries_per_agent();
   }
   EXPECT_EQ(queries, std::vector<int>{0});
-  EXPECT_LT(ms_since(killed), 3000) << "the lease is 500 ms";
+  EXPECT_LT(ms_since(killed), 3000 * kSlower) << "the lease is 500 ms";
   auto again = query(kSeedLike);
   ASSERT_TRUE(again->wait_err("query installed on 1 agents"));
   CliHarness::fire(*a[0], 5);
   again->signal(SIGINT);
   auto lines = JsonLines(*again).rest();
   ASSERT_FALSE(lines.empty());
-  EXPECT_EQ(lines.back()["total"], seed_like_total({5}));
+  EXPECT_EQ(lines.back()["total"], seed_like_total({5})) << said(*again);
   expect_memory_bounded(rss);
 }
 
@@ -314,7 +335,8 @@ TEST_P(FaultTest, AnExponentiallyComposedQueryIsRefusedInUnderASecondAndNoAgentG
   auto q = h_.pivot({"query", text});
   auto err = q->rest_err();
   int status = q->wait();
-  EXPECT_LT(ms_since(t0), 1000);
+  std::cout << "refused in " << ms_since(t0) << " ms (pivot started, asked the agents, compiled)\n";
+  EXPECT_LT(ms_since(t0), 1000 * kSlower);
   EXPECT_EQ(WEXITSTATUS(status), 2);
   EXPECT_EQ(err,
             (std::vector<std::string>{
@@ -323,7 +345,8 @@ TEST_P(FaultTest, AnExponentiallyComposedQueryIsRefusedInUnderASecondAndNoAgentG
                 "q13 = From x In q12 Select x.a + x.a As a", "                ^"}));
   EXPECT_EQ(h_.queries_per_agent(), (std::vector<int>{0, 0}));
   rss.stop();
-  for (size_t i = 0; i < rss.size(); ++i) EXPECT_LT(rss.grew_kib(i), 1 * kMiB) << "KiB grown by agent " << i;
+  for (size_t i = 0; i < rss.size(); ++i)
+    EXPECT_LT(rss.grew_kib(i), 1 * kMiB * kSlower) << "KiB grown by agent " << i;
   expect_memory_bounded(rss);
 }
 
@@ -335,7 +358,7 @@ TEST_P(FaultTest, AnExponentiallyComposedQueryIsRefusedInUnderASecondAndNoAgentG
 // agent's reports carry its keys in the order it made them, so the first
 // 10000 keys reach the total before any later one.
 TEST_P(FaultTest, AMillionKeyGroupByStaysUnderTheCapAndEveryJsonLineSaysIncomplete) {
-  constexpr int kKeys = 1'000'000, kCap = 10'000;
+  constexpr int kKeys = kSanitized ? 100'000 : 1'000'000, kCap = 10'000;
   auto a = agents(2);
   RssWatch rss(pids(a));
   auto q = query("From r In App.request GroupBy r.bytes Select r.bytes, COUNT", 200);
@@ -350,7 +373,7 @@ TEST_P(FaultTest, AMillionKeyGroupByStaysUnderTheCapAndEveryJsonLineSaysIncomple
   const int64_t want_dropped = 2 * (kKeys - kCap);
   const Json& last = lines.back();
   EXPECT_EQ(last["incomplete"], true);
-  EXPECT_EQ(last["dropped"], want_dropped);
+  ASSERT_EQ(last["dropped"], want_dropped) << said(*q);
   Json rows = Json::array();
   for (int k = 1; k <= kCap; ++k) rows.push_back({k, 2});
   EXPECT_EQ(last["total"], (Json{{"columns", {"r.bytes", "COUNT"}},
@@ -382,7 +405,8 @@ TEST_P(FaultTest, MaxGroupsGoesToEveryAgentAndBoundsTheMergedTotal) {
                                          {"rows", rows},
                                          {"incomplete", true},
                                          {"dropped", 80},
-                                         {"max_groups", 10}}));
+                                         {"max_groups", 10}}))
+      << said(*q);
   expect_memory_bounded(rss);
 }
 
@@ -398,7 +422,8 @@ TEST_P(FaultTest, DurationEndsTheQueryWithinFiveSecondsInsideAnHourLongInterval)
   CliHarness::fire(*a[0], 7);
   auto st = q->wait_for(10'000);
   ASSERT_TRUE(st.has_value()) << "still running after 10 s";
-  EXPECT_LT(ms_since(t0), 5000);
+  std::cout << "ended after " << ms_since(t0) << " ms\n";
+  EXPECT_LT(ms_since(t0), 5000 * kSlower);
   EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0);
   // The agents report once an hour: the interval cut at the deadline has
   // nothing; the final report (a flush) has everything.
@@ -407,7 +432,7 @@ TEST_P(FaultTest, DurationEndsTheQueryWithinFiveSecondsInsideAnHourLongInterval)
   EXPECT_EQ(lines[0]["final"], false);
   EXPECT_EQ(lines[0]["total"]["rows"], Json::array());
   EXPECT_EQ(lines[1]["final"], true);
-  EXPECT_EQ(lines[1]["total"], seed_like_total({7}));
+  EXPECT_EQ(lines[1]["total"], seed_like_total({7})) << said(*q);
   expect_memory_bounded(rss);
 }
 
@@ -446,7 +471,12 @@ TEST_P(FaultTest, AClosedStdoutUninstallsTheQueryAndExitsOne) {
   ASSERT_TRUE(st.has_value()) << "pivot did not stop within 5 s of its stdout closing";
   ASSERT_TRUE(WIFEXITED(*st)) << "killed by signal " << WTERMSIG(*st);
   EXPECT_EQ(WEXITSTATUS(*st), 1);
-  EXPECT_EQ(h_.queries_per_agent(), std::vector<int>{0});
+  // Its uninstall is on the way as pivot exits (the lease would take 10 s).
+  auto exited = Clock::now();
+  std::vector<int> queries = h_.queries_per_agent();
+  while (queries != std::vector<int>{0} && ms_since(exited) < 2000 * kSlower)
+    queries = h_.queries_per_agent();
+  EXPECT_EQ(queries, std::vector<int>{0});
   auto err = q->rest_err();
   ASSERT_FALSE(err.empty());
   EXPECT_EQ(err.back(),
@@ -473,7 +503,8 @@ TEST_P(FaultTest, DivisionByZeroIsNullAndAnOverflowingSumIsMarked) {
   ASSERT_FALSE(lines.empty());
   EXPECT_EQ(lines.back()["total"],
             Json::parse(R"x({"columns":["SUM(r.bytes * 500000000000000000)","SUM(r.bytes / 0)",)x"
-                        R"x("COUNT(r.bytes % 0)","COUNT"],"rows":[[2.1e19,null,0,12]],"overflow":true})x"));
+                        R"x("COUNT(r.bytes % 0)","COUNT"],"rows":[[2.1e19,null,0,12]],"overflow":true})x"))
+      << said(*q);
   EXPECT_EQ(lines.back()["incomplete"], false);
   expect_memory_bounded(rss);
 }
