@@ -5,53 +5,21 @@
 #include <sys/socket.h>
 
 #include <chrono>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "support/proc_stats.h"
 #include "support/subprocess.h"
 #include "transport/local.h"
 
 namespace {
 
 using Json = nlohmann::json;
+using pivot::testing::cpu_ticks;
+using pivot::testing::rss_kib;
 using pivot::testing::Subprocess;
 namespace transport = pivot::transport;
 
 const std::string kApp = std::string(PIVOT_BINARY_DIR) + "/tests/agent_app";
-
-// Resident memory of a process, in KiB.
-int64_t rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      int64_t kib = 0;
-      in >> kib;
-      return kib;
-    }
-    in.ignore(1 << 12, '\n');
-  }
-  return -1;
-}
-
-// CPU time of a process (user + system), in clock ticks.
-int64_t cpu_ticks(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(in, line);
-  std::istringstream rest(line.substr(line.rfind(')') + 2));
-  std::string field;
-  int64_t utime = 0, stime = 0;
-  for (int i = 3; rest >> field; ++i) {
-    if (i == 14) utime = std::stoll(field);
-    if (i == 15) {
-      stime = std::stoll(field);
-      break;
-    }
-  }
-  return utime + stime;
-}
 
 class AgentLimitsTest : public ::testing::Test {
  protected:
