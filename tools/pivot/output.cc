@@ -11,9 +11,9 @@ std::string json_line(const frontend::Snapshot& s) {
   // a consumer need not look inside the tables to know the answer is partial.
   std::string out = "{\"time\":" + std::to_string(s.time_ms) + ",\"agents\":" + std::to_string(s.agents) +
                     ",\"incomplete\":" + (s.total.incomplete ? "true" : "false") +
-                    ",\"dropped\":" + std::to_string(s.total.dropped) + ",\"interval\":" + s.interval.to_json() +
-                    ",\"total\":" + s.total.to_json() + ",\"lost\":" + std::to_string(s.lost_reports) +
-                    ",\"events\":[";
+                    ",\"dropped\":" + std::to_string(s.total.dropped) +
+                    ",\"interval\":" + s.interval.to_json() + ",\"total\":" + s.total.to_json() +
+                    ",\"lost\":" + std::to_string(s.lost_reports) + ",\"events\":[";
   for (size_t i = 0; i < s.events.size(); ++i) {
     if (i) out += ',';
     append_json_string(out, s.events[i]);
