@@ -132,7 +132,7 @@ TEST_F(AgentProtocolTest, OversizedFrameClosesTheConnectionOnly) {
   ASSERT_TRUE(fd);
   close(fd_);
   fd_ = *fd;
-  reader_ = {};
+  reader_ = pivot::transport::FrameReader();
   EXPECT_EQ(ask(R"({"v":1,"type":"hello"})")["type"], "info");
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <optional>
@@ -42,12 +43,20 @@ Status write_message(int fd, const Json& m) {
   return transport::write_all_for(fd, transport::frame(wire::encode(m)), kWriteTimeoutMs);
 }
 
+// Why a recv() that returned r <= 0 ended the connection. An agent that
+// dies with our messages unread (a renewal) resets the connection instead
+// of closing it; to the user both are the same: it is gone.
+std::string why_ended(ssize_t r) {
+  if (r == 0 || errno == ECONNRESET) return "connection closed";
+  return std::string("read error: ") + std::strerror(errno);
+}
+
 // Reads what is there; the answer once a whole message has come.
 std::optional<Result<Json>> read_answer(Conn& c) {
   char buf[65536];
   ssize_t r = recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
   if (r < 0 && (errno == EAGAIN || errno == EINTR)) return std::nullopt;
-  if (r <= 0) return Result<Json>(Error(r == 0 ? "connection closed" : "read error"));
+  if (r <= 0) return Result<Json>(Error(why_ended(r)));
   c.reader.feed(buf, static_cast<size_t>(r));
   std::string payload;
   auto got = c.reader.next(&payload);
@@ -328,7 +337,7 @@ class LocalLink final : public Link {
   void read_from(const std::string& key, Conn& c) {
     char buf[65536];
     ssize_t r = recv(c.fd, buf, sizeof buf, 0);
-    if (r <= 0) return lose(key, c, r == 0 ? "connection closed" : "read error");
+    if (r <= 0) return lose(key, c, why_ended(r));
     c.reader.feed(buf, static_cast<size_t>(r));
     drain(key, c);
   }

@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "hook/patch.h"
+#include "hook/sanitizer.h"
 #include "hook/stub.h"
 #include "tracepoint/registry.h"
 #include "tracepoint/thread_state.h"
@@ -151,16 +152,24 @@ void fire(const Attachment& a, Call& call) {
   if (advice != nullptr) advice->run(*advice, a.site, &call, &get_export);
 }
 
-}  // namespace
-}  // namespace pivot::hook
+// Whether the calling thread may run the hook path at all; compiled without
+// sanitizer instrumentation, as it runs first on whatever thread calls a
+// hooked function (sanitizer.h). Not for pivot's own calls (the advice, the
+// agent's threads, a thread's state being made: the hook path never recurses
+// into itself, and never waits on a lock its own thread holds), nor on a
+// thread whose pivot state was retired (it is exiting, and under
+// ThreadSanitizer its shadow stack may be gone), nor on a thread without
+// pivot state that the sanitizer has not set up (creating the state runs
+// instrumented code).
+PIVOT_HOOK_UNINSTRUMENTED inline bool may_observe() noexcept {
+  if (::pivot::internal::detail::tls_in_tracer != 0) return false;
+  auto state = reinterpret_cast<uintptr_t>(::pivot::internal::detail::tls_thread_state);
+  if (state == ::pivot::internal::detail::kRetired) return false;
+  return state != 0 || thread_is_set_up();
+}
 
-// Called by the stub (stub.h) at every entry of a hooked function. A call
-// made by pivot itself (in_tracer(): the advice, the agent's threads, a
-// thread's state being made) runs unobserved: the hook path never recurses
-// into itself, and never waits on a lock its own thread holds.
-uint64_t pivot_hook_entry(pivot::hook::HookHeader* header, pivot::hook::Regs* regs) noexcept {
-  using namespace pivot::hook;
-  if (::pivot::internal::in_tracer()) return 0;
+// The hook path proper, once may_observe() said yes.
+[[gnu::noinline]] uint64_t observe_entry(HookHeader* header, Regs* regs) noexcept {
   ::pivot::internal::TracerScope busy;
   auto* hook = static_cast<Hook*>(header);
   ::pivot::internal::ReadSection section(::pivot::internal::current_thread_state());
@@ -173,6 +182,16 @@ uint64_t pivot_hook_entry(pivot::hook::HookHeader* header, pivot::hook::Regs* re
   if (!s->wants_time) return 1;
   uint64_t t = ::pivot::internal::tsc_now();
   return t > 1 ? t : 2;
+}
+
+}  // namespace
+}  // namespace pivot::hook
+
+// Called by the stub (stub.h) at every entry of a hooked function.
+PIVOT_HOOK_UNINSTRUMENTED uint64_t pivot_hook_entry(pivot::hook::HookHeader* header,
+                                                    pivot::hook::Regs* regs) noexcept {
+  if (!pivot::hook::may_observe()) return 0;
+  return pivot::hook::observe_entry(header, regs);
 }
 
 // Called by the stub when a function entered with a non-zero context returns.

@@ -212,8 +212,9 @@ inline constexpr std::string_view kNoMatch = "no function matches '";
 Result<std::vector<Function>> resolve(std::string_view pattern, const std::vector<FunctionSymbol>& symbols,
                                       const std::vector<std::string>& classes = {});
 
-// The evidence above, gathered from every symbol of a table (which parses
-// every signature: do it once per table, and resolve with it each time).
+// The evidence above, for the symbols of a table: made at once, it gathers
+// what a resolve() asks about, and keeps it. Make it once per table and
+// resolve with it each time. It refers to `symbols`, which must outlive it.
 struct ScopeEvidence;
 std::shared_ptr<const ScopeEvidence> gather_evidence(const std::vector<FunctionSymbol>& symbols,
                                                      const std::vector<std::string>& classes);

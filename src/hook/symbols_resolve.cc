@@ -1,6 +1,8 @@
 // resolve() and the x86-64 System V argument locations (symbols.h).
 #include <algorithm>
 #include <cctype>
+#include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "hook/signature.h"
@@ -36,23 +38,51 @@ void insert(StringSet& set, std::string_view s) {
 }  // namespace
 
 // What the symbols say about which scopes are classes (resolve()'s evidence
-// rule). Names are kept as demangled: one demangler spells a name one way.
+// rule), for one name at a time, when resolve() asks. A process has tens of
+// thousands of functions and a resolve() asks about a few names, so rather
+// than parse every signature up front (a fifth of the first install's cost
+// of reading the symbols, more under ThreadSanitizer), it parses those of
+// the symbols that can say something about the name: a name is a
+// function's scope or parameter type only where the function's demangled
+// text contains the name's last component. Names are kept as demangled:
+// one demangler spells a name one way.
+//
+// Thread safety: facts() may be called from several threads (installs in
+// a Session and in an agent); the answers are memoized under a mutex.
 struct ScopeEvidence {
-  StringSet classes;      // vtable, typeinfo, ctor, dtor, const method
-  StringSet param_types;  // base types of parameters
-  StringSet scopes;       // scopes of any function: a type with methods
+  struct Facts {
+    bool is_class = false;       // vtable, typeinfo, ctor, dtor or const method
+    bool is_param_type = false;  // the base type of a parameter of some function
+    bool is_scope = false;       // the scope of some function: a type with methods
+  };
 
-  void add(const Signature& sig) {
-    for (const std::string& param : sig.params) {
-      std::string_view base = base_type(param);
-      if (is_named_type(base)) insert(param_types, base);
+  const std::vector<FunctionSymbol>* symbols = nullptr;  // outlives this
+  StringSet vtable_classes;                              // from vtable and typeinfo symbols
+
+  Facts facts(std::string_view name) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = memo_.find(name); it != memo_.end()) return it->second;
+    Facts f;
+    f.is_class = vtable_classes.contains(name);
+    std::string_view key = strip_template_args(last_component(name));
+    for (const FunctionSymbol& symbol : *symbols) {
+      if (symbol.demangled.find(key) == std::string::npos) continue;
+      Result<Signature> sig = parse_signature(symbol.demangled);
+      if (!sig) continue;
+      for (const std::string& param : sig->params) {
+        std::string_view base = base_type(param);
+        if (base == name && is_named_type(base)) f.is_param_type = true;
+      }
+      if (sig->scope != name) continue;
+      f.is_scope = true;
+      std::string_view comp = strip_template_args(last_component(sig->name));
+      if (sig->const_method || comp.starts_with('~') ||
+          comp == strip_template_args(last_component(sig->scope))) {
+        f.is_class = true;
+      }
     }
-    if (sig.scope.empty()) return;
-    std::string_view comp = strip_template_args(last_component(sig.name));
-    if (sig.const_method || comp.starts_with('~') || comp == strip_template_args(last_component(sig.scope))) {
-      insert(classes, sig.scope);
-    }
-    insert(scopes, sig.scope);
+    memo_.emplace(std::string(name), f);
+    return f;
   }
 
   static bool is_lambda(std::string_view scope) {
@@ -60,20 +90,28 @@ struct ScopeEvidence {
     return comp.starts_with("{lambda") || comp.starts_with("{unnamed type");
   }
   bool is_member_scope(std::string_view scope) const {
-    return classes.contains(scope) || param_types.contains(scope) || is_lambda(scope);
+    if (is_lambda(scope)) return true;
+    Facts f = facts(scope);
+    return f.is_class || f.is_param_type;
   }
   // Why `scope` is taken for a class, for explain; "" when it is not.
   std::string why_class(std::string_view scope) const {
     if (is_lambda(scope)) return "a lambda";
-    if (classes.contains(scope)) return "it has a vtable, typeinfo, constructor, destructor or const method";
-    if (param_types.contains(scope)) return "it is a parameter type";
+    Facts f = facts(scope);
+    if (f.is_class) return "it has a vtable, typeinfo, constructor, destructor or const method";
+    if (f.is_param_type) return "it is a parameter type";
     return "";
   }
   // A named type by value: a class, or else taken for an enum.
   bool is_class_type(std::string_view type) const {
-    return classes.contains(type) || scopes.contains(type) || is_lambda(type) ||
-           strip_template_args(type).size() != type.size();
+    if (is_lambda(type) || strip_template_args(type).size() != type.size()) return true;
+    Facts f = facts(type);
+    return f.is_class || f.is_scope;
   }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::unordered_map<std::string, Facts, StringHash, std::equal_to<>> memo_;
 };
 
 namespace {
@@ -438,10 +476,8 @@ ValueType value_type(ArgKind kind) {
 std::shared_ptr<const ScopeEvidence> gather_evidence(const std::vector<FunctionSymbol>& symbols,
                                                      const std::vector<std::string>& classes) {
   auto evidence = std::make_shared<ScopeEvidence>();
-  for (const std::string& c : classes) insert(evidence->classes, c);
-  for (const FunctionSymbol& symbol : symbols) {
-    if (Result<Signature> sig = parse_signature(symbol.demangled)) evidence->add(*sig);
-  }
+  evidence->symbols = &symbols;
+  for (const std::string& c : classes) insert(evidence->vtable_classes, c);
   return evidence;
 }
 

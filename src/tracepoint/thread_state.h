@@ -37,9 +37,10 @@ struct alignas(64) ThreadState {
 };
 
 namespace detail {
-// The calling thread's state; null before first use, 1 once the thread's
-// state was retired at exit.
+// The calling thread's state; null before first use, kRetired once the
+// thread's state was retired at exit.
 extern constinit thread_local ThreadState* tls_thread_state;
+inline constexpr uintptr_t kRetired = 1;
 ThreadState* current_thread_state_slow() noexcept;
 }  // namespace detail
 
