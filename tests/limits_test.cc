@@ -26,6 +26,14 @@ void keyed(int64_t key) { PIVOT_TRACEPOINT("Limits.keyed", key); }
 
 constexpr int64_t kMiB = int64_t{1} << 20;
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAsan = true;
+#elif defined(__has_feature)
+constexpr bool kAsan = __has_feature(address_sanitizer);
+#else
+constexpr bool kAsan = false;
+#endif
+
 int64_t resident_bytes() {
   std::ifstream in("/proc/self/statm");
   int64_t size = 0, resident = 0;
@@ -212,7 +220,9 @@ TEST(Limits, TheHostReturnsToItsRestingSizeWhenTheQueryEnds) {
   std::cout << "200000 groups: resident " << held / 1024 << " KiB more while held, " << after / 1024
             << " KiB more after uninstall\n";
   EXPECT_GT(held, 16 * kMiB);  // it did hold them
-  EXPECT_LT(after, 4 * kMiB);
+  // AddressSanitizer keeps the shadow of memory once used (a byte for every
+  // eight); pivot gives back the memory itself (release_free_memory).
+  EXPECT_LT(after, 4 * kMiB + (kAsan ? held / 8 : 0));
 }
 
 }  // namespace

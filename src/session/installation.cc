@@ -6,6 +6,19 @@
 #include <malloc.h>
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+#define PIVOT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PIVOT_ASAN 1
+#endif
+#endif
+#if PIVOT_ASAN
+// In the runtimes of both compilers; GCC ships no header declaring it
+// (clang's is sanitizer/allocator_interface.h).
+extern "C" void __sanitizer_purge_allocator();
+#endif
+
 namespace pivot::session {
 
 Result<std::vector<std::string>> describe_definitions(std::string_view text) {
@@ -99,6 +112,13 @@ void release_free_memory() {
   // never per event or per interval.
 #if defined(__GLIBC__)
   malloc_trim(0);
+#endif
+#if PIVOT_ASAN
+  // Under AddressSanitizer freed memory waits in its quarantine (256 MB by
+  // default) and its allocator keeps free pages; a host built with it would
+  // stay at a query's peak. Purging drains the quarantine and gives the
+  // pages back, as malloc_trim does for glibc.
+  __sanitizer_purge_allocator();
 #endif
 }
 
