@@ -188,15 +188,12 @@ TEST_F(AgentLimitsTest, IdleConnectionsAreClosed) {
 // With its descriptors used up, the agent backs off from accept() instead
 // of spinning on a listening socket that stays readable (80-90 % CPU).
 TEST_F(AgentLimitsTest, NoDescriptorsLeftMeansBackOffNotSpin) {
-#if defined(__SANITIZE_ADDRESS__)
-  // Under AddressSanitizer the agent closes the first accepted connection
-  // once its descriptors are used up ("connection closed" on the hello);
-  // not yet understood (issue #13 note), so not run there.
-  GTEST_SKIP()
-      << "not run under AddressSanitizer: the agent closes an accepted connection at the fd limit; under "
-         "investigation";
-#endif
   start({}, {"/usr/bin/prlimit", "--nofile=24", kApp});
+  // One hello while descriptors are left. UBSan's vptr check (the asan
+  // preset) reads each dynamic type it has not seen before through a pipe;
+  // at the limit that pipe cannot be made and it reports a false "invalid
+  // vptr", which kills the agent.
+  EXPECT_EQ(counters()["accept_failures"], 0);
   std::vector<int> conns;
   for (int i = 0; i < 40; ++i) {
     bool would_block = false;
