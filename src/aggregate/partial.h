@@ -79,6 +79,23 @@ class Partial {
     std::vector<AggState> states;
   };
   const std::vector<Group>& groups() const { return groups_; }
+
+  // What add_hashed's inline part reads, for advice that runs on the
+  // general-purpose registers only (advice/gpr_run.cc, which finds and
+  // updates an existing group of the plain shape itself). False for other
+  // shapes.
+  struct PlainView {
+    const uint32_t* index;  // open addressing, as index_; size a power of 2
+    size_t index_size;
+    Group* groups;
+    const AggFn* aggs;
+    uint32_t n_keys;
+  };
+  [[gnu::always_inline]] bool plain_view(PlainView* out) {
+    if (!plain_ || index_.empty()) return false;
+    *out = {index_.data(), index_.size(), groups_.data(), shape_->aggs.data(), shape_->keys};
+    return true;
+  }
   // Adds a group's states as they are (used to merge and to decode).
   void merge_group(std::span<const Value> keys, std::span<const AggState> states);
 
