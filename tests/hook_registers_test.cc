@@ -352,7 +352,8 @@ TEST_P(HookRegisters, EveryRegisterIsKeptAtEntryReturnAndBoth) {
 }
 
 // Advice the fast path takes: COUNT and SUM of ints from argument
-// registers, grouped by a fixed string or an int argument.
+// registers, grouped by a fixed string or an int argument (and, below,
+// filtered by comparisons of ints).
 std::string fast_entry_query(const char* leaf, const char* group = "x.procName") {
   return std::string("Tracepoint f = Entry(\"") + leaf +
          "\") Exports a = arg0, b = arg1\n"
@@ -421,6 +422,19 @@ TEST_P(HookRegisters, FastAndSlowPathsKeepEveryRegister) {
     EXPECT_LE(slow, 9u);
     EXPECT_EQ(s.results(*q).to_json(),
               R"json({"columns":["x.a","COUNT","SUM(x.b)"],"rows":[[0,34,170],[1,33,165],[2,33,165]]})json");
+    ASSERT_TRUE(s.uninstall(*q));
+  }
+  {
+    // Filters on int arguments run on the fast path too.
+    auto q = s.install(
+        std::string("Tracepoint f = Entry(\"") + leaf.name +
+        "\") Exports a = arg0, b = arg1\n"
+        "From x In f Where x.a != 1 And x.b > 2 GroupBy x.procName Select x.procName, COUNT, SUM(x.a)");
+    ASSERT_TRUE(q) << q.error().message();
+    uint64_t slow = call_small(leaf, std::string("fast filtered Entry on ") + leaf.name);
+    EXPECT_LE(slow, 3u);
+    EXPECT_EQ(count_of(s, *q), 67);       // rdi = i % 3 is 0 or 2
+    EXPECT_EQ(column_sum(s, *q, 2), 66);  // 33 calls with rdi = 2
     ASSERT_TRUE(s.uninstall(*q));
   }
   {

@@ -3,16 +3,18 @@
 // (tracepoint/gpr_code.h, SiteAdvice::run_gpr).
 //
 // A program has a plan when it is the interpreter's simple shape (one row,
-// no UNPACK, no PACK, an EMIT without weight) with no FILTER or LET, when
-// every EMIT key and input is a register or a constant, and every register
-// they read holds an int export of the site, the thread id, or a value fixed
-// when the program is bound (a constant, host, procName, procId, or null for
-// an export the site lacks). run_gpr() then does for an event what the
+// no UNPACK, no PACK, an EMIT without weight) with no LET, when every EMIT
+// key and input is a register or a constant, every FILTER is a comparison
+// of two such ints (or an And of comparisons), and every register they
+// read holds an int export of the site, the thread id, or a value fixed
+// when the program is bound (a constant, host, procName, procId, or null
+// for an export the site lacks). run_gpr() then does for an event what the
 // interpreter's run_simple and Partial::add_hashed do for an existing group:
-// COUNT, and SUM and AVG of ints that do not overflow. Anything else (the
-// thread's first event for the query, a new group, a key it cannot compare
-// without floating point, MIN, a non-int input) makes it return false
-// having changed nothing, and the caller runs the interpreter instead.
+// the filters, COUNT, and SUM and AVG of ints that do not overflow.
+// Anything else (the thread's first event for the query, a new group, a key
+// it cannot compare without floating point, MIN, a non-int input) makes it
+// return false having changed nothing, and the caller runs the interpreter
+// instead.
 //
 // Plans are built with the advice (interpreter.cc) and immutable after.
 #pragma once
@@ -20,13 +22,14 @@
 #include <atomic>
 #include <cstdint>
 
+#include "advice/program.h"
 #include "pivot/value.h"
 #include "tracepoint/registry.h"
 
 namespace pivot::advice {
 
 inline constexpr uint32_t kGprPrograms = 4;  // per site
-inline constexpr uint32_t kGprOperands = 4;  // keys, and inputs, per program
+inline constexpr uint32_t kGprOperands = 4;  // keys, inputs, and filters, per program
 inline constexpr uint32_t kGprExports = 64;  // export indexes a plan can read (bits of `have`)
 
 // Where an EMIT key or input comes from.
@@ -38,11 +41,18 @@ struct GprSource {
   size_t hash = 0;               // kValue: value->hash()
 };
 
+// A FILTER (or one term of an And of them): a op b, ints.
+struct GprFilter {
+  Op op = Op::kEq;  // kEq .. kGe
+  GprSource a, b;
+};
+
 struct GprPlan {
   const std::atomic<bool>* enabled = nullptr;  // the query's switch
   uint32_t slot = 0;                           // of the query's collector (thread_state.h)
-  uint8_t n_keys = 0, n_inputs = 0;
+  uint8_t n_filters = 0, n_keys = 0, n_inputs = 0;
   uint64_t needs = 0;  // the exports it reads, as bits
+  GprFilter filters[kGprOperands];
   GprSource keys[kGprOperands], inputs[kGprOperands];
 };
 

@@ -29,6 +29,46 @@ struct Operand {
   return {s.value, 0, s.hash};
 }
 
+// The int value of s, or false.
+[[gnu::always_inline]] inline bool int_operand(const GprSource& s, const int64_t* exports,
+                                               const internal::ThreadState& ts, int64_t* out) {
+  Operand o = operand(s, exports, ts);
+  if (o.value == nullptr) {
+    *out = o.i;
+    return true;
+  }
+  if (!o.value->is_int()) return false;
+  *out = o.value->as_int();
+  return true;
+}
+
+// Whether the row passes p's filters (eval's int comparisons); *ok is false
+// when one needs the interpreter.
+[[gnu::always_inline]] inline bool passes(const GprPlan& p, const int64_t* exports,
+                                          const internal::ThreadState& ts, bool* ok) {
+  *ok = true;
+  for (uint32_t f = 0; f < p.n_filters; ++f) {
+    const GprFilter& filter = p.filters[f];
+    int64_t a, b;
+    if (!int_operand(filter.a, exports, ts, &a) || !int_operand(filter.b, exports, ts, &b)) {
+      *ok = false;
+      return false;
+    }
+    bool pass;
+    switch (filter.op) {
+      case Op::kEq: pass = a == b; break;
+      case Op::kNe: pass = a != b; break;
+      case Op::kLt: pass = a < b; break;
+      case Op::kLe: pass = a <= b; break;
+      case Op::kGt: pass = a > b; break;
+      case Op::kGe: pass = a >= b; break;
+      default: *ok = false; return false;
+    }
+    if (!pass) return false;
+  }
+  return true;
+}
+
 // Whether group key k equals o as Value's == says: 1 yes, 0 no, -1 when
 // telling needs floating point (a double on either side).
 [[gnu::always_inline]] inline int same(const Value& k, const Operand& o) {
@@ -88,6 +128,9 @@ struct Update {
 [[gnu::always_inline]] inline bool prepare(const GprPlan& p, const int64_t* exports, uint64_t have,
                                            internal::ThreadState& ts, Update& u) {
   if ((p.needs & ~have) != 0) return false;
+  u.n = 0;
+  bool ok;
+  if (!passes(p, exports, ts, &ok)) return ok;  // filtered out: nothing to add
   auto* partial = static_cast<Partial*>(ts.slots[p.slot].load(std::memory_order_relaxed));
   Partial::PlainView v;
   if (partial == nullptr || !partial->plain_view(&v) || v.n_keys != p.n_keys) return false;

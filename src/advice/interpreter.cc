@@ -537,13 +537,35 @@ bool gpr_operand(const Operand& o, const Bound& b, const internal::Site& site, G
   return gpr_register(b, site, o.a.reg, out);
 }
 
+// A leaf of a filter: an int register or constant.
+bool gpr_int_leaf(const Expr& e, const Bound& b, const internal::Site& site, GprSource* out) {
+  if (e.kind == Expr::Kind::kConst) {
+    *out = GprSource{GprSource::Kind::kValue, 0, &e.constant, e.constant.hash()};
+  } else if (e.kind != Expr::Kind::kReg || !gpr_register(b, site, e.reg, out)) {
+    return false;
+  }
+  return out->kind != GprSource::Kind::kValue || out->value->is_int();
+}
+
+// The comparisons of filter expression e (a comparison, or an And of them)
+// into plan.filters.
+bool gpr_filter(const Expr& e, const Bound& b, const internal::Site& site, GprPlan& plan) {
+  if (e.kind != Expr::Kind::kBinary) return false;
+  if (e.op == Op::kAnd) return gpr_filter(*e.a, b, site, plan) && gpr_filter(*e.b, b, site, plan);
+  if (e.op < Op::kEq || e.op > Op::kGe || plan.n_filters == kGprOperands) return false;
+  GprFilter& f = plan.filters[plan.n_filters++];
+  f.op = e.op;
+  return gpr_int_leaf(*e.a, b, site, &f.a) && gpr_int_leaf(*e.b, b, site, &f.b);
+}
+
 // The plan of b (gpr_plan.h), or false when b's program has another shape.
 bool gpr_plan(const Bound& b, const internal::Site& site, GprPlan* out) {
   const Program& p = *b.program;
-  if (b.simple == nullptr || !p.steps.empty() || b.keys.size() > kGprOperands ||
-      b.inputs.size() > kGprOperands)
-    return false;
+  if (b.simple == nullptr || b.keys.size() > kGprOperands || b.inputs.size() > kGprOperands) return false;
   GprPlan plan;
+  for (const Step& step : p.steps) {
+    if (!step.is_filter || !gpr_filter(*step.expr, b, site, plan)) return false;
+  }
   plan.enabled = p.enabled;
   plan.slot = p.emit->collector->slot();
   plan.n_keys = static_cast<uint8_t>(b.keys.size());
@@ -554,12 +576,12 @@ bool gpr_plan(const Bound& b, const internal::Site& site, GprPlan* out) {
   for (size_t i = 0; i < b.inputs.size(); ++i) {
     if (!gpr_operand(b.inputs[i], b, site, &plan.inputs[i])) return false;
   }
-  for (const GprSource& src : plan.keys) {
+  auto need = [&](const GprSource& src) {
     if (src.kind == GprSource::Kind::kExport) plan.needs |= uint64_t{1} << src.index;
-  }
-  for (const GprSource& src : plan.inputs) {
-    if (src.kind == GprSource::Kind::kExport) plan.needs |= uint64_t{1} << src.index;
-  }
+  };
+  for (const GprFilter& f : plan.filters) need(f.a), need(f.b);
+  for (const GprSource& src : plan.keys) need(src);
+  for (const GprSource& src : plan.inputs) need(src);
   *out = plan;
   return true;
 }

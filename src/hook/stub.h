@@ -50,15 +50,18 @@
 // uses nothing but the general-purpose registers and the arithmetic flags:
 // built with -mgeneral-regs-only, calling nothing outside its own section,
 // and checked instruction by instruction before any stub may call it
-// (gpr_check.h). It can run advice of the common shape (keys and int
-// inputs read straight from argument registers or fixed values, COUNT, SUM
-// and AVG into an existing group; advice/gpr_plan.h). For anything else it
-// returns kGprFallback having changed nothing, and only then does the stub
-// save the vector registers, MXCSR and the x87 control word, and call
-// pivot_hook_entry, the ordinary C++ path. Since the fast path cannot have
-// changed any of that state, the values saved then are the caller's, and
-// every register the caller could rely on is kept on both paths. The Return
-// half works the same way (pivot_hook_return_gpr, then pivot_hook_return).
+// (gpr_check.h). It can run advice of the common shape (keys, int inputs
+// and int comparisons read straight from argument registers or fixed
+// values, COUNT, SUM and AVG into an existing group; advice/gpr_plan.h).
+// For anything else it returns kGprFallback having changed nothing, and
+// only then does the stub save the vector registers, MXCSR and the x87
+// control word, and call pivot_hook_entry, the ordinary C++ path. Since
+// the fast path cannot have changed any of that state, the values saved
+// then are the caller's, and every register the caller could rely on is
+// kept on both paths. The Return half works the same way
+// (pivot_hook_return_gpr, then pivot_hook_return). The copy of xmm0-7
+// into Regs is made before either path (a store changes no register), for
+// the slow path at return.
 //
 // The save set is chosen once, at the first hook, from CPUID and XCR0, and
 // with it whether the stubs try the fast path (gpr_path(): the section
