@@ -1,6 +1,7 @@
-// run_gpr (gpr_plan.h): built with -mgeneral-regs-only, in the pivot_gpr
-// section (tracepoint/gpr_code.h, src/CMakeLists.txt). Everything it calls
-// must inline; the hook stage's section check fails otherwise.
+// run_gpr (gpr_plan.h): built for the general-purpose registers only, in
+// the pivot_gpr section (tracepoint/gpr_code.h, src/CMakeLists.txt).
+// Everything it calls must inline; the hook stage's section check fails
+// otherwise.
 #include "advice/gpr_plan.h"
 #include "aggregate/partial.h"
 #include "tracepoint/gpr_code.h"

@@ -1,13 +1,13 @@
 // The fast path of a hooked function (stub.h): pivot_hook_entry_gpr and
-// pivot_hook_return_gpr, built with -mgeneral-regs-only into the pivot_gpr
-// section (tracepoint/gpr_code.h, src/CMakeLists.txt), so that the stub
-// needs to save only the general-purpose registers and the flags around
-// them. They do what hook.cc's pivot_hook_entry and pivot_hook_return do
-// when the function has at most one attachment at entry and one at return,
-// whose advice has a general-register plan (SiteAdvice::run_gpr) and reads
-// only exports that are ints in general-purpose registers. Otherwise they
-// give the call back having changed nothing, and the stub saves the vector
-// state and calls those.
+// pivot_hook_return_gpr, built for the general-purpose registers only into
+// the pivot_gpr section (tracepoint/gpr_code.h, src/CMakeLists.txt), so that
+// the stub needs to save only the general-purpose registers and the flags
+// around them. They do what hook.cc's pivot_hook_entry and
+// pivot_hook_return do when the function has at most one attachment at
+// entry and one at return, whose advice has a general-register plan
+// (SiteAdvice::run_gpr) and reads only exports that are ints in
+// general-purpose registers. Otherwise they give the call back having
+// changed nothing, and the stub saves the vector state and calls those.
 //
 // Everything here must inline, or be PIVOT_GPR_CODE: gpr_check.h verifies
 // the section before any stub calls into it.

@@ -48,9 +48,9 @@
 // stub first saves only rax..r11 and the flags and calls
 // pivot_hook_entry_gpr (gpr_entry.cc), which runs the advice in code that
 // uses nothing but the general-purpose registers and the arithmetic flags:
-// built with -mgeneral-regs-only, calling nothing outside its own section,
-// and checked instruction by instruction before any stub may call it
-// (gpr_check.h). It can run advice of the common shape (keys, int inputs
+// built for them only (-mgeneral-regs-only), calling nothing outside its
+// own section, and checked instruction by instruction before any stub may
+// call it (gpr_check.h). It can run advice of the common shape (keys, int inputs
 // and int comparisons read straight from argument registers or fixed
 // values, COUNT, SUM and AVG into an existing group; advice/gpr_plan.h).
 // For anything else it returns kGprFallback having changed nothing, and

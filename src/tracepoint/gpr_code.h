@@ -5,13 +5,13 @@
 // saving the vector state (zmm0-31, k0-7, MXCSR) costs more than the advice
 // itself on AVX-512 machines. Code that never touches that state does not
 // need it saved. Functions marked PIVOT_GPR_CODE live in one ELF section,
-// `pivot_gpr`, of translation units built with -mgeneral-regs-only (so the
-// compiler uses no floating-point, vector or mask register, and no x87),
-// without sanitizer instrumentation, jump tables or loop-to-memset idioms
-// (src/CMakeLists.txt). They may call only each other. The hook stage checks
-// that this holds in the running binary before it relies on it: it decodes
-// the whole section and refuses any instruction outside the general-purpose
-// set, and any branch that leaves the section (src/hook/gpr_check.h).
+// `pivot_gpr`, of translation units built with -mgeneral-regs-only under
+// GCC (so the compiler uses no floating-point, vector or mask register, and
+// no x87; with clang, -mno-sse -mno-mmx), without sanitizer instrumentation,
+// jump tables or loop-to-memset idioms (src/CMakeLists.txt). They may call only each other. The hook stage
+// checks that this holds in the running binary before it relies on it: it decodes the whole section and
+// refuses any instruction outside the general-purpose set, and any branch that leaves the section
+// (src/hook/gpr_check.h).
 //
 //   PIVOT_GPR_CODE bool run(const Plan& p, ...) noexcept { ... }
 //   if (in_gpr_code(fn)) fn(...);  // an indirect call stays in the section
