@@ -25,7 +25,8 @@ using pivot::aggregate::EmitShape;
 using pivot::aggregate::Partial;
 
 // Q8's shape: GroupBy host, file; SUM. Keys are ("dnN", "/data/file-NNNNN").
-const EmitShape kShape{.keys = 2, .aggs = {AggFn::kSum}};
+// The group cap is raised past the largest Arg, so every group is merged.
+const EmitShape kShape{.keys = 2, .aggs = {AggFn::kSum}, .group_cap = pivot::aggregate::kMaxMaxGroups};
 
 Partial partial_with_groups(int64_t groups) {
   Partial p(&kShape);

@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
   libnats-dev nats-server libzydis-dev
+  libdw-dev  # elfutils' libdw and libelf: debug information (DWARF) for runtime hooks
   libc6-dbg  # the C library's full symbol table: IFUNC implementations for runtime hooks
 )
 perf_packages=()

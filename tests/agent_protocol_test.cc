@@ -124,7 +124,7 @@ TEST_F(AgentProtocolTest, OversizedFrameClosesTheConnectionOnly) {
   auto reply = pivot::transport::read_frame(fd_, reader_, 5000);
   ASSERT_TRUE(reply);
   Json r = Json::parse(*reply);
-  EXPECT_EQ(r["message"], "frame of 2147483647 bytes is over the limit of 16777216");
+  EXPECT_EQ(r["message"], "frame of 2147483647 bytes is over the limit of 1048576");
   auto closed = pivot::transport::read_frame(fd_, reader_, 5000);
   EXPECT_FALSE(closed);
   // A new connection is served as before.
@@ -132,7 +132,7 @@ TEST_F(AgentProtocolTest, OversizedFrameClosesTheConnectionOnly) {
   ASSERT_TRUE(fd);
   close(fd_);
   fd_ = *fd;
-  reader_ = {};
+  reader_ = pivot::transport::FrameReader();
   EXPECT_EQ(ask(R"({"v":1,"type":"hello"})")["type"], "info");
 }
 

@@ -1,73 +1,34 @@
-// The `pivot` CLI against real agent processes over the local transport.
+// The `pivot` CLI against real agent processes over the local transport:
+// its commands, flags and output formats. Faults (agents killed or
+// stopped, a dead frontend, limits, bad input) are in fault_test.cc, on
+// both transports.
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
-#include "support/subprocess.h"
+#include "support/cli_harness.h"
 
 namespace {
 
+using pivot::testing::CliHarness;
+using pivot::testing::kSeedLike;
+using pivot::testing::seed_like_total;
 using pivot::testing::Subprocess;
+using pivot::testing::Transport;
 using Json = nlohmann::json;
-
-const std::string kBin = PIVOT_BINARY_DIR;
-const std::string kPivot = kBin + "/tools/pivot";
-const std::string kApp = kBin + "/tests/agent_app";
-
-const char* kSeedLike =
-    "From r In App.request Join c In First(App.client) On c -> r GroupBy c.app Select c.app, SUM(r.bytes), "
-    "COUNT";
 
 class CliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = "/tmp/pivot-cli-test-" + std::to_string(getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::string cmd = "rm -rf '" + dir_ + "'";
-    ASSERT_EQ(system(cmd.c_str()), 0);
-  }
-  void TearDown() override {
-    apps_.clear();
-    std::string cmd = "rm -rf '" + dir_ + "'";
-    (void)!system(cmd.c_str());
-  }
+  void SetUp() override { ASSERT_TRUE(h_.start()) << h_.error(); }
 
-  Subprocess& app(const std::string& host, const std::string& name) {
-    apps_.push_back(std::make_unique<Subprocess>(
-        std::vector<std::string>{kApp},
-        std::vector<std::string>{"PIVOT_RUNTIME_DIR=" + dir_, "PIVOT_HOST=" + host, "PIVOT_PROCNAME=" + name,
-                                 "PIVOT_INTERVAL_MS=100"}));
-    auto l = apps_.back()->line();
-    EXPECT_EQ(l.value_or("<none>"), "ready");
-    return *apps_.back();
-  }
-  static void fire(Subprocess& a, int n) {
-    a.write("fire " + std::to_string(n) + "\n");
-    EXPECT_EQ(a.line().value_or("<none>"), "ok");
-  }
-  std::unique_ptr<Subprocess> pivot(std::vector<std::string> args) {
-    args.insert(args.begin(), {kPivot, "--runtime-dir", dir_});
-    return std::make_unique<Subprocess>(args);
-  }
+  Subprocess& app(const std::string& host, const std::string& name) { return h_.app(host, name); }
+  static void fire(Subprocess& a, int n) { CliHarness::fire(a, n); }
+  std::unique_ptr<Subprocess> pivot(std::vector<std::string> args) { return h_.pivot(std::move(args)); }
   std::vector<std::string> run(std::vector<std::string> args, int* status = nullptr) {
-    auto p = pivot(std::move(args));
-    auto out = p->rest();
-    int s = p->wait();
-    if (status) *status = s;
-    return out;
-  }
-  // Sum of 1..n split by parity, as agent_app fires it: app-1 gets odd i.
-  static Json expected(int n, int copies) {
-    int64_t odd = 0, even = 0, n_odd = 0, n_even = 0;
-    for (int i = 1; i <= n; ++i) (i % 2 ? (odd += i, ++n_odd) : (even += i, ++n_even));
-    return Json{
-        {"columns", {"c.app", "SUM(r.bytes)", "COUNT"}},
-        {"rows", {{"app-0", even * copies, n_even * copies}, {"app-1", odd * copies, n_odd * copies}}}};
+    return h_.run(std::move(args), status);
   }
 
-  std::string dir_;
-  std::vector<std::unique_ptr<Subprocess>> apps_;
+  CliHarness h_{Transport::kLocal};
 };
 
 TEST_F(CliTest, PsListsEveryAgent) {
@@ -119,68 +80,7 @@ TEST_F(CliTest, NoAgentsIsAClearError) {
   EXPECT_EQ(WEXITSTATUS(status), 2);
   ASSERT_EQ(err.size(), 1u);
   EXPECT_EQ(err[0],
-            "pivot: no agents found in " + dir_ + " (is PIVOT_RUNTIME_DIR the same as the processes'?)");
-}
-
-TEST_F(CliTest, QueryMergesAgentsExactly) {
-  Subprocess& a = app("h1", "alpha");
-  Subprocess& b = app("h2", "beta");
-  auto q = pivot({"query", "--format", "json", "--interval", "100", kSeedLike});
-  ASSERT_TRUE(q->wait_err("query installed"));
-  fire(a, 50);
-  fire(b, 50);
-  q->signal(SIGINT);
-  auto lines = q->rest();
-  EXPECT_EQ(q->wait(), 0);
-  ASSERT_FALSE(lines.empty());
-  Json last = Json::parse(lines.back());
-  EXPECT_EQ(last["agents"], 2);
-  EXPECT_EQ(last["total"], expected(50, 2));
-  // Every interval line has the contract's shape.
-  for (const auto& l : lines) {
-    Json j = Json::parse(l);
-    EXPECT_TRUE(j.contains("time") && j.contains("interval") && j.contains("total")) << l;
-  }
-}
-
-TEST_F(CliTest, AgentKilledMidQueryIsReportedAndOthersGoOn) {
-  Subprocess& a = app("h1", "alpha");
-  Subprocess& b = app("h2", "beta");
-  auto q = pivot({"query", "--format", "json", "--interval", "100", kSeedLike});
-  ASSERT_TRUE(q->wait_err("query installed"));
-  fire(a, 10);
-  usleep(300'000);  // a's events are reported before it dies
-  a.signal(SIGKILL);
-  a.wait();
-  fire(b, 20);
-  ASSERT_TRUE(q->wait_err("lost"));
-  q->signal(SIGINT);
-  auto lines = q->rest();
-  ASSERT_FALSE(lines.empty());
-  Json last = Json::parse(lines.back());
-  EXPECT_EQ(last["agents"], 1);
-  Json want = expected(20, 1);
-  Json a_part = expected(10, 1);
-  for (int r = 0; r < 2; ++r) {
-    want["rows"][r][1] = want["rows"][r][1].get<int64_t>() + a_part["rows"][r][1].get<int64_t>();
-    want["rows"][r][2] = want["rows"][r][2].get<int64_t>() + a_part["rows"][r][2].get<int64_t>();
-  }
-  EXPECT_EQ(last["total"], want);
-}
-
-TEST_F(CliTest, AgentsDropTheAdviceWhenTheFrontendDies) {
-  app("h1", "alpha");
-  auto q = pivot({"query", "--format", "json", "--interval", "100", "--lease", "500", kSeedLike});
-  ASSERT_TRUE(q->wait_err("query installed"));
-  auto ps = run({"ps"});
-  ASSERT_EQ(ps.size(), 2u);
-  EXPECT_EQ(ps[1].substr(ps[1].size() - 1), "1");  // QUERIES
-  q->signal(SIGKILL);
-  q->wait();
-  usleep(1'200'000);  // past the 500 ms lease
-  ps = run({"ps"});
-  ASSERT_EQ(ps.size(), 2u);
-  EXPECT_EQ(ps[1].substr(ps[1].size() - 1), "0");
+            "pivot: no agents found in " + h_.dir() + " (is PIVOT_RUNTIME_DIR the same as the processes'?)");
 }
 
 TEST_F(CliTest, TwoFrontendsWithDifferentQueries) {
@@ -196,14 +96,14 @@ TEST_F(CliTest, TwoFrontendsWithDifferentQueries) {
   auto l1 = q1->rest(), l2 = q2->rest();
   ASSERT_FALSE(l1.empty());
   ASSERT_FALSE(l2.empty());
-  EXPECT_EQ(Json::parse(l1.back())["total"], expected(30, 1));
+  EXPECT_EQ(Json::parse(l1.back())["total"], seed_like_total({30}));
   EXPECT_EQ(Json::parse(l2.back())["total"], (Json{{"columns", {"r.host", "MAX(r.bytes)"}},
                                                    {"rows", Json::array({Json::array({"h1", 30})})}}));
 }
 
 TEST_F(CliTest, QueryFromFileAndStdin) {
   Subprocess& a = app("h1", "alpha");
-  std::string file = dir_ + "/q.txt";
+  std::string file = h_.dir() + "/q.txt";
   FILE* f = fopen(file.c_str(), "w");
   ASSERT_NE(f, nullptr);
   fputs(kSeedLike, f);
@@ -251,6 +151,11 @@ TEST_F(CliTest, BadFlagsAreRejected) {
   EXPECT_NE(WEXITSTATUS(status), 0);
   ASSERT_FALSE(err.empty());
   EXPECT_NE(err[0].find("--format"), std::string::npos) << err[0];
+  p = pivot({"query", "--max-groups", "0", kSeedLike});
+  err = p->rest_err();
+  EXPECT_NE(WEXITSTATUS(p->wait()), 0);
+  ASSERT_FALSE(err.empty());
+  EXPECT_NE(err[0].find("--max-groups"), std::string::npos) << err[0];
 }
 
 }  // namespace

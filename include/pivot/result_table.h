@@ -4,9 +4,14 @@
 //   t.to_json();  // {"columns":["cl.procName","SUM(incr.delta)"],"rows":[["HBase",123]]}
 //
 // Rows are sorted by their values, so equal answers print identically.
-// `incomplete` is set when some tuples could not be counted (a baggage hit
-// its byte cap); `dropped` counts the tuples a query without aggregation
-// could not keep (each process keeps a bounded number per interval).
+// `incomplete` is set when something could not be counted: a limit dropped
+// events (`dropped` says how many) or a baggage hit its byte cap. The
+// limits are per process and interval: a query without aggregation keeps
+// at most 10000 rows, a grouping query at most `max_groups` groups (events
+// that would start another group are dropped), and the merged result at
+// most max_groups groups too (docs/architecture.md, "Limits").
+// `overflow` is set when a SUM or AVG of integers went past 64 bits: that
+// value is a double from then on, and approximate.
 #pragma once
 
 #include <cstdint>
@@ -21,10 +26,12 @@ struct ResultTable {
   std::vector<std::string> columns;
   std::vector<std::vector<Value>> rows;
   bool incomplete = false;
-  uint64_t dropped = 0;
+  uint64_t dropped = 0;     // events (rows at the emitting tracepoint) a limit left out
+  uint32_t max_groups = 0;  // the group limit it ran with; 0 for a query without GroupBy or aggregates
+  bool overflow = false;
 
-  // {"columns":[...],"rows":[[...],...]}, plus "incomplete":true and
-  // "dropped":N only when they apply.
+  // {"columns":[...],"rows":[[...],...]}, plus "incomplete":true,
+  // "dropped":N, "max_groups":M and "overflow":true only when they apply.
   std::string to_json() const;
   // An aligned text table with a header line.
   std::string to_text() const;

@@ -93,30 +93,32 @@ struct Operand {
   return -1;
 }
 
-// The existing group with these keys, or null (a new group, or one that
-// cannot be told apart without floating point: the caller gives up).
-[[gnu::always_inline]] inline Partial::Group* find(const Partial::PlainView& v, size_t hash,
-                                                   const Operand* keys, uint32_t n) {
+// The index of the existing group with these keys, or -1 (a new group,
+// or one that cannot be told apart without floating point: the caller
+// gives up). As Partial::find.
+[[gnu::always_inline]] inline int64_t find(const Partial::PlainView& v, size_t hash, const Operand* keys,
+                                           uint32_t n) {
   size_t mask = v.index_size - 1;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
     uint32_t slot = v.index[i];
-    if (slot == 0) return nullptr;
-    Partial::Group& g = v.groups[slot - 1];
-    if (g.hash != hash || g.keys.size() != n) continue;
-    const Value* gk = g.keys.data();
+    if (slot == 0) return -1;
+    const Partial::Group& g = v.groups[slot - 1];
+    if (g.hash != hash) continue;
+    const Value* gk = v.keys + size_t{slot - 1} * n;
     uint32_t k = 0;
     for (; k < n; ++k) {
       int s = same(gk[k], keys[k]);
-      if (s < 0) return nullptr;
+      if (s < 0) return -1;
       if (s == 0) break;
     }
-    if (k == n) return &g;
+    if (k == n) return slot - 1;
   }
 }
 
-// What one program adds: to each of its group's states, a count and (for
-// SUM and AVG) the new int sum.
+// What one program adds: an event to its group, and to each of the group's
+// states a count and (for SUM and AVG) the new int sum.
 struct Update {
+  int64_t* events;  // null: the row was filtered out
   AggState* states;
   uint32_t n;
   bool counted[kGprOperands];
@@ -125,25 +127,30 @@ struct Update {
 };
 
 // Works out p's update for this event without changing anything; false
-// when the interpreter must take the event.
+// when the interpreter must take the event. Only an existing group is
+// updated: a new one (and with it the group cap, GroupBudget, and the
+// dropped count of an event that finds no room) is Partial::add_slow's.
 [[gnu::always_inline]] inline bool prepare(const GprPlan& p, const int64_t* exports, uint64_t have,
                                            internal::ThreadState& ts, Update& u) {
   if ((p.needs & ~have) != 0) return false;
+  u.events = nullptr;
   u.n = 0;
   bool ok;
   if (!passes(p, exports, ts, &ok)) return ok;  // filtered out: nothing to add
   auto* partial = static_cast<Partial*>(ts.slots[p.slot].load(std::memory_order_relaxed));
   Partial::PlainView v;
-  if (partial == nullptr || !partial->plain_view(&v) || v.n_keys != p.n_keys) return false;
+  if (partial == nullptr || !partial->plain_view(&v) || v.n_keys != p.n_keys || v.n_aggs != p.n_inputs)
+    return false;
   Operand keys[kGprOperands];
   size_t hash = aggregate::kKeyHashSeed;
   for (uint32_t k = 0; k < p.n_keys; ++k) {
     keys[k] = operand(p.keys[k], exports, ts);
     hash = aggregate::mix_hash(hash, keys[k].hash);
   }
-  Partial::Group* g = find(v, hash, keys, p.n_keys);
-  if (g == nullptr || g->states.size() != p.n_inputs) return false;
-  u.states = g->states.data();
+  int64_t g = find(v, hash, keys, p.n_keys);
+  if (g < 0) return false;
+  u.events = &v.groups[g].events;
+  u.states = v.states + static_cast<size_t>(g) * v.n_aggs;
   u.n = p.n_inputs;
   for (uint32_t i = 0; i < p.n_inputs; ++i) {
     Operand in = operand(p.inputs[i], exports, ts);
@@ -162,7 +169,10 @@ struct Update {
   return true;
 }
 
+// As add_hashed for an existing group of the common shape, one row.
 [[gnu::always_inline]] inline void commit(const Update& u) {
+  if (u.events == nullptr) return;
+  ++*u.events;
   for (uint32_t i = 0; i < u.n; ++i) {
     AggState& s = u.states[i];
     s.count += u.counted[i];

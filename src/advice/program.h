@@ -14,6 +14,10 @@
 //
 // Programs are immutable once built and shared by every site they are
 // installed on; run-time state lives in the interpreter's per-thread scratch.
+//
+// The names a program carries (its label, its registers', its bags') are
+// for `explain`, which prints a program from its fields alone; the
+// interpreter never reads them.
 #pragma once
 
 #include <atomic>
@@ -88,7 +92,7 @@ struct Unpack {
   internal::BagSpec spec;
   uint16_t first_reg = 0;  // the tuple's fields go to first_reg, first_reg+1, ...
   uint16_t n_fields = 0;
-  int weight_field = -1;  // kAggregate bags: index of the row-count field
+  std::string bag;  // its name, "q1.cl"
 };
 
 struct Step {
@@ -100,6 +104,7 @@ struct Step {
 struct Pack {
   internal::BagSpec spec;
   std::vector<ExprPtr> values;
+  std::string bag;  // its name, "q1.cl"
 };
 
 struct Emit {
@@ -112,10 +117,10 @@ struct Emit {
 struct Program {
   std::string label;       // "A1"
   std::string tracepoint;  // where it is installed
-  std::string text;        // as `explain` prints it
   int depth = 0;           // distance from the query's emitting variable; lower runs first
   const std::atomic<bool>* enabled = nullptr;  // the query's switch; all programs flip at once
   uint16_t n_regs = 0;
+  std::vector<std::string> reg_names;  // per register: "procName", "cl.procName", "kb", ...
   std::vector<Observe> observe;
   std::vector<Unpack> unpacks;
   std::vector<Step> steps;

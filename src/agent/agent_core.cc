@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "hook/functions.h"
 #include "planner/catalog.h"
 #include "tracepoint/process_info.h"
 #include "tracepoint/thread_state.h"
@@ -35,6 +36,7 @@ class AgentCore::Installer {
     std::string text;
     planner::Catalog catalog;
     uint64_t uid = 0;
+    uint32_t max_groups = aggregate::kDefaultMaxGroups;
   };
   struct Done {
     std::string id;
@@ -52,6 +54,18 @@ class AgentCore::Installer {
     thread_.join();
   }
 
+  // A question that reads symbol tables or debug information (functions,
+  // explain): answered on this thread, like an install, after the installs
+  // waiting before it.
+  struct Task {
+    From to;
+    std::function<Json()> answer;
+  };
+  struct Answered {
+    From to;
+    Json message;
+  };
+
   void submit(Job job) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -60,9 +74,25 @@ class AgentCore::Installer {
     cv_.notify_one();
   }
 
+  // False when too many questions wait already.
+  bool ask(Task task) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (tasks_.size() >= kMaxWaitingTasks) return false;
+      tasks_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+    return true;
+  }
+
   std::vector<Done> take() {
     std::lock_guard<std::mutex> lock(mu_);
     return std::exchange(done_, {});
+  }
+
+  std::vector<Answered> take_answers() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(answers_, {});
   }
 
  private:
@@ -70,14 +100,29 @@ class AgentCore::Installer {
     internal::mark_tracer_thread();
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+      cv_.wait(lock, [&] { return stop_ || !jobs_.empty() || !tasks_.empty(); });
       if (stop_) return;
+      if (jobs_.empty()) {
+        Task task = std::move(tasks_.front());
+        tasks_.pop_front();
+        lock.unlock();
+        Answered a{task.to, Json()};
+        try {
+          a.message = task.answer();
+        } catch (const std::exception& e) {
+          a.message = error_message("", std::string("cannot answer: ") + e.what());
+        }
+        lock.lock();
+        answers_.push_back(std::move(a));
+        sink_->wake();
+        continue;
+      }
       Job job = std::move(jobs_.front());
       jobs_.pop_front();
       lock.unlock();
       Done done{job.id, Error("")};
       try {
-        done.installation = install_(job.text, job.catalog, job.uid);
+        done.installation = install_(job.text, job.catalog, job.uid, job.max_groups);
       } catch (const std::exception& e) {
         done.installation = Error(std::string("cannot install: ") + e.what());
       }
@@ -91,8 +136,11 @@ class AgentCore::Installer {
   InstallFn install_;
   std::mutex mu_;
   std::condition_variable cv_;
+  static constexpr size_t kMaxWaitingTasks = 16;
   std::deque<Job> jobs_;
   std::vector<Done> done_;
+  std::deque<Task> tasks_;
+  std::vector<Answered> answers_;
   bool stop_ = false;
   std::thread thread_;  // last: starts after the members it uses
 };
@@ -100,8 +148,9 @@ class AgentCore::Installer {
 AgentCore::AgentCore(int64_t default_interval_ms, ReportSink* sink, InstallFn install_fn)
     : default_interval_ms_(default_interval_ms), sink_(sink), install_fn_(std::move(install_fn)) {
   if (!install_fn_) {
-    install_fn_ = [](const std::string& text, const planner::Catalog& catalog, uint64_t uid) {
-      return session::Installation::create(text, catalog, uid, session::MissingFunctions::kSkip);
+    install_fn_ = [](const std::string& text, const planner::Catalog& catalog, uint64_t uid,
+                     uint32_t max_groups) {
+      return session::Installation::create(text, catalog, uid, session::MissingFunctions::kSkip, max_groups);
     };
   }
 }
@@ -138,6 +187,7 @@ std::optional<Json> AgentCore::handle_message(const From& from, std::string_view
     return std::nullopt;
   }
   if (type == "flush") return flush(*m);
+  if (type == "functions" || type == "explain") return ask(from, *m);
   return error_message("", "unknown message type '" + type + "'");
 }
 
@@ -204,9 +254,63 @@ std::optional<Json> AgentCore::install(const From& from, const Json& m) {
   if (interval < 10 || interval > 3'600'000 || lease < interval || lease > 86'400'000) {
     return error_message(*id, "interval_ms must be 10..3600000 and lease_ms at least the interval");
   }
+  int64_t max_groups = aggregate::kDefaultMaxGroups;
+  if (m.contains("max_groups")) {
+    auto v = wire::get_int(m, "max_groups");
+    if (!v) return error_message(*id, v.error().message());
+    if (*v < 1 || *v > aggregate::kMaxMaxGroups) {
+      return error_message(*id, "max_groups must be 1 to " + std::to_string(aggregate::kMaxMaxGroups));
+    }
+    max_groups = *v;
+  }
   if (!installer_) installer_ = std::make_unique<Installer>(sink_, install_fn_);
-  installer_->submit({*id, *text, std::move(catalog), uid});
+  installer_->submit({*id, *text, std::move(catalog), uid, static_cast<uint32_t>(max_groups)});
   pending_[*id] = Pending{*text, {from}, interval, lease, false};
+  return std::nullopt;
+}
+
+std::optional<Json> AgentCore::ask(const From& from, const Json& m) {
+  // Echoed, so that a frontend asking a fleet at once (NATS) matches answers.
+  Json req = m.contains("req") ? m["req"] : Json();
+  auto with_req = [req](Json answer) {
+    if (!req.is_null()) answer["req"] = req;
+    return answer;
+  };
+  std::function<Json()> answer;
+  if (m["type"] == "functions") {
+    auto pattern = wire::get_string(m, "pattern");
+    if (!pattern) return with_req(error_message("", pattern.error().message()));
+    int64_t limit = kDefaultListed;
+    if (m.contains("limit")) {
+      auto v = wire::get_int(m, "limit");
+      if (!v || *v < 1 || *v > kMaxListed) {
+        return with_req(error_message("", "limit must be 1 to " + std::to_string(kMaxListed)));
+      }
+      limit = *v;
+    }
+    answer = [p = *pattern, limit, with_req] {
+      Json out = wire::message("functions");
+      out["pattern"] = p;
+      const hook::SymbolTable& symbols = hook::symbols();
+      out["program"] = symbols.objects.empty() ? "" : symbols.objects.front().path;
+      wire::add_listing(out, hook::list_functions(p, symbols, static_cast<size_t>(limit)));
+      return with_req(std::move(out));
+    };
+  } else {
+    auto text = wire::get_string(m, "text");
+    if (!text) return with_req(error_message("", text.error().message()));
+    answer = [t = *text, with_req] {
+      auto lines = session::describe_definitions(t);
+      if (!lines) return with_req(error_message("", lines.error().message()));
+      Json out = wire::message("explained");
+      out["functions"] = *lines;
+      return with_req(std::move(out));
+    };
+  }
+  if (!installer_) installer_ = std::make_unique<Installer>(sink_, install_fn_);
+  if (!installer_->ask({from, std::move(answer)})) {
+    return with_req(error_message("", "too many questions are waiting for this agent; try again"));
+  }
   return std::nullopt;
 }
 
@@ -292,6 +396,7 @@ int64_t AgentCore::next_deadline() const {
 void AgentCore::tick() {
   if (installer_) {
     for (auto& done : installer_->take()) installed(done.id, std::move(done.installation));
+    for (auto& a : installer_->take_answers()) sink_->answer(a.to, std::move(a.message));
   }
   int64_t now = steady_ms();
   for (auto it = queries_.begin(); it != queries_.end();) {
@@ -315,6 +420,18 @@ void AgentCore::forget_owner(int64_t owner) {
   for (auto& [id, p] : pending_) {  // the transport may reuse the name for another frontend
     std::erase_if(p.waiting, [&](const From& f) { return f.owner == owner; });
   }
+}
+
+bool AgentCore::owns_queries(int64_t owner) const {
+  for (const auto& [id, q] : queries_) {
+    if (q.owner == owner) return true;
+  }
+  for (const auto& [id, p] : pending_) {
+    for (const From& f : p.waiting) {
+      if (f.owner == owner) return true;
+    }
+  }
+  return false;
 }
 
 void AgentCore::finish() {

@@ -58,12 +58,15 @@ using ::pivot::internal::wall_ms;
 class AgentCore {
  public:
   static constexpr int64_t kNoOwner = -1;
+  // How many functions a `functions` answer lists by default, and at most.
+  static constexpr int64_t kDefaultListed = 500;
+  static constexpr int64_t kMaxListed = 5000;
   // How a query text becomes advice; by default Installation::create, with
   // a defined tracepoint whose function this program lacks skipped (a fleet
   // mixes programs: other processes have it, and the rest of the text still
   // runs here). Runs on the installer's thread.
   using InstallFn = std::function<Result<std::unique_ptr<session::Installation>>(
-      const std::string& text, const planner::Catalog& catalog, uint64_t uid)>;
+      const std::string& text, const planner::Catalog& catalog, uint64_t uid, uint32_t max_groups)>;
 
   AgentCore(int64_t default_interval_ms, ReportSink* sink, InstallFn install_fn = {});
   ~AgentCore();
@@ -77,6 +80,8 @@ class AgentCore {
   int64_t next_deadline() const;
   // The owner went away: its queries stay until their leases lapse.
   void forget_owner(int64_t owner);
+  // Whether the owner has a query here, or waits for an install.
+  bool owns_queries(int64_t owner) const;
   // At shutdown: waits for an install under way (and drops it), sends one
   // last report of every query to its owner, then removes all advice.
   void finish();
@@ -109,6 +114,8 @@ class AgentCore {
 
   std::optional<Json> handle_message(const From& from, std::string_view payload);
   std::optional<Json> install(const From& from, const Json& m);
+  // functions and explain: answered from the installer's thread.
+  std::optional<Json> ask(const From& from, const Json& m);
   void installed(const std::string& id, Result<std::unique_ptr<session::Installation>> in);
   Json uninstall(const Json& m);
   void renew(const Json& m);

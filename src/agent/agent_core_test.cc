@@ -74,9 +74,10 @@ std::string command(const std::string& type, const std::string& id) {
 class Gated {
  public:
   AgentCore::InstallFn fn() {
-    return [this](const std::string& text, const planner::Catalog& catalog, uint64_t uid) {
+    return [this](const std::string& text, const planner::Catalog& catalog, uint64_t uid,
+                  uint32_t max_groups) {
       if (uid == 0xb) gate_.wait();
-      return session::Installation::create(text, catalog, uid);
+      return session::Installation::create(text, catalog, uid, session::MissingFunctions::kError, max_groups);
     };
   }
   void open() { opener_.set_value(); }
@@ -204,6 +205,126 @@ TEST(AgentCore, FinishWaitsForAnInstallUnderWay) {
   EXPECT_TRUE(sink.answers.empty());
   EXPECT_TRUE(sink.reports.empty());
   EXPECT_EQ(core.query_ids(), Json::array());
+}
+
+// An agent compiles the text itself, so it checks the composed size itself
+// too, whatever the frontend did: a chain that doubles at every line is
+// refused before anything is built in the host.
+TEST(AgentCore, AnExponentiallyComposedQueryIsRefusedByTheAgentToo) {
+  std::string text = "q0 = From r In CoreTest.request Select r.n As a\n";
+  for (int i = 1; i <= 30; ++i) {
+    text += "q" + std::to_string(i) + " = From x In q" + std::to_string(i - 1) + " Select x.a + x.a As a\n";
+  }
+  Sink sink;
+  AgentCore core(1000, &sink);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(core.handle({3, ""}, install("d", text)));
+  ASSERT_TRUE(sink.woken(1));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  core.tick();
+  ASSERT_EQ(sink.answers.size(), 1u);
+  EXPECT_EQ(sink.answers[0].message["type"], "error");
+  std::string message = sink.answers[0].message["message"];
+  EXPECT_EQ(
+      message.substr(0, message.find('\n')),
+      "14:17: query 'q13' is too large with query 'q12' inlined: 16384 nodes (expressions and variables); "
+      "at most 10000. Each use of a source query's output copies its expression");
+  EXPECT_EQ(core.query_ids(), Json::array());
+}
+
+// max_groups comes with the install and bounds the groups of each report;
+// the report says how many events it dropped and how many each group holds.
+TEST(AgentCore, MaxGroupsFromTheInstallBoundsEachReport) {
+  Sink sink;
+  AgentCore core(1000, &sink);
+  Json m = Json::parse(install("e", "From r In CoreTest.request GroupBy r.n Select r.n, COUNT"));
+  m["max_groups"] = 2;
+  EXPECT_FALSE(core.handle({3, ""}, m.dump()));
+  ASSERT_TRUE(sink.woken(1));
+  core.tick();
+  ASSERT_EQ(answered(sink, "installed", "e"), 1);
+  for (int64_t n : {5, 6, 5, 7, 8, 6}) request(n);
+  EXPECT_FALSE(core.handle({3, ""}, command("flush", "e")));
+  ASSERT_EQ(sink.reports.size(), 1u);
+  const Json& part = sink.reports[0].message["queries"][0];
+  EXPECT_EQ(part["groups"], Json::parse("[[[5],[[2,null]]],[[6],[[2,null]]]]")) << part.dump();
+  EXPECT_EQ(part["events"], Json::parse("[2,2]"));
+  EXPECT_EQ(part["dropped"], 2);
+  for (Json bad : {Json(0), Json(10'000'001), Json("many")}) {
+    m["id"] = "f";
+    m["max_groups"] = bad;
+    Json answer = *core.handle({3, ""}, m.dump());
+    EXPECT_EQ(answer["type"], "error");
+    EXPECT_EQ(answer["message"], bad.is_string() ? "message 'install' needs an integer \"max_groups\""
+                                                 : "max_groups must be 1 to 10000000");
+  }
+  core.finish();
+}
+
+}  // namespace
+}  // namespace pivot::agent
+
+// A function to list, out of line (outside namespace pivot, whose functions are never hooked).
+namespace core_subject {
+[[gnu::noinline]] int64_t listed(int64_t bytes, const std::string& client) {
+  return bytes + static_cast<int64_t>(client.size());
+}
+}  // namespace core_subject
+
+namespace pivot::agent {
+namespace {
+
+std::string question(const std::string& type, const std::string& key, Json value) {
+  Json m = wire::message(type);
+  m[key] = std::move(value);
+  m["req"] = "r1";
+  return m.dump();
+}
+
+// functions and explain are answered from the installer's thread, through
+// the sink, with the request's "req"; bad ones at once.
+TEST(AgentCore, AnswersFunctionsAndExplainQuestionsOffItsThread) {
+  Sink sink;
+  AgentCore core(1000, &sink);
+  ASSERT_GT(core_subject::listed(1, "x"), 0);
+  EXPECT_FALSE(core.handle({7, ""}, question("functions", "pattern", "core_subject::listed")));
+  EXPECT_FALSE(core.handle({7, ""}, question("explain", "text",
+                                             "Tracepoint t = Entry(\"core_subject::listed\") "
+                                             "Exports b = bytes\nFrom e In t Select SUM(e.b)")));
+  ASSERT_TRUE(sink.woken(2));
+  core.tick();
+  ASSERT_EQ(sink.answers.size(), 2u);
+  const Json& listed = sink.answers[0].message;
+  EXPECT_EQ(sink.answers[0].owner, 7);
+  EXPECT_EQ(listed["type"], "functions");
+  EXPECT_EQ(listed["req"], "r1");
+  ASSERT_EQ(listed["functions"].size(), 1u) << listed.dump();
+  const Json& f = listed["functions"][0];
+  EXPECT_EQ(f["signature"],
+            "core_subject::listed(long, std::__cxx11::basic_string<char, std::char_traits<char>, "
+            "std::allocator<char> > const&)");
+  EXPECT_EQ(f["params"][0]["name"], "bytes");
+  EXPECT_EQ(f["params"][1]["name"], "client");
+  EXPECT_EQ(f["hookable"], true);
+  const Json& explained = sink.answers[1].message;
+  EXPECT_EQ(explained["type"], "explained");
+  ASSERT_EQ(explained["functions"].size(), 1u) << explained.dump();
+  EXPECT_NE(explained["functions"][0].get<std::string>().find("; b = bytes (rdi, int)"), std::string::npos)
+      << explained.dump();
+
+  // Bad questions are answered at once, with the req.
+  auto no_pattern = core.handle({7, ""}, question("functions", "limit", 3));
+  ASSERT_TRUE(no_pattern);
+  EXPECT_EQ((*no_pattern)["type"], "error");
+  EXPECT_EQ((*no_pattern)["req"], "r1");
+  Json too_many = Json::parse(question("functions", "pattern", "x"));
+  too_many["limit"] = 1'000'000;
+  auto limited = core.handle({7, ""}, too_many.dump());
+  ASSERT_TRUE(limited);
+  EXPECT_EQ((*limited)["message"], "limit must be 1 to 5000");
+  auto no_text = core.handle({7, ""}, question("explain", "text", 42));
+  ASSERT_TRUE(no_text);
+  EXPECT_EQ((*no_text)["type"], "error");
 }
 
 }  // namespace

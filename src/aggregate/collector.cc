@@ -50,7 +50,7 @@ Collector::~Collector() {
 }
 
 Partial* Collector::new_thread_partial(internal::ThreadState& ts) {
-  auto* p = new (std::nothrow) Partial(&shape_);
+  auto* p = new (std::nothrow) Partial(&shape_, &budget_);
   if (p != nullptr) ts.slots[slot_].store(p, std::memory_order_release);
   return p;
 }
@@ -61,6 +61,7 @@ Partial Collector::collect() {
     void* p = ts.slots[slot_].exchange(nullptr, std::memory_order_acq_rel);
     if (p != nullptr) taken.push_back(static_cast<Partial*>(p));
   });
+  budget_.reset();          // the partials that start from now on are the next interval's
   internal::synchronize();  // the threads may still be writing what we took
   Partial out(&shape_);
   for (Partial* p : taken) {

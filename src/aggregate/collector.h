@@ -7,6 +7,12 @@
 // completed before the call. Partials of threads that exit are merged into
 // the collector as they exit.
 //
+// The thread partials share a GroupBudget: together they make at most
+// shape.group_cap groups between two collect() calls, however many threads
+// emit, so a query holds a bounded number of groups per process and
+// interval. (A thread still writing into a partial collect() took may take
+// from the next interval's budget: a few groups, at most one per thread.)
+//
 //   auto c = Collector::create(shape);        // at install
 //   c->thread_partial(*ts)->add(keys, inputs); // in advice, inside a ReadSection
 //   Partial delta = c->collect();             // each interval, or on results()
@@ -54,6 +60,7 @@ class Collector {
 
   const EmitShape shape_;
   const uint32_t slot_;
+  GroupBudget budget_;  // the thread partials' groups this interval
   std::mutex mu_;
   Partial orphans_;  // from exited threads, guarded by mu_
 };

@@ -1,10 +1,21 @@
 #include "aggregate/partial.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <new>
 
 #include "core/value_ops.h"
 
 namespace pivot::aggregate {
+
+void* map_pages(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return p;
+}
+
+void unmap_pages(void* p, size_t bytes) { munmap(p, bytes); }
 
 namespace {
 const Value& deref(const Value& v) { return v; }
@@ -24,24 +35,27 @@ size_t hash_keys(std::span<const Value* const> keys) {
 }
 
 // Adds `in` (times `weight`) into acc in place; ints stay ints until they
-// overflow. The common case, int into int, allocates nothing.
-void accumulate(Value& acc, const Value& in, int64_t weight) {
+// overflow, and then become doubles: true when that happened here. The
+// common case, int into int, allocates nothing.
+bool accumulate(Value& acc, const Value& in, int64_t weight) {
   if (int64_t* a = acc.if_int()) {
     if (in.is_int()) {
       int64_t add, sum;  // on overflow the builtins store the wrapped result: not into acc
       if (!__builtin_mul_overflow(in.as_int(), weight, &add) && !__builtin_add_overflow(*a, add, &sum)) {
         *a = sum;
-        return;
+        return false;
       }
     }
   } else if (double* d = acc.if_double()) {
     if (in.is_number()) {
       *d += in.to_double() * static_cast<double>(weight);
-      return;
+      return false;
     }
   }
+  const bool ints = in.is_int() && (acc.is_int() || acc.is_null());
   Value add = weight == 1 ? in : value_mul(in, Value(weight));
   acc = acc.is_null() ? add : value_add(acc, add);
+  return ints && acc.is_double();
 }
 
 void combine(AggFn fn, AggState& a, const AggState& b) {
@@ -74,32 +88,40 @@ Value final_value(AggFn fn, const AggState& s) {
   }
 }
 
-Partial::Partial(const EmitShape* shape)
+Partial::Partial(const EmitShape* shape, GroupBudget* budget)
     : shape_(shape),
+      budget_(budget),
+      n_aggs_(shape->aggs.size()),
       plain_(!shape->raw &&
              std::none_of(shape->presummed.begin(), shape->presummed.end(), [](bool b) { return b; })) {}
 
 template <class Keys>
-Partial::Group& Partial::find_or_add(const Keys& keys, size_t hash) {
+Partial::Group* Partial::find_or_add(const Keys& keys, size_t hash) {
   if (groups_.size() * 2 >= index_.size()) grow();
   size_t mask = index_.size() - 1;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
     uint32_t slot = index_[i];
     if (slot == 0) {
+      if (budget_ != nullptr ? !budget_->take(shape_->group_cap) : groups_.size() >= shape_->group_cap)
+          [[unlikely]]
+        return nullptr;
       index_[i] = static_cast<uint32_t>(groups_.size() + 1);
-      Group& g = groups_.emplace_back();
-      g.hash = hash;
-      g.keys.reserve(keys.size());
-      for (const auto& k : keys) g.keys.push_back(deref(k));
-      g.states.resize(shape_->aggs.size());
-      return g;
+      return &append(keys, hash);
     }
     Group& g = groups_[slot - 1];
-    if (g.hash != hash || g.keys.size() != keys.size()) continue;
+    if (g.hash != hash) continue;
+    const Value* gk = keys_.data() + (slot - 1) * shape_->keys;
     bool same = true;
-    for (size_t k = 0; k < keys.size() && same; ++k) same = g.keys[k] == deref(keys[k]);
-    if (same) return g;
+    for (size_t k = 0; k < keys.size() && same; ++k) same = gk[k] == deref(keys[k]);
+    if (same) return &g;
   }
+}
+
+template <class Keys>
+Partial::Group& Partial::append(const Keys& keys, size_t hash) {
+  for (const auto& k : keys) keys_.push_back(deref(k));
+  states_.resize(states_.size() + n_aggs_);
+  return groups_.emplace_back(Group{hash, 0});
 }
 
 void Partial::grow() {
@@ -120,10 +142,9 @@ void Partial::add(const Value* const* keys, const Value* const* inputs, int64_t 
   add_hashed(keys, shape_->raw ? 0 : hash_keys(key_span), inputs, weight);
 }
 
-void Partial::add_states(Group& g, const Value* const* inputs, int64_t weight, size_t from) {
+void Partial::add_states(AggState* states, const Value* const* inputs, int64_t weight, size_t from) {
   const AggFn* fns = shape_->aggs.data();
-  AggState* states = g.states.data();
-  for (size_t i = from, n = g.states.size(); i < n; ++i) {
+  for (size_t i = from, n = n_aggs_; i < n; ++i) {
     AggState& s = states[i];
     const Value& in = *inputs[i];
     if (in.is_null()) continue;  // every aggregate ignores nulls
@@ -140,7 +161,7 @@ void Partial::add_states(Group& g, const Value* const* inputs, int64_t weight, s
             break;
           }
         }
-        accumulate(s.acc, in, weight);
+        overflow_ |= accumulate(s.acc, in, weight);
         break;
       case AggFn::kMin:
         if (s.acc.is_null() || compare(in, s.acc) < 0) s.acc = in;
@@ -155,7 +176,13 @@ void Partial::add_states(Group& g, const Value* const* inputs, int64_t weight, s
 void Partial::add_slow(const Value* const* keys, size_t hash, const Value* const* inputs, int64_t weight) {
   std::span<const Value* const> key_span(keys, shape_->keys);
   if (plain_) {
-    add_states(find_or_add(key_span, hash), inputs, weight, 0);
+    Group* g = find_or_add(key_span, hash);
+    if (g == nullptr) {
+      dropped_ += static_cast<uint64_t>(weight);
+      return;
+    }
+    g->events += weight;
+    add_states(states_of(g), inputs, weight, 0);
     return;
   }
   if (shape_->raw) {
@@ -163,16 +190,19 @@ void Partial::add_slow(const Value* const* keys, size_t hash, const Value* const
       dropped_ += static_cast<uint64_t>(weight);
       return;
     }
-    for (int64_t i = 0; i < weight; ++i) {
-      Group& g = groups_.emplace_back();
-      for (const Value* k : key_span) g.keys.push_back(*k);
-    }
+    for (int64_t i = 0; i < weight; ++i) append(key_span, 0).events = 1;
     return;
   }
-  Group& g = find_or_add(key_span, hash);
+  Group* g = find_or_add(key_span, hash);
+  if (g == nullptr) {
+    dropped_ += static_cast<uint64_t>(weight);
+    return;
+  }
+  g->events += weight;
+  AggState* states = states_of(g);
   for (size_t i = 0; i < shape_->aggs.size(); ++i) {
     AggFn fn = shape_->aggs[i];
-    AggState& s = g.states[i];
+    AggState& s = states[i];
     const Value& in = *inputs[i];
     bool presummed = !shape_->presummed.empty() && shape_->presummed[i];
     switch (fn) {
@@ -189,7 +219,7 @@ void Partial::add_slow(const Value* const* keys, size_t hash, const Value* const
       case AggFn::kAvg:
         if (in.is_null()) break;
         s.count += weight;
-        accumulate(s.acc, in, presummed ? 1 : weight);
+        overflow_ |= accumulate(s.acc, in, presummed ? 1 : weight);
         break;
       case AggFn::kMin:
       case AggFn::kMax:
@@ -209,39 +239,58 @@ void Partial::add_values(const Value* keys, const Value* inputs, int64_t weight)
   add(k.data(), in.data(), weight);
 }
 
-void Partial::merge_group(std::span<const Value> keys, std::span<const AggState> states) {
+void Partial::merge_group(std::span<const Value> keys, std::span<const AggState> states, int64_t events) {
   if (shape_->raw) {
     if (groups_.size() >= shape_->raw_cap) {
       ++dropped_;
       return;
     }
-    groups_.emplace_back().keys.assign(keys.begin(), keys.end());
+    append(keys, 0).events = 1;
     return;
   }
-  Group& g = find_or_add(keys, hash_keys(keys));
-  for (size_t i = 0; i < states.size() && i < g.states.size(); ++i)
-    combine(shape_->aggs[i], g.states[i], states[i]);
+  Group* g = find_or_add(keys, hash_keys(keys));
+  if (g == nullptr) {
+    dropped_ += static_cast<uint64_t>(std::max<int64_t>(events, 0));
+    return;
+  }
+  g->events += events;
+  AggState* mine = states_of(g);
+  for (size_t i = 0; i < states.size() && i < n_aggs_; ++i) {
+    const bool ints = mine[i].acc.is_int() && states[i].acc.is_int();
+    combine(shape_->aggs[i], mine[i], states[i]);
+    if (ints && mine[i].acc.is_double()) overflow_ = true;  // a sum went past 64 bits
+  }
 }
 
 void Partial::merge(const Partial& other) {
-  for (const Group& g : other.groups_) merge_group(g.keys, g.states);
+  for (size_t i = 0; i < other.groups_.size(); ++i) {
+    merge_group(other.keys(i), other.states(i), other.groups_[i].events);
+  }
   incomplete_ = incomplete_ || other.incomplete_;
+  overflow_ = overflow_ || other.overflow_;
   dropped_ += other.dropped_;
 }
 
 void Partial::clear() {
-  groups_.clear();
-  index_.clear();
+  // Give the memory back, not just the elements: a partial that held many
+  // groups once should not keep their room for the rest of the query.
+  Groups().swap(groups_);
+  decltype(keys_)().swap(keys_);
+  decltype(states_)().swap(states_);
+  decltype(index_)().swap(index_);
   incomplete_ = false;
+  overflow_ = false;
   dropped_ = 0;
 }
 
 std::vector<std::vector<Value>> Partial::rows() const {
   std::vector<std::vector<Value>> out;
   out.reserve(groups_.size());
-  for (const Group& g : groups_) {
-    std::vector<Value> row = g.keys;
-    for (size_t i = 0; i < g.states.size(); ++i) row.push_back(final_value(shape_->aggs[i], g.states[i]));
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    std::span<const Value> k = keys(gi);
+    std::span<const AggState> st = states(gi);
+    std::vector<Value> row(k.begin(), k.end());
+    for (size_t i = 0; i < st.size(); ++i) row.push_back(final_value(shape_->aggs[i], st[i]));
     out.push_back(std::move(row));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {

@@ -8,6 +8,14 @@
 //
 // A shape with `raw` keeps rows as they come (a Select without aggregates
 // or GroupBy), at most `raw_cap` of them; the rest are counted as dropped.
+// Otherwise a partial holds at most `group_cap` groups: an event that would
+// start one more is dropped and counted, and so is a group that a merge
+// finds no room for (with the events it holds). Each Group counts its
+// events for that. Partials made with a GroupBudget (the per-thread
+// partials of one query in one process) share the cap instead: together
+// they hold at most group_cap groups until the budget is reset. The check
+// is made only where a group is created; updates of existing groups do not
+// see it.
 //
 // Inputs may be pre-aggregated (PACK with aggregation in the baggage): each
 // add() then stands for `weight` rows, and an input marked `presummed` is
@@ -16,6 +24,7 @@
 // Thread safety: none; a Partial is owned by one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -28,17 +37,71 @@ namespace pivot::aggregate {
 
 enum class AggFn : uint8_t { kCount, kSum, kMin, kMax, kAvg };
 
+// Groups a query may hold per process and interval unless told otherwise
+// (pivot query --max-groups): a few MB of a host. A group of one int key and
+// one SUM takes about 120 bytes in a partial (up to twice that while its
+// tables grow), so a full partial is 1 to 2.5 MB.
+inline constexpr uint32_t kDefaultMaxGroups = 10'000;
+// The most --max-groups accepts.
+inline constexpr uint32_t kMaxMaxGroups = 10'000'000;
+
+// The groups that several partials may create together: the per-thread
+// partials of one query in one process, per interval (Collector resets it).
+// Past the cap, a plain load refuses, so threads flooding new keys do not
+// fight over the cache line.
+struct alignas(64) GroupBudget {
+  std::atomic<uint32_t> used{0};
+  bool take(uint32_t cap) {
+    if (used.load(std::memory_order_relaxed) >= cap) return false;
+    return used.fetch_add(1, std::memory_order_relaxed) < cap;  // a loser's overshoot refuses the rest too
+  }
+  void reset() { used.store(0, std::memory_order_relaxed); }
+};
+
 struct EmitShape {
   uint32_t keys = 0;
   std::vector<AggFn> aggs;
   std::vector<bool> presummed;  // per agg; empty means none
   bool raw = false;
   uint32_t raw_cap = 10000;
+  uint32_t group_cap = kDefaultMaxGroups;
 };
 
 struct AggState {
   int64_t count = 0;  // COUNT, AVG
   Value acc;          // SUM, MIN, MAX, AVG (sum); null until a value arrives
+};
+
+// Storage for a partial's group table and index: from the heap while small,
+// mapped pages of its own once it passes kDirectMapBytes, unmapped when
+// freed. A query's big tables then leave nothing behind in the host's malloc
+// arenas: glibc keeps freed memory at the top of a thread's arena, and
+// malloc_trim does not return it; worse, freeing a large chunk that malloc
+// had mapped raises glibc's trim threshold, after which even the main arena
+// keeps what later queries free.
+inline constexpr size_t kDirectMapBytes = size_t{64} << 10;
+void* map_pages(size_t bytes);  // throws std::bad_alloc
+void unmap_pages(void* p, size_t bytes);
+
+template <class T>
+struct TableAllocator {
+  using value_type = T;
+  TableAllocator() = default;
+  template <class U>
+  TableAllocator(const TableAllocator<U>&) {}
+  T* allocate(size_t n) {
+    size_t bytes = n * sizeof(T);
+    return static_cast<T*>(bytes < kDirectMapBytes ? ::operator new(bytes) : map_pages(bytes));
+  }
+  void deallocate(T* p, size_t n) {
+    size_t bytes = n * sizeof(T);
+    if (bytes < kDirectMapBytes) {
+      ::operator delete(p);
+    } else {
+      unmap_pages(p, bytes);
+    }
+  }
+  friend bool operator==(const TableAllocator&, const TableAllocator&) { return true; }
 };
 
 // The hash of a group key: mix_hash(... mix_hash(kKeyHashSeed, k0.hash()) ..., kn.hash()).
@@ -48,7 +111,7 @@ inline size_t mix_hash(size_t h, size_t v) { return (h ^ v) * 0x100000001b3ull +
 
 class Partial {
  public:
-  explicit Partial(const EmitShape* shape);
+  explicit Partial(const EmitShape* shape, GroupBudget* budget = nullptr);
 
   // keys: shape.keys values; inputs: one per aggregate (`true` for a bare
   // COUNT). Pointers, so that advice passes its registers without copying.
@@ -60,59 +123,90 @@ class Partial {
                                                 const Value* const* inputs, int64_t weight);
   // Convenience for contiguous values (tests, decoding).
   void add_values(const Value* keys, const Value* inputs, int64_t weight = 1);
+  // A baggage overflowed: some tuples were not there to count.
   void mark_incomplete() { incomplete_ = true; }
+  // A SUM or AVG of integers went past 64 bits (and became a double).
+  void mark_overflow() { overflow_ = true; }
   void add_dropped(uint64_t n) { dropped_ += n; }
   void merge(const Partial& other);
   void clear();
-  bool empty() const { return groups_.empty() && dropped_ == 0 && !incomplete_; }
+  bool empty() const { return groups_.empty() && dropped_ == 0 && !incomplete_ && !overflow_; }
 
   // The final value of each aggregate (AVG divides), one row per group:
   // keys then aggregates, sorted.
   std::vector<std::vector<Value>> rows() const;
+  // Some baggage overflowed (mark_incomplete).
   bool incomplete() const { return incomplete_; }
+  bool overflow() const { return overflow_; }
+  // Events a limit left out: rows over raw_cap, events of groups over group_cap.
   uint64_t dropped() const { return dropped_; }
   const EmitShape& shape() const { return *shape_; }
 
+  // A group's keys and states live in flat tables beside it (shape().keys
+  // and shape().aggs.size() per group), so a group allocates nothing of its
+  // own (but strings longer than the short-string buffer).
   struct Group {
     size_t hash;
-    std::vector<Value> keys;
-    std::vector<AggState> states;
+    int64_t events;  // added into it (weighted): what dropping it loses
   };
-  const std::vector<Group>& groups() const { return groups_; }
+  using Groups = std::vector<Group, TableAllocator<Group>>;
+  const Groups& groups() const { return groups_; }
+  std::span<const Value> keys(size_t group) const {
+    return {keys_.data() + group * shape_->keys, shape_->keys};
+  }
+  std::span<const AggState> states(size_t group) const { return {states_.data() + group * n_aggs_, n_aggs_}; }
+  // Adds a group's states as they are (used to merge and to decode); when
+  // the partial is full, counts its `events` as dropped instead.
+  void merge_group(std::span<const Value> keys, std::span<const AggState> states, int64_t events);
 
   // What add_hashed's inline part reads, for advice that runs on the
   // general-purpose registers only (advice/gpr_run.cc, which finds and
-  // updates an existing group of the plain shape itself). False for other
-  // shapes.
+  // updates an existing group of the plain shape itself, counting its
+  // events as add_hashed does; it never creates a group, so the group cap
+  // and the dropped count stay add_slow's). False for other shapes.
   struct PlainView {
     const uint32_t* index;  // open addressing, as index_; size a power of 2
     size_t index_size;
     Group* groups;
+    const Value* keys;  // n_keys per group, as keys_
+    AggState* states;   // n_aggs per group, as states_
     const AggFn* aggs;
     uint32_t n_keys;
+    uint32_t n_aggs;
   };
   [[gnu::always_inline]] bool plain_view(PlainView* out) {
     if (!plain_ || index_.empty()) return false;
-    *out = {index_.data(), index_.size(), groups_.data(), shape_->aggs.data(), shape_->keys};
+    *out = {index_.data(),     index_.size(),        groups_.data(),
+            keys_.data(),      states_.data(),       shape_->aggs.data(),
+            shape_->keys,      static_cast<uint32_t>(n_aggs_)};
     return true;
   }
-  // Adds a group's states as they are (used to merge and to decode).
-  void merge_group(std::span<const Value> keys, std::span<const AggState> states);
 
  private:
+  // The group of `keys`, created if there is room; null when the partial
+  // already holds group_cap groups.
   template <class Keys>
-  Group& find_or_add(const Keys& keys, size_t hash);
+  Group* find_or_add(const Keys& keys, size_t hash);
   Group* find(const Value* const* keys, size_t n, size_t hash);
   void add_slow(const Value* const* keys, size_t hash, const Value* const* inputs, int64_t weight);
-  // Adds inputs[from...] into g's states (plain shape).
-  void add_states(Group& g, const Value* const* inputs, int64_t weight, size_t from);
+  // Adds inputs[from...] into a group's states (plain shape).
+  void add_states(AggState* states, const Value* const* inputs, int64_t weight, size_t from);
+  AggState* states_of(const Group* g) { return states_.data() + (g - groups_.data()) * n_aggs_; }
+  // A new group: appends its keys and empty states to the tables.
+  template <class Keys>
+  Group& append(const Keys& keys, size_t hash);
   void grow();
 
   const EmitShape* shape_;
+  GroupBudget* budget_;  // null: this partial's own group_cap
+  size_t n_aggs_;
   bool plain_;  // no raw rows and no presummed inputs: the common shape
-  std::vector<Group> groups_;
-  std::vector<uint32_t> index_;  // open addressing: group index + 1, 0 = empty
+  Groups groups_;
+  std::vector<Value, TableAllocator<Value>> keys_;          // shape.keys per group
+  std::vector<AggState, TableAllocator<AggState>> states_;  // n_aggs_ per group
+  std::vector<uint32_t, TableAllocator<uint32_t>> index_;   // open addressing: group index + 1, 0 = empty
   bool incomplete_ = false;
+  bool overflow_ = false;
   uint64_t dropped_ = 0;
 };
 
@@ -157,8 +251,8 @@ class Partial {
     uint32_t slot = index[i];
     if (slot == 0) return nullptr;
     Group& g = groups_[slot - 1];
-    if (g.hash != hash || g.keys.size() != n) continue;
-    const Value* gk = g.keys.data();
+    if (g.hash != hash) continue;
+    const Value* gk = keys_.data() + (slot - 1) * n;
     size_t k = 0;
     while (k < n && same_key(gk[k], *keys[k])) ++k;
     if (k == n) return &g;
@@ -174,9 +268,10 @@ class Partial {
   }
   // An existing group of the common shape, one row: COUNT, and SUM/AVG of
   // ints that do not overflow, here; add_states does the rest.
+  ++g->events;
   const AggFn* fns = shape_->aggs.data();
-  AggState* states = g->states.data();
-  for (size_t i = 0, n = g->states.size(); i < n; ++i) {
+  AggState* states = states_of(g);
+  for (size_t i = 0, n = n_aggs_; i < n; ++i) {
     const Value& in = *inputs[i];
     AggState& s = states[i];
     int64_t sum;
@@ -187,7 +282,7 @@ class Partial {
       ++s.count;
       *s.acc.if_int() = sum;
     } else {
-      add_states(*g, inputs, 1, i);
+      add_states(states, inputs, 1, i);
       return;
     }
   }

@@ -30,6 +30,28 @@ TEST(Partial, IntSumOverflowTurnsDoubleWithoutLosingTheAddend) {
   const Value& sum = rows[0][1];
   ASSERT_TRUE(sum.is_double());
   EXPECT_EQ(sum.as_double(), 9223372036854775808.0);
+  EXPECT_TRUE(p.overflow());  // and the result says so
+}
+
+// Merging two int sums that together pass 64 bits is an overflow too; a sum
+// that stays in range is not, and clear() forgets it.
+TEST(Partial, OverflowIsMarkedWhenMergingAndCleared) {
+  EmitShape shape{.keys = 0, .aggs = {AggFn::kSum}};
+  Partial a(&shape), b(&shape), total(&shape);
+  Value big = std::numeric_limits<int64_t>::max() - 5;
+  Value ten = int64_t{10};
+  a.add_values(nullptr, &big);
+  b.add_values(nullptr, &ten);
+  total.merge(a);
+  EXPECT_FALSE(total.overflow());
+  total.merge(b);
+  EXPECT_TRUE(total.overflow());
+  EXPECT_TRUE(total.rows()[0][0].is_double());
+  Partial again(&shape);
+  again.merge(total);
+  EXPECT_TRUE(again.overflow());
+  again.clear();
+  EXPECT_FALSE(again.overflow());
 }
 
 TEST(Partial, WeightedSumOverflowKeepsTheSum) {
@@ -43,6 +65,7 @@ TEST(Partial, WeightedSumOverflowKeepsTheSum) {
   const Value& sum = rows[0][0];
   ASSERT_TRUE(sum.is_double());
   EXPECT_EQ(sum.as_double(), 9223372036854775810.0);
+  EXPECT_TRUE(p.overflow());
 }
 
 // add_hashed with the hash the advice computes is add.
@@ -82,6 +105,78 @@ TEST(Partial, NullsAreNotCountedOrSummed) {
   p.add_values(nullptr, in2);
   p.add_values(nullptr, in1);
   EXPECT_EQ(rows_json(p), "[2,10]");
+}
+
+// The group cap: an event that would start a group past it is dropped and
+// counted; events of groups already there still count, on the inline path
+// and the slow one (weights), and the partial never holds more.
+TEST(Partial, GroupCapDropsTheEventsOfNewGroupsAndCountsThem) {
+  EmitShape shape{.keys = 1, .aggs = {AggFn::kCount, AggFn::kSum}, .group_cap = 3};
+  Partial p(&shape);
+  Value yes = true;
+  for (int64_t k : {0, 1, 2, 3, 4, 0, 3, 2}) {
+    Value key = k, in[2] = {yes, Value(k * 10)};
+    p.add_values(&key, in);
+  }
+  Value key = int64_t{4}, in[2] = {yes, Value(int64_t{1})};
+  p.add_values(&key, in, /*weight=*/5);  // five events of a group with no room
+  key = int64_t{1};
+  p.add_values(&key, in, /*weight=*/2);
+  EXPECT_EQ(rows_json(p), "[0,2,0][1,3,12][2,2,40]");
+  EXPECT_EQ(p.groups().size(), 3u);
+  EXPECT_EQ(p.dropped(), 8u);  // 3, 4, 3, and the five of 4
+  EXPECT_FALSE(p.incomplete());
+  EXPECT_EQ(p.groups()[0].events, 2);
+  EXPECT_EQ(p.groups()[1].events, 3);
+}
+
+// Merging into a full partial drops whole groups and counts their events,
+// so every event is either in a group or in dropped().
+TEST(Partial, MergingIntoAFullPartialCountsTheEventsOfTheGroupsLeftOut) {
+  EmitShape shape{.keys = 1, .aggs = {AggFn::kSum}, .group_cap = 2};
+  Partial a(&shape), b(&shape);
+  auto add = [](Partial& p, int64_t k, int64_t times) {
+    Value key = k, one = int64_t{1};
+    for (int64_t i = 0; i < times; ++i) p.add_values(&key, &one);
+  };
+  add(a, 1, 4);
+  add(a, 2, 1);
+  add(a, 9, 7);  // no room in a: 7 dropped
+  add(b, 2, 2);
+  add(b, 3, 5);
+  a.merge(b);  // 2 joins its group; 3 has no room: its 5 events are dropped
+  EXPECT_EQ(rows_json(a), "[1,4][2,3]");
+  EXPECT_EQ(a.dropped(), 12u);
+  int64_t kept = 0;
+  for (const auto& g : a.groups()) kept += g.events;
+  EXPECT_EQ(kept + static_cast<int64_t>(a.dropped()), 4 + 1 + 7 + 2 + 5);
+  a.clear();
+  EXPECT_TRUE(a.empty());
+  add(a, 5, 1);
+  EXPECT_EQ(rows_json(a), "[5,1]");  // a cleared partial has room again
+}
+
+// Partials sharing a budget hold group_cap groups together, until a reset.
+TEST(Partial, PartialsSharingABudgetHoldTheCapTogether) {
+  EmitShape shape{.keys = 1, .aggs = {AggFn::kCount}, .group_cap = 3};
+  GroupBudget budget;
+  Partial a(&shape, &budget), b(&shape, &budget);
+  Value yes = true;
+  auto add = [&](Partial& p, int64_t k) {
+    Value key = k;
+    p.add_values(&key, &yes);
+  };
+  add(a, 1);
+  add(b, 2);
+  add(a, 3);
+  add(b, 4);  // the fourth group of the budget: dropped
+  add(b, 2);  // an existing group still counts
+  EXPECT_EQ(rows_json(a), "[1,1][3,1]");
+  EXPECT_EQ(rows_json(b), "[2,2]");
+  EXPECT_EQ(b.dropped(), 1u);
+  budget.reset();
+  add(b, 4);
+  EXPECT_EQ(rows_json(b), "[2,2][4,1]");
 }
 
 }  // namespace

@@ -23,6 +23,8 @@ std::string ResultTable::to_json() const {
   out += ']';
   if (incomplete) out += ",\"incomplete\":true";
   if (dropped) out += ",\"dropped\":" + std::to_string(dropped);
+  if (dropped && max_groups) out += ",\"max_groups\":" + std::to_string(max_groups);
+  if (overflow) out += ",\"overflow\":true";
   out += '}';
   return out;
 }
@@ -51,8 +53,16 @@ std::string ResultTable::to_text() const {
   std::string out;
   append_line(out, columns, nullptr);
   for (size_t r = 0; r < cells.size(); ++r) append_line(out, cells[r], &rows[r]);
-  if (incomplete) out += "(incomplete: some baggage overflowed its byte cap)\n";
-  if (dropped) out += "(" + std::to_string(dropped) + " rows dropped)\n";
+  if (dropped && max_groups) {
+    out += "(incomplete: " + std::to_string(dropped) + " events dropped: at most " +
+           std::to_string(max_groups) + " groups per process and interval; see pivot query --max-groups)\n";
+  } else if (dropped) {
+    out += "(incomplete: " + std::to_string(dropped) +
+           " rows dropped: at most 10000 per process and interval)\n";
+  } else if (incomplete) {
+    out += "(incomplete: some baggage overflowed its byte cap)\n";
+  }
+  if (overflow) out += "(overflow: a sum of integers went past 64 bits and is approximate)\n";
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <random>
 #include <set>
+#include <utility>
 
 #include "core/clock.h"
 #include "session/installation.h"
@@ -22,7 +23,9 @@ struct Frontend::Peer {
   bool installed = false;
   bool final_seen = false;
   bool lost = false;
-  uint64_t last_seq = 0;  // of its reports since it installed the query
+  uint64_t last_seq = 0;   // of its reports since it installed the query
+  int64_t last_heard = 0;  // steady ms of its last report (or install)
+  bool silent = false;     // reported silent, not heard from since
 
   std::string name() const {
     return "agent " + std::to_string(info.pid) + " (" + info.proc_name + "@" + info.host + ")";
@@ -51,10 +54,75 @@ planner::Catalog Frontend::catalog() {
   return c;
 }
 
+namespace {
+
+// A question's "req": answers on a shared subject (NATS) carry it back.
+std::string new_req() {
+  std::mt19937_64 rng{std::random_device{}()};
+  char req[17];
+  std::snprintf(req, sizeof req, "%016llx", static_cast<unsigned long long>(rng()));
+  return req;
+}
+
+std::string agent_name(const AgentInfo& a) {
+  return std::to_string(a.pid) + " (" + a.proc_name + (a.host.empty() ? "" : "@" + a.host) + ")";
+}
+
+}  // namespace
+
 Result<std::string> Frontend::explain(std::string_view text) {
-  auto plan = planner::compile(text, catalog(), 0);
+  std::vector<AgentInfo> found = agents();
+  planner::Catalog merged;
+  for (const AgentInfo& a : found) wire::merge_catalog(merged, a.catalog);
+  auto plan = planner::compile(text, merged, 0);
   if (!plan) return plan.error();
-  return plan->explain();
+  std::string out = plan->explain();
+  if (plan->probes.empty() || found.empty()) return out;
+  // Agents running one program resolve a definition alike: their lines are
+  // printed once, under all of them.
+  Json ask = wire::message("explain");
+  ask["text"] = std::string(text);
+  ask["req"] = new_req();
+  std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> groups;  // lines, agents
+  std::vector<Link::Answer> answers = link_->ask(found, ask, kAskTimeoutMs);
+  std::sort(answers.begin(), answers.end(),
+            [](const Link::Answer& x, const Link::Answer& y) { return x.info.pid < y.info.pid; });
+  for (Link::Answer& a : answers) {
+    std::vector<std::string> lines;
+    if (!a.answer) {
+      lines.push_back("no answer: " + a.answer.error().message());
+    } else if ((*a.answer)["type"] != "explained") {
+      lines.push_back("error: " + str_field(*a.answer, "message"));
+    } else if (auto f = a.answer->find("functions"); f != a.answer->end() && f->is_array()) {
+      for (const Json& l : *f) {
+        if (l.is_string()) lines.push_back(l.get<std::string>());
+      }
+    }
+    auto same = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == lines; });
+    if (same == groups.end()) {
+      groups.push_back({std::move(lines), {agent_name(a.info)}});
+    } else {
+      same->second.push_back(agent_name(a.info));
+    }
+  }
+  for (const auto& [lines, names] : groups) {
+    std::string who;
+    for (const std::string& n : names) who += (who.empty() ? "" : ", ") + n;
+    out += (names.size() == 1 ? "agent " : "agents ") + who + ":\n";
+    for (const std::string& l : lines) out += "  " + l + "\n";
+  }
+  return out;
+}
+
+std::vector<Link::Answer> Frontend::functions(const std::string& pattern, int64_t limit,
+                                              std::vector<std::string>* notes) {
+  std::vector<AgentInfo> found = agents(notes);
+  if (found.empty()) return {};
+  Json ask = wire::message("functions");
+  ask["pattern"] = pattern;
+  ask["limit"] = limit;
+  ask["req"] = new_req();
+  return link_->ask(found, ask, kAskTimeoutMs);
 }
 
 Frontend::Peer* Frontend::find(const std::string& key) {
@@ -73,6 +141,7 @@ Json Frontend::install_message(const planner::Catalog& extra) const {
   install["catalog"] = wire::to_json(merged);
   install["interval_ms"] = options_.interval_ms;
   install["lease_ms"] = options_.lease_ms;
+  install["max_groups"] = options_.max_groups;
   return install;
 }
 
@@ -114,6 +183,7 @@ std::vector<std::string> Frontend::install(const std::vector<AgentInfo>& agents,
                         "installed it again: its results in between are missing");
     }
     if (fresh || !p->installed) p->last_seq = 0;
+    p->last_heard = steady_ms();
     p->installed = true;
     p->lost = false;
   }
@@ -126,6 +196,9 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   if (found.empty()) return Error("no agents found " + link_->where());
   planner::Catalog merged;
   for (const AgentInfo& a : found) wire::merge_catalog(merged, a.catalog);
+  if (options.max_groups < 1 || options.max_groups > aggregate::kMaxMaxGroups) {
+    return Error("max_groups must be 1 to " + std::to_string(aggregate::kMaxMaxGroups));
+  }
   std::mt19937_64 rng{std::random_device{}()};
   uint64_t uid = rng();
   auto plan = planner::compile(text, merged, uid);
@@ -156,6 +229,7 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   plan_ = std::move(*plan);
   shown_ = shown;
   catalog_ = std::move(merged);
+  for (planner::QueryPlan& q : plan_.queries) q.shape.group_cap = options_.max_groups;
   for (const planner::QueryPlan& q : plan_.queries) {
     interval_.push_back(std::make_unique<aggregate::Partial>(&q.shape));
     total_.push_back(std::make_unique<aggregate::Partial>(&q.shape));
@@ -261,6 +335,12 @@ void Frontend::handle_message(const std::string& key, const std::string& payload
     events_.push_back(p->name() + ": " + std::to_string(seq - p->last_seq - 1) +
                       " report(s) missing (sequence " + std::to_string(p->last_seq + 1) + ".." +
                       std::to_string(seq - 1) + "); the results have a gap");
+    lost_reports_ += static_cast<int64_t>(seq - p->last_seq - 1);
+  }
+  p->last_heard = steady_ms();
+  if (p->silent) {
+    p->silent = false;
+    events_.push_back(p->name() + " is heard from again");
   }
   if (seq > p->last_seq) p->last_seq = seq;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -295,9 +375,36 @@ void Frontend::on_event(const LinkEvent& e) {
   }
 }
 
+// On both transports an agent reports every interval: one that has not
+// for silent_after_ms() is said to be silent, once, rather than its rows
+// just going missing.
+void Frontend::check_silent() {
+  int64_t now = steady_ms();
+  for (auto& p : peers_) {
+    if (!p->installed || p->lost || p->silent || p->last_heard == 0) continue;
+    if (now - p->last_heard > silent_after_ms(options_.interval_ms)) {
+      p->silent = true;
+      events_.push_back(p->name() + " is silent: no report for " + std::to_string(now - p->last_heard) +
+                        " ms (stopped or overloaded?); its results are missing until it is heard from");
+    }
+  }
+}
+
 void Frontend::pump(int64_t deadline_ms, bool until_finals) {
+  // Time this frontend spent not listening (its caller was busy between
+  // intervals) is nobody's silence.
+  int64_t away = pumped_until_ > 0 ? steady_ms() - pumped_until_ : 0;
+  for (auto& p : peers_) {
+    if (p->last_heard > 0 && away > 0) p->last_heard += away;
+  }
+  struct Mark {
+    int64_t& at;
+    ~Mark() { at = steady_ms(); }
+  } mark{pumped_until_};
   for (;;) {
     if (!until_finals && interrupt_ != nullptr && interrupt_->load()) return;
+    if (!until_finals && stop_at_ > 0 && steady_ms() >= stop_at_) return;
+    if (!until_finals) check_silent();
     if (until_finals &&
         std::all_of(peers_.begin(), peers_.end(), [](const auto& p) { return p->lost || p->final_seen; })) {
       return;
@@ -331,6 +438,7 @@ Snapshot Frontend::snapshot(bool reset_interval) {
   }
   s.events = std::move(events_);
   events_.clear();
+  s.lost_reports = std::exchange(lost_reports_, 0);
   return s;
 }
 
@@ -367,6 +475,7 @@ Snapshot Frontend::finish(int timeout_ms) {
     if (!p->lost && !p->final_seen) events_.push_back(p->name() + " did not send its final report in time");
   }
   Snapshot s = snapshot(true);
+  s.final = true;
   Json uninstall = wire::message("uninstall");
   uninstall["id"] = id_;
   for (auto& p : peers_) {

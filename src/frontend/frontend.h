@@ -19,6 +19,7 @@
 // Thread safety: use from one thread.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -39,6 +40,9 @@ struct QueryOptions {
   int64_t interval_ms = 1000;
   int64_t lease_ms = 0;  // 0: three intervals, and at least the install timeout (10 s) plus one
   std::string show;      // the named query of the text whose results snapshots carry; "" for the last
+  // Groups each query holds per agent and interval, and in the merged
+  // interval and total tables here; the agents get it in the install.
+  uint32_t max_groups = aggregate::kDefaultMaxGroups;
 };
 
 struct Snapshot {
@@ -47,7 +51,15 @@ struct Snapshot {
   ResultTable interval;
   ResultTable total;
   std::vector<std::string> events;  // "agent 42 (DataNode@dn1) lost: ..."
+  int64_t lost_reports = 0;         // reports known missing (gaps in agents' sequences) since the last one
+  bool final = false;               // from finish(): the last answer
 };
+
+// An agent none of whose reports has come for this long is reported silent
+// (it may be stopped, swapped out or cut off); its rows are missing until
+// it is heard from again. Two intervals, and at least two seconds: short
+// intervals on a loaded machine are often late by a few hundred ms.
+inline int64_t silent_after_ms(int64_t interval_ms) { return std::max<int64_t>(2 * interval_ms, 2000); }
 
 class Frontend {
  public:
@@ -64,7 +76,16 @@ class Frontend {
   std::string where() const { return link_->where(); }
   // The union of all agents' tracepoints.
   planner::Catalog catalog();
+  // The advice the text compiles to against the agents' catalog; then, when
+  // the text defines tracepoints, what each agent resolves them to: one line
+  // per function (where each export is read from, and whether debug
+  // information or the symbol table said so), under the agents it holds for.
   Result<std::string> explain(std::string_view text);
+  // The functions `pattern` names in every agent's process (hook/functions.h),
+  // as each agent answered the wire's `functions` question; agents that did
+  // not answer are in *notes.
+  std::vector<Link::Answer> functions(const std::string& pattern, int64_t limit,
+                                      std::vector<std::string>* notes = nullptr);
 
   // Compiles against the agents' catalog and installs everywhere. Agents
   // that refuse it are reported as errors; an error is returned only when
@@ -72,6 +93,9 @@ class Frontend {
   Result<std::vector<std::string>> start(std::string_view text, QueryOptions options);
   // next_interval() returns early once *flag is true (a Ctrl-C handler's).
   void set_interrupt(const std::atomic<bool>* flag) { interrupt_ = flag; }
+  // next_interval() returns early at this time (steady clock, ms; 0: never),
+  // however long the interval: `--duration` ends the query on time.
+  void set_stop_at(int64_t steady_ms) { stop_at_ = steady_ms; }
   // How long start() took to install the query on the agents it found
   // (after discovering them), in ms.
   int64_t install_ms() const { return install_ms_; }
@@ -97,6 +121,7 @@ class Frontend {
   void handle(const std::string& key, const std::string& payload);
   void handle_message(const std::string& key, const std::string& payload);
   void lose(Peer& p, const std::string& why);
+  void check_silent();
   Snapshot snapshot(bool reset_interval);
 
   std::unique_ptr<Link> link_;
@@ -115,6 +140,9 @@ class Frontend {
   int64_t install_ms_ = 0;
   std::vector<AgentInfo> timed_out_;  // agents whose install did not answer in time (start())
   const std::atomic<bool>* interrupt_ = nullptr;
+  int64_t stop_at_ = 0;
+  int64_t pumped_until_ = 0;  // when pump() last returned
+  int64_t lost_reports_ = 0;
 };
 
 }  // namespace pivot::frontend

@@ -48,6 +48,11 @@ class SlowAgentLink : public Link {
     }
     return out;
   }
+  std::vector<Answer> ask(const std::vector<AgentInfo>& agents, const Json&, int64_t) override {
+    std::vector<Answer> out;
+    for (const AgentInfo& a : agents) out.push_back({a, Error("not asked in this test")});
+    return out;
+  }
   void send(const std::string& key, const Json& message) override { sent_->emplace_back(key, message); }
   void send_all(const std::vector<std::string>& keys, const Json& message) override {
     for (const auto& k : keys) send(k, message);

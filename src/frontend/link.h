@@ -24,6 +24,10 @@ namespace pivot::frontend {
 // functions, which takes seconds in a large program on a loaded machine.
 // Agents are asked at once and answer in parallel.
 inline constexpr int64_t kInstallTimeoutMs = 10'000;
+// How long a question (the functions a pattern names, where a definition's
+// exports are read) may take: the same work as an install, and the debug
+// information of every object asked about, without patching.
+inline constexpr int64_t kAskTimeoutMs = 30'000;
 
 struct AgentInfo {
   std::string key;
@@ -32,6 +36,9 @@ struct AgentInfo {
   std::string host;
   planner::Catalog catalog;
   size_t queries = 0;
+  // The agent's socket limits and how often each acted (local transport;
+  // null on NATS): {"refused_connections": n, "oversized_frames": n, ...}.
+  wire::Json transport;
 };
 
 // A message's field, or "" / 0 when it is missing or of another type
@@ -79,6 +86,16 @@ class Link {
   };
   virtual std::vector<Installed> install(const std::vector<AgentInfo>& agents, const wire::Json& message,
                                          bool everyone) = 0;
+  // Asks the agents named a question (functions, explain: message types
+  // whose answer is one message, echoing "req"), all at once, and waits for
+  // their answers until timeout_ms has passed; per agent, the answer or why
+  // there was none.
+  struct Answer {
+    AgentInfo info;
+    Result<wire::Json> answer;
+  };
+  virtual std::vector<Answer> ask(const std::vector<AgentInfo>& agents, const wire::Json& message,
+                                  int64_t timeout_ms) = 0;
   // To one agent; a failure shows up as a kLost event.
   virtual void send(const std::string& key, const wire::Json& message) = 0;
   // To all the agents named (one broadcast on NATS).

@@ -4,7 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <optional>
@@ -20,7 +22,13 @@ namespace {
 using internal::steady_ms;
 using wire::Json;
 
-constexpr int kHelloTimeoutMs = 2000;
+// How long hellos may take, all agents together: they are asked at once.
+constexpr int64_t kHelloTimeoutMs = 2000;
+// How long a write to one agent may wait for it to read (a stopped agent's
+// socket buffer fills up).
+constexpr int kWriteTimeoutMs = 2000;
+// How often a connect refused for a full backlog is tried again.
+constexpr int64_t kConnectRetryMs = 20;
 
 struct Conn {
   int fd = -1;
@@ -31,11 +39,106 @@ struct Conn {
   }
 };
 
-Result<Json> ask(Conn& c, const Json& m) {
-  if (auto sent = transport::write_frame(c.fd, m.dump()); !sent) return sent.error();
-  auto reply = transport::read_frame(c.fd, c.reader, kHelloTimeoutMs);
-  if (!reply) return reply.error();
-  return wire::parse_message(*reply);
+Status write_message(int fd, const Json& m) {
+  return transport::write_all_for(fd, transport::frame(wire::encode(m)), kWriteTimeoutMs);
+}
+
+// Why a recv() that returned r <= 0 ended the connection. An agent that
+// dies with our messages unread (a renewal) resets the connection instead
+// of closing it; to the user both are the same: it is gone.
+std::string why_ended(ssize_t r) {
+  if (r == 0 || errno == ECONNRESET) return "connection closed";
+  return std::string("read error: ") + std::strerror(errno);
+}
+
+// Reads what is there; the answer once a whole message has come.
+std::optional<Result<Json>> read_answer(Conn& c) {
+  char buf[65536];
+  ssize_t r = recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+  if (r < 0 && (errno == EAGAIN || errno == EINTR)) return std::nullopt;
+  if (r <= 0) return Result<Json>(Error(why_ended(r)));
+  c.reader.feed(buf, static_cast<size_t>(r));
+  std::string payload;
+  auto got = c.reader.next(&payload);
+  if (!got) return Result<Json>(got.error());
+  if (!*got) return std::nullopt;
+  return wire::parse_message(payload);
+}
+
+// A hello to one agent, on a connection kept for what follows.
+struct Hello {
+  pid_t pid = 0;
+  std::unique_ptr<Conn> conn;
+  std::optional<Result<AgentInfo>> info;  // none yet
+  bool connected = false;
+};
+
+// Connects to every agent and says hello to all of them at once, waiting
+// at most kHelloTimeoutMs in all: an agent that cannot accept (its backlog
+// is full) or never answers costs the others nothing.
+std::vector<Hello> hello_all(const std::string& dir, const std::vector<pid_t>& pids) {
+  std::vector<Hello> out(pids.size());
+  const std::string hello = transport::frame(wire::encode(wire::message("hello")));
+  const int64_t deadline = steady_ms() + kHelloTimeoutMs;
+  auto try_connect = [&](Hello& h) {
+    bool would_block = false;
+    auto fd = transport::try_connect_unix(transport::socket_path(dir, h.pid), &would_block);
+    if (!fd) {
+      if (!would_block) h.info = Result<AgentInfo>(fd.error());
+      return;
+    }
+    h.conn->fd = *fd;
+    h.connected = true;
+    // A few bytes into an empty socket buffer: never blocks.
+    if (auto s = transport::write_all_for(*fd, hello, 0); !s) h.info = Result<AgentInfo>(s.error());
+  };
+  for (size_t i = 0; i < pids.size(); ++i) {
+    out[i].pid = pids[i];
+    out[i].conn = std::make_unique<Conn>();
+    try_connect(out[i]);
+  }
+  for (;;) {
+    std::vector<pollfd> fds;
+    std::vector<Hello*> who;
+    bool retrying = false;
+    for (Hello& h : out) {
+      if (h.info) continue;
+      if (!h.connected) {
+        retrying = true;
+        continue;
+      }
+      fds.push_back({h.conn->fd, POLLIN, 0});
+      who.push_back(&h);
+    }
+    int64_t wait = deadline - steady_ms();
+    if ((fds.empty() && !retrying) || wait <= 0) break;
+    if (retrying) wait = std::min(wait, kConnectRetryMs);
+    if (poll(fds.data(), fds.size(), static_cast<int>(wait)) > 0) {
+      for (size_t i = 0; i < fds.size(); ++i) {
+        if (fds[i].revents == 0) continue;
+        auto answer = read_answer(*who[i]->conn);
+        if (!answer) continue;
+        if (!*answer) {
+          who[i]->info = Result<AgentInfo>(answer->error());
+          continue;
+        }
+        auto info = parse_info(**answer);
+        if (info) info->key = std::to_string(who[i]->pid);
+        who[i]->info = std::move(info);
+      }
+    }
+    for (Hello& h : out) {
+      if (!h.info && !h.connected) try_connect(h);
+    }
+  }
+  for (Hello& h : out) {
+    if (h.info) continue;
+    h.info = Result<AgentInfo>(Error(
+        h.connected ? "no answer to hello within " + std::to_string(kHelloTimeoutMs) + " ms (is it stopped?)"
+                    : "cannot connect within " + std::to_string(kHelloTimeoutMs) +
+                          " ms: the agent is not accepting connections"));
+  }
+  return out;
 }
 
 class LocalLink final : public Link {
@@ -48,13 +151,18 @@ class LocalLink final : public Link {
 
   std::vector<AgentInfo> discover(std::vector<std::string>* notes) override {
     std::vector<AgentInfo> out;
-    for (const auto& s : transport::discover(dir_)) {
-      auto info = hello(s.pid, nullptr);
-      if (!info) {
-        if (notes) notes->push_back("agent " + std::to_string(s.pid) + ": " + info.error().message());
+    if (auto s = transport::check_runtime_dir(dir_); !s) {
+      if (notes) notes->push_back(s.error().message());
+      return out;
+    }
+    std::vector<pid_t> pids;
+    for (const auto& s : transport::discover(dir_)) pids.push_back(s.pid);
+    for (Hello& h : hello_all(dir_, pids)) {
+      if (!*h.info) {
+        if (notes) notes->push_back("agent " + std::to_string(h.pid) + ": " + h.info->error().message());
         continue;
       }
-      out.push_back(std::move(*info));
+      out.push_back(std::move(**h.info));
     }
     return out;
   }
@@ -71,17 +179,17 @@ class LocalLink final : public Link {
       std::optional<Result<Json>> answer;
     };
     std::vector<Asked> asked;
-    const std::string payload = message.dump();
-    for (const AgentInfo& a : agents) {
-      auto conn = std::make_unique<Conn>();
-      auto info = hello(a.pid, conn.get());
-      if (!info) {
-        asked.push_back({a, nullptr, Result<Json>(info.error())});
+    std::vector<pid_t> pids;
+    for (const AgentInfo& a : agents) pids.push_back(a.pid);
+    std::vector<Hello> hellos = hello_all(dir_, pids);
+    for (size_t i = 0; i < agents.size(); ++i) {
+      Hello& h = hellos[i];
+      if (!*h.info) {
+        asked.push_back({agents[i], nullptr, Result<Json>(h.info->error())});
         continue;
       }
-      Asked q{std::move(*info), std::move(conn), std::nullopt};
-      if (auto sent = transport::write_frame(q.conn->fd, payload); !sent)
-        q.answer = Result<Json>(sent.error());
+      Asked q{std::move(**h.info), std::move(h.conn), std::nullopt};
+      if (auto sent = write_message(q.conn->fd, message); !sent) q.answer = Result<Json>(sent.error());
       asked.push_back(std::move(q));
     }
     int64_t deadline = steady_ms() + kInstallTimeoutMs;
@@ -107,7 +215,7 @@ class LocalLink final : public Link {
         // It may finish later: it then reads this and drops the query.
         Json uninstall = wire::message("uninstall");
         uninstall["id"] = message["id"];
-        (void)transport::write_frame(q.conn->fd, uninstall.dump());
+        (void)write_message(q.conn->fd, uninstall);
         q.answer = Result<Json>(
             Error("no answer to the install within " + std::to_string(kInstallTimeoutMs / 1000) + " s"));
       }
@@ -121,10 +229,57 @@ class LocalLink final : public Link {
     return out;
   }
 
+  std::vector<Answer> ask(const std::vector<AgentInfo>& agents, const Json& message,
+                          int64_t timeout_ms) override {
+    struct Asked {
+      AgentInfo info;
+      std::unique_ptr<Conn> conn;
+      std::optional<Result<Json>> answer;
+    };
+    std::vector<Asked> asked;
+    std::vector<pid_t> pids;
+    for (const AgentInfo& a : agents) pids.push_back(a.pid);
+    std::vector<Hello> hellos = hello_all(dir_, pids);
+    for (size_t i = 0; i < agents.size(); ++i) {
+      Hello& h = hellos[i];
+      if (!*h.info) {
+        asked.push_back({agents[i], nullptr, Result<Json>(h.info->error())});
+        continue;
+      }
+      Asked q{agents[i], std::move(h.conn), std::nullopt};
+      if (auto sent = write_message(q.conn->fd, message); !sent) q.answer = Result<Json>(sent.error());
+      asked.push_back(std::move(q));
+    }
+    int64_t deadline = steady_ms() + timeout_ms;
+    for (;;) {
+      std::vector<pollfd> fds;
+      std::vector<Asked*> who;
+      for (Asked& q : asked) {
+        if (q.answer) continue;
+        fds.push_back({q.conn->fd, POLLIN, 0});
+        who.push_back(&q);
+      }
+      int64_t wait = deadline - steady_ms();
+      if (fds.empty() || wait <= 0) break;
+      if (poll(fds.data(), fds.size(), static_cast<int>(std::min<int64_t>(wait, 1000))) <= 0) continue;
+      for (size_t i = 0; i < fds.size(); ++i) {
+        if (fds[i].revents != 0) who[i]->answer = read_answer(*who[i]->conn);
+      }
+    }
+    std::vector<Answer> out;
+    for (Asked& q : asked) {
+      if (!q.answer) {
+        q.answer = Result<Json>(Error("no answer within " + std::to_string(timeout_ms / 1000) + " s"));
+      }
+      out.push_back({std::move(q.info), std::move(*q.answer)});
+    }
+    return out;
+  }
+
   void send(const std::string& key, const Json& message) override {
     auto it = conns_.find(key);
     if (it == conns_.end() || it->second->lost) return;
-    if (!transport::write_frame(it->second->fd, message.dump())) lose(key, *it->second, "write failed");
+    if (auto s = write_message(it->second->fd, message); !s) lose(key, *it->second, s.error().message());
   }
 
   void send_all(const std::vector<std::string>& keys, const Json& message) override {
@@ -160,6 +315,7 @@ class LocalLink final : public Link {
 
   std::vector<AgentInfo> new_agents(const std::set<std::string>& known) override {
     std::vector<AgentInfo> out;
+    if (!transport::check_runtime_dir(dir_)) return {};
     for (const auto& s : transport::discover(dir_)) {
       std::string key = std::to_string(s.pid);
       if (known.count(key)) continue;
@@ -172,35 +328,6 @@ class LocalLink final : public Link {
   }
 
  private:
-  // Connects (keeping the connection in *keep, when given) and says hello.
-  Result<AgentInfo> hello(pid_t pid, Conn* keep) {
-    Conn temp;
-    Conn& c = keep ? *keep : temp;
-    auto fd = transport::connect_unix(transport::socket_path(dir_, pid));
-    if (!fd) return fd.error();
-    c.fd = *fd;
-    auto m = ask(c, wire::message("hello"));
-    if (!m) return m.error();
-    auto info = parse_info(*m);
-    if (!info) return info.error();
-    info->key = std::to_string(pid);
-    return info;
-  }
-
-  // Reads what is there; the answer once a whole message has come.
-  static std::optional<Result<Json>> read_answer(Conn& c) {
-    char buf[65536];
-    ssize_t r = recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) return std::nullopt;
-    if (r <= 0) return Result<Json>(Error(r == 0 ? "connection closed" : "read error"));
-    c.reader.feed(buf, static_cast<size_t>(r));
-    std::string payload;
-    auto got = c.reader.next(&payload);
-    if (!got) return Result<Json>(got.error());
-    if (!*got) return std::nullopt;
-    return wire::parse_message(payload);
-  }
-
   void lose(const std::string& key, Conn& c, const std::string& why) {
     if (c.lost) return;
     c.lost = true;
@@ -210,7 +337,7 @@ class LocalLink final : public Link {
   void read_from(const std::string& key, Conn& c) {
     char buf[65536];
     ssize_t r = recv(c.fd, buf, sizeof buf, 0);
-    if (r <= 0) return lose(key, c, r == 0 ? "connection closed" : "read error");
+    if (r <= 0) return lose(key, c, why_ended(r));
     c.reader.feed(buf, static_cast<size_t>(r));
     drain(key, c);
   }
@@ -277,6 +404,7 @@ Result<AgentInfo> parse_info(const Json& m) {
     info.catalog = std::move(*c);
   }
   if (m.contains("queries") && m["queries"].is_array()) info.queries = m["queries"].size();
+  if (auto t = m.find("transport"); t != m.end() && t->is_object()) info.transport = *t;
   return info;
 }
 

@@ -43,7 +43,7 @@ class NatsFrontLink final : public Link {
 
   std::vector<AgentInfo> discover(std::vector<std::string>* notes) override {
     std::map<std::string, AgentInfo> found;
-    if (auto s = link_->publish(subjects_.cmd(), wire::message("hello").dump(), inbox_); !s) {
+    if (auto s = link_->publish(subjects_.cmd(), wire::encode(wire::message("hello")), inbox_); !s) {
       if (notes) notes->push_back(s.error().message());
       return {};
     }
@@ -85,7 +85,7 @@ class NatsFrontLink final : public Link {
   std::vector<Installed> install(const std::vector<AgentInfo>& agents, const Json& message,
                                  bool everyone) override {
     const std::string id = str_field(message, "id");
-    std::string payload = message.dump();
+    std::string payload = wire::encode(message);
     std::map<std::string, Installed> answers;
     std::set<std::string> asked;
     for (const AgentInfo& a : agents) asked.insert(a.key);
@@ -129,12 +129,55 @@ class NatsFrontLink final : public Link {
     return out;
   }
 
+  std::vector<Answer> ask(const std::vector<AgentInfo>& agents, const Json& message,
+                          int64_t timeout_ms) override {
+    const Json req = message.contains("req") ? message["req"] : Json();
+    std::map<std::string, Answer> answers;
+    std::set<std::string> asked;
+    for (const AgentInfo& a : agents) asked.insert(a.key);
+    // One message for the whole fleet: each agent answers on our inbox.
+    if (auto s = link_->publish(subjects_.cmd(), wire::encode(message), inbox_); !s) {
+      std::vector<Answer> out;
+      for (const AgentInfo& a : agents) out.push_back({a, s.error()});
+      return out;
+    }
+    int64_t deadline = steady_ms() + timeout_ms;
+    auto all_answered = [&] {
+      return std::all_of(asked.begin(), asked.end(),
+                         [&](const std::string& k) { return answers.count(k) > 0; });
+    };
+    while (!all_answered() && steady_ms() < deadline) {
+      for (auto& in : link_->wait(std::max<int64_t>(std::min<int64_t>(deadline - steady_ms(), 250), 1))) {
+        auto m = dispatch(in, /*keep_answers=*/false);
+        if (!m) continue;
+        if (in.subject != inbox_ || !m->contains("req") || (*m)["req"] != req) {
+          pending_.push_back({LinkEvent::kMessage, str_field(*m, "agent"), in.data});
+          continue;
+        }
+        std::string key = str_field(*m, "agent");
+        AgentInfo info = identity(*m);
+        for (const AgentInfo& a : agents) {
+          if (a.key == key) info = a;
+        }
+        answers.insert_or_assign(key, Answer{std::move(info), std::move(*m)});
+      }
+    }
+    std::vector<Answer> out;
+    for (const AgentInfo& a : agents) {
+      if (!answers.count(a.key)) {
+        out.push_back({a, Error("no answer within " + std::to_string(timeout_ms / 1000) + " s")});
+      }
+    }
+    for (auto& [k, v] : answers) out.push_back(std::move(v));
+    return out;
+  }
+
   void send(const std::string& key, const Json& message) override {
-    (void)link_->publish(subjects_.agent_cmd(key), message.dump(), inbox_);
+    (void)link_->publish(subjects_.agent_cmd(key), wire::encode(message), inbox_);
   }
 
   void send_all(const std::vector<std::string>&, const Json& message) override {
-    (void)link_->publish(subjects_.cmd(), message.dump());
+    (void)link_->publish(subjects_.cmd(), wire::encode(message));
   }
 
   bool next(int64_t deadline_ms, LinkEvent* out) override {

@@ -1,9 +1,8 @@
+// Hooks and the probes attached to them (hook.h): the hook path the stub
+// calls, and attaching and detaching. Resolving and typing are in probe.cc.
 #include "hook/hook.h"
 
-#include <dlfcn.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -11,6 +10,7 @@
 #include "core/clock.h"
 #include "hook/hook_state.h"
 #include "hook/patch.h"
+#include "hook/sanitizer.h"
 #include "hook/stub.h"
 #include "tracepoint/registry.h"
 #include "tracepoint/thread_state.h"
@@ -67,9 +67,11 @@ int64_t int_of(uint64_t raw, const Reader& r) {
   }
 }
 
-Value read_arg(const Reader& r, const Regs& regs) {
-  if (r.location == Location::kSseReg) {
-    uint64_t bits = regs.xmm[r.index].lo;
+// A value of kind r.kind whose integer bits are `raw` (a pointer, an
+// integer) or, for floating point, `sse`; a string_view's data is `raw2`.
+Value value_of(const Reader& r, uint64_t raw, uint64_t raw2, uint64_t sse, bool in_sse) {
+  if (in_sse || r.kind == ArgKind::kDouble || r.kind == ArgKind::kFloat) {
+    uint64_t bits = in_sse ? sse : raw;
     if (r.kind == ArgKind::kFloat) {
       float f;
       uint32_t low = static_cast<uint32_t>(bits);
@@ -80,7 +82,6 @@ Value read_arg(const Reader& r, const Regs& regs) {
     std::memcpy(&d, &bits, sizeof d);
     return Value(d);
   }
-  uint64_t raw = regs.gp[r.index];
   switch (r.kind) {
     case ArgKind::kBool: return Value((raw & 0xff) != 0);
     case ArgKind::kInt: return Value(int_of(raw, r));
@@ -93,10 +94,23 @@ Value read_arg(const Reader& r, const Regs& regs) {
       const auto* s = reinterpret_cast<const std::string*>(raw);
       return s == nullptr ? Value() : Value(std::string_view(*s));
     }
-    case ArgKind::kStringView:
-      return Value(std::string_view(reinterpret_cast<const char*>(regs.gp[r.index + 1]), raw));
+    case ArgKind::kStringView: return Value(std::string_view(reinterpret_cast<const char*>(raw2), raw));
     default: return Value();
   }
+}
+
+Value read_ret(const Reader& r, const Regs& regs) {
+  bool sse = r.kind == ArgKind::kDouble || r.kind == ArgKind::kFloat;
+  return value_of(r, regs.ret_rax, regs.ret_rdx, regs.ret_xmm0.lo, sse);
+}
+
+Value read_arg(const Reader& r, const Regs& regs) {
+  if (r.location == Location::kConstant) {
+    return value_of(r, static_cast<uint64_t>(r.constant), 0, static_cast<uint64_t>(r.constant), false);
+  }
+  if (r.location == Location::kSseReg) return value_of(r, 0, 0, regs.xmm[r.index].lo, true);
+  if (r.kind == ArgKind::kStringView) return value_of(r, regs.gp[r.index], regs.gp[r.index2], 0, false);
+  return value_of(r, regs.gp[r.index], 0, 0, false);
 }
 
 void get_export(void* ctx, uint32_t i, ::pivot::internal::ExportSink& sink) {
@@ -104,7 +118,7 @@ void get_export(void* ctx, uint32_t i, ::pivot::internal::ExportSink& sink) {
   const Reader& r = call.attachment->readers[i];
   switch (r.source) {
     case Reader::Source::kArg: sink.put_value(read_arg(r, *call.regs)); break;
-    case Reader::Source::kRet: sink.put_value(Value(static_cast<int64_t>(call.regs->ret_rax))); break;
+    case Reader::Source::kRet: sink.put_value(read_ret(r, *call.regs)); break;
     case Reader::Source::kDuration:
       sink.put_value(call.duration >= 0 ? Value(call.duration) : Value());
       break;
@@ -120,17 +134,24 @@ void fire(const Attachment& a, Call& call) {
   if (advice != nullptr) advice->run(*advice, a.site, &call, &get_export);
 }
 
-}  // namespace
-}  // namespace pivot::hook
+// Whether the calling thread may run the hook path at all; compiled without
+// sanitizer instrumentation, as it runs first on whatever thread calls a
+// hooked function (sanitizer.h). Not for pivot's own calls (the advice, the
+// agent's threads, a thread's state being made: the hook path never recurses
+// into itself, and never waits on a lock its own thread holds), nor on a
+// thread whose pivot state was retired (it is exiting, and under
+// ThreadSanitizer its shadow stack may be gone), nor on a thread without
+// pivot state that the sanitizer has not set up (creating the state runs
+// instrumented code).
+PIVOT_HOOK_UNINSTRUMENTED inline bool may_observe() noexcept {
+  if (::pivot::internal::detail::tls_in_tracer != 0) return false;
+  auto state = reinterpret_cast<uintptr_t>(::pivot::internal::detail::tls_thread_state);
+  if (state == ::pivot::internal::detail::kRetired) return false;
+  return state != 0 || thread_is_set_up();
+}
 
-// Called by the stub (stub.h) at every entry of a hooked function. A call
-// made by pivot itself (in_tracer(): the advice, the agent's threads, a
-// thread's state being made) runs unobserved: the hook path never recurses
-// into itself, and never waits on a lock its own thread holds.
-uint64_t pivot_hook_entry(pivot::hook::HookHeader* header, pivot::hook::Regs* regs) noexcept {
-  using namespace pivot::hook;
-  ++t_full_saves;
-  if (::pivot::internal::in_tracer()) return 0;
+// The hook path proper, once may_observe() said yes.
+[[gnu::noinline]] uint64_t observe_entry(HookHeader* header, Regs* regs) noexcept {
   ::pivot::internal::TracerScope busy;
   auto* hook = static_cast<Hook*>(header);
   ::pivot::internal::ReadSection section(::pivot::internal::current_thread_state());
@@ -143,6 +164,18 @@ uint64_t pivot_hook_entry(pivot::hook::HookHeader* header, pivot::hook::Regs* re
   if (!s->wants_time) return 1;
   uint64_t t = ::pivot::internal::tsc_now();
   return t > 1 ? t : 2;
+}
+
+}  // namespace
+}  // namespace pivot::hook
+
+// Called by the stub (stub.h) at every entry of a hooked function that the
+// fast path (gpr_entry.cc) gave back, or every entry when there is none.
+PIVOT_HOOK_UNINSTRUMENTED uint64_t pivot_hook_entry(pivot::hook::HookHeader* header,
+                                                    pivot::hook::Regs* regs) noexcept {
+  ++pivot::hook::t_full_saves;
+  if (!pivot::hook::may_observe()) return 0;
+  return pivot::hook::observe_entry(header, regs);
 }
 
 // Called by the stub when a function entered with a non-zero context returns.
@@ -189,294 +222,6 @@ void set_gpr_readers(Attachment& a) {
     }
     a.gpr_readers[a.n_gpr_readers++] = g;
   }
-}
-
-// ---------------------------------------------------------------------------
-// Symbols.
-
-namespace {
-
-std::mutex& symbols_mutex() {
-  static std::mutex mu;
-  return mu;
-}
-
-std::shared_ptr<const SymbolTable> read_symbols() {
-  auto t = std::make_shared<SymbolTable>();
-  t->functions = function_symbols(&t->classes);
-  t->evidence = gather_evidence(t->functions, t->classes);
-  return t;
-}
-
-// The current table, and every older one: a caller may still hold a
-// reference from symbols(), so tables are never freed.
-std::vector<std::shared_ptr<const SymbolTable>>& tables() {
-  static auto* v = new std::vector<std::shared_ptr<const SymbolTable>>;
-  return *v;
-}
-
-}  // namespace
-
-const SymbolTable& symbols() {
-  std::lock_guard<std::mutex> lock(symbols_mutex());
-  if (tables().empty()) tables().push_back(read_symbols());
-  return *tables().back();
-}
-
-void refresh_symbols() {
-  auto fresh = read_symbols();
-  std::lock_guard<std::mutex> lock(symbols_mutex());
-  tables().push_back(std::move(fresh));
-}
-
-// ---------------------------------------------------------------------------
-// Typing.
-
-namespace {
-
-struct IntType {
-  const char* spelling;
-  uint8_t width;
-  bool is_signed;
-};
-constexpr IntType kIntTypes[] = {
-    {"char", 1, true},
-    {"signed char", 1, true},
-    {"unsigned char", 1, false},
-    {"short", 2, true},
-    {"unsigned short", 2, false},
-    {"int", 4, true},
-    {"unsigned int", 4, false},
-    {"long", 8, true},
-    {"unsigned long", 8, false},
-    {"long long", 8, true},
-    {"unsigned long long", 8, false},
-    {"wchar_t", 4, true},
-    {"char8_t", 1, false},
-    {"char16_t", 2, false},
-    {"char32_t", 4, false},
-};
-
-// Reads argument `arg` as `kind`.
-Reader arg_reader(const Arg& arg) {
-  Reader r;
-  r.source = Reader::Source::kArg;
-  r.kind = arg.kind;
-  r.location = arg.location;
-  r.index = arg.index;
-  if (arg.kind == ArgKind::kInt) {
-    r.width = 4;  // an enum: its underlying type is not in the symbol; int is the common one
-    r.is_signed = true;
-    for (const IntType& t : kIntTypes) {
-      if (arg.spelling == t.spelling) {
-        r.width = t.width;
-        r.is_signed = t.is_signed;
-      }
-    }
-  }
-  return r;
-}
-
-// "arg12" -> 12; -1 for anything else.
-int arg_number(const std::string& ref) {
-  if (ref.size() < 4 || ref.compare(0, 3, "arg") != 0) return -1;
-  int n = 0;
-  for (size_t i = 3; i < ref.size(); ++i) {
-    if (ref[i] < '0' || ref[i] > '9' || n > 1000) return -1;
-    n = n * 10 + (ref[i] - '0');
-  }
-  return n;
-}
-
-bool has_stack_args(const Function& f) {
-  if (f.signature.variadic) return true;
-  return std::any_of(f.args.begin(), f.args.end(),
-                     [](const Arg& a) { return a.location == Location::kUnknown; });
-}
-
-// One export of one function: its reader and type, or why not.
-Result<std::pair<Reader, ValueType>> type_export(const ProbeSpec& spec, const ProbeSpec::Export& e,
-                                                 const Function& f) {
-  if (e.ref == "ret" || e.ref == "duration") {
-    if (!spec.at_return) {
-      return Error("'" + e.ref + "' is only known at Return, not at Entry (export '" + e.name + "')");
-    }
-    Reader r;
-    r.source = e.ref == "ret" ? Reader::Source::kRet : Reader::Source::kDuration;
-    return std::make_pair(r, ValueType::kInt);
-  }
-  int n = arg_number(e.ref);
-  if (n < 0) return Error("export '" + e.name + "' = " + e.ref + ": expected argN, ret or duration");
-  if (f.symbol.mangled.compare(0, 2, "_Z") != 0) {
-    // A C function: its symbol carries no signature, so argN is the N-th
-    // integer argument register, read as a 64-bit int.
-    if (n >= 6)
-      return Error(e.ref + " of the C function " + f.symbol.demangled +
-                   ": only arg0..arg5 (registers) are read");
-    Reader r;
-    r.location = Location::kIntReg;
-    r.index = static_cast<uint8_t>(n);
-    return std::make_pair(r, ValueType::kInt);
-  }
-  if (static_cast<size_t>(n) >= f.args.size()) {
-    std::string has =
-        f.args.empty() ? "no arguments" : "arguments arg0..arg" + std::to_string(f.args.size() - 1);
-    return Error(e.ref + " does not exist: " + f.symbol.demangled + " has " + has +
-                 (f.is_member ? " (arg0 is this)" : ""));
-  }
-  const Arg& a = f.args[n];
-  if (a.kind == ArgKind::kUnsupported) {
-    return Error(
-        e.ref + " of " + f.symbol.demangled + " has type '" + a.spelling + "', which cannot be exported" +
-        (a.why.empty() ? "" : " (" + a.why + ")") +
-        "; supported: integers, bool, enums, double, float, pointers, char const*, std::string const&, "
-        "std::string_view");
-  }
-  if (a.location == Location::kUnknown) {
-    return Error(e.ref + " of " + f.symbol.demangled + " cannot be located" +
-                 (a.why.empty() ? "" : ": " + a.why));
-  }
-  return std::make_pair(arg_reader(a), value_type(a.kind));
-}
-
-std::string_view without_underscores(std::string_view name) {
-  while (name.starts_with('_')) name.remove_prefix(1);
-  return name;
-}
-
-bool in_list(std::string_view name, std::initializer_list<std::string_view> list) {
-  return std::find(list.begin(), list.end(), without_underscores(name)) != list.end();
-}
-
-// The functions of f's object that start within kNeighborhood bytes of it:
-// hand-written code (the C library's string functions) branches into its
-// neighbors, never far.
-constexpr uintptr_t kNeighborhood = 16 * 1024;
-
-std::vector<Neighbor> neighbors_of(const FunctionSymbol& f, const std::vector<FunctionSymbol>& all) {
-  std::vector<Neighbor> out;
-  uintptr_t lo = f.address > kNeighborhood ? f.address - kNeighborhood : 0;
-  auto it = std::lower_bound(all.begin(), all.end(), lo,
-                             [](const FunctionSymbol& s, uintptr_t v) { return s.address < v; });
-  for (; it != all.end() && it->address < f.address + f.size + kNeighborhood; ++it) {
-    if (it->address == f.address || it->object != f.object || !it->ifunc.empty()) continue;
-    if (!out.empty() && out.back().address == it->address) continue;  // an alias
-    out.push_back({it->address, it->size, it->demangled});
-  }
-  return out;
-}
-
-// Of the functions a pattern matched, the ones a call of each name reaches:
-//  - aliases of one function ("free" and "cfree" for "*free") are one;
-//  - a name defined in several objects (an interposer: a sanitizer's
-//    runtime, jemalloc, an LD_PRELOAD library, over the C library) is the
-//    definition the dynamic linker binds it to, which the program's calls
-//    reach; hooking the C library's copy too would count each call twice
-//    when the interposer calls on to it.
-void keep_what_calls_reach(std::vector<Function>& fns) {
-  std::vector<uintptr_t> seen;
-  std::erase_if(fns, [&](const Function& f) {
-    if (std::find(seen.begin(), seen.end(), f.symbol.address) != seen.end()) return true;
-    seen.push_back(f.symbol.address);
-    return false;
-  });
-  std::vector<uintptr_t> unbound;
-  for (const Function& f : fns) {
-    bool interposed = std::any_of(fns.begin(), fns.end(), [&](const Function& g) {
-      return g.symbol.mangled == f.symbol.mangled && g.symbol.object != f.symbol.object;
-    });
-    if (!interposed) continue;
-    auto bound = reinterpret_cast<uintptr_t>(dlsym(RTLD_DEFAULT, f.symbol.mangled.c_str()));
-    bool bound_here = std::any_of(fns.begin(), fns.end(), [&](const Function& g) {
-      return g.symbol.mangled == f.symbol.mangled && g.symbol.address == bound;
-    });
-    if (bound_here && f.symbol.address != bound) unbound.push_back(f.symbol.address);
-  }
-  std::erase_if(fns, [&](const Function& f) {
-    return std::find(unbound.begin(), unbound.end(), f.symbol.address) != unbound.end();
-  });
-}
-
-}  // namespace
-
-std::string refusal(const FunctionSymbol& f, bool at_return) {
-  std::string_view name = f.demangled;
-  std::string_view base = std::string_view(f.object).substr(f.object.rfind('/') + 1);
-  if (base.starts_with("ld-linux") || base.starts_with("ld64.so") || base.starts_with("ld-2.")) {
-    return "it is in the dynamic loader (" + f.object +
-           "), which runs with its own locks held; pivot's hook path (thread-local storage, allocation) "
-           "may need them";
-  }
-  if (name.starts_with("pivot::") || name.starts_with("pivot_") || base.starts_with("libpivot")) {
-    return "it is part of pivot, which does not trace itself";
-  }
-  // The C library's allocator calls these while it holds an arena lock
-  // (grow_heap -> mprotect, sysmalloc -> mmap, heap_trim -> munmap/madvise,
-  // morecore -> brk), and fork calls _Fork with every arena locked: the hook
-  // path, which may allocate, would wait on that lock forever.
-  if (in_list(name, {"mmap", "mmap64", "munmap", "mprotect", "madvise", "mremap", "brk", "sbrk",
-                     "default_morecore", "glibc_morecore", "Fork"})) {
-    return "the memory allocator calls it while holding its own lock (and pivot's hook path may allocate, "
-           "which would wait for that lock forever)";
-  }
-  if (at_return && in_list(name, {"setjmp", "sigsetjmp", "vfork", "getcontext"})) {
-    return "it returns twice, the second time into a stack frame that is gone; use Entry";
-  }
-  if (f.ifunc == "?") {
-    char at[24];
-    std::snprintf(at, sizeof at, "0x%lx", static_cast<unsigned long>(f.address));
-    return "it is an IFUNC, and the implementation this process calls through it (at " + std::string(at) +
-           ") has no symbol giving its size in " + f.object +
-           " (install that library's debug symbols, e.g. libc6-dbg)";
-  }
-  return "";
-}
-
-Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& syms) {
-  auto fns = syms.evidence ? resolve(spec.pattern, syms.functions, *syms.evidence)
-                           : resolve(spec.pattern, syms.functions, syms.classes);
-  if (!fns) return fns.error();
-  keep_what_calls_reach(*fns);
-  Probe probe;
-  probe.spec = spec;
-  probe.types.assign(spec.exports.size(), ValueType::kNull);
-  for (Function& f : *fns) {
-    if (std::string why = refusal(f.symbol, spec.at_return); !why.empty()) {
-      return Error("cannot hook " + f.symbol.demangled + ": " + why);
-    }
-    std::vector<Reader>& readers = probe.readers.emplace_back();
-    if (spec.at_return && has_stack_args(f)) {
-      return Error("cannot hook the return of " + f.symbol.demangled +
-                   ": it takes arguments on the stack (or variadic ones); use Entry");
-    }
-    for (size_t i = 0; i < spec.exports.size(); ++i) {
-      auto typed = type_export(spec, spec.exports[i], f);
-      if (!typed) return typed.error();
-      ValueType t = typed->second;
-      if (&f != &fns->front() && t != probe.types[i]) {
-        return Error("export '" + spec.exports[i].name + "' = " + spec.exports[i].ref + " is " +
-                     std::string(type_name(t)) + " in " + f.symbol.demangled + " but " +
-                     std::string(type_name(probe.types[i])) + " in " + fns->front().symbol.demangled +
-                     "; narrow the pattern");
-      }
-      probe.types[i] = t;
-      readers.push_back(typed->first);
-    }
-  }
-  for (const Function& f : *fns) probe.neighbors.push_back(neighbors_of(f.symbol, syms.functions));
-  probe.functions = std::move(*fns);
-  return probe;
-}
-
-std::vector<ValueType> declared_types(const ProbeSpec& spec) {
-  // Argument types need the process: without it, `this` cannot be told
-  // from a namespace, so even a spelled-out signature does not say which
-  // parameter argN is.
-  std::vector<ValueType> out(spec.exports.size(), ValueType::kNull);
-  for (size_t i = 0; i < spec.exports.size(); ++i) {
-    if (spec.exports[i].ref == "ret" || spec.exports[i].ref == "duration") out[i] = ValueType::kInt;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------

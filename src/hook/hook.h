@@ -12,11 +12,20 @@
 // tracepoint site (registry.h) whose exports read the saved registers.
 //
 // What a probe exports:
-//   argN      the N-th argument in ABI order (arg0 = this for a member
-//             function), typed from the demangled signature (symbols.h);
-//             at Return, its value at entry.
-//   ret       (Return) the integer return register, as an int.
+//   argN      the N-th declared parameter, counting `this` as arg0 of a
+//             member function (a result returned through a hidden pointer
+//             is not counted); at Return, its value at entry.
+//   NAME      the parameter of that name, and `this` (debug information).
+//   ret       (Return) the return value, typed from the debug information
+//             (double in xmm0, a std::string returned by value, ...); without
+//             it the integer return register, as an int.
 //   duration  (Return) nanoseconds from entry to return.
+// With debug information (debuginfo.h) each function's parameters, their
+// places and types are exact; without it they come from the demangled
+// signature (symbols.h's rules). A whole-body clone of a function (GCC's
+// .isra, .constprop, .lto_priv) is hooked with it; its parameters are read
+// where its debug information says, and an argument export on a clone
+// whose arguments moved is refused without it.
 #pragma once
 
 #include <memory>
@@ -47,8 +56,10 @@ struct Reader {
   ArgKind kind = ArgKind::kInt;
   Location location = Location::kIntReg;
   uint8_t index = 0;
+  uint8_t index2 = 0;     // kStringView: the data pointer's register
   uint8_t width = 8;      // kInt: bytes that are meaningful in the register
   bool is_signed = true;  // kInt
+  int64_t constant = 0;   // Location::kConstant
 };
 
 struct Probe {
@@ -59,21 +70,32 @@ struct Probe {
   std::vector<std::vector<Neighbor>> neighbors;  // [function]: the functions near it (patch.h)
 };
 
+// One line per function of the probe, for explain: where its arguments were
+// found and where each export is read, e.g.
+// "t @ shop::price(double, int) (/srv/app): debug info (/srv/app); n = arg1 (esi, int)".
+std::vector<std::string> describe(const Probe& probe);
+
 // The functions of this process and the class names its vtables and
 // typeinfo show (evidence for resolve()).
 struct SymbolTable {
   std::vector<FunctionSymbol> functions;
   std::vector<std::string> classes;
   std::shared_ptr<const ScopeEvidence> evidence;  // of functions and classes, for resolve()
+  std::vector<ObjectFile> objects;                // the objects they were read from
+  const ObjectFile* object_of(const FunctionSymbol& f) const;
 };
 // Read once and kept; refresh_symbols() rereads (libraries loaded since).
 const SymbolTable& symbols();
 void refresh_symbols();
 
-// Resolves spec.pattern and types each export. Errors: no or ambiguous match
-// (with candidates), argN out of range or of an unsupported type, ret or
-// duration at Entry, exports whose types differ between the matched
-// functions, Return on a function with stack arguments.
+// Resolves spec.pattern, reads the matched functions' debug information
+// (slow the first time for each object: call it where the host can wait,
+// never on a hook path) and types each export. Errors: no or ambiguous match
+// (with candidates), argN out of range or of an unsupported type, a
+// parameter name without debug information or that the function lacks, an
+// argument of a clone that cannot be located, ret or duration at Entry,
+// exports whose types differ between the matched functions, Return on a
+// function with stack arguments.
 Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& symbols);
 
 // Why a hook must not be put on f (at its return, with at_return), or "":
@@ -82,6 +104,15 @@ Result<Probe> make_probe(const ProbeSpec& spec, const SymbolTable& symbols);
 // twice (setjmp, vfork), IFUNCs whose implementation cannot be found.
 // make_probe() refuses them with this reason.
 std::string refusal(const FunctionSymbol& f, bool at_return);
+
+// Reads f's debug information (debuginfo.h) and, when there is some, takes
+// its arguments, member-ness and return value from it; else says why not in
+// f.how. Slow the first time for each object.
+void read_debug_info(Function& f, const SymbolTable& symbols);
+
+// The functions of f's object that start within 16 KB of it: hand-written
+// code (the C library's string functions) branches into its neighbors.
+std::vector<Neighbor> neighbors_of(const FunctionSymbol& f, const std::vector<FunctionSymbol>& all);
 
 // The export types a definition has without resolving it in a process: from
 // the signature when the pattern spells one ("f(long)"), else kNull

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "hook/raw_syscall.h"
+#include "hook/sanitizer.h"
 
 namespace pivot::hook {
 namespace {
@@ -56,12 +57,24 @@ constexpr int kAnswerSlots = 4096;
 std::atomic<uint32_t> g_round{0};
 std::atomic<uint64_t> g_answers[kAnswerSlots];
 
-uint64_t answer_of(uint32_t round, int tid) { return (uint64_t{round} << 32) | static_cast<uint32_t>(tid); }
+// answer_of(), find_patch() and load_acquire() run in the signal handlers
+// below, so they are uninstrumented as well (sanitizer.h).
+// std::atomic<T*>::load is not always inlined, and its out-of-line copy is
+// instrumented: the handlers read pointers with the builtin.
+template <typename T>
+[[gnu::always_inline]] inline T* load_acquire(const std::atomic<T*>& a) {
+  static_assert(sizeof(std::atomic<T*>) == sizeof(T*));
+  return __atomic_load_n(reinterpret_cast<T* const*>(&a), __ATOMIC_ACQUIRE);
+}
 
-Patch* find_patch(uintptr_t fn) {
+PIVOT_HOOK_UNINSTRUMENTED uint64_t answer_of(uint32_t round, int tid) {
+  return (uint64_t{round} << 32) | static_cast<uint32_t>(tid);
+}
+
+PIVOT_HOOK_UNINSTRUMENTED Patch* find_patch(uintptr_t fn) {
   int n = g_n_patches.load(std::memory_order_acquire);
   for (int i = 0; i < n; ++i) {
-    Patch* p = g_patches[i].load(std::memory_order_acquire);
+    Patch* p = load_acquire(g_patches[i]);
     if (p != nullptr && p->fn == fn) return p;
   }
   return nullptr;
@@ -69,7 +82,10 @@ Patch* find_patch(uintptr_t fn) {
 
 struct sigaction g_old_trap;
 
-void on_trap(int sig, siginfo_t* info, void* uc_void) {
+// The signal handlers are compiled without sanitizer instrumentation: a
+// thread may trap on a barrier, or take the checkpoint signal, while
+// ThreadSanitizer is setting it up or tearing it down (sanitizer.h).
+PIVOT_HOOK_UNINSTRUMENTED void on_trap(int sig, siginfo_t* info, void* uc_void) {
   auto* uc = static_cast<ucontext_t*>(uc_void);
   uintptr_t pc = uc->uc_mcontext.gregs[REG_RIP];
   if (Patch* p = find_patch(pc - 1)) {  // our int3 at F[0]: continue as the jump would
@@ -97,10 +113,10 @@ void on_trap(int sig, siginfo_t* info, void* uc_void) {
 // in the runtime, called from outside the displaced bytes (they hold no
 // call), and the fix-up below changes nothing, as it needs to. It calls no
 // library function: the one being patched may be any of them.
-void on_checkpoint(int, siginfo_t*, void* uc_void) {
+PIVOT_HOOK_UNINSTRUMENTED void on_checkpoint(int, siginfo_t*, void* uc_void) {
   uint32_t round = g_round.load(std::memory_order_acquire);
   auto* uc = static_cast<ucontext_t*>(uc_void);
-  if (const Patch* p = g_in_progress.load(std::memory_order_acquire)) {
+  if (const Patch* p = load_acquire(g_in_progress)) {
     uintptr_t pc = uc->uc_mcontext.gregs[REG_RIP];
     if (pc > p->fn && pc < p->fn + p->n) {
       for (int i = 0; i < p->n_insns; ++i) {
@@ -725,6 +741,20 @@ Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook, const std::v
   pivot_hook_table[slot] = hook;
   if (Status s = emit_trampoline(*patch, *t, displaced, slot); !s) return s.error();
   return publish(std::move(patch), slot);
+}
+
+Status check_patchable(uintptr_t fn, size_t size, const std::vector<Neighbor>& neighbors) {
+  std::lock_guard<std::mutex> lock(patching_lock());
+  if (find_patch(fn) != nullptr) return Status();
+  Patch probe;
+  std::vector<Displaced> displaced;
+  if (Status s = decode_prologue(fn, size, probe, displaced); !s) return s;
+  Decoder dec;
+  for (const Neighbor& other : neighbors) {
+    if (other.address == fn) continue;
+    if (Status s = check_no_jump_into(dec, other.address, other.size, fn, probe.n, other.name); !s) return s;
+  }
+  return Status();
 }
 
 // apply() and revert() follow the protocol of patch.h. From the moment a

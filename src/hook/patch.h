@@ -91,6 +91,11 @@ struct Neighbor {
 Result<Patch*> prepare(uintptr_t fn, size_t size, HookHeader* hook,
                        const std::vector<Neighbor>& neighbors = {});
 
+// What prepare() checks, without building or writing anything: whether fn
+// can be patched, or why not ("the function is 4 bytes long, ..."). For
+// listings (`pivot functions`); a function hooked now can be.
+Status check_patchable(uintptr_t fn, size_t size, const std::vector<Neighbor>& neighbors = {});
+
 // The protocol above. Fails (leaving fn untouched) when a thread does not
 // answer the checkpoint signal (or, blocking it, park outside the
 // displaced bytes) within 5 seconds.

@@ -7,7 +7,8 @@
 // code reads /proc, sleeps, signals and changes page protections through
 // these wrappers, which are inline `syscall` instructions: no C library
 // function, no allocation, no lock, no errno. They return what the kernel
-// returns: the result, or -errno.
+// returns: the result, or -errno. Always inlined, also into the code that
+// is compiled without sanitizer instrumentation (sanitizer.h).
 #pragma once
 
 #include <sys/syscall.h>
@@ -17,7 +18,8 @@
 
 namespace pivot::hook::sys {
 
-inline long call(long nr, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {
+[[gnu::always_inline]] inline long call(long nr, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0,
+                                        long f = 0) {
   long ret;
   register long r10 asm("r10") = d;
   register long r8 asm("r8") = e;
@@ -29,29 +31,31 @@ inline long call(long nr, long a = 0, long b = 0, long c = 0, long d = 0, long e
   return ret;
 }
 
-inline int gettid() { return static_cast<int>(call(SYS_gettid)); }
-inline int getpid() { return static_cast<int>(call(SYS_getpid)); }
-inline long tgkill(int pid, int tid, int sig) { return call(SYS_tgkill, pid, tid, sig); }
-inline long open_read(const char* path, int extra_flags = 0) {
+[[gnu::always_inline]] inline int gettid() { return static_cast<int>(call(SYS_gettid)); }
+[[gnu::always_inline]] inline int getpid() { return static_cast<int>(call(SYS_getpid)); }
+[[gnu::always_inline]] inline long tgkill(int pid, int tid, int sig) {
+  return call(SYS_tgkill, pid, tid, sig);
+}
+[[gnu::always_inline]] inline long open_read(const char* path, int extra_flags = 0) {
   return call(SYS_openat, -100 /* AT_FDCWD */, reinterpret_cast<long>(path),
               02000000 /* O_CLOEXEC */ | extra_flags);
 }
-inline long read(int fd, void* buf, size_t n) {
+[[gnu::always_inline]] inline long read(int fd, void* buf, size_t n) {
   return call(SYS_read, fd, reinterpret_cast<long>(buf), static_cast<long>(n));
 }
-inline long close(int fd) { return call(SYS_close, fd); }
-inline long getdents64(int fd, void* buf, size_t n) {
+[[gnu::always_inline]] inline long close(int fd) { return call(SYS_close, fd); }
+[[gnu::always_inline]] inline long getdents64(int fd, void* buf, size_t n) {
   return call(SYS_getdents64, fd, reinterpret_cast<long>(buf), static_cast<long>(n));
 }
-inline long mprotect(uintptr_t at, size_t len, int prot) {
+[[gnu::always_inline]] inline long mprotect(uintptr_t at, size_t len, int prot) {
   return call(SYS_mprotect, static_cast<long>(at), static_cast<long>(len), prot);
 }
-inline long membarrier(int cmd) { return call(SYS_membarrier, cmd, 0, 0); }
-inline void sched_yield() { call(SYS_sched_yield); }
+[[gnu::always_inline]] inline long membarrier(int cmd) { return call(SYS_membarrier, cmd, 0, 0); }
+[[gnu::always_inline]] inline void sched_yield() { call(SYS_sched_yield); }
 
 // CLOCK_MONOTONIC in nanoseconds (a system call: the vDSO's clock_gettime is
 // reached through the C library's).
-inline int64_t monotonic_ns() {
+[[gnu::always_inline]] inline int64_t monotonic_ns() {
   struct {
     long sec, nsec;
   } ts{0, 0};
@@ -59,7 +63,7 @@ inline int64_t monotonic_ns() {
   return int64_t{ts.sec} * 1'000'000'000 + ts.nsec;
 }
 
-inline void sleep_ns(long ns) {
+[[gnu::always_inline]] inline void sleep_ns(long ns) {
   struct {
     long sec, nsec;
   } ts{ns / 1'000'000'000, ns % 1'000'000'000};

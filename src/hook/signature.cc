@@ -2,6 +2,7 @@
 // signature.h.
 #include "hook/signature.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "hook/symbols.h"
@@ -97,7 +98,55 @@ std::string without_abi_tags(std::string_view name) {
   return out;
 }
 
+bool is_digits(std::string_view s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 }  // namespace
+
+CloneKind clone_kind(std::string_view suffix) {
+  std::string_view word = suffix.substr(0, suffix.find('.'));
+  if (word == "isra" || word == "constprop" || word == "specialized") return CloneKind::kMovesArguments;
+  if (word == "lto_priv" || word == "llvm" || word == "localalias") return CloneKind::kWhole;
+  if (word == "part" || word == "cold") return CloneKind::kPiece;
+  return CloneKind::kOther;
+}
+
+bool split_clone_suffixes(std::string_view& s, std::vector<std::string>& clones) {
+  // C++: "f(int) [clone .constprop.0] [clone .isra.0]".
+  static constexpr std::string_view kClone = " [clone .";
+  std::vector<std::string> found;
+  while (s.ends_with(']')) {
+    size_t at = s.rfind(kClone);
+    if (at == std::string_view::npos) break;
+    std::string_view suffix = s.substr(at + kClone.size(), s.size() - 1 - at - kClone.size());
+    if (suffix.empty()) return false;
+    found.insert(found.begin(), std::string(suffix));
+    s = trim(s.substr(0, at));
+  }
+  // C: "f.constprop.0.isra.0", "main.cold": words, each with an optional number.
+  if (found.empty() && s.find('(') == std::string_view::npos) {
+    size_t dot = s.find('.');
+    if (dot != std::string_view::npos && dot > 0) {
+      std::string_view rest = s.substr(dot + 1);
+      s = s.substr(0, dot);
+      while (!rest.empty()) {
+        size_t end = rest.find('.');
+        std::string suffix(rest.substr(0, end));
+        rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+        end = rest.find('.');
+        if (is_digits(rest.substr(0, end))) {
+          suffix += "." + std::string(rest.substr(0, end));
+          rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+        }
+        if (suffix.empty() || is_digits(suffix)) return false;
+        found.push_back(std::move(suffix));
+      }
+    }
+  }
+  clones = std::move(found);
+  return true;
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -213,20 +262,26 @@ Result<Signature> parse_signature(std::string_view demangled) {
   for (std::string_view prefix : kNotEntries) {
     if (s.starts_with(prefix)) return fail("is a thunk, not a function's entry");
   }
-  if (s.find(" [clone ") != std::string_view::npos) {
-    return fail("is a compiler-made clone, whose calling convention may differ");
+  Signature sig;
+  if (!internal::split_clone_suffixes(s, sig.clones)) {
+    return fail("is not a function signature");
+  }
+  for (const std::string& c : sig.clones) {
+    switch (internal::clone_kind(c)) {
+      case internal::CloneKind::kPiece:
+        return fail("is a piece the compiler split off a function (." + c + "), not a function's entry");
+      case internal::CloneKind::kOther:
+        return fail("is a compiler-made copy (." + c + ") that pivot does not hook");
+      default: break;
+    }
   }
 
-  Signature sig;
   size_t close = s.rfind(')');
   if (close == std::string_view::npos) {
     if (internal::is_c_identifier(s)) {
       sig.name = std::string(s);
       sig.params_known = false;
       return sig;
-    }
-    if (s.find('.') != std::string_view::npos) {
-      return fail("is a compiler-made clone, whose calling convention may differ");
     }
     return fail("is not a function signature");
   }
@@ -288,6 +343,18 @@ Result<Signature> parse_signature(std::string_view demangled) {
     sig.params.pop_back();
   }
   return sig;
+}
+
+bool clone_moves_arguments(const Signature& sig) {
+  return std::any_of(sig.clones.begin(), sig.clones.end(), [](const std::string& c) {
+    return internal::clone_kind(c) == internal::CloneKind::kMovesArguments;
+  });
+}
+
+std::string clone_suffix(const Signature& sig) {
+  std::string out;
+  for (const std::string& c : sig.clones) out += " [clone ." + c + "]";
+  return out;
 }
 
 bool glob_match(std::string_view pattern, std::string_view text) {

@@ -8,8 +8,16 @@
 // Thread safety: pure functions.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "pivot/result.h"
+
+namespace pivot::hook {
+struct FunctionSymbol;
+}
 
 namespace pivot::hook::internal {
 
@@ -48,5 +56,27 @@ std::string_view base_type(std::string_view type);
 // pointer: "ns::E", "std::vector<int>", "(anonymous namespace)::E". True for
 // one-word builtins too ("int"); callers check those first.
 bool is_named_type(std::string_view type);
+
+// What a compiler-made copy of a function is, by its suffix ("isra.0"):
+enum class CloneKind : uint8_t {
+  kWhole,           // the whole function, entered as it is (.lto_priv, clang's .llvm, .localalias)
+  kMovesArguments,  // the whole function, taking other arguments (.isra, .constprop, .specialized)
+  kPiece,           // a piece split off it, not its entry (.part, .cold)
+  kOther,           // anything else (.omp_fn, ...): not hooked
+};
+CloneKind clone_kind(std::string_view suffix);
+
+// Removes the clone suffixes from a demangled name, in order, into `clones`:
+// "f(int) [clone .constprop.0] [clone .isra.0]" -> "f(int)", {"constprop.0",
+// "isra.0"}; "f.part.0" -> "f", {"part.0"}. False for a malformed suffix.
+bool split_clone_suffixes(std::string_view& demangled, std::vector<std::string>& clones);
+
+// resolve()'s error when nothing matches `pattern`: kNoMatch, then up to 10
+// functions whose names look like the name the pattern spells ("ns::f" of
+// "ns::f(int)"): only the case differs first, then the same scope, then a
+// similar scope (a typo, the same class in another namespace, a class in
+// the scope written); nearest first. Names starting with '_' (library internals) only when the
+// pattern's do; pivot's own never.
+Error no_match(std::string_view pattern, bool signature, const std::vector<FunctionSymbol>& symbols);
 
 }  // namespace pivot::hook::internal

@@ -124,13 +124,19 @@ TEST(ParseSignature, CNamesHaveNoParameterList) {
 TEST(ParseSignature, RejectsWhatIsNotAFunctionEntry) {
   const std::pair<std::string, std::string> cases[] = {
       {"", "empty symbol name"},
-      {"f(int) [clone .constprop.0]",
-       "'f(int) [clone .constprop.0]' is a compiler-made clone, whose calling "
-       "convention may differ"},
       {"ns::f(int) [clone .isra.0] [clone .cold]",
-       "'ns::f(int) [clone .isra.0] [clone .cold]' is a compiler-made "
-       "clone, whose calling convention may differ"},
-      {"main.cold", "'main.cold' is a compiler-made clone, whose calling convention may differ"},
+       "'ns::f(int) [clone .isra.0] [clone .cold]' is a piece the compiler split off a function (.cold), "
+       "not a function's entry"},
+      {"f(int) [clone .part.0]",
+       "'f(int) [clone .part.0]' is a piece the compiler split off a function (.part.0), not a function's "
+       "entry"},
+      {"main.cold",
+       "'main.cold' is a piece the compiler split off a function (.cold), not a function's entry"},
+      {"f.part.0.isra.0",
+       "'f.part.0.isra.0' is a piece the compiler split off a function (.part.0), not a function's entry"},
+      {"f._omp_fn.0", "'f._omp_fn.0' is a compiler-made copy (._omp_fn.0) that pivot does not hook"},
+      {"f(int) [clone ._omp_fn.1]",
+       "'f(int) [clone ._omp_fn.1]' is a compiler-made copy (._omp_fn.1) that pivot does not hook"},
       {"non-virtual thunk to ns::D::f(int)",
        "'non-virtual thunk to ns::D::f(int)' is a thunk, not a function's entry"},
       {"virtual thunk to ns::D::~D()", "'virtual thunk to ns::D::~D()' is a thunk, not a function's entry"},
@@ -149,6 +155,45 @@ TEST(ParseSignature, RejectsWhatIsNotAFunctionEntry) {
     ASSERT_FALSE(sig) << demangled;
     EXPECT_EQ(sig.error().message(), message);
   }
+}
+
+// A whole-body clone is its function: the same signature, with the
+// clone's suffixes apart (symbols.h).
+TEST(ParseSignature, WholeBodyClones) {
+  struct Case {
+    std::string demangled;
+    std::string name;
+    std::vector<std::string> params;
+    std::vector<std::string> clones;
+    bool moves_arguments;
+  };
+  const Case cases[] = {
+      {"ns::f(int) [clone .constprop.0]", "ns::f", {"int"}, {"constprop.0"}, true},
+      {"ns::C::f(long, char const*) const [clone .isra.0]",
+       "ns::C::f",
+       {"long", "char const*"},
+       {"isra.0"},
+       true},
+      {"app::score(app::Big const&, int, long) [clone .constprop.0] [clone .isra.0]",
+       "app::score",
+       {"app::Big const&", "int", "long"},
+       {"constprop.0", "isra.0"},
+       true},
+      {"app::mix(long, long) [clone .lto_priv.0]", "app::mix", {"long", "long"}, {"lto_priv.0"}, false},
+      {"f.constprop.0.isra.0", "f", {}, {"constprop.0", "isra.0"}, true},
+      {"f.lto_priv.3", "f", {}, {"lto_priv.3"}, false},
+      {"f.llvm.123456789", "f", {}, {"llvm.123456789"}, false},
+      {"ns::g()", "ns::g", {}, {}, false},
+  };
+  for (const Case& c : cases) {
+    Result<Signature> sig = parse_signature(c.demangled);
+    ASSERT_TRUE(sig) << c.demangled << ": " << sig.error().message();
+    EXPECT_EQ(sig->name, c.name) << c.demangled;
+    EXPECT_EQ(sig->params, c.params) << c.demangled;
+    EXPECT_EQ(sig->clones, c.clones) << c.demangled;
+    EXPECT_EQ(clone_moves_arguments(*sig), c.moves_arguments) << c.demangled;
+  }
+  EXPECT_EQ(clone_suffix(*parse_signature("f.constprop.0.isra.0")), " [clone .constprop.0] [clone .isra.0]");
 }
 
 TEST(GlobMatch, Cases) {

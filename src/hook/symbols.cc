@@ -13,21 +13,16 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <string_view>
 #include <tuple>
 #include <unordered_set>
 
+#include "hook/debuginfo.h"
 #include "hook/symbols_elf.h"
 
 namespace pivot::hook {
 namespace {
-
-struct LoadedObject {
-  std::string path;  // to report: the executable's real path
-  std::string file;  // to read: /proc/self/exe for the executable, which may have been replaced on disk
-  uintptr_t bias = 0;
-  std::vector<std::pair<uintptr_t, uintptr_t>> code;  // executable segments [begin, end)
-  std::string build_id;                               // hex, from the NT_GNU_BUILD_ID note; "" if none
-};
 
 // The hex build id in a loaded PT_NOTE segment, or "".
 std::string build_id_of(const char* notes, size_t size) {
@@ -55,30 +50,23 @@ std::string build_id_of(const char* notes, size_t size) {
   return "";
 }
 
-// The separate debug file of an object, by build id, as Debian's -dbg and
-// -dbgsym packages install them; "" when there is none.
-std::string debug_file_of(const std::string& build_id) {
-  if (build_id.size() < 4) return "";
-  std::string path =
-      "/usr/lib/debug/.build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) + ".debug";
-  return access(path.c_str(), R_OK) == 0 ? path : "";
-}
-
 std::string self_exe_path() {
   char buf[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("/proc/self/exe");
 }
 
-std::vector<LoadedObject> loaded_objects() {
-  std::vector<LoadedObject> objects;
+}  // namespace
+
+std::vector<ObjectFile> loaded_objects() {
+  std::vector<ObjectFile> objects;
   dl_iterate_phdr(
       [](dl_phdr_info* info, size_t, void* data) {
-        auto& out = *static_cast<std::vector<LoadedObject>*>(data);
+        auto& out = *static_cast<std::vector<ObjectFile>*>(data);
         std::string_view name = info->dlpi_name ? info->dlpi_name : "";
         if (!out.empty() && name.empty()) return 0;  // only the first object is the executable
         if (name.starts_with("linux-vdso") || name.starts_with("linux-gate")) return 0;
-        LoadedObject obj;
+        ObjectFile obj;
         obj.path = name.empty() ? self_exe_path() : std::string(name);
         obj.file = name.empty() ? std::string("/proc/self/exe") : obj.path;
         obj.bias = info->dlpi_addr;
@@ -98,6 +86,8 @@ std::vector<LoadedObject> loaded_objects() {
       &objects);
   return objects;
 }
+
+namespace {
 
 // A read-only mapping of a whole file; empty when it cannot be read.
 class MappedFile {
@@ -257,13 +247,17 @@ namespace {
 // named after the symbol found there. Added to `out` (sorted by address) as
 // entries named like the IFUNC; plain symbols of that name in the same
 // object (older symbol versions, such as memcpy@GLIBC_2.2.5) are dropped.
-void add_ifuncs(const std::vector<internal::ElfFunction>& ifuncs, std::vector<FunctionSymbol>& out) {
+//
+// In linear time: `out` holds every function of the process (some 20000
+// under ThreadSanitizer, whose runtime is one more library), and this runs
+// on the first install that hooks a function, which has a deadline.
+void add_ifuncs(const std::vector<const internal::ElfFunction*>& ifuncs, std::vector<FunctionSymbol>& out) {
   std::vector<FunctionSymbol> aliases;
   std::unordered_set<std::string> seen;
-  for (const internal::ElfFunction& i : ifuncs) {
-    if (!seen.insert(i.symbol.mangled).second) continue;
-    void* impl = dlsym(RTLD_DEFAULT, i.symbol.mangled.c_str());
-    FunctionSymbol a = i.symbol;
+  for (const internal::ElfFunction* i : ifuncs) {
+    if (!seen.insert(i->symbol.mangled).second) continue;
+    void* impl = dlsym(RTLD_DEFAULT, i->symbol.mangled.c_str());
+    FunctionSymbol a = i->symbol;
     a.size = 0;
     a.ifunc = "?";
     if (impl != nullptr) {
@@ -278,45 +272,66 @@ void add_ifuncs(const std::vector<internal::ElfFunction>& ifuncs, std::vector<Fu
     }
     aliases.push_back(std::move(a));
   }
+  std::unordered_set<std::string_view> alias_names;
+  std::unordered_set<std::string> alias_keys;  // object '\0' mangled
+  for (const FunctionSymbol& a : aliases) {
+    alias_names.insert(a.mangled);
+    alias_keys.insert(a.object + '\0' + a.mangled);
+  }
   std::erase_if(out, [&](const FunctionSymbol& f) {
-    return f.ifunc.empty() && std::any_of(aliases.begin(), aliases.end(), [&](const FunctionSymbol& a) {
-             return a.mangled == f.mangled && a.object == f.object;
-           });
+    return f.ifunc.empty() && alias_names.contains(f.mangled) &&
+           alias_keys.contains(f.object + '\0' + f.mangled);
   });
-  for (FunctionSymbol& a : aliases) out.push_back(std::move(a));
-  std::stable_sort(out.begin(), out.end(),
+  // Appended after every plain symbol, merged stably: at one address the
+  // plain symbols stay first, as a stable sort of the whole would keep them.
+  std::stable_sort(aliases.begin(), aliases.end(),
                    [](const FunctionSymbol& a, const FunctionSymbol& b) { return a.address < b.address; });
+  auto plain = static_cast<ptrdiff_t>(out.size());
+  std::move(aliases.begin(), aliases.end(), std::back_inserter(out));
+  std::inplace_merge(out.begin(), out.begin() + plain, out.end(),
+                     [](const FunctionSymbol& a, const FunctionSymbol& b) { return a.address < b.address; });
 }
 
 }  // namespace
 
-std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes) {
-  std::vector<internal::ElfFunction> all;
+std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes,
+                                             std::vector<ObjectFile>* objects) {
+  // Each object's functions stay where they were read; they are ordered
+  // through pointers, which is much cheaper than moving entries of three
+  // strings each (and ThreadSanitizer checks every byte moved).
+  std::vector<std::vector<internal::ElfFunction>> read;
   std::unordered_set<std::string> class_set;
-  for (const LoadedObject& obj : loaded_objects()) {
-    std::vector<internal::ElfFunction> some =
-        internal::read_elf_functions(obj.file, obj.path, obj.bias, obj.code, classes ? &class_set : nullptr);
-    all.insert(all.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
+  std::vector<ObjectFile> loaded = loaded_objects();
+  for (const ObjectFile& obj : loaded) {
+    read.push_back(
+        internal::read_elf_functions(obj.file, obj.path, obj.bias, obj.code, classes ? &class_set : nullptr));
     // A separate debug file has the full symbol table of a stripped library
-    // (the C library's internal functions, IFUNC implementations among them).
-    // Not the dynamic loader's: its private copies of getpid, memcpy, ...
-    // would stand beside the C library's (and it cannot be hooked anyway).
-    bool loader = obj.path.find("/ld-linux") != std::string::npos;
-    if (std::string debug = loader ? "" : debug_file_of(obj.build_id); !debug.empty()) {
-      some =
-          internal::read_elf_functions(debug, obj.path, obj.bias, obj.code, classes ? &class_set : nullptr);
-      all.insert(all.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
+    // (the C library's internal functions, IFUNC implementations among them;
+    // a program's static functions and their clones), found by build id or
+    // .gnu_debuglink (debuginfo.h). Not the dynamic loader's: its private
+    // copies of getpid, memcpy, ... would stand beside the C library's (and
+    // it cannot be hooked anyway).
+    if (obj.path.find("/ld-linux") != std::string::npos) continue;
+    if (auto debug = find_debug_file(obj); debug && *debug != obj.file) {
+      read.push_back(
+          internal::read_elf_functions(*debug, obj.path, obj.bias, obj.code, classes ? &class_set : nullptr));
     }
   }
-  std::vector<internal::ElfFunction> ifuncs;
-  std::erase_if(all, [&](internal::ElfFunction& c) {
-    if (c.ifunc) ifuncs.push_back(std::move(c));
-    return c.ifunc;
-  });
+  std::vector<internal::ElfFunction*> all;
+  std::vector<const internal::ElfFunction*> ifuncs;
+  for (auto& some : read) {
+    for (internal::ElfFunction& c : some) {
+      if (c.ifunc) {
+        ifuncs.push_back(&c);
+      } else {
+        all.push_back(&c);
+      }
+    }
+  }
 
-  std::sort(all.begin(), all.end(), [](const internal::ElfFunction& a, const internal::ElfFunction& b) {
-    return std::tie(a.symbol.address, a.rank, a.symbol.mangled) <
-           std::tie(b.symbol.address, b.rank, b.symbol.mangled);
+  std::sort(all.begin(), all.end(), [](const internal::ElfFunction* a, const internal::ElfFunction* b) {
+    return std::tie(a->symbol.address, a->rank, a->symbol.mangled) <
+           std::tie(b->symbol.address, b->rank, b->symbol.mangled);
   });
   std::vector<FunctionSymbol> out;
   out.reserve(all.size());
@@ -324,23 +339,24 @@ std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes) 
   // or weak name there ("free" and "cfree"; "getpid" and "__getpid"), so each
   // can be asked for. Local aliases ("__GI___getpid") are dropped.
   size_t first_at = 0;
-  for (internal::ElfFunction& c : all) {
-    bool same_address = !out.empty() && out[first_at].address == c.symbol.address;
+  for (internal::ElfFunction* c : all) {
+    bool same_address = !out.empty() && out[first_at].address == c->symbol.address;
     if (same_address) {
-      bool local = c.rank >= 100;
+      bool local = c->rank >= 100;
       bool named = std::any_of(out.begin() + static_cast<ptrdiff_t>(first_at), out.end(),
-                               [&](const FunctionSymbol& f) { return f.demangled == c.symbol.demangled; });
+                               [&](const FunctionSymbol& f) { return f.demangled == c->symbol.demangled; });
       if (local || named) continue;
     } else {
       first_at = out.size();
     }
-    out.push_back(std::move(c.symbol));
+    out.push_back(std::move(c->symbol));
   }
   add_ifuncs(ifuncs, out);
   if (classes) {
     classes->assign(class_set.begin(), class_set.end());
     std::sort(classes->begin(), classes->end());
   }
+  if (objects) *objects = std::move(loaded);
   return out;
 }
 

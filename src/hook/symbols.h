@@ -12,7 +12,16 @@
 // their separate debug files (/usr/lib/debug/.build-id/...), so functions
 // that are neither exported nor instrumented are found too.
 //
-// What a mangled name does not say, and so what this guesses (see resolve()):
+// Compiler-made clones: GCC names a copy of f that it specialized
+// "f(int) [clone .constprop.0]" (C names: "f.constprop.0"). Whole-body clones
+// (.isra, .constprop, .lto_priv, and clang's .llvm.N) are f, entered as f
+// is: a pattern naming f matches them too, so every call of f counts. Pieces
+// split off f (.part, .cold) are never matched: they are not f's entry.
+// IPA-SRA (.isra) and IPA-CP (.constprop) clones take different arguments
+// than f; where they are is known only from debug information.
+//
+// What a mangled name does not say, and so what this guesses (see resolve()),
+// when the function has no debug information (debuginfo.h says exactly):
 //  - whether a function is a static member (taken for a member when its class
 //    is evident, so its arguments would be off by one);
 //  - the return type of a non-template function: one returned in memory
@@ -52,6 +61,17 @@ struct FunctionSymbol {
   std::string ifunc;   // for an IFUNC: the implementation's name, or "?"; "" otherwise
 };
 
+// A loaded executable or shared library.
+struct ObjectFile {
+  std::string path;  // as FunctionSymbol::object says: the executable's real path
+  std::string file;  // to read: /proc/self/exe for the executable, which may have been replaced on disk
+  uintptr_t bias = 0;
+  std::vector<std::pair<uintptr_t, uintptr_t>> code;  // executable segments [begin, end)
+  std::string build_id;                               // hex, from the NT_GNU_BUILD_ID note; "" if none
+};
+// The loaded objects, the executable first (not the vDSO).
+std::vector<ObjectFile> loaded_objects();
+
 // Every function symbol of the loaded objects, sorted by address. Of the
 // names of one address the first is the best (global and weak binding win
 // over local, then the name with fewer leading underscores: "getpid" over
@@ -61,8 +81,10 @@ struct FunctionSymbol {
 // ones are dropped. Unreadable, missing or malformed files are skipped.
 //
 // With `classes`, also the names of the classes that have a vtable or typeinfo
-// symbol in any object ("minidfs::DataNode"), sorted, for resolve().
-std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes = nullptr);
+// symbol in any object ("minidfs::DataNode"), sorted, for resolve(); with
+// `objects`, the objects read.
+std::vector<FunctionSymbol> function_symbols(std::vector<std::string>* classes = nullptr,
+                                             std::vector<ObjectFile>* objects = nullptr);
 
 // How an argument's value is read at function entry.
 enum class ArgKind : uint8_t {
@@ -79,17 +101,23 @@ enum class ArgKind : uint8_t {
 };
 
 enum class Location : uint8_t {
-  kIntReg,   // index 0..5: rdi, rsi, rdx, rcx, r8, r9
-  kSseReg,   // index 0..7: xmm0..xmm7
-  kUnknown,  // on the stack, or after an argument whose size is unknown
+  kIntReg,    // index 0..5: rdi, rsi, rdx, rcx, r8, r9
+  kSseReg,    // index 0..7: xmm0..xmm7
+  kConstant,  // not passed: a clone made for this value (Arg::value), from debug information
+  kUnknown,   // on the stack, or after an argument whose size is unknown, or not passed
 };
 
 struct Arg {
   std::string spelling;  // as demangled ("long", "char const*"); "this" for a member's arg0
+  std::string name;      // the parameter's name from debug information; "this"; "" without
   ArgKind kind = ArgKind::kUnsupported;
   Location location = Location::kUnknown;
-  uint8_t index = 0;  // the register; for kStringView the first of two (size; data in index + 1)
-  std::string why;    // for kUnsupported or kUnknown: the reason, for error messages
+  uint8_t index = 0;      // the register; for kStringView the size's (data in index2)
+  uint8_t index2 = 0;     // kStringView: the data pointer's register
+  uint8_t width = 8;      // kInt: the bytes of the register that are the value's
+  bool is_signed = true;  // kInt
+  int64_t value = 0;      // Location::kConstant
+  std::string why;        // for kUnsupported or kUnknown: the reason, for error messages
 };
 
 // The ValueType an argument of this kind exports (kNull for kUnsupported).
@@ -105,20 +133,45 @@ struct Signature {
   std::string qualifiers;     // those trailing qualifiers as demangled: "const", "const &&", ""
   std::string return_type;    // template functions only: "int" of "int f<int>(int)"
   bool params_known = true;   // false for a C name ("getpid"): name only, no parameter list
+  // A whole-body clone's suffixes, in order: {"constprop.0", "isra.0"} of
+  // "f(int) [clone .constprop.0] [clone .isra.0]" and of "f.constprop.0.isra.0".
+  std::vector<std::string> clones;
 };
 // An error when `demangled` is not a function signature, or is one that is not
-// a function's entry: a compiler-made clone ("f(int) [clone .constprop.0]",
-// "f.cold", whose calling convention may differ) or a thunk.
+// a function's entry: a piece split off a function ("f(int) [clone .part.0]",
+// "f.cold"), another compiler-made copy (".omp_fn.0") or a thunk.
 Result<Signature> parse_signature(std::string_view demangled);
 
-// A function a pattern resolved to, with its arguments in ABI order: for a
-// member function args[0] is `this` and the declared parameters follow.
-// For a C name (signature.params_known false) args is empty: the types are unknown.
+// Whether a clone takes other arguments than its function (IPA-SRA and
+// IPA-CP clones: .isra, .constprop, .specialized), so that they can be found
+// only from debug information. False for a function that is no clone.
+bool clone_moves_arguments(const Signature& sig);
+// " [clone .constprop.0] [clone .isra.0]" for a clone, "" otherwise.
+std::string clone_suffix(const Signature& sig);
+
+// Where a Function's arguments were found.
+enum class ArgSource : uint8_t {
+  kSymbols,    // the demangled signature and the ABI (resolve()'s rules)
+  kDebugInfo,  // the function's debug information (debuginfo.h): exact
+};
+
+// A function a pattern resolved to, with its arguments in declaration order:
+// for a member function args[0] is `this` and the declared parameters follow
+// (a result returned through a hidden pointer is not among them).
+// For a C name (signature.params_known false) args is empty without debug
+// information: the types are unknown.
 struct Function {
   FunctionSymbol symbol;
   Signature signature;
   bool is_member = false;  // see resolve()
   std::vector<Arg> args;
+  // What `ret` reads at Return: kind, width and sign (location unused). The
+  // integer return register (rax, as int) unless the return type is known.
+  Arg ret;
+  ArgSource source = ArgSource::kSymbols;
+  // How the arguments were found, for explain: "debug info (/usr/lib/debug/...)",
+  // or the symbol-table rule used and why there was no debug information.
+  std::string how;
 };
 
 // resolve()'s error when nothing matches starts with this.
@@ -135,15 +188,18 @@ inline constexpr std::string_view kNoMatch = "no function matches '";
 //    inside parentheses a '*' right after a type ("char*", "Foo const*", "int**") is
 //    the pointer it looks like; "f(*)", "f(int, *)" and "f(std::vector<*>)" are globs.
 // Errors, each listing candidates (at most 10, then "and N more"):
-//  - nothing matches (candidates: functions whose name contains the pattern's last
-//    component, case-insensitively);
+//  - nothing matches (candidates: functions whose names look like the name the
+//    pattern spells, a case-only difference first; see internal::no_match);
 //  - a pattern without glob characters matches several different signatures (overloads):
 //    "ambiguous: 'f' matches 3 functions: f(int), f(long), f(char const*); write the signature".
 // A glob may match many functions; each one is returned, sorted by signature.
 // Copies of one signature (a C1 and a C2 constructor that are not aliases, the same
 // inline function in two objects) are all returned; a deleting destructor (D0)
 // is dropped when the complete one is there, as it calls it.
-// Compiler-made clones and thunks (see parse_signature) are never matched.
+// A function's whole-body clones match with it (f and "f(int) [clone .isra.0]"
+// are one signature, so not ambiguous): every call of f reaches one of them.
+// Pieces (.part, .cold), other compiler-made copies and thunks (see
+// parse_signature) are never matched.
 //
 // A function is a member (arg0 = this) when its scope is a class: the scope is in
 // `classes` (see function_symbols) or is a lambda, or has a constructor, destructor
@@ -156,13 +212,25 @@ inline constexpr std::string_view kNoMatch = "no function matches '";
 Result<std::vector<Function>> resolve(std::string_view pattern, const std::vector<FunctionSymbol>& symbols,
                                       const std::vector<std::string>& classes = {});
 
-// The evidence above, gathered from every symbol of a table (which parses
-// every signature: do it once per table, and resolve with it each time).
+// The evidence above, for the symbols of a table: made at once, it gathers
+// what a resolve() asks about, and keeps it. Make it once per table and
+// resolve with it each time. It refers to `symbols`, which must outlive it.
 struct ScopeEvidence;
 std::shared_ptr<const ScopeEvidence> gather_evidence(const std::vector<FunctionSymbol>& symbols,
                                                      const std::vector<std::string>& classes);
 Result<std::vector<Function>> resolve(std::string_view pattern, const std::vector<FunctionSymbol>& symbols,
                                       const ScopeEvidence& evidence);
+
+// As resolve(), except that a pattern without glob characters that matches
+// several signatures is no error: every match is returned (for listings).
+Result<std::vector<Function>> resolve_all(std::string_view pattern,
+                                          const std::vector<FunctionSymbol>& symbols,
+                                          const ScopeEvidence& evidence);
+
+// Re-locates f's arguments as a member function's (arg0 = this), for a
+// function without debug information whose scope the symbols do not show to
+// be a class: what a query that exports `this` says.
+void locate_as_member(Function& f, const ScopeEvidence& evidence);
 
 // Glob match as described above, without the pointer exception: every '*'
 // matches any run of characters and every '?' one character.

@@ -1,6 +1,8 @@
 // resolve() and the x86-64 System V argument locations (symbols.h).
 #include <algorithm>
 #include <cctype>
+#include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "hook/signature.h"
@@ -36,23 +38,51 @@ void insert(StringSet& set, std::string_view s) {
 }  // namespace
 
 // What the symbols say about which scopes are classes (resolve()'s evidence
-// rule). Names are kept as demangled: one demangler spells a name one way.
+// rule), for one name at a time, when resolve() asks. A process has tens of
+// thousands of functions and a resolve() asks about a few names, so rather
+// than parse every signature up front (a fifth of the first install's cost
+// of reading the symbols, more under ThreadSanitizer), it parses those of
+// the symbols that can say something about the name: a name is a
+// function's scope or parameter type only where the function's demangled
+// text contains the name's last component. Names are kept as demangled:
+// one demangler spells a name one way.
+//
+// Thread safety: facts() may be called from several threads (installs in
+// a Session and in an agent); the answers are memoized under a mutex.
 struct ScopeEvidence {
-  StringSet classes;      // vtable, typeinfo, ctor, dtor, const method
-  StringSet param_types;  // base types of parameters
-  StringSet scopes;       // scopes of any function: a type with methods
+  struct Facts {
+    bool is_class = false;       // vtable, typeinfo, ctor, dtor or const method
+    bool is_param_type = false;  // the base type of a parameter of some function
+    bool is_scope = false;       // the scope of some function: a type with methods
+  };
 
-  void add(const Signature& sig) {
-    for (const std::string& param : sig.params) {
-      std::string_view base = base_type(param);
-      if (is_named_type(base)) insert(param_types, base);
+  const std::vector<FunctionSymbol>* symbols = nullptr;  // outlives this
+  StringSet vtable_classes;                              // from vtable and typeinfo symbols
+
+  Facts facts(std::string_view name) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = memo_.find(name); it != memo_.end()) return it->second;
+    Facts f;
+    f.is_class = vtable_classes.contains(name);
+    std::string_view key = strip_template_args(last_component(name));
+    for (const FunctionSymbol& symbol : *symbols) {
+      if (symbol.demangled.find(key) == std::string::npos) continue;
+      Result<Signature> sig = parse_signature(symbol.demangled);
+      if (!sig) continue;
+      for (const std::string& param : sig->params) {
+        std::string_view base = base_type(param);
+        if (base == name && is_named_type(base)) f.is_param_type = true;
+      }
+      if (sig->scope != name) continue;
+      f.is_scope = true;
+      std::string_view comp = strip_template_args(last_component(sig->name));
+      if (sig->const_method || comp.starts_with('~') ||
+          comp == strip_template_args(last_component(sig->scope))) {
+        f.is_class = true;
+      }
     }
-    if (sig.scope.empty()) return;
-    std::string_view comp = strip_template_args(last_component(sig.name));
-    if (sig.const_method || comp.starts_with('~') || comp == strip_template_args(last_component(sig.scope))) {
-      insert(classes, sig.scope);
-    }
-    insert(scopes, sig.scope);
+    memo_.emplace(std::string(name), f);
+    return f;
   }
 
   static bool is_lambda(std::string_view scope) {
@@ -60,13 +90,28 @@ struct ScopeEvidence {
     return comp.starts_with("{lambda") || comp.starts_with("{unnamed type");
   }
   bool is_member_scope(std::string_view scope) const {
-    return classes.contains(scope) || param_types.contains(scope) || is_lambda(scope);
+    if (is_lambda(scope)) return true;
+    Facts f = facts(scope);
+    return f.is_class || f.is_param_type;
+  }
+  // Why `scope` is taken for a class, for explain; "" when it is not.
+  std::string why_class(std::string_view scope) const {
+    if (is_lambda(scope)) return "a lambda";
+    Facts f = facts(scope);
+    if (f.is_class) return "it has a vtable, typeinfo, constructor, destructor or const method";
+    if (f.is_param_type) return "it is a parameter type";
+    return "";
   }
   // A named type by value: a class, or else taken for an enum.
   bool is_class_type(std::string_view type) const {
-    return classes.contains(type) || scopes.contains(type) || is_lambda(type) ||
-           strip_template_args(type).size() != type.size();
+    if (is_lambda(type) || strip_template_args(type).size() != type.size()) return true;
+    Facts f = facts(type);
+    return f.is_class || f.is_scope;
   }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::unordered_map<std::string, Facts, StringHash, std::equal_to<>> memo_;
 };
 
 namespace {
@@ -80,13 +125,45 @@ struct TypeClass {
   std::string why;  // for kUnsupported kinds and Regs::kStack / kUnknown
 };
 
-bool is_integer_type(std::string_view t) {
-  static constexpr std::string_view kIntegers[] = {
-      "char",         "signed char", "unsigned char", "short",     "unsigned short",     "int",
-      "unsigned int", "long",        "unsigned long", "long long", "unsigned long long", "wchar_t",
-      "char8_t",      "char16_t",    "char32_t",
-  };
-  return std::find(std::begin(kIntegers), std::end(kIntegers), t) != std::end(kIntegers);
+struct IntType {
+  std::string_view spelling;
+  uint8_t width;
+  bool is_signed;
+};
+constexpr IntType kIntTypes[] = {
+    {"char", 1, true},
+    {"signed char", 1, true},
+    {"unsigned char", 1, false},
+    {"short", 2, true},
+    {"unsigned short", 2, false},
+    {"int", 4, true},
+    {"unsigned int", 4, false},
+    {"long", 8, true},
+    {"unsigned long", 8, false},
+    {"long long", 8, true},
+    {"unsigned long long", 8, false},
+    {"wchar_t", 4, true},
+    {"char8_t", 1, false},
+    {"char16_t", 2, false},
+    {"char32_t", 4, false},
+};
+
+const IntType* integer_type(std::string_view t) {
+  for (const IntType& i : kIntTypes) {
+    if (i.spelling == t) return &i;
+  }
+  return nullptr;
+}
+
+bool is_integer_type(std::string_view t) { return integer_type(t) != nullptr; }
+
+// An integer argument's width and sign from its spelling; an enum (whose
+// underlying type a symbol does not carry) is taken for an int.
+void set_int_width(Arg& arg) {
+  if (arg.kind != ArgKind::kInt) return;
+  const IntType* t = integer_type(normalize_spacing(arg.spelling));
+  arg.width = t != nullptr ? t->width : 4;
+  arg.is_signed = t != nullptr ? t->is_signed : true;
 }
 
 TypeClass classify(std::string_view spelling, const ScopeEvidence& evidence) {
@@ -155,7 +232,13 @@ std::vector<Arg> locate_args(const Signature& sig, bool is_member, const ScopeEv
   int next_int = 0;
   int next_sse = 0;
   std::string unknown_after;  // once set, every later argument's location is unknown
-  if (auto hidden = hidden_result_registers(sig, evidence)) {
+  if (clone_moves_arguments(sig)) {
+    unknown_after = "it is a clone the compiler made with other arguments than the function's (" +
+                    clone_suffix(sig).substr(1) +
+                    ": parameters dropped, replaced by constants or by the parts used), and without debug "
+                    "information pivot cannot tell where they are; build with -g, or use COUNT, duration "
+                    "and ret only";
+  } else if (auto hidden = hidden_result_registers(sig, evidence)) {
     next_int = *hidden;
   } else {
     unknown_after = hidden.error().message();
@@ -173,6 +256,7 @@ std::vector<Arg> locate_args(const Signature& sig, bool is_member, const ScopeEv
         if (next_int + need <= kIntRegs) {
           arg.location = Location::kIntReg;
           arg.index = static_cast<uint8_t>(next_int);
+          arg.index2 = static_cast<uint8_t>(next_int + 1);  // a pair's second (a string_view's data)
           next_int += need;
         } else if (arg.why.empty()) {
           arg.why = "passed on the stack: the integer registers are taken";
@@ -195,30 +279,62 @@ std::vector<Arg> locate_args(const Signature& sig, bool is_member, const ScopeEv
     }
   };
   if (is_member) {
-    Arg self{"this", ArgKind::kPointer};
+    Arg self;
+    self.spelling = "this";
+    self.name = "this";
+    self.kind = ArgKind::kPointer;
     place(self, Regs::kInt, "");
     args.push_back(std::move(self));
   }
   for (const std::string& param : sig.params) {
     TypeClass c = classify(param, evidence);
-    Arg arg{param, c.kind};
+    Arg arg;
+    arg.spelling = param;
+    arg.kind = c.kind;
+    set_int_width(arg);
     place(arg, c.regs, c.why);
     args.push_back(std::move(arg));
   }
   return args;
 }
 
-// Whether `text` contains `lower` (lower case), ignoring case.
-bool contains_ignoring_case(std::string_view text, std::string_view lower) {
-  auto it = std::search(text.begin(), text.end(), lower.begin(), lower.end(),
-                        [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
-  return it != text.end() || lower.empty();
+// What `ret` reads without debug information: the integer return register,
+// unless a template function's return type says more.
+Arg return_value(const Signature& sig, const ScopeEvidence& evidence) {
+  Arg ret;
+  ret.spelling = sig.return_type;
+  ret.kind = ArgKind::kInt;
+  if (sig.return_type.empty() || clone_moves_arguments(sig))
+    return ret;  // an IPA-SRA clone may return nothing
+  TypeClass c = classify(sig.return_type, evidence);
+  switch (c.kind) {
+    case ArgKind::kInt:
+    case ArgKind::kBool:
+    case ArgKind::kDouble:
+    case ArgKind::kFloat:
+    case ArgKind::kCString:
+    case ArgKind::kStdString:  // returned through the hidden pointer, which rax holds at return
+      ret.kind = c.kind;       // a std::string by value: rax holds the hidden result pointer at return
+      set_int_width(ret);
+      break;
+    default: break;
+  }
+  return ret;
 }
 
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+// How resolve() found a function's arguments, for explain.
+std::string symbol_rule(const Signature& sig, bool is_member, const ScopeEvidence& evidence) {
+  if (!sig.params_known) return "symbol table: a C name, whose argN are the integer argument registers";
+  std::string rule = "symbol table: ";
+  if (clone_moves_arguments(sig)) return rule + "a clone with moved arguments, which cannot be read";
+  if (is_member)
+    return rule + "a member of " + sig.scope + " (a class: " + evidence.why_class(sig.scope) + ")";
+  if (!sig.scope.empty()) {
+    return rule + sig.scope +
+           " taken for a namespace (nothing in the symbol tables shows it is a class; if it is one, "
+           "export `this` or build with -g)";
+  }
+  return rule + "the demangled signature";
 }
 
 // "a, b, c, and 4 more" of sorted, deduplicated names.
@@ -329,54 +445,6 @@ bool matches(const Pattern& p, const Signature& sig) {
   return bare.size() != name.size() && glob_match(p.glob, bare);
 }
 
-// The pattern's last name component without glob characters, for suggestions.
-// Edit distance of two short lower-case names (insert, delete, replace).
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-// True when `name` (a function's last component) looks like what `key`
-// meant: contains it, or is a typo away from it.
-bool similar_name(std::string_view name, std::string_view key) {
-  if (contains_ignoring_case(name, key)) return true;
-  if (key.size() < 4 || name.size() > key.size() + 2 || name.size() + 2 < key.size()) return false;
-  return edit_distance(to_lower(name), key) <= std::max<size_t>(1, key.size() / 4);
-}
-
-std::string suggestion_key(std::string_view pattern, bool signature) {
-  std::string_view name = pattern;
-  if (signature) {
-    for (size_t i = 1; i < pattern.size(); ++i) {
-      char prev = pattern[i - 1];
-      if (pattern[i] == '(' && (internal::is_ident_char(prev) || prev == '>' || prev == '*' || prev == '?')) {
-        name = pattern.substr(0, i);
-        break;
-      }
-    }
-  }
-  std::string_view comp = last_component(name);
-  std::string_view best;
-  size_t start = 0;
-  for (size_t i = 0; i <= comp.size(); ++i) {
-    if (i == comp.size() || comp[i] == '*' || comp[i] == '?') {
-      if (i - start > best.size()) best = comp.substr(start, i - start);
-      start = i + 1;
-    }
-  }
-  return to_lower(best);
-}
-
 bool is_deleting_destructor(const FunctionSymbol& s) { return s.mangled.ends_with("D0Ev"); }
 bool is_other_destructor(const FunctionSymbol& s) {
   return s.mangled.ends_with("D1Ev") || s.mangled.ends_with("D2Ev");
@@ -408,10 +476,8 @@ ValueType value_type(ArgKind kind) {
 std::shared_ptr<const ScopeEvidence> gather_evidence(const std::vector<FunctionSymbol>& symbols,
                                                      const std::vector<std::string>& classes) {
   auto evidence = std::make_shared<ScopeEvidence>();
-  for (const std::string& c : classes) insert(evidence->classes, c);
-  for (const FunctionSymbol& symbol : symbols) {
-    if (Result<Signature> sig = parse_signature(symbol.demangled)) evidence->add(*sig);
-  }
+  evidence->symbols = &symbols;
+  for (const std::string& c : classes) insert(evidence->vtable_classes, c);
   return evidence;
 }
 
@@ -420,8 +486,11 @@ Result<std::vector<Function>> resolve(std::string_view pattern, const std::vecto
   return resolve(pattern, symbols, *gather_evidence(symbols, classes));
 }
 
-Result<std::vector<Function>> resolve(std::string_view pattern, const std::vector<FunctionSymbol>& symbols,
-                                      const ScopeEvidence& evidence) {
+namespace {
+
+Result<std::vector<Function>> resolve_impl(std::string_view pattern,
+                                           const std::vector<FunctionSymbol>& symbols,
+                                           const ScopeEvidence& evidence, bool overloads_ok) {
   std::string_view trimmed = pattern;
   while (!trimmed.empty() && trimmed.front() == ' ') trimmed.remove_prefix(1);
   while (!trimmed.empty() && trimmed.back() == ' ') trimmed.remove_suffix(1);
@@ -438,21 +507,7 @@ Result<std::vector<Function>> resolve(std::string_view pattern, const std::vecto
     }
   }
 
-  if (found.empty()) {
-    std::string message = std::string(kNoMatch) + std::string(trimmed) + "'";
-    std::string key = suggestion_key(trimmed, p.signature);
-    std::vector<std::string> similar;
-    if (!key.empty()) {
-      for (const FunctionSymbol& symbol : symbols) {
-        Result<Signature> sig = parse_signature(symbol.demangled);
-        if (sig && similar_name(strip_template_args(last_component(sig->name)), key)) {
-          similar.push_back(symbol.demangled);
-        }
-      }
-    }
-    if (!similar.empty()) message += "; similar: " + candidate_list(std::move(similar), trimmed);
-    return Error(std::move(message));
-  }
+  if (found.empty()) return internal::no_match(trimmed, p.signature, symbols);
 
   // A deleting destructor calls the complete one: hooking both would count twice.
   std::erase_if(found, [&](const Match& m) {
@@ -467,7 +522,7 @@ Result<std::vector<Function>> resolve(std::string_view pattern, const std::vecto
            std::tie(b.symbol->demangled, b.symbol->address);
   });
 
-  if (!p.has_glob) {
+  if (!p.has_glob && !overloads_ok) {
     std::vector<std::string> names;
     std::unordered_set<std::string_view> keys;
     for (const Match& m : found) {
@@ -487,10 +542,32 @@ Result<std::vector<Function>> resolve(std::string_view pattern, const std::vecto
     f.is_member =
         m.signature.params_known && !m.signature.scope.empty() && evidence.is_member_scope(m.signature.scope);
     f.args = locate_args(m.signature, f.is_member, evidence);
+    f.ret = return_value(m.signature, evidence);
+    f.how = symbol_rule(m.signature, f.is_member, evidence);
     f.signature = std::move(m.signature);
     out.push_back(std::move(f));
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<Function>> resolve(std::string_view pattern, const std::vector<FunctionSymbol>& symbols,
+                                      const ScopeEvidence& evidence) {
+  return resolve_impl(pattern, symbols, evidence, false);
+}
+
+Result<std::vector<Function>> resolve_all(std::string_view pattern,
+                                          const std::vector<FunctionSymbol>& symbols,
+                                          const ScopeEvidence& evidence) {
+  return resolve_impl(pattern, symbols, evidence, true);
+}
+
+void locate_as_member(Function& f, const ScopeEvidence& evidence) {
+  if (f.is_member || !f.signature.params_known || f.signature.scope.empty()) return;
+  f.is_member = true;
+  f.args = locate_args(f.signature, true, evidence);
+  f.how = "symbol table: a member of " + f.signature.scope + " (the query exports `this`)";
 }
 
 }  // namespace pivot::hook

@@ -170,9 +170,10 @@ TEST(Resolve, GlobsMatchMany) {
   ASSERT_TRUE(fns) << fns.error().message();
   std::vector<std::string> names;
   for (const Function& f : *fns) names.push_back(f.symbol.demangled);
-  // Sorted; the [clone .constprop.0] is never matched.
-  EXPECT_EQ(names, (std::vector<std::string>{"minidfs::log(char const*)", "minidfs::log(int)",
-                                             "minidfs::log(long)"}));
+  // Sorted; a whole-body clone is matched with its function.
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"minidfs::log(char const*)", "minidfs::log(int)",
+                                      "minidfs::log(int) [clone .constprop.0]", "minidfs::log(long)"}));
 
   fns = resolve("minidfs::DataNodeMetrics::incr*", without_mode_ctor(), kClasses);
   ASSERT_TRUE(fns);
@@ -180,11 +181,22 @@ TEST(Resolve, GlobsMatchMany) {
 
   fns = resolve("*::log(*)", without_mode_ctor(), kClasses);
   ASSERT_TRUE(fns);
-  EXPECT_EQ(fns->size(), 3u);
+  EXPECT_EQ(fns->size(), 4u);  // with log(int)'s clone
 
   fns = resolve("minidfs::log(?*)", without_mode_ctor(), kClasses);  // a glob, so no ambiguity error
   ASSERT_TRUE(fns);
-  EXPECT_EQ(fns->size(), 3u);
+  EXPECT_EQ(fns->size(), 4u);
+
+  // A function and its clone are one signature: not ambiguous.
+  fns = resolve("minidfs::log(int)", without_mode_ctor(), kClasses);
+  ASSERT_TRUE(fns);
+  ASSERT_EQ(fns->size(), 2u);
+  EXPECT_TRUE((*fns)[0].signature.clones.empty());
+  EXPECT_EQ((*fns)[1].signature.clones, std::vector<std::string>{"constprop.0"});
+  // Without debug information a clone's arguments cannot be located; its function's can.
+  expect_args((*fns)[0], {{kInt, kIntReg, 0}});
+  expect_args((*fns)[1], {{kInt, kUnknown, 0}});
+  EXPECT_NE((*fns)[1].args[0].why.find("clone"), std::string::npos) << (*fns)[1].args[0].why;
 
   // In a parameter list, '*' right after a type is a pointer, not a glob.
   fns = resolve("minidfs::log(char*)", without_mode_ctor(), kClasses);
@@ -210,6 +222,33 @@ TEST(Resolve, NoMatchSuggests) {
   EXPECT_EQ(error_of("*::zzz*"), "no function matches '*::zzz*'");
   EXPECT_EQ(error_of(""), "empty function pattern");
 
+  // Suggestions look like what was written, scope included: a case-only
+  // difference first, then the same scope, then the same class elsewhere;
+  // never library internals ('_' names) nor C names for a C++ pattern.
+  const std::vector<FunctionSymbol> shop = {
+      sym("shop::Restock(long)", 0x10),
+      sym("shop::restocks(long)", 0x20),
+      sym("shop::Store::restock(long)", 0x30),
+      sym("mall::Store::restock(long)", 0x40),
+      sym("other::restock(long)", 0x50),
+      sym("std::__detail::restock(int)", 0x60),
+      sym("__libc_restock", 0x70),
+      sym("restock_r", 0x80),
+  };
+  auto shop_error = [&](std::string_view pattern) {
+    auto r = resolve(pattern, shop);
+    return r ? std::string("matched") : r.error().message();
+  };
+  EXPECT_EQ(shop_error("shop::restock"),
+            "no function matches 'shop::restock'; similar: shop::Restock(long), shop::restocks(long), "
+            "shop::Store::restock(long)");
+  EXPECT_EQ(shop_error("shop::store::restock(long)"),
+            "no function matches 'shop::store::restock(long)'; similar: shop::Store::restock(long), "
+            "mall::Store::restock(long)");
+  EXPECT_EQ(shop_error("restok"),  // a typo away; internals and names too far off left out
+            "no function matches 'restok'; similar: shop::Restock(long), other::restock(long), "
+            "mall::Store::restock(long), shop::Store::restock(long)");
+
   std::vector<FunctionSymbol> many;
   for (int i = 0; i < 13; ++i)
     many.push_back(sym("ns::handler" + std::to_string(i + 10) + "(int)", 0x100 + i));
@@ -228,7 +267,7 @@ TEST(Resolve, MemberOrFreeByEvidence) {
   EXPECT_TRUE(only("minidfs::Timer::fire").is_member);     // Timer has a vtable
   EXPECT_TRUE(only("minidfs::run(int)::{lambda(int)#1}::operator()").is_member);
   EXPECT_FALSE(only("minidfs::Helper::compute").is_member);  // no evidence: taken for a namespace
-  EXPECT_FALSE(only("minidfs::log(int)").is_member);
+  EXPECT_FALSE(only("minidfs::log(char const*)").is_member);
 
   Function timer = only("minidfs::Timer::fire");
   expect_args(timer, {{ArgKind::kPointer, kIntReg, 0}, {kInt, kIntReg, 1}});

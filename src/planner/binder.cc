@@ -28,6 +28,20 @@ std::set<int> BoundQuery::refs(const Expr& e) const {
   return out;
 }
 
+bool BoundQuery::in_subtree(int n, int root) const {
+  for (; n >= 0; n = nodes[n].parent) {
+    if (n == root) return true;
+  }
+  return false;
+}
+
+std::vector<int> BoundQuery::deepest_first() const {
+  std::vector<int> order;
+  for (size_t i = 0; i < nodes.size(); ++i) order.push_back(static_cast<int>(i));
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return nodes[x].depth > nodes[y].depth; });
+  return order;
+}
+
 namespace {
 
 std::string join_names(const std::vector<std::string>& names, size_t limit = 40) {
@@ -153,6 +167,9 @@ class Binder {
     info.let = &l;
     info.type = *t;
     info.nodes = b_.refs(*l.expr);
+    // A constant is computed at the From variable's advice; what uses it
+    // goes there too, not where the constant would read as null.
+    if (info.nodes.empty()) info.nodes.insert(0);
     b_.lets[l.name] = std::move(info);
     return Status();
   }

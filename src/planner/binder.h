@@ -40,7 +40,7 @@ struct Node {
 struct LetInfo {
   const query::Let* let = nullptr;
   Type type = Type::kNull;
-  std::set<int> nodes;  // variables it reads, through other Lets too
+  std::set<int> nodes;  // variables it reads, through other Lets too; {0} for a constant
 };
 
 struct BoundQuery {
@@ -61,6 +61,11 @@ struct BoundQuery {
   }
   // The variables an expression reads (Let names expanded).
   std::set<int> refs(const query::Expr& e) const;
+  // Whether variable n is `root` or below it in the join tree.
+  bool in_subtree(int n, int root) const;
+  // The variables, deepest first (ties in binding order): the causal order
+  // of their advice, each packing before its parent unpacks.
+  std::vector<int> deepest_first() const;
 };
 
 Result<BoundQuery> bind_query(const FlatQuery& q, const Catalog& catalog, std::string_view text);

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "query/error.h"
 #include "query/printer.h"
@@ -30,13 +31,56 @@ bool aggregates(const query::Query& q) {
 
 namespace {
 
-// Rewrites an expression tree bottom-up; `f` returns a replacement or null.
-ExprPtr rewrite(const ExprPtr& e, const std::function<ExprPtr(const Expr&)>& f) {
+// Counts an expression's nodes as a tree, each shared node once per use,
+// visiting each distinct node once.
+class SizeCounter {
+ public:
+  uint64_t size(const ExprPtr& e) {
+    if (!e) return 0;
+    if (e->args.empty()) return 1;
+    auto [it, fresh] = memo_.try_emplace(e.get(), 0);
+    if (!fresh) return it->second;
+    uint64_t n = 1;
+    for (const ExprPtr& a : e->args) n = add(n, size(a));
+    memo_[e.get()] = n;  // `it` may have moved while the arguments were counted
+    return n;
+  }
+  static uint64_t add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+ private:
+  std::unordered_map<const Expr*, uint64_t> memo_;
+};
+
+}  // namespace
+
+uint64_t query_size(const query::Query& q) {
+  SizeCounter c;
+  uint64_t n = 1 + q.joins.size();  // the variables
+  n = SizeCounter::add(n, c.size(q.where));
+  for (const auto& l : q.lets) n = SizeCounter::add(n, c.size(l.expr));
+  for (const auto& g : q.group_by) n = SizeCounter::add(n, c.size(g));
+  for (const auto& s : q.select) n = SizeCounter::add(n, c.size(s.expr));
+  return n;
+}
+
+namespace {
+
+// Rewritten nodes by original, so that a subtree shared by several uses
+// is rewritten once and stays shared (composition would otherwise copy it
+// at each use, and the copies double at every level of a chain).
+// Each entry keeps its original alive, so that no later node can take its
+// address while the memo is in use.
+using RewriteMemo = std::unordered_map<const Expr*, std::pair<ExprPtr, ExprPtr>>;
+
+// Rewrites an expression bottom-up; `f` returns a replacement or null.
+ExprPtr rewrite(const ExprPtr& e, RewriteMemo& memo, const std::function<ExprPtr(const Expr&)>& f) {
   if (!e) return e;
   if (ExprPtr r = f(*e)) return r;
   if (e->args.empty()) return e;
+  if (auto it = memo.find(e.get()); it != memo.end()) return it->second.second;
   auto copy = std::make_shared<Expr>(*e);
-  for (ExprPtr& a : copy->args) a = rewrite(a, f);
+  for (ExprPtr& a : copy->args) a = rewrite(a, memo, f);
+  memo[e.get()] = {e, copy};
   return copy;
 }
 
@@ -80,8 +124,9 @@ query::Query rename_apart(const query::Query& src, const std::string& prefix, st
   vars[src.var] = fresh(src.var);
   for (const auto& j : src.joins) vars[j.var] = fresh(j.var);
   for (const auto& l : src.lets) lets[l.name] = fresh(l.name);
+  RewriteMemo memo;
   auto fix = [&](const ExprPtr& e) {
-    return rewrite(e, [&](const Expr& x) -> ExprPtr {
+    return rewrite(e, memo, [&](const Expr& x) -> ExprPtr {
       if (x.kind == Expr::Kind::kField && vars.count(x.var)) {
         auto c = std::make_shared<Expr>(x);
         c->var = vars[x.var];
@@ -125,9 +170,9 @@ class Flattener {
         return query::make_error(program_.text, q.pos,
                                  "query name '" + q.name + "' is also a tracepoint; choose another name");
       }
-      auto flat = flatten_one(q);
-      if (!flat) return flat.error();
       std::string label = q.name.empty() ? "q" + std::to_string(index) : q.name;
+      auto flat = flatten_one(q, label);
+      if (!flat) return flat.error();
       if (!q.name.empty()) done_[q.name] = *flat;
       out.push_back({label, flat->query});
     }
@@ -142,7 +187,7 @@ class Flattener {
     return it == done_.end() ? nullptr : &it->second;
   }
 
-  Result<Flattened> flatten_one(const query::Query& q) {
+  Result<Flattened> flatten_one(const query::Query& q, const std::string& label) {
     query::Query cur = q;
     std::set<std::string> taken;
     taken.insert(q.var);
@@ -156,8 +201,11 @@ class Flattener {
       if (query_source(j.source)) query_vars.push_back(j.var);
     }
     for (const std::string& var : query_vars) {
-      auto r = inline_var(cur, var, taken);
+      auto r = inline_var(cur, var, taken, label);
       if (!r) return r.error();
+    }
+    if (uint64_t size = query_size(cur); size > kMaxQuerySize) {
+      return query::make_error(program_.text, q.pos, too_large(label, size, ""));
     }
 
     Flattened f;
@@ -168,7 +216,21 @@ class Flattener {
     return f;
   }
 
-  Status inline_var(query::Query& cur, const std::string& var, std::set<std::string>& taken) {
+  static std::string too_large(const std::string& label, uint64_t size, const std::string& inlined) {
+    std::string n = size == UINT64_MAX ? "more than 18446744073709551614" : std::to_string(size);
+    std::string out = "query '" + label + "' is too large";
+    if (!inlined.empty()) out += " with query '" + inlined + "' inlined";
+    out += ": " + n + " nodes (expressions and variables); at most " + std::to_string(kMaxQuerySize);
+    if (!inlined.empty()) out += ". Each use of a source query's output copies its expression";
+    return out;
+  }
+
+  // Inlines the query that `var` reads. The result is measured before
+  // anything else is built from it: the expressions share the source's
+  // subtrees (rewrite keeps sharing), so even an over-large result costs
+  // little here.
+  Status inline_var(query::Query& cur, const std::string& var, std::set<std::string>& taken,
+                    const std::string& label) {
     const query::Source* source = nullptr;
     query::Join* join = nullptr;
     if (cur.var == var) {
@@ -182,7 +244,8 @@ class Flattener {
       }
     }
     const Flattened& inner = *query_source(*source);
-    const std::string& inner_name = source->names[0];
+    const std::string inner_name = source->names[0];
+    const query::Pos source_pos = source->name_pos[0];
     if (aggregates(inner.query)) {
       return query::make_error(
           program_.text, source->name_pos[0],
@@ -200,8 +263,9 @@ class Flattener {
 
     // Replace var.x by the source's expression for x.
     std::optional<Error> error;
+    RewriteMemo memo;
     auto subst = [&](const ExprPtr& e) {
-      return rewrite(e, [&](const Expr& x) -> ExprPtr {
+      return rewrite(e, memo, [&](const Expr& x) -> ExprPtr {
         if (x.kind != Expr::Kind::kField || x.var != var) return nullptr;
         auto it = outputs.find(x.field);
         if (it != outputs.end()) return it->second;
@@ -244,6 +308,9 @@ class Flattener {
     std::vector<query::Let> lets = sub.lets;
     lets.insert(lets.end(), cur.lets.begin(), cur.lets.end());
     cur.lets = std::move(lets);
+    if (uint64_t size = query_size(cur); size > kMaxQuerySize) {
+      return query::make_error(program_.text, source_pos, too_large(label, size, inner_name));
+    }
     return Status();
   }
 

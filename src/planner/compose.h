@@ -9,8 +9,16 @@
 // L's expression for it. A source query must not aggregate: its rows are
 // events at its emitting tracepoint, in the same causal execution, so they
 // join by happened-before like any other tracepoint.
+//
+// Inlining copies: each use of a source's output is a copy of its
+// expression, so a chain of queries that each use the previous output twice
+// doubles at every step (20 lines of text, a million nodes). Expressions are
+// shared while composing, and every composed query is measured as the later
+// stages will walk it (query_size) before it is built further: one over
+// kMaxQuerySize is an error at the name of the source that made it so.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,6 +32,16 @@ struct FlatQuery {
   std::string label;   // the query's name, or q<N> by position in the text
   query::Query query;  // sources are tracepoints and unions only
 };
+
+// The most nodes a query may have once composed: expression nodes, counted
+// once per use as the binder and planner see them, plus variables. The paper's
+// queries have at most a few dozen; 10000 keeps a compile, and the advice it
+// makes, within a few MB. Fixed: every agent checks it again for itself.
+inline constexpr uint64_t kMaxQuerySize = 10'000;
+
+// The size of `q` as kMaxQuerySize counts it (saturating; linear in the
+// distinct nodes, however much they are shared).
+uint64_t query_size(const query::Query& q);
 
 Result<std::vector<FlatQuery>> flatten(const query::Program& program, const Catalog& catalog);
 

@@ -2,585 +2,18 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
-#include <set>
 
 #include "planner/binder.h"
+#include "planner/codegen.h"
 #include "planner/compose.h"
+#include "planner/placement.h"
+#include "planner/pre_aggregation.h"
+#include "planner/projection.h"
 #include "query/error.h"
 #include "query/parser.h"
-#include "query/printer.h"
 #include "tracepoint/registry.h"
 
 namespace pivot::planner {
-
-using query::Expr;
-using query::ExprPtr;
-
-std::string Plan::explain() const {
-  std::string out;
-  for (const QueryPlan& q : queries) {
-    for (const std::string& line : q.explain_lines) out += line + "\n";
-  }
-  return out;
-}
-
-namespace {
-
-// A value flowing through advice: a variable's export ("var.field"), a Let
-// ("let:name"), or a column of a pre-aggregated bag ("pre:...").
-struct Column {
-  std::string key;
-  std::string var;   // display: the variable; empty for Lets and pre-aggregates
-  std::string name;  // display: the field, Let name or expression text
-  bool operator==(const Column& o) const { return key == o.key; }
-};
-
-Column field_column(const std::string& var, const std::string& field) {
-  return {var + "." + field, var, field};
-}
-Column let_column(const std::string& name) { return {"let:" + name, "", name}; }
-
-void add_unique(std::vector<Column>& v, const Column& c) {
-  if (std::find(v.begin(), v.end(), c) == v.end()) v.push_back(c);
-}
-
-bool contains(const std::vector<Column>& v, const std::string& key) {
-  return std::any_of(v.begin(), v.end(), [&](const Column& c) { return c.key == key; });
-}
-
-// The columns an expression reads directly.
-void columns_of(const Expr& e, std::vector<Column>& out) {
-  if (e.kind == Expr::Kind::kField) add_unique(out, field_column(e.var, e.field));
-  if (e.kind == Expr::Kind::kName) add_unique(out, let_column(e.name));
-  for (const ExprPtr& a : e.args) {
-    if (a) columns_of(*a, out);
-  }
-}
-
-advice::Op advice_op(query::Op op) { return static_cast<advice::Op>(static_cast<int>(op)); }
-static_assert(static_cast<int>(query::Op::kNeg) == static_cast<int>(advice::Op::kNeg));
-
-aggregate::AggFn agg_fn(query::AggFn f) {
-  switch (f) {
-    case query::AggFn::kCount: return aggregate::AggFn::kCount;
-    case query::AggFn::kSum: return aggregate::AggFn::kSum;
-    case query::AggFn::kMin: return aggregate::AggFn::kMin;
-    case query::AggFn::kMax: return aggregate::AggFn::kMax;
-    case query::AggFn::kAvg: return aggregate::AggFn::kAvg;
-  }
-  return aggregate::AggFn::kCount;
-}
-
-internal::Combine combine_of(query::AggFn f) {
-  if (f == query::AggFn::kMin) return internal::Combine::kMin;
-  if (f == query::AggFn::kMax) return internal::Combine::kMax;
-  return internal::Combine::kSum;
-}
-
-uint64_t hash_bag(uint64_t uid, std::string_view label) {
-  uint64_t h = uid ^ 0xcbf29ce484222325ull;
-  for (unsigned char c : label) h = (h ^ c) * 0x100000001b3ull;
-  return h ^ (h >> 29);
-}
-
-// The plan of one variable's advice.
-struct NodePlan {
-  std::vector<ExprPtr> filters;
-  std::vector<const query::Let*> lets;
-  std::vector<Column> uses;      // columns read here
-  std::vector<Column> observed;  // own exports read here or above
-  std::vector<Column> packed;    // what this variable's bag carries to its parent
-  internal::BagSpec spec;
-  // Pre-aggregation (a child of the root only).
-  bool pre_aggregated = false;
-  std::vector<ExprPtr> pre_keys;
-  std::vector<const Expr*> pre_aggs;  // aggregates whose argument is computed here
-};
-
-class Planner {
- public:
-  Planner(const BoundQuery& b, uint64_t uid, int& advice_counter)
-      : b_(b), q_(b.flat->query), uid_(uid), counter_(advice_counter) {}
-
-  QueryPlan run() {
-    plans_.resize(b_.nodes.size());
-    place();
-    choose_pre_aggregation();
-    add_emit_uses();
-    flow_columns();
-    QueryPlan out;
-    out.label = b_.flat->label;
-    make_shape(out);
-    // Advice in causal order: the deepest variables pack first.
-    std::vector<int> order;
-    for (size_t i = 0; i < b_.nodes.size(); ++i) order.push_back(static_cast<int>(i));
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int x, int y) { return b_.nodes[x].depth > b_.nodes[y].depth; });
-    for (int n : order) build_program(n, out);
-    return out;
-  }
-
- private:
-  // --- placement (filter and Let push-down) --------------------------------
-
-  bool in_subtree(int n, int root) const {
-    for (; n >= 0; n = b_.nodes[n].parent) {
-      if (n == root) return true;
-    }
-    return false;
-  }
-
-  // The deepest variable whose subtree holds every variable in `refs`: the
-  // earliest advice that sees all of them.
-  int lowest_common(const std::set<int>& refs) const {
-    if (refs.empty()) return 0;
-    int lca = *refs.begin();
-    for (int r : refs) {
-      while (!in_subtree(r, lca)) lca = b_.nodes[lca].parent;
-    }
-    return lca;
-  }
-
-  // Where filters the joined rows; First/MostRecent select among the tuples
-  // of their variable before that. A filter pushed below a selection would
-  // change which tuple is selected, so it goes no lower than the parent of
-  // the highest selecting variable on its way to the root.
-  int above_selections(int n) const {
-    int placed = n;
-    for (int a = n; a > 0; a = b_.nodes[a].parent) {
-      if (b_.nodes[a].mode != query::JoinMode::kAll) placed = b_.nodes[a].parent;
-    }
-    return placed;
-  }
-
-  void add_use(int n, const Expr& e) { columns_of(e, plans_[n].uses); }
-
-  static void split_and(const ExprPtr& e, std::vector<ExprPtr>& out) {
-    if (e->kind == Expr::Kind::kBinary && e->op == query::Op::kAnd) {
-      split_and(e->args[0], out);
-      split_and(e->args[1], out);
-    } else {
-      out.push_back(e);
-    }
-  }
-
-  void place() {
-    for (const query::Let& l : q_.lets) {
-      int n = lowest_common(b_.lets.at(l.name).nodes);
-      plans_[n].lets.push_back(&l);
-      add_use(n, *l.expr);
-    }
-    if (q_.where) {
-      std::vector<ExprPtr> conjuncts;
-      split_and(q_.where, conjuncts);
-      for (const ExprPtr& c : conjuncts) {
-        int n = above_selections(lowest_common(b_.refs(*c)));
-        plans_[n].filters.push_back(c);
-        add_use(n, *c);
-      }
-    }
-  }
-
-  // --- pre-aggregation in PACK ----------------------------------------------
-
-  bool touches(const Expr& e, int sub) const {
-    for (int r : b_.refs(e)) {
-      if (in_subtree(r, sub)) return true;
-    }
-    return false;
-  }
-  bool only(const Expr& e, int sub) const {
-    std::set<int> refs = b_.refs(e);
-    return !refs.empty() && std::all_of(refs.begin(), refs.end(), [&](int r) { return in_subtree(r, sub); });
-  }
-
-  // A plain-joined child of the root packs partial aggregates instead of
-  // tuples when the root only groups by its values or aggregates them. One
-  // such child per query: the row counts of two would have to multiply.
-  void choose_pre_aggregation() {
-    if (!b_.aggregating) return;
-    for (int child : b_.nodes[0].children) {
-      if (b_.nodes[child].mode == query::JoinMode::kAll && try_pre_aggregate(child)) return;
-    }
-  }
-
-  bool try_pre_aggregate(int u) {
-    for (const ExprPtr& f : plans_[0].filters) {
-      if (touches(*f, u)) return false;
-    }
-    for (const query::Let* l : plans_[0].lets) {
-      if (touches(*l->expr, u)) return false;
-    }
-    std::vector<ExprPtr> keys;
-    std::vector<const Expr*> aggs;
-    for (const ExprPtr& k : b_.keys) {
-      if (only(*k, u))
-        keys.push_back(k);
-      else if (touches(*k, u))
-        return false;
-    }
-    for (const Expr* a : b_.aggs) {
-      if (a->args.empty() || !touches(*a->args[0], u)) continue;
-      if (!only(*a->args[0], u) || a->agg == query::AggFn::kCount) return false;
-      aggs.push_back(a);
-    }
-    NodePlan& p = plans_[u];
-    p.pre_aggregated = true;
-    p.pre_keys = std::move(keys);
-    p.pre_aggs = std::move(aggs);
-    for (const ExprPtr& k : p.pre_keys) add_use(u, *k);
-    for (const Expr* a : p.pre_aggs) add_use(u, *a->args[0]);
-    return true;
-  }
-
-  int pre_child() const {
-    for (int c : b_.nodes[0].children) {
-      if (plans_[c].pre_aggregated) return c;
-    }
-    return -1;
-  }
-
-  bool handled_by_pre(const Expr& e) const {
-    int u = pre_child();
-    return u >= 0 && only(e, u);
-  }
-
-  void add_emit_uses() {
-    for (const ExprPtr& k : b_.keys) {
-      if (!handled_by_pre(*k)) add_use(0, *k);
-    }
-    for (const Expr* a : b_.aggs) {
-      if (!a->args.empty() && !handled_by_pre(*a->args[0])) add_use(0, *a->args[0]);
-    }
-  }
-
-  // --- projection: what each variable observes and packs -------------------
-
-  std::vector<Column> used_above(int n) const {
-    std::vector<Column> out;
-    for (int a = b_.nodes[n].parent; a >= 0; a = b_.nodes[a].parent) {
-      for (const Column& c : plans_[a].uses) add_unique(out, c);
-    }
-    return out;
-  }
-
-  void flow_columns() {
-    std::vector<int> order;
-    for (size_t i = 0; i < b_.nodes.size(); ++i) order.push_back(static_cast<int>(i));
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int x, int y) { return b_.nodes[x].depth > b_.nodes[y].depth; });
-    for (int n : order) {
-      const Node& node = b_.nodes[n];
-      NodePlan& p = plans_[n];
-      std::vector<Column> above = used_above(n);
-      for (const Field& f : node.fields) {  // in export order
-        Column c = field_column(node.var, f.name);
-        if (contains(p.uses, c.key) || contains(above, c.key)) p.observed.push_back(c);
-      }
-      if (n == 0) continue;
-      p.spec.bag_id = hash_bag(uid_, b_.flat->label + "." + node.var);
-      if (p.pre_aggregated) {
-        p.spec.mode = internal::PackMode::kAggregate;
-        p.spec.keys = static_cast<uint32_t>(p.pre_keys.size());
-        p.spec.combine.push_back(internal::Combine::kSum);  // the row count
-        for (size_t i = 0; i < p.pre_keys.size(); ++i) {
-          p.packed.push_back({"pre:key" + std::to_string(i), "", ""});
-        }
-        p.packed.push_back({"pre:count", "", "COUNT"});
-        for (size_t i = 0; i < p.pre_aggs.size(); ++i) {
-          p.spec.combine.push_back(combine_of(p.pre_aggs[i]->agg));
-          p.packed.push_back({"pre:agg" + std::to_string(i), "", ""});
-        }
-        continue;
-      }
-      switch (node.mode) {
-        case query::JoinMode::kAll: p.spec.mode = internal::PackMode::kAll; break;
-        case query::JoinMode::kFirst: p.spec.mode = internal::PackMode::kFirst; break;
-        case query::JoinMode::kMostRecent: p.spec.mode = internal::PackMode::kMostRecent; break;
-        case query::JoinMode::kFirstN: p.spec.mode = internal::PackMode::kFirstN; break;
-        case query::JoinMode::kMostRecentN: p.spec.mode = internal::PackMode::kMostRecentN; break;
-      }
-      p.spec.n = static_cast<uint32_t>(node.mode == query::JoinMode::kAll ? 0 : std::max<int64_t>(node.n, 1));
-      std::vector<Column> avail = p.observed;
-      for (const query::Let* l : p.lets) avail.push_back(let_column(l->name));
-      for (int c : node.children) {
-        for (const Column& col : plans_[c].packed) avail.push_back(col);
-      }
-      for (const Column& c : avail) {
-        if (contains(above, c.key)) add_unique(p.packed, c);
-      }
-    }
-  }
-
-  // --- programs ---------------------------------------------------------------
-
-  void make_shape(QueryPlan& out) const {
-    out.shape.keys = static_cast<uint32_t>(b_.keys.size());
-    out.shape.raw = b_.raw;
-    int u = pre_child();
-    for (const Expr* a : b_.aggs) {
-      out.shape.aggs.push_back(agg_fn(a->agg));
-      bool pre = u >= 0 && std::find(plans_[u].pre_aggs.begin(), plans_[u].pre_aggs.end(), a) !=
-                               plans_[u].pre_aggs.end();
-      out.shape.presummed.push_back(pre);
-    }
-    for (size_t i = 0; i < q_.select.size(); ++i) {
-      const query::SelectItem& item = q_.select[i];
-      out.columns.push_back(item.alias.empty() ? query::to_string(*item.expr) : item.alias);
-      auto [is_key, index] = b_.columns[i];
-      out.column_index.push_back(is_key ? index : static_cast<uint32_t>(b_.keys.size()) + index);
-    }
-  }
-
-  // Per-program register allocation and display names.
-  struct Frame {
-    std::map<std::string, uint16_t> regs;
-    std::vector<Column> shown;  // every column the program mentions, for display names
-    uint16_t next = 0;
-    uint16_t reg(const Column& c) {
-      auto it = regs.find(c.key);
-      if (it != regs.end()) return it->second;
-      add_unique(shown, c);
-      return regs[c.key] = next++;
-    }
-  };
-
-  static std::string display(const Frame& f, const Column& c) {
-    if (c.var.empty()) return c.name;
-    for (const Column& o : f.shown) {
-      if (o.name == c.name && !o.var.empty() && o.var != c.var) return c.var + "." + c.name;
-    }
-    return c.name;
-  }
-
-  // The expression with fields shown by their display names, as text.
-  static std::string show(const Frame& f, const Expr& e) {
-    std::function<ExprPtr(const Expr&)> sub = [&](const Expr& x) -> ExprPtr {
-      auto copy = std::make_shared<Expr>(x);
-      if (x.kind == Expr::Kind::kField) {
-        copy->kind = Expr::Kind::kName;
-        copy->name = display(f, field_column(x.var, x.field));
-      }
-      for (ExprPtr& a : copy->args) {
-        if (a) a = sub(*a);
-      }
-      return copy;
-    };
-    return query::to_string(*sub(e));
-  }
-
-  advice::ExprPtr compile(Frame& f, const Expr& e) const {
-    auto out = std::make_shared<advice::Expr>();
-    switch (e.kind) {
-      case Expr::Kind::kLiteral:
-        out->kind = advice::Expr::Kind::kConst;
-        out->constant = e.literal;
-        break;
-      case Expr::Kind::kField:
-        out->kind = advice::Expr::Kind::kReg;
-        out->reg = f.reg(field_column(e.var, e.field));
-        break;
-      case Expr::Kind::kName:
-        out->kind = advice::Expr::Kind::kReg;
-        out->reg = f.reg(let_column(e.name));
-        break;
-      case Expr::Kind::kUnary:
-        out->kind = advice::Expr::Kind::kUnary;
-        out->op = advice_op(e.op);
-        out->a = compile(f, *e.args[0]);
-        break;
-      case Expr::Kind::kBinary:
-        out->kind = advice::Expr::Kind::kBinary;
-        out->op = advice_op(e.op);
-        out->a = compile(f, *e.args[0]);
-        out->b = compile(f, *e.args[1]);
-        break;
-      case Expr::Kind::kAggregate: break;  // never compiled: EMIT takes the argument
-    }
-    return out;
-  }
-
-  static advice::ExprPtr reg_expr(uint16_t reg) {
-    auto e = std::make_shared<advice::Expr>();
-    e->kind = advice::Expr::Kind::kReg;
-    e->reg = reg;
-    return e;
-  }
-  static advice::ExprPtr const_expr(Value v) {
-    auto e = std::make_shared<advice::Expr>();
-    e->constant = std::move(v);
-    return e;
-  }
-
-  std::string bag_text(const Frame& f, int child) const {
-    const NodePlan& c = plans_[child];
-    std::string s = b_.flat->label + "." + b_.nodes[child].var + "(";
-    if (c.pre_aggregated) {
-      for (size_t i = 0; i < c.pre_keys.size(); ++i) s += (i ? ", " : "") + show(f, *c.pre_keys[i]);
-      s += c.pre_keys.empty() ? "COUNT" : "; COUNT";
-      for (const Expr* a : c.pre_aggs)
-        s += ", " + std::string(query::agg_name(a->agg)) + "(" + show(f, *a->args[0]) + ")";
-    } else {
-      for (size_t i = 0; i < c.packed.size(); ++i) s += (i ? ", " : "") + display(f, c.packed[i]);
-    }
-    return s + ")";
-  }
-
-  static std::string pack_verb(const internal::BagSpec& s) {
-    switch (s.mode) {
-      case internal::PackMode::kAll: return "PACK";
-      case internal::PackMode::kFirst: return "PACK-FIRST";
-      case internal::PackMode::kMostRecent: return "PACK-RECENT";
-      case internal::PackMode::kFirstN: return "PACK-FIRSTN(" + std::to_string(s.n) + ")";
-      case internal::PackMode::kMostRecentN: return "PACK-RECENTN(" + std::to_string(s.n) + ")";
-      case internal::PackMode::kAggregate: return "PACK-AGG";
-    }
-    return "PACK";
-  }
-
-  void build_program(int n, QueryPlan& out) {
-    const Node& node = b_.nodes[n];
-    const NodePlan& p = plans_[n];
-    auto prog = std::make_shared<advice::Program>();
-    prog->label = "A" + std::to_string(++counter_);
-    prog->depth = node.depth;
-    Frame f;
-
-    // Registers: observed exports, then each child's bag, then Lets.
-    for (const Column& c : p.observed) prog->observe.push_back({c.name, f.reg(c)});
-    for (int child : node.children) {
-      advice::Unpack up;
-      up.spec = plans_[child].spec;
-      up.first_reg = f.next;
-      up.n_fields = static_cast<uint16_t>(plans_[child].packed.size());
-      for (const Column& c : plans_[child].packed) f.reg(c);
-      prog->unpacks.push_back(std::move(up));
-    }
-    for (const query::Let* l : p.lets) f.reg(let_column(l->name));
-
-    std::vector<std::string> ops;
-    // Filters that need no Let of this advice run first: they drop rows early.
-    auto needs_local_let = [&](const Expr& e) {
-      std::vector<Column> cols;
-      columns_of(e, cols);
-      return std::any_of(cols.begin(), cols.end(), [&](const Column& c) {
-        return std::any_of(p.lets.begin(), p.lets.end(),
-                           [&](const query::Let* l) { return c.key == "let:" + l->name; });
-      });
-    };
-    std::vector<std::string> step_text;
-    auto add_filter = [&](const ExprPtr& e) {
-      prog->steps.push_back({true, compile(f, *e), 0});
-      step_text.push_back("FILTER " + show(f, *e));
-    };
-    for (const ExprPtr& e : p.filters) {
-      if (!needs_local_let(*e)) add_filter(e);
-    }
-    for (const query::Let* l : p.lets) {
-      prog->steps.push_back({false, compile(f, *l->expr), f.reg(let_column(l->name))});
-      step_text.push_back("LET " + l->name + " = " + show(f, *l->expr));
-    }
-    for (const ExprPtr& e : p.filters) {
-      if (needs_local_let(*e)) add_filter(e);
-    }
-
-    std::string tail;
-    if (n == 0) {
-      tail = build_emit(f, *prog, out);
-    } else {
-      advice::Pack pack;
-      pack.spec = p.spec;
-      if (p.pre_aggregated) {
-        for (const ExprPtr& k : p.pre_keys) pack.values.push_back(compile(f, *k));
-        pack.values.push_back(const_expr(Value(int64_t{1})));
-        for (const Expr* a : p.pre_aggs) pack.values.push_back(compile(f, *a->args[0]));
-      } else {
-        for (const Column& c : p.packed) pack.values.push_back(reg_expr(f.reg(c)));
-      }
-      prog->pack = std::move(pack);
-      tail = pack_verb(p.spec) + " " + bag_text(f, n);
-    }
-
-    // Text, now that every column the program shows is known.
-    if (!p.observed.empty()) {
-      std::string s = "OBSERVE ";
-      for (size_t i = 0; i < p.observed.size(); ++i) s += (i ? ", " : "") + display(f, p.observed[i]);
-      ops.push_back(s);
-    }
-    for (int child : node.children) ops.push_back("UNPACK " + bag_text(f, child));
-    ops.insert(ops.end(), step_text.begin(), step_text.end());
-    ops.push_back(tail);
-    std::string where;
-    for (size_t i = 0; i < node.tracepoints.size(); ++i) where += (i ? ", " : "") + node.tracepoints[i];
-    std::string text = prog->label + " @ " + where + ":";
-    for (size_t i = 0; i < ops.size(); ++i) text += (i ? "; " : " ") + ops[i];
-    prog->text = text;
-    prog->n_regs = f.next;
-    out.explain_lines.push_back(text);
-    for (const std::string& tp : node.tracepoints) {
-      auto copy = std::make_shared<advice::Program>(*prog);
-      copy->tracepoint = tp;
-      out.programs.push_back(std::move(copy));
-    }
-  }
-
-  std::string build_emit(Frame& f, advice::Program& prog, const QueryPlan& out) const {
-    advice::Emit emit;
-    int u = pre_child();
-    std::string text = "EMIT " + b_.flat->label;
-    std::vector<std::string> keys;
-    for (const ExprPtr& k : b_.keys) {
-      if (u >= 0 && only(*k, u)) {
-        auto& pk = plans_[u].pre_keys;
-        size_t i = std::find(pk.begin(), pk.end(), k) - pk.begin();
-        emit.keys.push_back(reg_expr(f.reg({"pre:key" + std::to_string(i), "", ""})));
-      } else {
-        emit.keys.push_back(compile(f, *k));
-      }
-      keys.push_back(show(f, *k));
-    }
-    std::vector<std::string> aggs;
-    for (size_t i = 0; i < b_.aggs.size(); ++i) {
-      const Expr* a = b_.aggs[i];
-      if (a->args.empty()) {
-        emit.inputs.push_back(const_expr(Value(true)));
-        aggs.push_back("COUNT");
-        continue;
-      }
-      if (out.shape.presummed[i]) {
-        auto& pa = plans_[u].pre_aggs;
-        size_t j = std::find(pa.begin(), pa.end(), a) - pa.begin();
-        emit.inputs.push_back(reg_expr(f.reg({"pre:agg" + std::to_string(j), "", ""})));
-      } else {
-        emit.inputs.push_back(compile(f, *a->args[0]));
-      }
-      aggs.push_back(std::string(query::agg_name(a->agg)) + "(" + show(f, *a->args[0]) + ")");
-    }
-    if (u >= 0) emit.weight_reg = f.reg({"pre:count", "", "COUNT"});
-    auto list = [](const std::vector<std::string>& v) {
-      std::string s;
-      for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-      return s;
-    };
-    if (b_.raw) {
-      text += " ROW(" + list(keys) + ")";
-    } else {
-      if (!keys.empty()) text += " GROUP(" + list(keys) + ")";
-      if (!aggs.empty()) text += " " + list(aggs);
-    }
-    prog.emit = std::move(emit);
-    return text;
-  }
-
-  const BoundQuery& b_;
-  const query::Query& q_;
-  uint64_t uid_;
-  int& counter_;
-  std::vector<NodePlan> plans_;
-};
-
-}  // namespace
 
 namespace {
 
@@ -602,6 +35,33 @@ hook::ProbeSpec probe_spec(const query::TracepointDef& def, uint64_t uid) {
     }
   }
   return spec;
+}
+
+// One query's advice: each pass decides a little more (advice_plan.h), then
+// the programs are generated from the decisions.
+QueryPlan plan_query(const BoundQuery& b, uint64_t uid, int& advice_counter) {
+  AdvicePlan plan = place(b);
+  choose_pre_aggregation(b, plan);
+  project(b, uid, plan);
+  return generate(b, plan, advice_counter);
+}
+
+// A defined tracepoint's schema: its exports as typed, then every builtin
+// none of them shadows.
+TracepointSchema definition_schema(const std::string& name, const hook::ProbeSpec& spec,
+                                   const std::vector<ValueType>& types) {
+  TracepointSchema schema;
+  schema.name = name;
+  for (size_t i = 0; i < spec.exports.size(); ++i) {
+    schema.exports.push_back({spec.exports[i].name, i < types.size() ? types[i] : ValueType::kNull, false});
+  }
+  for (int b = 0; b < internal::kBuiltinCount; ++b) {
+    const internal::ExportDesc& d = internal::builtin_desc(static_cast<internal::Builtin>(b));
+    bool shadowed = std::any_of(schema.exports.begin(), schema.exports.end(),
+                                [&](const ExportSchema& e) { return e.name == d.name; });
+    if (!shadowed) schema.exports.push_back({std::string(d.name), d.type, d.is_list});
+  }
+  return schema;
 }
 
 }  // namespace
@@ -628,19 +88,10 @@ Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid
         types = hook::declared_types(spec);
       }
       auto& tps = with_defs.tracepoints;
-      tps.erase(std::remove_if(tps.begin(), tps.end(), [&](const TracepointSchema& t) { return t.name == def.name; }),
+      tps.erase(std::remove_if(tps.begin(), tps.end(),
+                               [&](const TracepointSchema& t) { return t.name == def.name; }),
                 tps.end());
-      TracepointSchema& schema = tps.emplace_back();
-      schema.name = def.name;
-      for (size_t i = 0; i < spec.exports.size(); ++i) {
-        schema.exports.push_back({spec.exports[i].name, i < types.size() ? types[i] : ValueType::kNull, false});
-      }
-      for (int b = 0; b < internal::kBuiltinCount; ++b) {
-        const internal::ExportDesc& d = internal::builtin_desc(static_cast<internal::Builtin>(b));
-        bool shadowed = std::any_of(schema.exports.begin(), schema.exports.end(),
-                                    [&](const ExportSchema& e) { return e.name == d.name; });
-        if (!shadowed) schema.exports.push_back({std::string(d.name), d.type, d.is_list});
-      }
+      tps.push_back(definition_schema(def.name, spec, types));
       plan.probes.push_back({def.name, std::move(spec)});
     }
   }
@@ -650,7 +101,7 @@ Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid
   for (const FlatQuery& q : *flat) {
     auto bound = bind_query(q, *cat, program->text);
     if (!bound) return bound.error();
-    plan.queries.push_back(Planner(*bound, uid, counter).run());
+    plan.queries.push_back(plan_query(*bound, uid, counter));
   }
   // Advice binds to the definitions' own sites.
   for (QueryPlan& qp : plan.queries) {

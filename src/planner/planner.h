@@ -13,6 +13,16 @@
 //   - when a joined variable only feeds group keys and aggregates, its advice
 //     packs partial aggregates instead of tuples (pre-aggregation in PACK).
 //
+// One file per job, run in this order by compile() (planner.cc):
+//   compose.h          named queries inlined as their sources' tracepoints
+//   binder.h           names, types and the join tree
+//   placement.h        filters and Lets to the earliest advice
+//   pre_aggregation.h  which child of the root packs partial aggregates
+//   projection.h       what each advice observes and each bag carries
+//   codegen.h          the advice programs (registers.h allocates registers)
+// The three middle passes only decide (advice_plan.h); codegen.h builds,
+// and explain.cc prints the finished programs back.
+//
 // `uid` makes the baggage bags of this compilation distinct from those of
 // any other install of the same text.
 #pragma once
@@ -39,7 +49,6 @@ struct QueryPlan {
   aggregate::EmitShape shape;
   std::vector<std::string> columns;
   std::vector<uint32_t> column_index;  // result column i = Partial row[column_index[i]]
-  std::vector<std::string> explain_lines;
 };
 
 // A tracepoint the text defines (Tracepoint NAME = Entry(...)).
@@ -51,7 +60,9 @@ struct DefinedProbe {
 struct Plan {
   std::vector<QueryPlan> queries;
   std::vector<DefinedProbe> probes;
-  std::string explain() const;  // every query's lines, each ending in '\n'
+  // Every query's programs, one line each ending in '\n', printed from the
+  // programs themselves (explain.cc).
+  std::string explain() const;
 };
 
 // Types the exports of a defined tracepoint (one per spec.exports), e.g. by
@@ -59,6 +70,7 @@ struct Plan {
 // from hook::declared_types(), as a frontend that has no process must.
 using ProbeTyper = std::function<Result<std::vector<ValueType>>(const hook::ProbeSpec&)>;
 
-Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid, const ProbeTyper& typer = {});
+Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid,
+                     const ProbeTyper& typer = {});
 
 }  // namespace pivot::planner

@@ -124,7 +124,8 @@ struct Query {
 struct TracepointExport {
   std::string name;
   Pos name_pos;
-  std::string ref;  // "arg0".."argN", "ret" or "duration", lower case, no leading zeros
+  std::string ref;  // "arg0".."argN", "ret" or "duration" (lower case, no leading zeros); else a
+                    // parameter's name or "this", as written
   Pos ref_pos;
 };
 

@@ -90,12 +90,18 @@ void append_utf8(std::string& out, uint32_t cp) {
 }
 
 // The length of the well-formed UTF-8 sequence at the start of s, or 0.
+// Well-formed as RFC 3629 says (and as JSON encoders check): no overlong
+// forms, no surrogates (U+D800..DFFF), nothing above U+10FFFF.
 size_t utf8_length(std::string_view s) {
   auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
   size_t n = b(0) >= 0xF0 ? 4 : b(0) >= 0xE0 ? 3 : b(0) >= 0xC2 ? 2 : 0;
   if (b(0) > 0xF4 || n == 0 || s.size() < n) return 0;
   for (size_t i = 1; i < n; ++i) {
     if ((b(i) & 0xC0) != 0x80) return 0;
+  }
+  if ((b(0) == 0xE0 && b(1) < 0xA0) || (b(0) == 0xED && b(1) > 0x9F) || (b(0) == 0xF0 && b(1) < 0x90) ||
+      (b(0) == 0xF4 && b(1) > 0x8F)) {
+    return 0;
   }
   return n;
 }
@@ -332,6 +338,20 @@ Token Lexer::lex_string(Pos start) {
     }
     char c = peek();
     if (c == quote) break;
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      // Strings travel as JSON (to agents, in results): only well-formed
+      // UTF-8 can, so anything else is refused here, where it can be shown.
+      size_t n = utf8_length(text_.substr(pos_));
+      if (n == 0) {
+        Pos at{line_, column_, static_cast<uint32_t>(pos_)};
+        return error(at, 1,
+                     "invalid UTF-8 byte " + show_char(text_.substr(pos_)) +
+                         " in string literal; use \\uXXXX for a character");
+      }
+      value.append(text_.substr(pos_, n));
+      advance(n);
+      continue;
+    }
     if (c != '\\') {
       value += c;
       advance();

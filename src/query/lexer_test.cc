@@ -166,6 +166,23 @@ TEST(Lexer, StringsAndEscapes) {
 
 TEST(Lexer, RawUtf8InStringsIsKept) { EXPECT_EQ(tokenize("'日本'")[0].string_value, "日本"); }
 
+// Strings travel as JSON, which holds only well-formed UTF-8: anything else
+// is an error at the byte, never an exception later.
+TEST(Lexer, InvalidUtf8InAStringIsAnErrorAtTheByte) {
+  const char* kHint = " in string literal; use \\uXXXX for a character";
+  EXPECT_EQ(lex_error("'a\xFF"
+                      "b'"),
+            std::string("invalid UTF-8 byte '\\xff'") + kHint);
+  EXPECT_EQ(lex_error("'\xC3'"), std::string("invalid UTF-8 byte '\\xc3'") + kHint);          // cut short
+  EXPECT_EQ(lex_error("'\xC0\xAF'"), std::string("invalid UTF-8 byte '\\xc0'") + kHint);      // overlong
+  EXPECT_EQ(lex_error("'\xED\xA0\x80'"), std::string("invalid UTF-8 byte '\\xed'") + kHint);  // surrogate
+  EXPECT_EQ(lex_error("'\xF4\x90\x80\x80'"), std::string("invalid UTF-8 byte '\\xf4'") + kHint);
+  std::vector<Token> t = tokenize("x == 1\nAnd y == 'é\x80'");
+  ASSERT_EQ(t.back().kind, TokenKind::kError);
+  EXPECT_EQ(t.back().pos.line, 2);
+  EXPECT_EQ(t.back().pos.column, 12);  // the stray byte after é
+}
+
 TEST(Lexer, Errors) {
   EXPECT_EQ(lex_error("\"abc"), "unterminated string literal");
   EXPECT_EQ(lex_error("'abc\n'"), "unterminated string literal");

@@ -69,6 +69,8 @@ std::optional<AggFn> aggregate_of(Keyword k) {
 
 // "ret", "duration" or "argN" (any case, N without leading zeros) for an
 // export reference, or nullopt. A long N comes back as is, to be refused.
+// Any other identifier names a parameter (or `this`), as written: C++
+// names are case-sensitive; the agent checks it against debug information.
 std::optional<std::string> export_ref(std::string_view text) {
   std::string lower;
   for (char c : text) lower += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -569,7 +571,7 @@ bool Parser::parse_tracepoint(Program& p) {
     } while (accept(TokenKind::kComma));
     // "a = arg1 b = arg2" reads as a query named b: catch the missing ','.
     if (at(TokenKind::kIdent) && ahead(1).kind == TokenKind::kAssign && ahead(2).kind == TokenKind::kIdent &&
-        export_ref(ahead(2).text)) {
+        (export_ref(ahead(2).text) || !is_reserved(ahead(2).keyword))) {
       return fail(cur().pos, "expected ',' between exports, found " + describe(cur()));
     }
   }
@@ -577,7 +579,7 @@ bool Parser::parse_tracepoint(Program& p) {
   return true;
 }
 
-// NAME = argN | ret | duration
+// NAME = argN | ret | duration | this | PARAMETER
 bool Parser::parse_export(TracepointDef& def) {
   TracepointExport e;
   if (!at(TokenKind::kIdent)) return expected("an export name");
@@ -590,11 +592,10 @@ bool Parser::parse_export(TracepointDef& def) {
   }
   advance();
   if (!accept(TokenKind::kAssign)) return expected("'='", e.name);
-  if (!at(TokenKind::kIdent)) return expected("argN, ret or duration");
+  if (!at(TokenKind::kIdent)) return expected("argN, ret, duration, this or a parameter name");
   const Token& ref = cur();
   std::optional<std::string> canonical = export_ref(ref.text);
-  if (!canonical) return expected("argN, ret or duration");
-  e.ref = *canonical;
+  e.ref = canonical ? *canonical : std::string(ref.text);
   e.ref_pos = ref.pos;
   if (!def.at_return && (e.ref == "ret" || e.ref == "duration")) {
     return fail(ref.pos, "'" + e.ref + "' is only available at Return(...) tracepoints");

@@ -437,9 +437,8 @@ struct Canonical {
 
 TEST(Printer, CanonicalText) {
   const Canonical cases[] = {
-      // Bytes that are not UTF-8 print as they are, so the text parses back
-      // to the same literal (found by the fuzzer).
-      {"a.s == 'x\xab\\n'", "a.s == \"x\xab\\n\""},
+      // UTF-8 prints as it is (bytes that are not UTF-8 are a lexer error).
+      {"a.s == 'x\xc3\xa9\\n'", "a.s == \"x\xc3\xa9\\n\""},
       {"a.x+b.y*2", "a.x + b.y * 2"},
       {"(a.x+b.y)*2", "(a.x + b.y) * 2"},
       {"a.x - (b.y - c.z)", "a.x - (b.y - c.z)"},

@@ -1,10 +1,53 @@
 #include "session/installation.h"
 
+#include "query/parser.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PIVOT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PIVOT_ASAN 1
+#endif
+#endif
+#if PIVOT_ASAN
+// In the runtimes of both compilers; GCC ships no header declaring it
+// (clang's is sanitizer/allocator_interface.h).
+extern "C" void __sanitizer_purge_allocator();
+#endif
+
 namespace pivot::session {
+
+Result<std::vector<std::string>> describe_definitions(std::string_view text) {
+  auto program = query::parse(text);
+  if (!program) return program.error();
+  std::vector<std::string> lines;
+  for (const query::TracepointDef& def : program->tracepoints) {
+    hook::ProbeSpec spec;
+    spec.tracepoint = def.name;
+    spec.at_return = def.at_return;
+    spec.pattern = def.symbol;
+    for (const query::TracepointExport& e : def.exports) spec.exports.push_back({e.name, e.ref});
+    auto probe = hook::make_probe(spec, hook::symbols());
+    if (!probe) {
+      lines.push_back(def.name + ": " + probe.error().message());
+      continue;
+    }
+    for (std::string& line : hook::describe(*probe)) lines.push_back(std::move(line));
+  }
+  return lines;
+}
 
 Result<std::unique_ptr<Installation>> Installation::create(std::string_view text,
                                                            const planner::Catalog& catalog, uint64_t uid,
-                                                           MissingFunctions missing) {
+                                                           MissingFunctions missing, uint32_t max_groups) {
+  if (max_groups < 1 || max_groups > aggregate::kMaxMaxGroups) {
+    return Error("max_groups must be 1 to " + std::to_string(aggregate::kMaxMaxGroups) + ", not " +
+                 std::to_string(max_groups));
+  }
   // Defined tracepoints are resolved in this process while compiling, and
   // hooked before any advice goes in.
   std::vector<hook::Probe> probes;
@@ -32,6 +75,7 @@ Result<std::unique_ptr<Installation>> Installation::create(std::string_view text
   }
   in->skipped_ = std::move(skipped);
   for (planner::QueryPlan& qp : plan->queries) {
+    qp.shape.group_cap = max_groups;
     auto collector = aggregate::Collector::create(qp.shape);
     if (!collector) return collector.error();
     for (auto& prog : qp.programs) {
@@ -51,6 +95,31 @@ Installation::~Installation() {
   enabled_.store(false, std::memory_order_relaxed);
   if (!programs_.empty()) advice::remove_programs(programs_);  // waits until no thread runs them
   probes_.reset();                                             // unhooks, then waits again
+  collectors_.clear();  // frees every thread's partial of the text's queries
+  programs_.clear();
+  plans_.clear();
+  release_free_memory();
+}
+
+void release_free_memory() {
+  // A partial's tables are mapped and unmapped by themselves (partial.h),
+  // so a query's groups leave no memory in the host's malloc arenas. What
+  // does is small: strings too long for a Value's own buffer, the advice,
+  // an agent's JSON. glibc keeps such freed chunks in the arena of the
+  // thread that allocated them and returns only the main heap's top by
+  // itself; malloc_trim gives back the free pages of every arena. It takes
+  // each arena's lock briefly, so it runs only here, when a query ends,
+  // never per event or per interval.
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+#if PIVOT_ASAN
+  // Under AddressSanitizer freed memory waits in its quarantine (256 MB by
+  // default) and its allocator keeps free pages; a host built with it would
+  // stay at a query's peak. Purging drains the quarantine and gives the
+  // pages back, as malloc_trim does for glibc.
+  __sanitizer_purge_allocator();
+#endif
 }
 
 std::vector<std::string> Installation::hooked() const {
@@ -72,8 +141,10 @@ ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& p
     for (uint32_t i : plan.column_index) out.push_back(i < row.size() ? row[i] : Value());
     t.rows.push_back(std::move(out));
   }
-  t.incomplete = partial.incomplete();
   t.dropped = partial.dropped();
+  t.incomplete = partial.incomplete() || t.dropped > 0;
+  if (!plan.shape.raw) t.max_groups = plan.shape.group_cap;
+  t.overflow = partial.overflow();
   return t;
 }
 

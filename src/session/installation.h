@@ -6,6 +6,12 @@
 //   std::vector<aggregate::Partial> deltas = (*in)->collect();
 //   in->reset();  // destroying it removes the advice (after a grace period)
 //
+// Each query of the text holds at most `max_groups` groups per interval in
+// this process (aggregate::EmitShape::group_cap); what does not fit is
+// counted as dropped. Destroying the installation frees its partials and
+// returns the free memory to the system (release_free_memory), so the host
+// goes back to its resting size when a query ends.
+//
 // Thread safety: collect() may run concurrently with the traced threads; the
 // object itself is used from one thread at a time.
 #pragma once
@@ -34,7 +40,8 @@ class Installation {
  public:
   static Result<std::unique_ptr<Installation>> create(std::string_view text, const planner::Catalog& catalog,
                                                       uint64_t uid,
-                                                      MissingFunctions missing = MissingFunctions::kError);
+                                                      MissingFunctions missing = MissingFunctions::kError,
+                                                      uint32_t max_groups = aggregate::kDefaultMaxGroups);
   ~Installation();
   Installation(const Installation&) = delete;
   Installation& operator=(const Installation&) = delete;
@@ -57,6 +64,16 @@ class Installation {
   std::unique_ptr<hook::Probes> probes_;  // the text's Tracepoint definitions, hooked
   std::vector<std::string> skipped_;
 };
+
+// For each Tracepoint definition of `text`, one line per function it
+// resolves to in this process, saying where each export is read from and
+// how that was found (hook::describe), or one line saying why it resolves to
+// none here ("t: no function matches ..."). Nothing is hooked; the queries
+// of the text are not compiled (they may name other processes' tracepoints).
+Result<std::vector<std::string>> describe_definitions(std::string_view text);
+
+// Returns the allocator's free memory to the system (malloc_trim on glibc).
+void release_free_memory();
 
 // The result table of one query from its accumulated partial aggregate.
 ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& partial);

@@ -40,9 +40,13 @@ struct Session::Impl {
 Session::Session() : impl_(std::make_unique<Impl>()) {}
 Session::~Session() = default;  // each Installation removes its advice
 
-Result<QueryId> Session::install(std::string_view text) {
+Result<QueryId> Session::install(std::string_view text) { return install(text, InstallOptions{}); }
+
+Result<QueryId> Session::install(std::string_view text, const InstallOptions& options) {
+  static_assert(InstallOptions{}.max_groups == aggregate::kDefaultMaxGroups);
   uint64_t uid = random_uid();
-  auto in = session::Installation::create(text, planner::local_catalog(), uid);
+  auto in = session::Installation::create(text, planner::local_catalog(), uid,
+                                          session::MissingFunctions::kError, options.max_groups);
   if (!in) return in.error();
   auto installed = std::make_unique<Installed>();
   for (const planner::QueryPlan& plan : (*in)->plans()) {
@@ -85,15 +89,20 @@ Result<ResultTable> Session::results(QueryId q, std::string_view name) {
 }
 
 Result<std::string> Session::explain(std::string_view text) const {
-  // Defined tracepoints are resolved (not hooked), for their types and errors.
-  auto typer = [](const hook::ProbeSpec& spec) -> Result<std::vector<ValueType>> {
+  // Defined tracepoints are resolved (not hooked), for their types and
+  // errors; a line per function says where its exports are read from.
+  std::vector<std::string> functions;
+  auto typer = [&](const hook::ProbeSpec& spec) -> Result<std::vector<ValueType>> {
     auto probe = hook::make_probe(spec, hook::symbols());
     if (!probe) return probe.error();
+    for (std::string& line : hook::describe(*probe)) functions.push_back(std::move(line));
     return probe->types;
   };
   auto plan = planner::compile(text, planner::local_catalog(), 0, typer);
   if (!plan) return plan.error();
-  return plan->explain();
+  std::string out = plan->explain();
+  for (const std::string& line : functions) out += line + "\n";
+  return out;
 }
 
 std::vector<TracepointInfo> Session::tracepoints() {

@@ -39,7 +39,7 @@ bool membarrier_ready() {
 // which may start the agent's thread (libpivot_preload.so).
 [[gnu::constructor(101)]] void choose_barrier() { g_reader_fence = !membarrier_ready(); }
 
-ThreadState* const kDead = reinterpret_cast<ThreadState*>(uintptr_t{1});
+ThreadState* const kDead = reinterpret_cast<ThreadState*>(detail::kRetired);
 using detail::tls_thread_state;
 
 struct Owner {

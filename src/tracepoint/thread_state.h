@@ -37,11 +37,13 @@ struct alignas(64) ThreadState {
 };
 
 namespace detail {
-// The calling thread's state; null before first use, 1 once the thread's
-// state was retired at exit. Initial-exec, as tls_in_tracer: read straight
-// from %fs, with no call to __tls_get_addr even in libpivot_preload.so (the
-// hook's fast path may call nothing outside its own code, gpr_code.h).
+// The calling thread's state; null before first use, kRetired once the
+// thread's state was retired at exit. Initial-exec, as tls_in_tracer: read
+// straight from %fs, with no call to __tls_get_addr even in
+// libpivot_preload.so (the hook's fast path may call nothing outside its own
+// code, gpr_code.h).
 extern constinit thread_local ThreadState* tls_thread_state [[gnu::tls_model("initial-exec")]];
+inline constexpr uintptr_t kRetired = 1;
 ThreadState* current_thread_state_slow() noexcept;
 }  // namespace detail
 

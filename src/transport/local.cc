@@ -11,11 +11,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 namespace pivot::transport {
 namespace {
+
+// A reader keeps this much buffer between frames; more is freed.
+constexpr size_t kKeptCapacity = 64u << 10;
 
 Error errno_error(const std::string& what) { return Error(what + ": " + std::strerror(errno)); }
 
@@ -38,16 +42,40 @@ std::string default_runtime_dir() {
   return "/tmp/pivot-" + std::to_string(getuid());
 }
 
+Status check_runtime_dir(const std::string& dir) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status();
+    return errno_error("cannot use the runtime directory " + dir);
+  }
+  const std::string refusing = "refusing the runtime directory " + dir + ": ";
+  const std::string advice =
+      "; set PIVOT_RUNTIME_DIR to a directory only you can use (pivot creates it, mode 0700, if it "
+      "does not exist)";
+  if (!S_ISDIR(st.st_mode)) return Error(refusing + "it is not a directory" + advice);
+  if (st.st_uid != geteuid()) {
+    return Error(refusing + "it belongs to uid " + std::to_string(st.st_uid) + ", not to you (uid " +
+                 std::to_string(geteuid()) + ")" + advice);
+  }
+  if ((st.st_mode & 0077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Error(refusing + "group or others may use it (mode " + mode + ")" + advice);
+  }
+  return Status();
+}
+
 Status ensure_runtime_dir(const std::string& dir) {
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + dir);
   struct stat st;
   if (stat(dir.c_str(), &st) != 0) return errno_error("cannot stat " + dir);
-  if (!S_ISDIR(st.st_mode)) return Error(dir + " is not a directory");
-  if (st.st_uid != getuid())
-    return Error(dir + " belongs to another user; set PIVOT_RUNTIME_DIR to a directory of yours");
-  if ((st.st_mode & 0077) != 0 && chmod(dir.c_str(), 0700) != 0)
-    return errno_error("cannot make " + dir + " private");
-  return Status();
+  return check_runtime_dir(dir);
+}
+
+bool remove_own_socket(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid()) return false;
+  return unlink(path.c_str()) == 0;
 }
 
 std::string socket_path(const std::string& dir, pid_t pid) {
@@ -59,9 +87,11 @@ Result<int> listen_unix(const std::string& path) {
   if (!addr) return addr.error();
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno_error("socket");
-  unlink(path.c_str());
+  remove_own_socket(path);  // a process of ours with this pid is gone
   if (bind(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
-    Error e = errno_error("cannot bind " + path);
+    Error e = errno == EADDRINUSE
+                  ? Error("cannot bind " + path + ": something that is not a socket of yours is there")
+                  : errno_error("cannot bind " + path);
     close(fd);
     return e;
   }
@@ -80,6 +110,22 @@ Result<int> connect_unix(const std::string& path) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno_error("socket");
   if (connect(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
+    Error e = errno_error("cannot connect to " + path);
+    close(fd);
+    return e;
+  }
+  return fd;
+}
+
+Result<int> try_connect_unix(const std::string& path, bool* would_block) {
+  *would_block = false;
+  auto addr = unix_address(path);
+  if (!addr) return addr.error();
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno_error("socket");
+  if (connect(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
+    // A unix socket connects at once or not at all: EAGAIN is a full backlog.
+    *would_block = errno == EAGAIN || errno == EINPROGRESS;
     Error e = errno_error("cannot connect to " + path);
     close(fd);
     return e;
@@ -106,8 +152,10 @@ std::vector<AgentSocket> discover(const std::string& dir) {
       continue;
     pid_t pid = static_cast<pid_t>(std::stol(digits));
     std::string path = dir + "/" + name;
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;  // not an agent's
     if (kill(pid, 0) != 0 && errno == ESRCH) {
-      unlink(path.c_str());  // the process is gone: a stale socket
+      remove_own_socket(path);  // the process is gone: a stale socket (if it is ours)
       continue;
     }
     out.push_back({pid, path});
@@ -133,16 +181,20 @@ Result<bool> FrameReader::next(std::string* out) {
   if (buffered() < 4) return false;
   const auto* p = reinterpret_cast<const unsigned char*>(buffer_.data() + start_);
   size_t n = (size_t{p[0]} << 24) | (size_t{p[1]} << 16) | (size_t{p[2]} << 8) | size_t{p[3]};
-  if (n > kMaxFrame) {
+  if (n > max_frame_) {
     return Error("frame of " + std::to_string(n) + " bytes is over the limit of " +
-                 std::to_string(kMaxFrame));
+                 std::to_string(max_frame_));
   }
-  if (buffered() < 4 + n) return false;
+  if (buffered() < 4 + n) {
+    buffer_.reserve(start_ + 4 + n);  // exactly: appending would double it
+    return false;
+  }
   out->assign(buffer_, start_ + 4, n);
   start_ += 4 + n;
   if (start_ == buffer_.size()) {
     buffer_.clear();
     start_ = 0;
+    if (buffer_.capacity() > kKeptCapacity) std::string().swap(buffer_);  // give a large frame's memory back
   } else if (start_ > 65536 && start_ * 2 > buffer_.size()) {
     buffer_.erase(0, start_);
     start_ = 0;

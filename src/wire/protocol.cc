@@ -1,6 +1,7 @@
 #include "wire/protocol.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace pivot::wire {
 
@@ -33,14 +34,21 @@ Result<Value> value_from_json(const Json& j) {
 
 Json to_json(const aggregate::Partial& p) {
   Json groups = Json::array();
-  for (const auto& g : p.groups()) {
+  Json events = Json::array();
+  for (size_t i = 0; i < p.groups().size(); ++i) {
+    events.push_back(p.groups()[i].events);
     Json keys = Json::array();
-    for (const Value& k : g.keys) keys.push_back(to_json(k));
+    for (const Value& k : p.keys(i)) keys.push_back(to_json(k));
     Json states = Json::array();
-    for (const auto& s : g.states) states.push_back(Json::array({s.count, to_json(s.acc)}));
+    for (const auto& s : p.states(i)) states.push_back(Json::array({s.count, to_json(s.acc)}));
     groups.push_back(Json::array({std::move(keys), std::move(states)}));
   }
-  return Json{{"groups", std::move(groups)}, {"incomplete", p.incomplete()}, {"dropped", p.dropped()}};
+  Json out{{"groups", std::move(groups)},
+           {"events", std::move(events)},
+           {"incomplete", p.incomplete()},
+           {"dropped", p.dropped()}};
+  if (p.overflow()) out["overflow"] = true;
+  return out;
 }
 
 Status merge_from_json(const Json& j, aggregate::Partial& out) {
@@ -51,7 +59,26 @@ Status merge_from_json(const Json& j, aggregate::Partial& out) {
   aggregate::Partial in(&shape);
   std::vector<Value> keys;
   std::vector<aggregate::AggState> states;
+  // Each group's event count (what dropping it loses); an agent older than
+  // the group cap sends none.
+  const Json* events = nullptr;
+  if (auto e = j.find("events"); e != j.end()) {
+    if (!e->is_array() || e->size() != j["groups"].size()) {
+      return Error("partial aggregate: \"events\" must be an array with one count per group");
+    }
+    events = &*e;
+  }
+  size_t index = 0;
   for (const Json& g : j["groups"]) {
+    int64_t n = 0;
+    if (events != nullptr) {
+      const Json& e = (*events)[index];
+      if (!e.is_number_integer() || e.get<int64_t>() < 0) {
+        return Error("partial aggregate: a group's event count must be a non-negative integer");
+      }
+      n = e.get<int64_t>();
+    }
+    ++index;
     if (!g.is_array() || g.size() != 2 || !g[0].is_array() || !g[1].is_array()) {
       return Error("partial aggregate: a group must be [[keys...], [states...]]");
     }
@@ -75,11 +102,12 @@ Status merge_from_json(const Json& j, aggregate::Partial& out) {
       if (!v) return v.error();
       states.push_back({s[0].get<int64_t>(), std::move(*v)});
     }
-    in.merge_group(keys, states);
+    in.merge_group(keys, states, n);
   }
   if (auto inc = j.find("incomplete"); inc != j.end() && inc->is_boolean() && inc->get<bool>()) {
     in.mark_incomplete();
   }
+  if (auto o = j.find("overflow"); o != j.end() && o->is_boolean() && o->get<bool>()) in.mark_overflow();
   out.merge(in);
   if (j.contains("dropped") && j["dropped"].is_number_unsigned())
     out.add_dropped(j["dropped"].get<uint64_t>());
@@ -147,6 +175,8 @@ void merge_catalog(planner::Catalog& a, const planner::Catalog& b) {
             [](const auto& x, const auto& y) { return x.name < y.name; });
 }
 
+std::string encode(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 Json message(std::string_view type) { return Json{{"v", kVersion}, {"type", type}}; }
 
 Result<Json> parse_message(std::string_view text) {
@@ -175,6 +205,54 @@ Result<int64_t> get_int(const Json& m, const char* key) {
     return Error("message '" + m.value("type", std::string("?")) + "' needs an integer \"" + key + "\"");
   }
   return m[key].get<int64_t>();
+}
+
+namespace {
+
+Json function_json(const hook::ListedFunction& f) {
+  Json j;
+  j["signature"] = f.signature;
+  j["object"] = f.object;
+  char address[24];
+  std::snprintf(address, sizeof address, "0x%lx", static_cast<unsigned long>(f.address));
+  j["address"] = address;
+  j["size"] = f.size;
+  j["debug_info"] = f.debug_info;
+  j["how"] = f.how;
+  j["member"] = f.is_member;
+  Json params = Json::array();
+  for (const hook::ListedParam& p : f.params) {
+    params.push_back({{"name", p.name}, {"type", p.type}, {"where", p.where}, {"readable", p.readable}});
+  }
+  j["params"] = std::move(params);
+  j["returns"] = f.returns;
+  j["hookable"] = f.hookable;
+  if (!f.why_not.empty()) j["why_not"] = f.why_not;
+  if (!f.ifunc.empty()) j["ifunc"] = f.ifunc;
+  Json clones = Json::array();
+  for (const hook::ListedFunction& c : f.clones) clones.push_back(function_json(c));
+  j["clones"] = std::move(clones);
+  return j;
+}
+
+}  // namespace
+
+void add_listing(Json& answer, const hook::Listing& listing) {
+  Json functions = Json::array();
+  size_t bytes = 0, more = listing.more;
+  for (const hook::ListedFunction& f : listing.functions) {
+    Json j = function_json(f);
+    size_t size = encode(j).size();
+    if (bytes + size > kMaxListingBytes) {
+      ++more;
+      continue;
+    }
+    bytes += size;
+    functions.push_back(std::move(j));
+  }
+  answer["functions"] = std::move(functions);
+  answer["more"] = more;
+  if (!listing.note.empty()) answer["note"] = listing.note;
 }
 
 }  // namespace pivot::wire

@@ -3,12 +3,20 @@
 // Every message is an object with "v" (the protocol version, kVersion) and
 // "type". Frontend to agent:
 //   hello                                  -> info
-//   install   {id, text, catalog, lease_ms, interval_ms, again?} -> installed | error
+//   install   {id, text, catalog, lease_ms, interval_ms, max_groups?, again?} -> installed | error
 //             (id: 1 to 16 hex digits; with "again": true, an agent that
 //             already has the same query answers installed {"already": true})
 //   uninstall {id}                         -> uninstalled | error
 //   renew     {ids}                        (extends the leases; no reply)
 //   flush     {id}                         -> report with "final": true
+//   functions {pattern, limit?, req?}      -> functions {pattern, program, functions: [FUNCTION...],
+//                                             more, note?, req?} | error
+//   explain   {text, req?}                 -> explained {functions: [line...], req?} | error
+//             (both answered from the agent's installer thread: they read
+//             symbol tables and debug information; "req" is echoed)
+// FUNCTION is {signature, object, address (in the object, hex), size, debug_info, how, member,
+//              params: [{name, type, where, readable}], returns, hookable,
+//              why_not?, ifunc?, clones: [FUNCTION...]} (hook/functions.h).
 // On NATS (transport/nats.h) an agent also sends, unasked:
 //   info on pivot.FLEET.announce (at start and after a reconnect),
 //   heartbeat {queries, heartbeat_ms} every second, and bye when it stops;
@@ -18,7 +26,12 @@
 //   report    {id, seq, time, final, queries: [PARTIAL...]}  every interval
 //   error     {id?, message}
 // PARTIAL is {"groups": [[[keys...], [[count, acc], ...]], ...],
-//             "incomplete": bool, "dropped": n}.
+//             "events": [n, ...] (per group: the events it holds),
+//             "incomplete": bool, "dropped": n (events a limit left out),
+//             "overflow": true (only when a SUM or AVG of integers went
+//             past 64 bits)}.
+// install may carry "max_groups" (1 to aggregate::kMaxMaxGroups): the most
+// groups each query of the text holds in the agent's process per interval.
 // A message the receiver does not understand is answered with an error; it
 // never ends the receiving process. docs/architecture.md has the details.
 #pragma once
@@ -27,6 +40,7 @@
 #include <string>
 
 #include "aggregate/partial.h"
+#include "hook/functions.h"
 #include "pivot/result.h"
 #include "pivot/value.h"
 #include "planner/catalog.h"
@@ -48,6 +62,18 @@ Json to_json(const planner::Catalog& c);
 Result<planner::Catalog> catalog_from_json(const Json& j);
 // Adds b's tracepoints and exports to a (union by name).
 void merge_catalog(planner::Catalog& a, const planner::Catalog& b);
+
+// Adds a function listing to a `functions` answer: "functions", "more"
+// (matched but not listed: past the limit, or past kMaxListingBytes of
+// JSON, which keeps the answer within a NATS message) and "note".
+inline constexpr size_t kMaxListingBytes = 768 * 1024;
+void add_listing(Json& answer, const hook::Listing& listing);
+
+// The text of a message (or any JSON) to send or print. Never throws: a
+// string that is not valid UTF-8 (a tracepoint's export, a comment in a
+// query text) has each bad byte replaced by U+FFFD, as nlohmann's dump()
+// would otherwise throw type_error.316 at it.
+std::string encode(const Json& j);
 
 // A message: {"v": kVersion, "type": type}.
 Json message(std::string_view type);

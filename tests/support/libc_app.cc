@@ -3,7 +3,8 @@
 // threads, started once, wait for commands; stdin, one per line:
 //   run FN N   each worker calls FN N times with an argument no other code
 //              uses (so a query can count exactly those calls) and checks
-//              what it got; answers "ok" or "bad: <what>"
+//              what it got; answers "ok" or "bad: <what>". FN "thread":
+//              each call starts a thread that calls realloc once, and joins it
 //   exit       exits
 // It first prints "ready <address of the mutex `run pthread_mutex_lock` locks>".
 #include <dirent.h>
@@ -30,7 +31,8 @@ namespace {
 
 constexpr size_t kMallocSize = 100003;  // malloc(kMallocSize): nothing else asks for it
 constexpr size_t kNewSize = 100019;
-volatile size_t g_copy_size = 77777;  // volatile: a real memcpy call, not inlined moves
+constexpr size_t kThreadReallocSize = 100043;  // realloc(null, kThreadReallocSize), in a thread of its own
+volatile size_t g_copy_size = 77777;           // volatile: a real memcpy call, not inlined moves
 constexpr size_t kReadSize = 4099;
 constexpr size_t kWriteSize = 4111;
 constexpr clockid_t kClock = CLOCK_BOOTTIME;
@@ -56,6 +58,21 @@ std::string call_once(const std::string& fn, int i, std::vector<char>& a, std::v
     static void* volatile null = nullptr;  // volatile: compilers drop a literal free(nullptr)
     std::free(null);
     return "";
+  }
+  if (fn == "thread") {
+    // A thread that starts, reallocates once and ends: a hook on the
+    // allocator also runs while the thread is being set up and torn down
+    // (under ThreadSanitizer the runtime calls realloc and free then).
+    static void* volatile none = nullptr;  // volatile: compilers make realloc(nullptr, n) a malloc
+    std::string bad;
+    std::thread t([&] {
+      void* p = std::realloc(none, kThreadReallocSize);
+      asm volatile("" : : "r"(p) : "memory");
+      if (p == nullptr) bad = "realloc returned null";
+      std::free(p);
+    });
+    t.join();
+    return bad;
   }
   if (fn == "new") {
     auto* p = static_cast<char*>(::operator new(kNewSize));

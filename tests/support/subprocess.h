@@ -59,6 +59,11 @@ class Subprocess {
     close(in_);
     in_ = -1;
   }
+  // As a reader that goes away does (`pivot ... | head -1`).
+  void close_stdout() {
+    close(out_);
+    out_ = -1;
+  }
   // The next line of stdout (or stderr), without '\n'; nullopt on EOF or
   // timeout.
   std::optional<std::string> line(int timeout_ms = 10000) { return read_line(out_, out_buf_, timeout_ms); }
@@ -90,6 +95,20 @@ class Subprocess {
     return out;
   }
   void signal(int sig) { kill(pid_, sig); }
+  // The exit status if the process ends within timeout_ms; nullopt (and
+  // it is left running) if not.
+  std::optional<int> wait_for(int timeout_ms) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (!exited_) {
+      if (waitpid(pid_, &status_, WNOHANG) == pid_) {
+        exited_ = true;
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= end) return std::nullopt;
+      usleep(10'000);
+    }
+    return status_;
+  }
   // Exit status (as from waitpid), once.
   int wait() {
     if (!exited_) {

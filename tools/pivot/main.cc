@@ -2,7 +2,10 @@
 //
 //   pivot ps                        the processes with a pivot agent
 //   pivot tracepoints               their tracepoints and exports
-//   pivot explain QUERY             the advice a query compiles to
+//   pivot functions GLOB            the functions they could hook: signature,
+//                                   parameters, hookable or why not, clones
+//   pivot explain QUERY             the advice a query compiles to, and how
+//                                   each agent reads a definition's exports
 //   pivot query QUERY               install it, print results every interval
 //
 // QUERY is the text itself, @FILE, or - for standard input. Agents are found
@@ -13,7 +16,6 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
-#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -21,6 +23,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/clock.h"
 #include "frontend/frontend.h"
 #include "output.h"
 #include "transport/local.h"
@@ -59,6 +62,16 @@ int cmd_ps(pivot::frontend::Frontend& fe) {
   std::vector<std::string> notes;
   auto agents = fe.agents(&notes);
   for (const auto& n : notes) std::cerr << "pivot: " << n << "\n";
+  // Limits that acted on an agent's socket are said, not only counted.
+  for (const auto& a : agents) {
+    std::string acted;
+    for (const char* counter : {"refused_connections", "oversized_frames", "idle_closed", "output_overflows",
+                                "accept_failures", "relistened"}) {
+      int64_t n = pivot::frontend::int_field(a.transport, counter);
+      if (n > 0) acted += (acted.empty() ? "" : ", ") + std::string(counter) + " " + std::to_string(n);
+    }
+    if (!acted.empty()) std::cerr << "pivot: agent " << a.pid << " (socket limits acted): " << acted << "\n";
+  }
   pivot::ResultTable t;
   t.columns = {"PID", "PROCNAME", "HOST", "TRACEPOINTS", "QUERIES"};
   for (const auto& a : agents) {
@@ -82,7 +95,7 @@ int cmd_tracepoints(pivot::frontend::Frontend& fe, bool json) {
   if (json) {
     pivot::wire::Json out = pivot::wire::to_json(all);
     for (auto& t : out) t["processes"] = where[t["name"].get<std::string>()];
-    std::cout << out.dump() << "\n";
+    std::cout << pivot::wire::encode(out) << "\n";
     return 0;
   }
   pivot::ResultTable t;
@@ -98,6 +111,27 @@ int cmd_tracepoints(pivot::frontend::Frontend& fe, bool json) {
   }
   std::cout << t.to_text();
   return 0;
+}
+
+int cmd_functions(pivot::frontend::Frontend& fe, const std::string& pattern, bool json, int64_t limit) {
+  std::vector<std::string> notes;
+  auto answers = fe.functions(pattern, limit, &notes);
+  for (const auto& n : notes) std::cerr << "pivot: " << n << "\n";
+  if (answers.empty()) return fail("no agents found " + fe.where(), 2);
+  // Agents' answers are outside input: a malformed one is an error message,
+  // never an exception out of pivot.
+  try {
+    pivot::wire::Json grouped = pivot::cli::functions_json(answers);
+    for (const auto& e : grouped["errors"]) std::cerr << "pivot: " << e.get<std::string>() << "\n";
+    if (json) {
+      std::cout << pivot::wire::encode(grouped) << "\n";
+    } else {
+      std::cout << pivot::cli::functions_text(grouped);
+    }
+    return grouped["programs"].empty() ? 1 : 0;
+  } catch (const std::exception& e) {
+    return fail(std::string("an agent's answer could not be read: ") + e.what());
+  }
 }
 
 int cmd_explain(pivot::frontend::Frontend& fe, const std::string& arg) {
@@ -126,25 +160,36 @@ int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format form
             << std::endl;
 
   const bool live = format == Format::kTable && isatty(STDOUT_FILENO);
-  const auto until =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(duration_s * 1000));
-  auto report = [&](const pivot::frontend::Snapshot& s, bool final) {
+  // The deadline holds inside an interval too: --interval 3600000
+  // --duration 5 ends after 5 s.
+  const int64_t until = pivot::internal::steady_ms() + static_cast<int64_t>(duration_s * 1000);
+  if (duration_s > 0) fe.set_stop_at(until);
+  // False once stdout is gone (`pivot query ... | head -1`): SIGPIPE is
+  // ignored, so the write fails instead, and the query is uninstalled
+  // before pivot exits rather than left to its lease.
+  auto report = [&](const pivot::frontend::Snapshot& s) {
     for (const auto& e : s.events) std::cerr << "pivot: " << e << "\n";
     switch (format) {
       case Format::kJson: std::cout << pivot::cli::json_line(s) << std::endl; break;
       case Format::kTable:
         if (live) std::cout << "\x1b[H\x1b[2J";  // redraw in place on a terminal
-        if (live || final) std::cout << pivot::cli::table_view(s, "query", final) << std::flush;
+        if (live || s.final) std::cout << pivot::cli::table_view(s, "query", s.final) << std::flush;
         break;
       case Format::kCsv:
-        if (final) std::cout << s.total.to_csv() << std::flush;
+        if (s.final) std::cout << s.total.to_csv() << std::flush;
         break;
     }
+    return static_cast<bool>(std::cout);
   };
-  while (!g_interrupted.load() && (duration_s <= 0 || std::chrono::steady_clock::now() < until)) {
-    report(fe.next_interval(), false);
+  bool output_ok = true;
+  while (output_ok && !g_interrupted.load() && (duration_s <= 0 || pivot::internal::steady_ms() < until)) {
+    output_ok = report(fe.next_interval());
   }
-  report(fe.finish(), true);
+  if (!output_ok) {
+    (void)fe.finish();
+    return fail("cannot write the results (is stdout closed?); stopped, and the query is uninstalled");
+  }
+  if (!report(fe.finish())) return fail("cannot write the final results");
   return 0;
 }
 
@@ -168,8 +213,24 @@ int main(int argc, char** argv) {
   auto* tps = app.add_subcommand("tracepoints", "list the tracepoints of every process");
   tps->add_flag("--json", tp_json, "print JSON");
 
+  std::string fn_pattern, fn_format = "text";
+  int64_t fn_limit = 500;
+  auto* functions = app.add_subcommand(
+      "functions",
+      "list the functions of every process that a Tracepoint definition could hook: signatures, parameter "
+      "names, types and registers (from debug information where there is some), whether each can be hooked "
+      "and why not, and the compiler's clones hooked with it");
+  functions->add_option("GLOB", fn_pattern, "a function name, signature or glob, as in Entry(\"...\")")
+      ->required();
+  functions->add_option("--format", fn_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  functions->add_option("--limit", fn_limit, "list at most this many functions per process (default 500)")
+      ->check(CLI::Range(int64_t{1}, int64_t{5000}));
+
   std::string query;
-  auto* explain = app.add_subcommand("explain", "print the advice a query compiles to");
+  auto* explain = app.add_subcommand(
+      "explain",
+      "print the advice a query compiles to, and for its Tracepoint definitions the functions each agent "
+      "hooks and where each export is read from (debug information or the symbol table's rules)");
   explain->add_option("QUERY", query, "query text, @FILE or - for stdin")->required();
 
   auto* q = app.add_subcommand("query", "install a query and print its results every interval");
@@ -190,15 +251,24 @@ int main(int argc, char** argv) {
                 "at least 10 s + 1 interval)")
       ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
   q->add_option("--show", show, "print this named query of the text (default: the last query)");
+  uint32_t max_groups = pivot::aggregate::kDefaultMaxGroups;
+  q->add_option("--max-groups", max_groups,
+                "the most groups a query holds per process and interval, and in the merged result; events "
+                "of groups beyond it are dropped and counted (default 10000)")
+      ->check(CLI::Range(uint32_t{1}, pivot::aggregate::kMaxMaxGroups));
 
   CLI11_PARSE(app, argc, argv);
+  // A closed stdout is a failed write to handle (cmd_query uninstalls its
+  // query then), not a signal that kills pivot on the spot.
+  signal(SIGPIPE, SIG_IGN);
   if (lease_ms != 0 && lease_ms < interval_ms) return fail("--lease must be at least --interval", 2);
   auto link = pivot::frontend::make_link(transport, dir);
   if (!link) return fail(link.error().message(), 2);
   pivot::frontend::Frontend fe(std::move(*link));
   if (*ps) return cmd_ps(fe);
   if (*tps) return cmd_tracepoints(fe, tp_json);
+  if (*functions) return cmd_functions(fe, fn_pattern, fn_format == "json", fn_limit);
   if (*explain) return cmd_explain(fe, query);
   Format f = format == "json" ? Format::kJson : format == "csv" ? Format::kCsv : Format::kTable;
-  return cmd_query(fe, query, f, {interval_ms, lease_ms, show}, duration_s);
+  return cmd_query(fe, query, f, {interval_ms, lease_ms, show, max_groups}, duration_s);
 }

@@ -2,11 +2,25 @@
 
 #include <ctime>
 
+#include "pivot/value.h"
+
 namespace pivot::cli {
 
 std::string json_line(const frontend::Snapshot& s) {
-  return "{\"time\":" + std::to_string(s.time_ms) + ",\"agents\":" + std::to_string(s.agents) +
-         ",\"interval\":" + s.interval.to_json() + ",\"total\":" + s.total.to_json() + "}";
+  // "incomplete" and "dropped" are on every line (for the total so far), so
+  // a consumer need not look inside the tables to know the answer is partial.
+  std::string out = "{\"time\":" + std::to_string(s.time_ms) + ",\"agents\":" + std::to_string(s.agents) +
+                    ",\"incomplete\":" + (s.total.incomplete ? "true" : "false") +
+                    ",\"dropped\":" + std::to_string(s.total.dropped) +
+                    ",\"interval\":" + s.interval.to_json() + ",\"total\":" + s.total.to_json() +
+                    ",\"lost\":" + std::to_string(s.lost_reports) + ",\"events\":[";
+  for (size_t i = 0; i < s.events.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, s.events[i]);
+  }
+  out += "],\"final\":";
+  out += s.final ? "true}" : "false}";
+  return out;
 }
 
 std::string table_view(const frontend::Snapshot& s, const std::string& query_label, bool final) {
@@ -16,6 +30,98 @@ std::string table_view(const frontend::Snapshot& s, const std::string& query_lab
   std::string out = std::string(final ? "final" : "live") + " " + query_label + " at " + when + " from " +
                     std::to_string(s.agents) + (s.agents == 1 ? " agent" : " agents") + "\n";
   out += s.total.to_text();
+  return out;
+}
+
+using wire::Json;
+
+Json functions_json(const std::vector<frontend::Link::Answer>& answers) {
+  Json programs = Json::array();
+  Json errors = Json::array();
+  for (const frontend::Link::Answer& a : answers) {
+    std::string who = "agent " + std::to_string(a.info.pid) + " (" + a.info.proc_name + ")";
+    if (!a.answer) {
+      errors.push_back(who + ": " + a.answer.error().message());
+      continue;
+    }
+    const Json& m = *a.answer;
+    if (m.value("type", "") != "functions") {
+      errors.push_back(who + ": " +
+                       (m.contains("message") && m["message"].is_string()
+                            ? m["message"].get<std::string>()
+                            : std::string("unexpected answer")));
+      continue;
+    }
+    Json process = {{"pid", a.info.pid}, {"procName", a.info.proc_name}, {"host", a.info.host}};
+    Json functions = m.contains("functions") ? m["functions"] : Json::array();
+    std::string program = m.value("program", "");
+    bool grouped = false;
+    for (Json& p : programs) {
+      if (p["program"] == program && p["functions"] == functions) {
+        p["processes"].push_back(process);
+        grouped = true;
+        break;
+      }
+    }
+    if (grouped) continue;
+    Json entry = {{"program", program},
+                  {"processes", Json::array({process})},
+                  {"functions", functions},
+                  {"more", m.value("more", 0)}};
+    if (m.contains("note")) entry["note"] = m["note"];
+    programs.push_back(std::move(entry));
+  }
+  return {{"programs", programs}, {"errors", errors}};
+}
+
+namespace {
+
+std::string str(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+void function_text(const Json& f, const std::string& indent, std::string& out) {
+  out += indent + str(f, "signature") + "\n";
+  std::string in = indent + "    ";
+  if (str(f, "ifunc").size()) out += in + "IFUNC, calls " + str(f, "ifunc") + "\n";
+  out += in + "arguments: " + str(f, "how") + "\n";
+  if (f.contains("params") && f["params"].is_array()) {
+    for (const Json& p : f["params"]) {
+      std::string name = str(p, "name");
+      std::string line = in + (name.empty() ? "?" : name) + ": " + str(p, "type");
+      line += (p.value("readable", false) ? " (" : " (cannot be read: ") + str(p, "where") + ")";
+      out += line + "\n";
+    }
+  }
+  out += in + "ret: " + str(f, "returns") + "\n";
+  out += in + (f.value("hookable", false) ? std::string("hookable") : "not hookable: " + str(f, "why_not")) +
+         "\n";
+  if (f.contains("clones") && f["clones"].is_array()) {
+    for (const Json& c : f["clones"]) {
+      out += in + "clone, hooked with it:\n";
+      function_text(c, in + "  ", out);
+    }
+  }
+}
+
+}  // namespace
+
+std::string functions_text(const Json& grouped) {
+  std::string out;
+  for (const Json& p : grouped["programs"]) {
+    std::string procs;
+    for (const Json& proc : p["processes"]) {
+      procs += (procs.empty() ? "" : ", ") + std::to_string(proc.value("pid", 0)) + " (" +
+               str(proc, "procName") + (str(proc, "host").empty() ? "" : "@" + str(proc, "host")) + ")";
+    }
+    out += str(p, "program") + " — " + procs + "\n";
+    for (const Json& f : p["functions"]) function_text(f, "  ", out);
+    if (p.value("more", 0) > 0) {
+      out += "  ... and " + std::to_string(p.value("more", 0)) + " more (--limit, or a narrower pattern)\n";
+    }
+    if (p["functions"].empty() && !str(p, "note").empty()) out += "  " + str(p, "note") + "\n";
+  }
   return out;
 }
 
