@@ -43,7 +43,10 @@ using ::pivot::internal::ThreadState;
   uint64_t have = 0;
   for (uint32_t i = 0; i < a.n_gpr_readers; ++i) {
     const GprReader& r = a.gpr_readers[i];
-    exports[r.export_index] = int_of(r.ret ? regs.ret_rax : regs.gp[r.reg], r);
+    uint64_t raw = r.from == GprReader::From::kRet        ? regs.ret_rax
+                   : r.from == GprReader::From::kConstant ? r.constant
+                                                          : regs.gp[r.reg];
+    exports[r.export_index] = int_of(raw, r);
     have |= uint64_t{1} << r.export_index;
   }
   return run(*advice, exports, have, ts);

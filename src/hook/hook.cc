@@ -206,19 +206,24 @@ void set_gpr_readers(Attachment& a) {
   a.n_gpr_readers = 0;
   for (size_t i = 0; i < a.readers.size() && i < kGprReaders; ++i) {
     const Reader& r = a.readers[i];
+    // A string, a double, a bool, the duration: the slow path's.
+    if (r.source == Reader::Source::kDuration || (r.kind != ArgKind::kInt && r.kind != ArgKind::kPointer))
+      continue;
     GprReader g;
     g.export_index = static_cast<uint8_t>(i);
     if (r.source == Reader::Source::kRet) {
-      g.ret = true;
-    } else if (r.source == Reader::Source::kArg && r.location == Location::kIntReg &&
-               (r.kind == ArgKind::kInt || r.kind == ArgKind::kPointer)) {
+      g.from = GprReader::From::kRet;
+    } else if (r.location == Location::kIntReg) {
       g.reg = r.index;
-      if (r.kind == ArgKind::kInt) {  // as read_arg: a pointer is the whole register
-        g.width = r.width;
-        g.is_signed = r.is_signed;
-      }
+    } else if (r.location == Location::kConstant) {
+      g.from = GprReader::From::kConstant;
+      g.constant = static_cast<uint64_t>(r.constant);
     } else {
-      continue;  // a string, a double, a bool, the duration: the slow path's
+      continue;
+    }
+    if (r.kind == ArgKind::kInt) {  // as value_of: a pointer is the whole register
+      g.width = r.width;
+      g.is_signed = r.is_signed;
     }
     a.gpr_readers[a.n_gpr_readers++] = g;
   }

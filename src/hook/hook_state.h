@@ -15,14 +15,18 @@
 namespace pivot::hook {
 
 // How the fast path reads an export that is an int in a general-purpose
-// register: an integer or pointer argument, or `ret`. It reads the first
-// kGprReaders exports at most.
+// register, or a constant: an integer or pointer argument, `ret` of such a
+// type, or an argument that debug information says is a constant in this
+// clone. It reads the first kGprReaders exports at most, each as the slow
+// path's read_arg/read_ret would (hook.cc).
 struct GprReader {
+  enum class From : uint8_t { kArg, kRet, kConstant };
   uint8_t export_index = 0;
-  bool ret = false;   // the return register, else argument register `reg`
-  uint8_t reg = 0;    // Regs::gp index
-  uint8_t width = 8;  // bytes of the register that are the argument's
+  From from = From::kArg;
+  uint8_t reg = 0;    // kArg: Regs::gp index
+  uint8_t width = 8;  // bytes of the register that are the value's (kInt; a pointer is all 8)
   bool is_signed = true;
+  uint64_t constant = 0;  // kConstant
 };
 inline constexpr uint32_t kGprReaders = 16;
 
