@@ -8,6 +8,11 @@
 // (SiteAdvice::run_gpr) and reads only exports that are ints in
 // general-purpose registers. Otherwise they give the call back having
 // changed nothing, and the stub saves the vector state and calls those.
+// They open with the slow path's gate (may_observe, sanitizer.h), and run
+// only on a thread that already has pivot state; they update only groups
+// that exist, counting each event into its group as Partial::add_hashed
+// does, and leave new groups, and with them the group cap and the dropped
+// count, to the slow path.
 //
 // Everything here must inline, or be PIVOT_GPR_CODE: gpr_check.h verifies
 // the section before any stub calls into it.
@@ -57,13 +62,21 @@ using ::pivot::internal::ThreadState;
          static_cast<int>(::pivot::internal::TickSource::kTsc);
 }
 
-// The calling thread's state as the slow path finds it (null once retired
-// at exit); false when it does not exist yet (making it allocates).
-[[gnu::always_inline]] inline bool thread_state(ThreadState** out) {
+// hook.cc's may_observe(), in the same order, for a thread that has pivot
+// state: 1 go on with *out, 0 not observed (pivot's own call, or a thread
+// whose state was retired at exit), -1 the slow path must decide. A thread
+// without pivot state yet gives its call to the slow path, whose gate asks
+// the sanitizer whether the thread is set up before anything instrumented
+// runs (sanitizer.h), and which makes the state (that allocates). This
+// code is itself never instrumented (src/CMakeLists.txt), so it may run
+// on any thread, set up or not.
+[[gnu::always_inline]] inline int gate(ThreadState** out) {
+  if (::pivot::internal::detail::tls_in_tracer != 0) return 0;
   ThreadState* ts = ::pivot::internal::detail::tls_thread_state;
-  if (ts == nullptr) return false;
-  *out = reinterpret_cast<uintptr_t>(ts) > 1 ? ts : nullptr;
-  return true;
+  if (reinterpret_cast<uintptr_t>(ts) == ::pivot::internal::detail::kRetired) return 0;
+  if (ts == nullptr) return -1;
+  *out = ts;
+  return 1;
 }
 
 }  // namespace
@@ -73,9 +86,8 @@ using ::pivot::internal::ThreadState;
 PIVOT_GPR_CODE uint64_t pivot_hook_entry_gpr(pivot::hook::HookHeader* header,
                                              const pivot::hook::Regs* regs) noexcept {
   using namespace pivot::hook;
-  if (::pivot::internal::in_tracer()) return 0;
-  ThreadState* ts;
-  if (!thread_state(&ts)) return kGprFallback;
+  ThreadState* ts = nullptr;
+  if (int g = gate(&ts); g <= 0) return g == 0 ? 0 : kGprFallback;
   ::pivot::internal::TracerScope busy;
   ::pivot::internal::ReadSection section(ts);
   if (!section.entered()) return 0;
@@ -95,9 +107,8 @@ PIVOT_GPR_CODE uint64_t pivot_hook_entry_gpr(pivot::hook::HookHeader* header,
 PIVOT_GPR_CODE bool pivot_hook_return_gpr(pivot::hook::HookHeader* header, pivot::hook::Regs* regs) noexcept {
   using namespace pivot::hook;
   regs->end_ticks = regs->ctx > 1 && tsc_ticks() ? __builtin_ia32_rdtsc() : 0;
-  if (::pivot::internal::in_tracer()) return true;
-  ThreadState* ts;
-  if (!thread_state(&ts)) return false;
+  ThreadState* ts = nullptr;
+  if (int g = gate(&ts); g <= 0) return g == 0;
   ::pivot::internal::TracerScope busy;
   ::pivot::internal::ReadSection section(ts);
   if (!section.entered()) return true;
