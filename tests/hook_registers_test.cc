@@ -368,12 +368,12 @@ std::string fast_return_query(const char* leaf) {
 }
 
 // The canaries with small argument registers (so that SUMs stay ints):
-// rdi = i % 3, rsi = 5, rax = 11.
-Machine small_args(int i) {
+// rdi = i % 3 (or `rdi`), rsi = 5, rax = 11.
+Machine small_args(int i, int rdi = -1) {
   Machine m = canaries();
   m.gp[0] = 11;
   m.gp[4] = 5;
-  m.gp[5] = static_cast<uint64_t>(i % 3);
+  m.gp[5] = static_cast<uint64_t>(rdi >= 0 ? rdi : i % 3);
   return m;
 }
 
@@ -387,11 +387,11 @@ int64_t column_sum(pivot::Session& s, pivot::QueryId q, size_t column) {
 // record must equal its input (what the unhooked call gives back: checked
 // by EveryRegisterIsKeptAtEntryReturnAndBoth). Returns how many times the
 // stub took its slow path meanwhile.
-uint64_t call_small(const Leaf& leaf, const std::string& what) {
+uint64_t call_small(const Leaf& leaf, const std::string& what, int rdi = -1) {
   CallFn call = caller_for_cpu();
   uint64_t before = pivot::hook::full_saves_on_this_thread();
   for (int i = 0; i < kCalls && !::testing::Test::HasFailure(); ++i) {
-    Machine in = small_args(i), out{};
+    Machine in = small_args(i, rdi), out{};
     call(leaf.fn, &in, &out);
     expect_same(in, out, what + ", call " + std::to_string(i));
   }
@@ -422,6 +422,32 @@ TEST_P(HookRegisters, FastAndSlowPathsKeepEveryRegister) {
     EXPECT_LE(slow, 9u);
     EXPECT_EQ(s.results(*q).to_json(),
               R"json({"columns":["x.a","COUNT","SUM(x.b)"],"rows":[[0,34,170],[1,33,165],[2,33,165]]})json");
+    ASSERT_TRUE(s.uninstall(*q));
+  }
+  {
+    // The group cap holds on the fast path, and what it drops is counted:
+    // with room for two groups, the calls with rdi = 2 find no group (the
+    // fast path never makes one) and are dropped one by one on the slow
+    // path.
+    pivot::InstallOptions two_groups;
+    two_groups.max_groups = 2;
+    auto q = s.install(fast_entry_query(leaf.name, "x.a"), two_groups);
+    ASSERT_TRUE(q) << q.error().message();
+    uint64_t slow = call_small(leaf, std::string("two groups at most, on ") + leaf.name);
+    EXPECT_GE(slow, 2u + 33u);
+    EXPECT_LE(slow, 2u + 33u + 6u);
+    pivot::ResultTable r = s.results(*q);
+    EXPECT_EQ(r.to_json(),
+              R"json({"columns":["x.a","COUNT","SUM(x.b)"],"rows":[[0,34,170],[1,33,165]],)json"
+              R"json("incomplete":true,"dropped":33,"max_groups":2})json");
+    // The next interval's partial has room again: rdi = 2 makes its group
+    // (slow) and the fast path adds the rest into it, counting each event,
+    // so that the running total, which has no room for it, drops them all.
+    slow = call_small(leaf, std::string("a group the total has no room for, on ") + leaf.name, 2);
+    EXPECT_LE(slow, 3u);
+    r = s.results(*q);
+    EXPECT_EQ(r.dropped, 33u + static_cast<uint64_t>(kCalls));
+    EXPECT_EQ(r.rows.size(), 2u);
     ASSERT_TRUE(s.uninstall(*q));
   }
   {
