@@ -502,12 +502,23 @@ Bound bind(const ProgramPtr& p, const internal::Site& site) {
   return b;
 }
 
+// The null a plan's register holds when nothing writes it. Not kNull: that
+// one is made by this library's static initializers, which in
+// libpivot_preload.so may run after the agent's threads started, and the
+// installer thread reads the value it builds plans with (ThreadSanitizer
+// reported the read of kNull racing with its construction). A local static
+// is made under its guard on first use.
+const Value& gpr_null() {
+  static const Value null;
+  return null;
+}
+
 // The value of register `reg` for a plan (gpr_plan.h), from the OBSERVEs
 // that write it (the last one wins, as in run_simple); false when it holds
 // something a plan cannot read (a string or double export, a timestamp).
 bool gpr_register(const Bound& b, const internal::Site& site, uint16_t reg, GprSource* out) {
   const Program& p = *b.program;
-  *out = GprSource{GprSource::Kind::kValue, 0, &kNull, kNull.hash()};
+  *out = GprSource{GprSource::Kind::kValue, 0, &gpr_null(), gpr_null().hash()};
   bool ok = true;
   for (size_t i = 0; i < p.observe.size(); ++i) {
     if (p.observe[i].reg != reg) continue;
