@@ -2,13 +2,14 @@
 // ipara.inc): the same-file callers keep values in caller-saved registers
 // across the hooked calls (GCC's -fipa-ra; clang has no such thing, and the
 // test holds there too). Each caller's result with Entry, Return or both
-// hooks installed must equal its result without, and the queries count
-// every call exactly.
+// hooks installed, on the stub's fast and slow paths, must equal its result
+// without, and the queries count every call exactly.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
 
+#include "hook/stub.h"
 #include "pivot/pivot.h"
 
 namespace ipara_o2 {
@@ -85,6 +86,31 @@ TEST_P(HookIpaRa, CallersKeepTheirRegistersAcrossHookedCalls) {
     EXPECT_EQ(s.results(*e).rows.at(0).at(0).as_int(), kN);
     EXPECT_EQ(s.results(*r).rows.at(0).at(0).as_int(), kN);
     // leaf_fp's arguments are 1.5 i + kN/4 for i < kN.
+    EXPECT_EQ(table(s, *f), R"json({"columns":["COUNT","MAX(c.x)"],"rows":[[1000,1748.5]]})json");
+    ASSERT_TRUE(s.uninstall(*e));
+    ASSERT_TRUE(s.uninstall(*r));
+    ASSERT_TRUE(s.uninstall(*f));
+  }
+  {
+    // Advice the stub's fast path runs (stub.h): nothing but the integer
+    // registers is saved around it. Fast at entry and at return, while the
+    // double leaf takes the slow path.
+    auto e = s.install("Tracepoint e = Entry(\"" + ns + "::leaf\") Exports x = arg0\n" +
+                       "From c In e Select COUNT, SUM(c.x)");
+    auto r = s.install("Tracepoint r = Return(\"" + ns + "::leaf\") Exports x = arg0\n" +
+                       "From c In r Select COUNT, SUM(c.x), SUM(c.ret)");
+    auto f = s.install(fp);
+    ASSERT_TRUE(e) << e.error().message();
+    ASSERT_TRUE(r) << r.error().message();
+    ASSERT_TRUE(f) << f.error().message();
+    uint64_t before = pivot::hook::full_saves_on_this_thread();
+    EXPECT_EQ(b.caller(kN), want);
+    EXPECT_LE(pivot::hook::full_saves_on_this_thread() - before, 6u);  // the first events: new groups
+    EXPECT_EQ(b.caller_fp(kN), want_fp);
+    EXPECT_EQ(table(s, *e),
+              "{\"columns\":[\"COUNT\",\"SUM(c.x)\"],\"rows\":[[1000," + std::to_string(kArgSum) + "]]}");
+    EXPECT_EQ(table(s, *r), "{\"columns\":[\"COUNT\",\"SUM(c.x)\",\"SUM(c.ret)\"],\"rows\":[[1000," +
+                                std::to_string(kArgSum) + "," + std::to_string(kRetSum) + "]]}");
     EXPECT_EQ(table(s, *f), R"json({"columns":["COUNT","MAX(c.x)"],"rows":[[1000,1748.5]]})json");
     ASSERT_TRUE(s.uninstall(*e));
     ASSERT_TRUE(s.uninstall(*r));

@@ -4,8 +4,13 @@
 // included), MXCSR and the x87 control word with canaries, calls a hooked
 // assembly leaf that touches none of them, and records them all afterwards.
 // The record must equal the one taken without a hook, byte for byte, with
-// Entry, Return and both, while the advice does floating point (which sets
-// MXCSR's sticky flags), strings and AVG, and calls the C library.
+// Entry, Return and both, on both paths of the stub (stub.h): advice the
+// fast path runs on the general-purpose registers alone (COUNT and SUM of
+// int arguments into an existing group), and advice that takes the slow
+// path with every register saved: floating point (which sets MXCSR's sticky
+// flags), strings, AVG, a new group, a string argument read with the C
+// library's EVEX strlen, a thread's first event, and the two mixed at entry
+// and return.
 #include <cpuid.h>
 #include <gtest/gtest.h>
 
@@ -13,7 +18,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
+#include "hook/gpr_check.h"
 #include "hook/stub.h"
 #include "pivot/pivot.h"
 
@@ -22,11 +29,11 @@ namespace {
 // What the caller loads before the call and stores after it. Offsets are
 // used by the assembly below.
 struct alignas(64) Machine {
-  uint64_t gp[15];  // 0: rax rbx rcx rdx rsi rdi rbp r8 r9 r10 r11 r12 r13 r14 r15
-  uint64_t flags;   // 120
-  uint32_t mxcsr;   // 128
-  uint16_t fcw;     // 132
-  uint8_t pad[58];  // to 192
+  uint64_t gp[15];      // 0: rax rbx rcx rdx rsi rdi rbp r8 r9 r10 r11 r12 r13 r14 r15
+  uint64_t flags;       // 120
+  uint32_t mxcsr;       // 128
+  uint16_t fcw;         // 132
+  uint8_t pad[58];      // to 192
   uint8_t vec[32][64];  // 192: zmm0-31 (ymm/xmm: the low bytes of the first 16)
   uint64_t k[8];        // 2240
 };
@@ -44,6 +51,8 @@ extern "C" {
 void hkreg_leaf_moved();
 void hkreg_leaf_gccpad();
 void hkreg_leaf_clangpad();
+// hkreg_leaf_cstr(char const*): a C++ symbol, so arg0 exports as a string.
+void _Z15hkreg_leaf_cstrPKc();
 // call(leaf, in, out): loads `in`, calls leaf, stores into `out`; one per
 // vector width.
 void hkreg_call_sse(void (*leaf)(), const Machine* in, Machine* out);
@@ -61,6 +70,15 @@ hkreg_leaf_moved:
   nop
   ret
   .size hkreg_leaf_moved, .-hkreg_leaf_moved
+
+  .globl _Z15hkreg_leaf_cstrPKc
+  .type _Z15hkreg_leaf_cstrPKc, @function
+_Z15hkreg_leaf_cstrPKc:
+  movq %rsp, %rsp
+  xchg %ax, %ax
+  nop
+  ret
+  .size _Z15hkreg_leaf_cstrPKc, .-_Z15hkreg_leaf_cstrPKc
 
   .globl hkreg_leaf_gccpad
   .type hkreg_leaf_gccpad, @function
@@ -274,7 +292,8 @@ constexpr int kCalls = 100;
 
 // Calls leaf kCalls times under the canaries; each record must equal the
 // unhooked one.
-void call_and_check(CallFn call, const Leaf& leaf, const Machine& in, const Machine& want, const std::string& what) {
+void call_and_check(CallFn call, const Leaf& leaf, const Machine& in, const Machine& want,
+                    const std::string& what) {
   for (int i = 0; i < kCalls; ++i) {
     Machine out{};
     call(leaf.fn, &in, &out);
@@ -332,9 +351,194 @@ TEST_P(HookRegisters, EveryRegisterIsKeptAtEntryReturnAndBoth) {
   expect_same(want, after, "after uninstall");
 }
 
+// Advice the fast path takes: COUNT and SUM of ints from argument
+// registers, grouped by a fixed string or an int argument (and, below,
+// filtered by comparisons of ints).
+std::string fast_entry_query(const char* leaf, const char* group = "x.procName") {
+  return std::string("Tracepoint f = Entry(\"") + leaf +
+         "\") Exports a = arg0, b = arg1\n"
+         "From x In f GroupBy " +
+         group + " Select " + group + ", COUNT, SUM(x.b)";
+}
+// Return always exports duration too; this advice does not read it.
+std::string fast_return_query(const char* leaf) {
+  return std::string("Tracepoint g = Return(\"") + leaf +
+         "\") Exports a = arg0\n"
+         "From x In g GroupBy x.procName Select x.procName, COUNT, SUM(x.a), SUM(x.ret)";
+}
+
+// The canaries with small argument registers (so that SUMs stay ints):
+// rdi = i % 3 (or `rdi`), rsi = 5, rax = 11.
+Machine small_args(int i, int rdi = -1) {
+  Machine m = canaries();
+  m.gp[0] = 11;
+  m.gp[4] = 5;
+  m.gp[5] = static_cast<uint64_t>(rdi >= 0 ? rdi : i % 3);
+  return m;
+}
+
+int64_t column_sum(pivot::Session& s, pivot::QueryId q, size_t column) {
+  int64_t sum = 0;
+  for (const auto& row : s.results(q).rows) sum += row.at(column).as_int();
+  return sum;
+}
+
+// Calls leaf kCalls times, call i with small_args(i), on this thread; each
+// record must equal its input (what the unhooked call gives back: checked
+// by EveryRegisterIsKeptAtEntryReturnAndBoth). Returns how many times the
+// stub took its slow path meanwhile.
+uint64_t call_small(const Leaf& leaf, const std::string& what, int rdi = -1) {
+  CallFn call = caller_for_cpu();
+  uint64_t before = pivot::hook::full_saves_on_this_thread();
+  for (int i = 0; i < kCalls && !::testing::Test::HasFailure(); ++i) {
+    Machine in = small_args(i, rdi), out{};
+    call(leaf.fn, &in, &out);
+    expect_same(in, out, what + ", call " + std::to_string(i));
+  }
+  return pivot::hook::full_saves_on_this_thread() - before;
+}
+
+TEST_P(HookRegisters, FastAndSlowPathsKeepEveryRegister) {
+  const Leaf& leaf = GetParam();
+  ASSERT_TRUE(pivot::hook::gpr_path()) << pivot::hook::gpr_path_problem();
+  pivot::Session s;
+  {
+    // The first call makes the group (slow path); the rest run fast.
+    auto q = s.install(fast_entry_query(leaf.name));
+    ASSERT_TRUE(q) << q.error().message();
+    uint64_t slow = call_small(leaf, std::string("fast Entry on ") + leaf.name);
+    EXPECT_GE(slow, 1u);
+    EXPECT_LE(slow, 3u);  // the session's collection may swap the partial out: a new group
+    EXPECT_EQ(count_of(s, *q), kCalls);
+    EXPECT_EQ(column_sum(s, *q, 2), 5 * kCalls);
+    ASSERT_TRUE(s.uninstall(*q));
+  }
+  {
+    // Three groups keyed by rdi: each one's first call is slow.
+    auto q = s.install(fast_entry_query(leaf.name, "x.a"));
+    ASSERT_TRUE(q) << q.error().message();
+    uint64_t slow = call_small(leaf, std::string("new groups at Entry on ") + leaf.name);
+    EXPECT_GE(slow, 3u);
+    EXPECT_LE(slow, 9u);
+    EXPECT_EQ(s.results(*q).to_json(),
+              R"json({"columns":["x.a","COUNT","SUM(x.b)"],"rows":[[0,34,170],[1,33,165],[2,33,165]]})json");
+    ASSERT_TRUE(s.uninstall(*q));
+  }
+  {
+    // The group cap holds on the fast path, and what it drops is counted:
+    // with room for two groups, the calls with rdi = 2 find no group (the
+    // fast path never makes one) and are dropped one by one on the slow
+    // path.
+    pivot::InstallOptions two_groups;
+    two_groups.max_groups = 2;
+    auto q = s.install(fast_entry_query(leaf.name, "x.a"), two_groups);
+    ASSERT_TRUE(q) << q.error().message();
+    uint64_t slow = call_small(leaf, std::string("two groups at most, on ") + leaf.name);
+    EXPECT_GE(slow, 2u + 33u);
+    EXPECT_LE(slow, 2u + 33u + 6u);
+    pivot::ResultTable r = s.results(*q);
+    EXPECT_EQ(r.to_json(),
+              R"json({"columns":["x.a","COUNT","SUM(x.b)"],"rows":[[0,34,170],[1,33,165]],)json"
+              R"json("incomplete":true,"dropped":33,"max_groups":2})json");
+    // The next interval's partial has room again: rdi = 2 makes its group
+    // (slow) and the fast path adds the rest into it, counting each event,
+    // so that the running total, which has no room for it, drops them all.
+    slow = call_small(leaf, std::string("a group the total has no room for, on ") + leaf.name, 2);
+    EXPECT_LE(slow, 3u);
+    r = s.results(*q);
+    EXPECT_EQ(r.dropped, 33u + static_cast<uint64_t>(kCalls));
+    EXPECT_EQ(r.rows.size(), 2u);
+    ASSERT_TRUE(s.uninstall(*q));
+  }
+  {
+    // Filters on int arguments run on the fast path too.
+    auto q = s.install(
+        std::string("Tracepoint f = Entry(\"") + leaf.name +
+        "\") Exports a = arg0, b = arg1\n"
+        "From x In f Where x.a != 1 And x.b > 2 GroupBy x.procName Select x.procName, COUNT, SUM(x.a)");
+    ASSERT_TRUE(q) << q.error().message();
+    uint64_t slow = call_small(leaf, std::string("fast filtered Entry on ") + leaf.name);
+    EXPECT_LE(slow, 3u);
+    EXPECT_EQ(count_of(s, *q), 67);       // rdi = i % 3 is 0 or 2
+    EXPECT_EQ(column_sum(s, *q, 2), 66);  // 33 calls with rdi = 2
+    ASSERT_TRUE(s.uninstall(*q));
+  }
+  {
+    auto q = s.install(fast_return_query(leaf.name));
+    ASSERT_TRUE(q) << q.error().message();
+    uint64_t slow = call_small(leaf, std::string("fast Return on ") + leaf.name);
+    EXPECT_LE(slow, 3u);
+    EXPECT_EQ(count_of(s, *q), kCalls);
+    EXPECT_EQ(column_sum(s, *q, 2), 99);  // rdi = i % 3
+    EXPECT_EQ(column_sum(s, *q, 3), 11 * kCalls);
+    ASSERT_TRUE(s.uninstall(*q));
+  }
+  {
+    // Fast at entry, slow at return (floating point, duration), and the
+    // other way round: one call crosses both paths.
+    auto fe = s.install(fast_entry_query(leaf.name));
+    auto sr = s.install(return_query(leaf.name));
+    ASSERT_TRUE(fe && sr);
+    uint64_t slow = call_small(leaf, std::string("fast Entry, slow Return on ") + leaf.name);
+    EXPECT_GE(slow, static_cast<uint64_t>(kCalls));
+    EXPECT_LE(slow, static_cast<uint64_t>(kCalls) + 3);
+    EXPECT_EQ(count_of(s, *fe), kCalls);
+    EXPECT_EQ(count_of(s, *sr), kCalls);
+    ASSERT_TRUE(s.uninstall(*fe));
+    ASSERT_TRUE(s.uninstall(*sr));
+    auto se = s.install(entry_query(leaf.name));
+    auto fr = s.install(fast_return_query(leaf.name));
+    ASSERT_TRUE(se && fr);
+    slow = call_small(leaf, std::string("slow Entry, fast Return on ") + leaf.name);
+    EXPECT_GE(slow, static_cast<uint64_t>(kCalls));
+    EXPECT_LE(slow, static_cast<uint64_t>(kCalls) + 3);
+    EXPECT_EQ(count_of(s, *se), kCalls);
+    EXPECT_EQ(count_of(s, *fr), kCalls);
+    ASSERT_TRUE(s.uninstall(*se));
+    ASSERT_TRUE(s.uninstall(*fr));
+  }
+  {
+    // A thread's first event makes its pivot state (slow path).
+    auto q = s.install(fast_entry_query(leaf.name));
+    ASSERT_TRUE(q) << q.error().message();
+    uint64_t slow = 0;
+    std::thread t([&] { slow = call_small(leaf, std::string("fast Entry on a new thread, ") + leaf.name); });
+    t.join();
+    EXPECT_GE(slow, 1u);
+    EXPECT_LE(slow, 4u);
+    EXPECT_EQ(count_of(s, *q), kCalls);
+    ASSERT_TRUE(s.uninstall(*q));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Leaves, HookRegisters, ::testing::ValuesIn(kLeaves),
                          [](const ::testing::TestParamInfo<Leaf>& info) {
                            return std::string(info.param.name).substr(std::strlen("hkreg_leaf_"));
                          });
+
+// A string argument: the advice reads it with the C library's strlen (EVEX
+// or AVX2 code that writes ymm16-31, the k registers, or the upper halves
+// of ymm0-15), so every call takes the slow path.
+TEST(HookRegistersStrings, AStringArgumentTakesTheSlowPathAndKeepsEveryRegister) {
+  static const char kText[] = "a string argument long enough for the C library's vector code to read it";
+  const Leaf leaf{"hkreg_leaf_cstr", &_Z15hkreg_leaf_cstrPKc};
+  CallFn call = caller_for_cpu();
+  Machine in = canaries();
+  in.gp[5] = reinterpret_cast<uint64_t>(kText);  // rdi
+  Machine want{};
+  call(leaf.fn, &in, &want);
+  expect_same(in, want, "unhooked");
+  pivot::Session s;
+  auto q = s.install(
+      "Tracepoint c = Entry(\"hkreg_leaf_cstr\") Exports s = arg0\n"
+      "From x In c GroupBy x.s Select x.s, COUNT");
+  ASSERT_TRUE(q) << q.error().message();
+  uint64_t before = pivot::hook::full_saves_on_this_thread();
+  call_and_check(call, leaf, in, want, "string Entry on hkreg_leaf_cstr");
+  EXPECT_EQ(pivot::hook::full_saves_on_this_thread() - before, static_cast<uint64_t>(kCalls));
+  EXPECT_EQ(s.results(*q).to_json(), std::string(R"json({"columns":["x.s","COUNT"],"rows":[[")json") + kText +
+                                         "\"," + std::to_string(kCalls) + "]]}");
+  ASSERT_TRUE(s.uninstall(*q));
+}
 
 }  // namespace

@@ -98,10 +98,11 @@ class Value {
   std::string to_string() const;
 
   size_t hash() const {
-    if (type_ == ValueType::kInt)
-      return static_cast<size_t>(i_) * 0x9e3779b97f4a7c15ull;  // inline: group keys
+    if (type_ == ValueType::kInt) return int_hash(i_);  // inline: group keys
     return hash_other();
   }
+  // hash() of an int Value.
+  static constexpr size_t int_hash(int64_t i) { return static_cast<size_t>(i) * 0x9e3779b97f4a7c15ull; }
 
   // Total order used for sorting results and for MIN/MAX: null < bool <
   // numbers (int and double compared by value) < strings.

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 
+#include "advice/gpr_plan.h"
 #include "core/clock.h"
 #include "tracepoint/process_info.h"
 #include "tracepoint/thread_state.h"
@@ -78,7 +79,7 @@ struct Bound {
   std::unique_ptr<const Simple> simple;  // set when the program has the common shape
 };
 
-struct InstalledAdvice : internal::SiteAdvice {
+struct InstalledAdvice : GprAdvice {
   std::vector<Bound> bound;
 };
 
@@ -501,6 +502,117 @@ Bound bind(const ProgramPtr& p, const internal::Site& site) {
   return b;
 }
 
+// The null a plan's register holds when nothing writes it. Not kNull: that
+// one is made by this library's static initializers, which in
+// libpivot_preload.so may run after the agent's threads started, and the
+// installer thread reads the value it builds plans with (ThreadSanitizer
+// reported the read of kNull racing with its construction). A local static
+// is made under its guard on first use.
+const Value& gpr_null() {
+  static const Value null;
+  return null;
+}
+
+// The value of register `reg` for a plan (gpr_plan.h), from the OBSERVEs
+// that write it (the last one wins, as in run_simple); false when it holds
+// something a plan cannot read (a string or double export, a timestamp).
+bool gpr_register(const Bound& b, const internal::Site& site, uint16_t reg, GprSource* out) {
+  const Program& p = *b.program;
+  *out = GprSource{GprSource::Kind::kValue, 0, &gpr_null(), gpr_null().hash()};
+  bool ok = true;
+  for (size_t i = 0; i < p.observe.size(); ++i) {
+    if (p.observe[i].reg != reg) continue;
+    int32_t index = b.export_index[i];
+    if (index == kAbsent) continue;
+    if (index >= 0) {
+      const internal::ExportDesc& e = site.info->exports[index];
+      ok = e.type == ValueType::kInt && !e.is_list && static_cast<uint32_t>(index) < kGprExports;
+      *out = GprSource{GprSource::Kind::kExport, static_cast<uint8_t>(index), nullptr, 0};
+    } else if (internal::Builtin builtin = index_builtin(index); builtin_is_fixed(builtin)) {
+      ok = true;
+      *out = GprSource{GprSource::Kind::kValue, 0, &b.fixed[i], b.fixed[i].hash()};
+    } else {
+      ok = builtin == internal::Builtin::kTid;
+      *out = GprSource{GprSource::Kind::kTid, 0, nullptr, 0};
+    }
+  }
+  return ok;
+}
+
+bool gpr_operand(const Operand& o, const Bound& b, const internal::Site& site, GprSource* out) {
+  if (o.kind != Operand::Kind::kLeaf) return false;
+  if (o.a.constant != nullptr) {
+    *out = GprSource{GprSource::Kind::kValue, 0, o.a.constant, o.a.constant->hash()};
+    return true;
+  }
+  return gpr_register(b, site, o.a.reg, out);
+}
+
+// A leaf of a filter: an int register or constant.
+bool gpr_int_leaf(const Expr& e, const Bound& b, const internal::Site& site, GprSource* out) {
+  if (e.kind == Expr::Kind::kConst) {
+    *out = GprSource{GprSource::Kind::kValue, 0, &e.constant, e.constant.hash()};
+  } else if (e.kind != Expr::Kind::kReg || !gpr_register(b, site, e.reg, out)) {
+    return false;
+  }
+  return out->kind != GprSource::Kind::kValue || out->value->is_int();
+}
+
+// The comparisons of filter expression e (a comparison, or an And of them)
+// into plan.filters.
+bool gpr_filter(const Expr& e, const Bound& b, const internal::Site& site, GprPlan& plan) {
+  if (e.kind != Expr::Kind::kBinary) return false;
+  if (e.op == Op::kAnd) return gpr_filter(*e.a, b, site, plan) && gpr_filter(*e.b, b, site, plan);
+  if (e.op < Op::kEq || e.op > Op::kGe || plan.n_filters == kGprOperands) return false;
+  GprFilter& f = plan.filters[plan.n_filters++];
+  f.op = e.op;
+  return gpr_int_leaf(*e.a, b, site, &f.a) && gpr_int_leaf(*e.b, b, site, &f.b);
+}
+
+// The plan of b (gpr_plan.h), or false when b's program has another shape.
+bool gpr_plan(const Bound& b, const internal::Site& site, GprPlan* out) {
+  const Program& p = *b.program;
+  if (b.simple == nullptr || b.keys.size() > kGprOperands || b.inputs.size() > kGprOperands) return false;
+  GprPlan plan;
+  for (const Step& step : p.steps) {
+    if (!step.is_filter || !gpr_filter(*step.expr, b, site, plan)) return false;
+  }
+  plan.enabled = p.enabled;
+  plan.slot = p.emit->collector->slot();
+  plan.n_keys = static_cast<uint8_t>(b.keys.size());
+  plan.n_inputs = static_cast<uint8_t>(b.inputs.size());
+  for (size_t k = 0; k < b.keys.size(); ++k) {
+    if (!gpr_operand(b.keys[k], b, site, &plan.keys[k])) return false;
+  }
+  for (size_t i = 0; i < b.inputs.size(); ++i) {
+    if (!gpr_operand(b.inputs[i], b, site, &plan.inputs[i])) return false;
+  }
+  auto need = [&](const GprSource& src) {
+    if (src.kind == GprSource::Kind::kExport) plan.needs |= uint64_t{1} << src.index;
+  };
+  for (const GprFilter& f : plan.filters) need(f.a), need(f.b);
+  for (const GprSource& src : plan.keys) need(src);
+  for (const GprSource& src : plan.inputs) need(src);
+  *out = plan;
+  return true;
+}
+
+// Gives the advice plans when every program has one and they emit into
+// distinct collectors (run_gpr checks them all before it changes any).
+void add_gpr_plans(InstalledAdvice& advice, const internal::Site& site) {
+  if (advice.bound.size() > kGprPrograms) return;
+  uint32_t n = 0;
+  for (const Bound& b : advice.bound) {
+    if (!gpr_plan(b, site, &advice.plans[n])) return;
+    for (uint32_t j = 0; j < n; ++j) {
+      if (advice.plans[j].slot == advice.plans[n].slot) return;
+    }
+    ++n;
+  }
+  advice.n_plans = n;
+  advice.run_gpr = &run_gpr;
+}
+
 // Builds the advice of one site from the installed programs; null if none.
 InstalledAdvice* build_advice(const internal::Site& site) {
   std::vector<ProgramPtr> mine;
@@ -515,6 +627,7 @@ InstalledAdvice* build_advice(const internal::Site& site) {
   auto* advice = new InstalledAdvice;
   advice->run = &run_advice;
   for (const ProgramPtr& p : mine) advice->bound.push_back(bind(p, site));
+  add_gpr_plans(*advice, site);
   return advice;
 }
 

@@ -38,6 +38,8 @@ class Collector {
   Collector& operator=(const Collector&) = delete;
 
   const EmitShape& shape() const { return shape_; }
+  // The thread-state slot holding each thread's partial (thread_state.h).
+  uint32_t slot() const { return slot_; }
 
   // The calling thread's partial; call inside a read section.
   Partial* thread_partial(internal::ThreadState& ts) {

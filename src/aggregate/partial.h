@@ -159,6 +159,29 @@ class Partial {
   // the partial is full, counts its `events` as dropped instead.
   void merge_group(std::span<const Value> keys, std::span<const AggState> states, int64_t events);
 
+  // What add_hashed's inline part reads, for advice that runs on the
+  // general-purpose registers only (advice/gpr_run.cc, which finds and
+  // updates an existing group of the plain shape itself, counting its
+  // events as add_hashed does; it never creates a group, so the group cap
+  // and the dropped count stay add_slow's). False for other shapes.
+  struct PlainView {
+    const uint32_t* index;  // open addressing, as index_; size a power of 2
+    size_t index_size;
+    Group* groups;
+    const Value* keys;  // n_keys per group, as keys_
+    AggState* states;   // n_aggs per group, as states_
+    const AggFn* aggs;
+    uint32_t n_keys;
+    uint32_t n_aggs;
+  };
+  [[gnu::always_inline]] bool plain_view(PlainView* out) {
+    if (!plain_ || index_.empty()) return false;
+    *out = {index_.data(),     index_.size(),        groups_.data(),
+            keys_.data(),      states_.data(),       shape_->aggs.data(),
+            shape_->keys,      static_cast<uint32_t>(n_aggs_)};
+    return true;
+  }
+
  private:
   // The group of `keys`, created if there is room; null when the partial
   // already holds group_cap groups.

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "core/clock.h"
+#include "hook/hook_state.h"
 #include "hook/patch.h"
 #include "hook/sanitizer.h"
 #include "hook/stub.h"
@@ -18,32 +19,7 @@ namespace pivot::hook {
 namespace {
 
 // ---------------------------------------------------------------------------
-// Hooks and what is attached to them.
-
-struct Attachment {
-  ::pivot::internal::Site site;
-  ::pivot::internal::SiteInfo info;
-  std::string tracepoint;
-  std::vector<std::string> names;
-  std::vector<::pivot::internal::ExportDesc> descs;
-  std::vector<Reader> readers;
-  bool at_return = false;
-  bool wants_time = false;
-};
-
-// What a hook runs, swapped whole (RCU: freed after a grace period).
-struct Snapshot {
-  std::vector<Attachment*> entry, ret;
-  bool wants_time = false;
-};
-
-// One per function ever hooked; never freed (a thread may be between the
-// function's entry and return in the stub long after it was unhooked).
-struct Hook : HookHeader {
-  Patch* patch = nullptr;
-  std::atomic<const Snapshot*> snapshot{nullptr};
-  std::vector<Attachment*> attached;  // guarded by hooks_mutex()
-};
+// Hooks and what is attached to them (hook_state.h).
 
 std::mutex& hooks_mutex() {
   static std::mutex mu;
@@ -64,6 +40,9 @@ const Snapshot* republish(Hook& h) {
       (a->at_return ? s->ret : s->entry).push_back(a);
       s->wants_time |= a->wants_time;
     }
+    s->gpr = s->entry.size() <= 1 && s->ret.size() <= 1;
+    s->gpr_entry = s->entry.empty() ? nullptr : s->entry[0];
+    s->gpr_ret = s->ret.empty() ? nullptr : s->ret[0];
     fresh = s;
   }
   return h.snapshot.exchange(fresh, std::memory_order_acq_rel);
@@ -146,6 +125,9 @@ void get_export(void* ctx, uint32_t i, ::pivot::internal::ExportSink& sink) {
   }
 }
 
+// Calls of the slow path on this thread (full_saves_on_this_thread()).
+constinit thread_local uint64_t t_full_saves [[gnu::tls_model("initial-exec")]] = 0;
+
 void fire(const Attachment& a, Call& call) {
   call.attachment = &a;
   const ::pivot::internal::SiteAdvice* advice = a.site.advice.load(std::memory_order_acquire);
@@ -187,9 +169,11 @@ PIVOT_HOOK_UNINSTRUMENTED inline bool may_observe() noexcept {
 }  // namespace
 }  // namespace pivot::hook
 
-// Called by the stub (stub.h) at every entry of a hooked function.
+// Called by the stub (stub.h) at every entry of a hooked function that the
+// fast path (gpr_entry.cc) gave back, or every entry when there is none.
 PIVOT_HOOK_UNINSTRUMENTED uint64_t pivot_hook_entry(pivot::hook::HookHeader* header,
                                                     pivot::hook::Regs* regs) noexcept {
+  ++pivot::hook::t_full_saves;
   if (!pivot::hook::may_observe()) return 0;
   return pivot::hook::observe_entry(header, regs);
 }
@@ -198,7 +182,8 @@ PIVOT_HOOK_UNINSTRUMENTED uint64_t pivot_hook_entry(pivot::hook::HookHeader* hea
 void pivot_hook_return(pivot::hook::HookHeader* header, pivot::hook::Regs* regs) noexcept {
   using namespace pivot::hook;
   auto* hook = static_cast<Hook*>(header);
-  uint64_t end = regs->ctx > 1 ? ::pivot::internal::tsc_now() : 0;
+  uint64_t end = regs->ctx <= 1 ? 0 : regs->end_ticks != 0 ? regs->end_ticks : ::pivot::internal::tsc_now();
+  ++t_full_saves;
   if (::pivot::internal::in_tracer()) return;
   ::pivot::internal::TracerScope busy;
   ::pivot::internal::ReadSection section(::pivot::internal::current_thread_state());
@@ -214,6 +199,35 @@ void pivot_hook_return(pivot::hook::HookHeader* header, pivot::hook::Regs* regs)
 }
 
 namespace pivot::hook {
+
+uint64_t full_saves_on_this_thread() { return t_full_saves; }
+
+void set_gpr_readers(Attachment& a) {
+  a.n_gpr_readers = 0;
+  for (size_t i = 0; i < a.readers.size() && i < kGprReaders; ++i) {
+    const Reader& r = a.readers[i];
+    // A string, a double, a bool, the duration: the slow path's.
+    if (r.source == Reader::Source::kDuration || (r.kind != ArgKind::kInt && r.kind != ArgKind::kPointer))
+      continue;
+    GprReader g;
+    g.export_index = static_cast<uint8_t>(i);
+    if (r.source == Reader::Source::kRet) {
+      g.from = GprReader::From::kRet;
+    } else if (r.location == Location::kIntReg) {
+      g.reg = r.index;
+    } else if (r.location == Location::kConstant) {
+      g.from = GprReader::From::kConstant;
+      g.constant = static_cast<uint64_t>(r.constant);
+    } else {
+      continue;
+    }
+    if (r.kind == ArgKind::kInt) {  // as value_of: a pointer is the whole register
+      g.width = r.width;
+      g.is_signed = r.is_signed;
+    }
+    a.gpr_readers[a.n_gpr_readers++] = g;
+  }
+}
 
 // ---------------------------------------------------------------------------
 // Attaching.
@@ -277,6 +291,7 @@ Result<std::unique_ptr<Probes>> Probes::attach(std::vector<Probe> probes) {
         for (size_t i = 0; i < a->names.size(); ++i) {
           a->descs.push_back({a->names[i], probe.types[i], false});
         }
+        set_gpr_readers(*a);
         a->info = ::pivot::internal::SiteInfo{a->tracepoint, "", 0, a->descs.data(),
                                               static_cast<uint32_t>(a->descs.size())};
         a->site.info = &a->info;

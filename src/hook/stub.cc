@@ -6,6 +6,8 @@
 
 #include <cstddef>
 
+#include "hook/gpr_check.h"
+
 namespace pivot::hook {
 
 static_assert(offsetof(Regs, gp) == 0);
@@ -20,6 +22,7 @@ static_assert(offsetof(Regs, xmm) == 96);
 static_assert(offsetof(Regs, ret_rax) == 224);
 static_assert(offsetof(Regs, ret_rdx) == 232);
 static_assert(offsetof(Regs, ret_other) == 240);
+static_assert(offsetof(Regs, end_ticks) == 296);
 static_assert(offsetof(Regs, ret_xmm0) == 304);
 static_assert(offsetof(Regs, ret_xmm1) == 320);
 static_assert(offsetof(Regs, mxcsr_now) == 336);
@@ -41,7 +44,10 @@ static_assert(offsetof(HookHeader, body) == 0);
 // its caller called, whatever the trampoline did.
 //
 // Per save set, a macro saves and restores the vector registers at 384(%rsp)
-// and copies xmm0/1 (and xmm0..7 at entry) into Regs for the C++ code.
+// and copies xmm0/1 (and xmm0..7 at entry) into Regs for the C++ code. The
+// entry copy is made on the fast path too, before it runs (a store changes
+// no register): the slow path at the function's return may read a double
+// argument from it, whichever path took the entry.
 asm(R"(
   .macro PIVOT_SAVE_SSE
   .irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
@@ -134,7 +140,10 @@ asm(R"(
   sahf
   .endm
 
-  .macro PIVOT_HOOK_STUB name, frame, save, restore, args, rets
+  // A stub: \fast=1 first tries the general-register path (stub.h), and
+  // saves the vector and control state only when it gives the call back;
+  // \fast=0 always saves everything.
+  .macro PIVOT_HOOK_STUB name, fast, frame, save, restore, args, rets
   .text
   .p2align 4
   .globl \name
@@ -161,22 +170,31 @@ asm(R"(
   movq %rax, 48(%rsp)
   movq %r10, 56(%rsp)
   movq %r11, 64(%rsp)
-  \save
-  \args
-  stmxcsr 88(%rsp)
-  fnstcw 92(%rsp)
   movq 8(%rbp), %rdi
   leaq pivot_hook_table(%rip), %rax
   movq (%rax,%rdi,8), %rdi
   movq %rdi, 72(%rsp)
+  \args
+  .if \fast
+  movq %rsp, %rsi
+  call pivot_hook_entry_gpr
+  movq %rax, 80(%rsp)
+  cmpq $-1, %rax
+  jne 6f
+  .endif
+  \save
+  stmxcsr 88(%rsp)
+  fnstcw 92(%rsp)
+  movq 72(%rsp), %rdi
   movq %rsp, %rsi
   call pivot_hook_entry
   movq %rax, 80(%rsp)
+  PIVOT_CONTROL_RESTORE
+  \restore
+6:
   movq 72(%rsp), %rax
   movq (%rax), %rax
   movq %rax, 8(%rbp)
-  PIVOT_CONTROL_RESTORE
-  \restore
   cmpq $0, 80(%rsp)
   jne 2f
   PIVOT_FLAGS_RESTORE
@@ -222,6 +240,15 @@ asm(R"(
   movq %r9, 272(%rsp)
   movq %r10, 280(%rsp)
   movq %r11, 288(%rsp)
+  .if \fast
+  movq 72(%rsp), %rdi
+  movq %rsp, %rsi
+  call pivot_hook_return_gpr
+  testb %al, %al
+  jnz 7f
+  .else
+  movq $0, 296(%rsp)
+  .endif
   \save
   \rets
   stmxcsr 88(%rsp)
@@ -231,6 +258,7 @@ asm(R"(
   call pivot_hook_return
   PIVOT_CONTROL_RESTORE
   \restore
+7:
   PIVOT_FLAGS_RESTORE
   movq 224(%rsp), %rax
   movq 232(%rsp), %rdx
@@ -253,9 +281,12 @@ asm(R"(
   .endm
 
   // frame: Regs (384) + the vector registers + 64 for the alignment.
-  PIVOT_HOOK_STUB pivot_hook_stub_sse, 704, PIVOT_SAVE_SSE, PIVOT_RESTORE_SSE, PIVOT_ARGS_SSE, PIVOT_RETS_SSE
-  PIVOT_HOOK_STUB pivot_hook_stub_avx, 960, PIVOT_SAVE_AVX, PIVOT_RESTORE_AVX, PIVOT_ARGS_AVX, PIVOT_RETS_AVX
-  PIVOT_HOOK_STUB pivot_hook_stub_avx512, 2560, PIVOT_SAVE_AVX512, PIVOT_RESTORE_AVX512, PIVOT_ARGS_AVX, PIVOT_RETS_AVX
+  PIVOT_HOOK_STUB pivot_hook_stub_sse, 1, 704, PIVOT_SAVE_SSE, PIVOT_RESTORE_SSE, PIVOT_ARGS_SSE, PIVOT_RETS_SSE
+  PIVOT_HOOK_STUB pivot_hook_stub_avx, 1, 960, PIVOT_SAVE_AVX, PIVOT_RESTORE_AVX, PIVOT_ARGS_AVX, PIVOT_RETS_AVX
+  PIVOT_HOOK_STUB pivot_hook_stub_avx512, 1, 2560, PIVOT_SAVE_AVX512, PIVOT_RESTORE_AVX512, PIVOT_ARGS_AVX, PIVOT_RETS_AVX
+  PIVOT_HOOK_STUB pivot_hook_stub_sse_full, 0, 704, PIVOT_SAVE_SSE, PIVOT_RESTORE_SSE, PIVOT_ARGS_SSE, PIVOT_RETS_SSE
+  PIVOT_HOOK_STUB pivot_hook_stub_avx_full, 0, 960, PIVOT_SAVE_AVX, PIVOT_RESTORE_AVX, PIVOT_ARGS_AVX, PIVOT_RETS_AVX
+  PIVOT_HOOK_STUB pivot_hook_stub_avx512_full, 0, 2560, PIVOT_SAVE_AVX512, PIVOT_RESTORE_AVX512, PIVOT_ARGS_AVX, PIVOT_RETS_AVX
 )");
 
 namespace {
@@ -296,13 +327,19 @@ const char* save_set_name(SaveSet s) {
   return "?";
 }
 
+bool gpr_path() { return gpr_path_problem().empty(); }
+
 uintptr_t hook_stub() {
-  switch (save_set()) {
-    case SaveSet::kSse: return reinterpret_cast<uintptr_t>(&pivot_hook_stub_sse);
-    case SaveSet::kAvx: return reinterpret_cast<uintptr_t>(&pivot_hook_stub_avx);
-    case SaveSet::kAvx512: return reinterpret_cast<uintptr_t>(&pivot_hook_stub_avx512);
-  }
-  return 0;
+  static void (*const stub)() = [] {
+    bool fast = gpr_path();
+    switch (save_set()) {
+      case SaveSet::kSse: return fast ? &pivot_hook_stub_sse : &pivot_hook_stub_sse_full;
+      case SaveSet::kAvx: return fast ? &pivot_hook_stub_avx : &pivot_hook_stub_avx_full;
+      case SaveSet::kAvx512: return fast ? &pivot_hook_stub_avx512 : &pivot_hook_stub_avx512_full;
+    }
+    return &pivot_hook_stub_sse_full;
+  }();
+  return reinterpret_cast<uintptr_t>(stub);
 }
 
 }  // namespace pivot::hook

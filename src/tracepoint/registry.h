@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "pivot/internal/site.h"
+#include "tracepoint/thread_state.h"
 
 namespace pivot::internal {
 
@@ -22,9 +23,19 @@ using GetExportFn = void (*)(void* ctx, uint32_t i, ExportSink& sink);
 
 // Advice installed on one site. The advice stage derives from it; `run` is
 // its entry point, called inside a read section (thread_state.h).
+//
+// `run_gpr`, when set, runs the same advice for an event whose exports are
+// all ints, in code that uses only the general-purpose registers
+// (gpr_code.h): the fast path of hooked functions. `exports[i]` is export i
+// when bit i of `have` is set. It returns false, having changed nothing,
+// when it cannot take this event (an export it needs is not an int, the
+// group is new, ...); the caller then runs `run`.
 struct SiteAdvice {
   using RunFn = void (*)(const SiteAdvice& self, const Site& site, void* ctx, GetExportFn get) noexcept;
+  using RunGprFn = bool (*)(const SiteAdvice& self, const int64_t* exports, uint64_t have,
+                            ThreadState& ts) noexcept;
   RunFn run = nullptr;
+  RunGprFn run_gpr = nullptr;  // in the pivot_gpr section, or null
 };
 
 // Held while installing or removing advice, so that no site registers

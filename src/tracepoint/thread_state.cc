@@ -80,8 +80,8 @@ thread_local Owner tls_owner;
 
 }  // namespace
 
-constinit thread_local ThreadState* detail::tls_thread_state = nullptr;
-constinit thread_local uint32_t detail::tls_in_tracer = 0;
+constinit thread_local ThreadState* detail::tls_thread_state [[gnu::tls_model("initial-exec")]] = nullptr;
+constinit thread_local uint32_t detail::tls_in_tracer [[gnu::tls_model("initial-exec")]] = 0;
 
 ThreadState* detail::current_thread_state_slow() noexcept {
   ThreadState* ts = tls_thread_state;

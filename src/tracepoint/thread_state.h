@@ -38,8 +38,11 @@ struct alignas(64) ThreadState {
 
 namespace detail {
 // The calling thread's state; null before first use, kRetired once the
-// thread's state was retired at exit.
-extern constinit thread_local ThreadState* tls_thread_state;
+// thread's state was retired at exit. Initial-exec, as tls_in_tracer: read
+// straight from %fs, with no call to __tls_get_addr even in
+// libpivot_preload.so (the hook's fast path may call nothing outside its own
+// code, gpr_code.h).
+extern constinit thread_local ThreadState* tls_thread_state [[gnu::tls_model("initial-exec")]];
 inline constexpr uintptr_t kRetired = 1;
 ThreadState* current_thread_state_slow() noexcept;
 }  // namespace detail
@@ -61,7 +64,7 @@ inline ThreadState* current_thread_state() noexcept {
 // own thread holds. Thread-state creation, thread exit and the hook path set
 // it; pivot's own threads (agent, installer, sink writer) set it for life.
 namespace detail {
-extern constinit thread_local uint32_t tls_in_tracer;
+extern constinit thread_local uint32_t tls_in_tracer [[gnu::tls_model("initial-exec")]];
 }  // namespace detail
 inline bool in_tracer() noexcept { return detail::tls_in_tracer != 0; }
 
