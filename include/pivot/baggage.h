@@ -143,7 +143,7 @@ auto wrap(F&& f) {
 // pivot's baggage travels as one list-member, `pivot=<encode()>`, of the
 // header; the other members (OpenTelemetry's, the application's) are kept
 // byte for byte. The default byte cap keeps the member within 4096 bytes,
-// OpenTelemetry's limit for one entry. docs/baggage.md#interop has the rules.
+// OpenTelemetry's limit for one entry. docs/baggage.md, "Interop", has the rules.
 
 inline constexpr std::string_view kHeader = "baggage";
 inline constexpr std::string_view kMemberKey = "pivot";
@@ -167,8 +167,9 @@ Result<Baggage> try_extract_header(std::string_view header);
 
 // Sets the carrier's `baggage` header to inject_header() of its current
 // value; does not touch the carrier when that changes nothing (no baggage
-// and no pivot member: zero bytes on the wire). Returns whether the whole
-// current baggage was sent.
+// and no pivot member: zero bytes on the wire). A header that held only a
+// stale pivot member is set to "" (carriers cannot delete). Returns whether
+// the whole current baggage was sent.
 //
 //   std::map<std::string, std::string> headers = {{"baggage", "userId=alice"}};
 //   pivot::baggage::inject(headers);   // "userId=alice,pivot=AQAB..."

@@ -5,6 +5,7 @@
 
 #include "baggage/bag_data.h"
 #include "baggage/trace_state.h"
+#include "baggage/w3c_header.h"
 
 namespace pivot {
 namespace {
@@ -46,12 +47,6 @@ bool all_zero(const std::array<uint8_t, N>& a) {
   return true;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 uint64_t splitmix(uint64_t z) {
   z += 0x9e3779b97f4a7c15ull;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -83,7 +78,7 @@ std::string TraceContext::traceparent() const {
 }
 
 Result<TraceContext> TraceContext::parse(std::string_view text) {
-  std::string_view v = trim(text);
+  std::string_view v = internal::trim_ows(text);
   if (v.size() < kVersion00Size) {
     return Error("traceparent: too short (" + std::to_string(v.size()) + " characters, expected 55)");
   }
@@ -117,7 +112,7 @@ Scope::~Scope() { t_trace = saved_; }
 uint64_t parse_errors() noexcept { return g_parse_errors.load(std::memory_order_relaxed); }
 
 TraceContext from_header(std::string_view traceparent) noexcept {
-  if (trim(traceparent).empty()) return TraceContext();
+  if (internal::trim_ows(traceparent).empty()) return TraceContext();
   try {
     Result<TraceContext> c = TraceContext::parse(traceparent);
     if (c) return *c;

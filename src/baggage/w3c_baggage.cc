@@ -77,8 +77,7 @@ std::string inject_header(std::string_view header, bool* complete) {
   };
   for (size_t i = 0; i <= others.size(); ++i) {
     if (i == pivot_at && !text.empty()) {
-      if (!out.empty()) out += ',';
-      out += kMemberKey;
+      add(kMemberKey);
       out += '=';
       out += text;
     }

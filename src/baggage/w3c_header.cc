@@ -6,12 +6,6 @@ namespace {
 // OWS is spaces and tabs only (RFC 7230 3.2.3).
 bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -20,6 +14,12 @@ int hex_digit(char c) {
 }
 
 }  // namespace
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+  return s;
+}
 
 bool next_member(std::string_view header, size_t& pos, HeaderMember& out) noexcept {
   while (pos < header.size()) {

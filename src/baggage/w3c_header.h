@@ -35,6 +35,10 @@ struct HeaderMember {
 // trailing ",") are skipped. False when no member is left.
 bool next_member(std::string_view header, size_t& pos, HeaderMember& out) noexcept;
 
+// s without the optional whitespace (spaces and tabs, RFC 7230) around it,
+// as W3C headers allow it around their fields.
+std::string_view trim_ows(std::string_view s) noexcept;
+
 // Percent-decodes a W3C value into `out` (cleared first). False on a '%' not
 // followed by two hex digits; *bad_at is then its offset in `in`.
 bool percent_decode(std::string_view in, std::string& out, size_t* bad_at);
