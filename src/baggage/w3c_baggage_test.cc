@@ -170,6 +170,34 @@ TEST_F(W3cBaggageTest, CarriersFromCallablesAndOpenTelemetryShapedClasses) {
             kText);
 }
 
+// docs/baggage.md's table of what inject does, row by row (B is kText).
+TEST_F(W3cBaggageTest, DocsInteropTable) {
+  struct Row {
+    bool has_header;
+    std::string before;
+    bool has_baggage;
+    bool has_header_after;
+    std::string after;
+  };
+  const std::string b(kText);
+  const Row rows[] = {
+      {false, "", false, false, ""},
+      {true, "userId=alice", false, true, "userId=alice"},
+      {false, "", true, true, "pivot=" + b},
+      {true, "userId=alice ,isProduction=false", true, true, "userId=alice,isProduction=false,pivot=" + b},
+      {true, "a=1, pivot=old;p=1 ,b=2", true, true, "a=1,pivot=" + b + ",b=2"},
+      {true, "a=1, pivot=old", false, true, "a=1"},
+  };
+  for (const Row& r : rows) {
+    baggage::Scope scope(r.has_baggage ? baggage::decode(kText) : Baggage());
+    std::map<std::string, std::string> headers;
+    if (r.has_header) headers["baggage"] = r.before;
+    EXPECT_TRUE(baggage::inject(headers));
+    EXPECT_EQ(headers.count("baggage"), r.has_header_after ? 1u : 0u) << r.before;
+    if (r.has_header_after) EXPECT_EQ(headers["baggage"], r.after) << r.before;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Limits.
 
