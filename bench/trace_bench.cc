@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "naive_rtbkit_span.h"
 #include "pivot/trace.h"
+#include "pivot/trace_context.h"
 
 namespace {
 
@@ -71,6 +72,19 @@ void BM_Span_Sampled(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Span_Sampled);
+
+// The same under a W3C trace context: the tree records the trace, and the
+// span is the thread's current span while open.
+void BM_Span_Sampled_W3cTrace(benchmark::State& state) {
+  SinkScope sink(pivot::discard_sink());
+  DropCounter drops(state);
+  pivot::trace_context::Scope trace(
+      *pivot::TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+  for (auto _ : state) {
+    pivot::Trace<Auction> t(kSampled, "Router::bid");
+  }
+}
+BENCHMARK(BM_Span_Sampled_W3cTrace);
 
 void BM_Span_Sampled_ViewProbe(benchmark::State& state) {
   SinkScope sink(pivot::discard_sink());

@@ -110,7 +110,7 @@ TEST(Session, SitesAreListedWithTheirExportsBeforeTheyRun) {
   }
   EXPECT_EQ(exports,
             "n:int ratio:double names:string[] host:string procName:string procId:int tid:int "
-            "timestamp:int cpu:int ");
+            "timestamp:int cpu:int traceId:string ");
   EXPECT_EQ(it->sites, 1);
 }
 

@@ -54,10 +54,11 @@ class Server {
 };
 
 // [START client]
-// Client side of every RPC: send the current baggage in a header, and merge
-// the baggage that comes back with the response.
+// Client side of every RPC: send the current baggage as pivot's member of the
+// W3C `baggage` header (members others put there stay), and merge the
+// baggage that comes back with the response.
 Message Server::call(Message request) {
-  request.headers["baggage"] = pivot::baggage::encode();
+  pivot::baggage::inject(request.headers);
   Message response;
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -65,7 +66,7 @@ Message Server::call(Message request) {
     cv_.notify_all();
     cv_.wait(lock, [&] { return response.headers.count("done") > 0; });
   }
-  pivot::baggage::join(pivot::baggage::decode(response.headers["baggage"]));
+  pivot::baggage::join(pivot::baggage::extract(response.headers));
   return response;
 }
 // [END client]
@@ -82,9 +83,9 @@ void Server::loop() {
     queue_.pop_front();
     lock.unlock();
     {
-      pivot::baggage::Scope scope{pivot::baggage::decode(request->headers["baggage"])};
+      pivot::baggage::Scope scope{pivot::baggage::extract(request->headers)};
       response->body = handler_(request->body);
-      response->headers["baggage"] = pivot::baggage::encode();
+      pivot::baggage::inject(response->headers);
     }
     lock.lock();
     response->headers.emplace("done", "1");

@@ -5,11 +5,12 @@
 // Each thread has a current baggage. Tracepoint advice packs tuples into it
 // and unpacks them further along. Your code moves it where the request goes:
 //
-//   // Client side of an RPC: send the current baggage in a header.
-//   request.headers["baggage"] = "pivot=" + pivot::baggage::encode();
+//   // Client side of an RPC: pivot's member in the W3C `baggage` header,
+//   // next to whatever members OpenTelemetry or others put there.
+//   pivot::baggage::inject(request.headers);
 //
 //   // Server side: make the request's baggage current while serving it.
-//   pivot::baggage::Scope scope(pivot::baggage::decode(header_value));
+//   pivot::baggage::Scope scope(pivot::baggage::extract(request.headers));
 //
 //   // Hand work to another thread: it runs under a fork of our baggage.
 //   pool.submit(pivot::baggage::wrap([=] { serve(request); }));
@@ -45,6 +46,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "pivot/carrier.h"
 #include "pivot/result.h"
 
 namespace pivot {
@@ -136,7 +138,68 @@ auto wrap(F&& f) {
   };
 }
 
-// The byte cap of every baggage in the process (default 4096 bytes).
+// --- The W3C `baggage` header (https://www.w3.org/TR/baggage/) -----------
+//
+// pivot's baggage travels as one list-member, `pivot=<encode()>`, of the
+// header; the other members (OpenTelemetry's, the application's) are kept
+// byte for byte. The default byte cap keeps the member within 4096 bytes,
+// OpenTelemetry's limit for one entry. docs/baggage.md, "Interop", has the rules.
+
+inline constexpr std::string_view kHeader = "baggage";
+inline constexpr std::string_view kMemberKey = "pivot";
+
+// `header` (a `baggage` header value, possibly "") with pivot's member set
+// to the current baggage: replaced where it was, else appended; removed
+// when the current baggage is empty. Members are rejoined with ",", each
+// kept byte for byte. Within the W3C limits (8192 bytes, 180 members) the
+// member drops tuples as the byte cap does, and is marked overflowed; with
+// no room for it at all it is left out. *complete (if given) tells whether
+// the member carries the whole current baggage. Marks the current tuples as
+// sent, like encode().
+std::string inject_header(std::string_view header, bool* complete = nullptr);
+
+// pivot's member of a `baggage` header, decoded; other members are ignored,
+// valid or not. No pivot member: empty baggage. A bad pivot member: empty
+// baggage and decode_errors() + 1, as decode().
+Baggage extract_header(std::string_view header) noexcept;
+// The same, with the reason for a bad pivot member.
+Result<Baggage> try_extract_header(std::string_view header);
+
+// Sets the carrier's `baggage` header to inject_header() of its current
+// value; does not touch the carrier when that changes nothing (no baggage
+// and no pivot member: zero bytes on the wire). A header that held only a
+// stale pivot member is set to "" (carriers cannot delete). Returns whether
+// the whole current baggage was sent.
+//
+//   std::map<std::string, std::string> headers = {{"baggage", "userId=alice"}};
+//   pivot::baggage::inject(headers);   // "userId=alice,pivot=AQAB..."
+template <class C>
+  requires HeaderCarrier<C> || StringMap<C>
+bool inject(C& carrier) {
+  auto&& c = internal::as_carrier(carrier);
+  bool complete = true;
+  std::string header;
+  {
+    auto&& old = c.Get(kHeader);
+    std::string_view was(old);
+    header = inject_header(was, &complete);
+    if (header == was) return complete;
+  }
+  c.Set(kHeader, header);
+  return complete;
+}
+
+// extract_header() of the carrier's `baggage` header.
+template <class C>
+  requires HeaderGetter<C> || StringMap<C>
+Baggage extract(const C& carrier) {
+  auto&& c = internal::as_carrier(carrier);
+  auto&& header = c.Get(kHeader);
+  return extract_header(std::string_view(header));
+}
+
+// The byte cap of every baggage in the process (default 3067 bytes, the
+// most whose `pivot=` member fits in 4096 bytes).
 void set_byte_cap(size_t bytes) noexcept;
 size_t byte_cap() noexcept;
 

@@ -3,7 +3,8 @@
 //   #include <pivot/pivot.h>
 //
 //   PIVOT_TRACEPOINT("DataNodeMetrics.incrBytesRead", delta);   // tracepoint.h
-//   pivot::baggage::Scope scope(pivot::baggage::decode(header)); // baggage.h
+//   pivot::baggage::Scope scope(pivot::baggage::extract(headers)); // baggage.h, carrier.h
+//   pivot::trace_context::inject(headers);                       // trace_context.h
 //   pivot::Session session;                                      // session.h
 //   pivot::Agent::start();                                       // agent.h
 //   pivot::Trace<Request> span(request, "serve");                // trace.h
@@ -13,9 +14,11 @@
 
 #include "pivot/agent.h"
 #include "pivot/baggage.h"
+#include "pivot/carrier.h"
 #include "pivot/result.h"
 #include "pivot/result_table.h"
 #include "pivot/session.h"
 #include "pivot/trace.h"
+#include "pivot/trace_context.h"
 #include "pivot/tracepoint.h"
 #include "pivot/value.h"

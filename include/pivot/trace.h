@@ -97,6 +97,11 @@ struct Span {
   int64_t t2 = 0;             // end
   std::string kind;           // kind of the object this span traced
   bool cross_thread = false;  // ended on another thread than it began on
+  // The W3C trace the span belongs to (pivot/trace_context.h), lowercase
+  // hex; all "" when no trace context was current as its tree began.
+  std::string trace_id;        // 32 digits
+  std::string span_id;         // 16 digits, this span's own
+  std::string parent_span_id;  // 16: the parent span's, or for the root the caller's
 
   // RTBkit's members.
   std::string tag_;

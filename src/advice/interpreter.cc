@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "advice/gpr_plan.h"
+#include "baggage/trace_state.h"
 #include "core/clock.h"
 #include "tracepoint/process_info.h"
 #include "tracepoint/thread_state.h"
@@ -130,12 +131,22 @@ Value fixed_builtin_value(internal::Builtin b) {
   }
 }
 
+// The thread's W3C trace id as 32 hex digits, null without a trace.
+Value trace_id_value() {
+  const TraceContext& t = internal::current_trace();
+  if (!t.valid()) return Value();
+  char hex[32];
+  internal::write_hex(t.trace_id.data(), t.trace_id.size(), hex);
+  return Value(std::string_view(hex, sizeof hex));
+}
+
 // A builtin that changes per event (not fixed).
 Value builtin_value(internal::Builtin b, const internal::ThreadState& ts) {
   switch (b) {
     case internal::Builtin::kTid: return Value(ts.tid);
     case internal::Builtin::kTimestamp: return Value(internal::now_ns());
     case internal::Builtin::kCpu: return Value(int64_t{sched_getcpu()});
+    case internal::Builtin::kTraceId: return trace_id_value();
     default: return fixed_builtin_value(b);
   }
 }

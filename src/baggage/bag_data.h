@@ -41,7 +41,10 @@ inline constexpr size_t kMinBagBytes = 1 + 1 + kMinEntryBytes;  // bag_id, count
 // encodes, another can decode.
 inline constexpr size_t kMaxTextBytes = 64 * 1024;
 inline constexpr size_t kMaxBinaryBytes = kMaxTextBytes / 4 * 3;
-inline constexpr size_t kDefaultByteCap = 4096;
+// The default cap is the largest binary size whose base64url text (4090
+// characters) fits, as "pivot=<text>", in 4096 bytes: OpenTelemetry drops a
+// W3C baggage entry longer than that.
+inline constexpr size_t kDefaultByteCap = 3067;
 
 struct Entry {
   uint64_t bag_id;

@@ -11,6 +11,7 @@
 #include "baggage/bag.h"
 #include "baggage/bag_data.h"
 #include "baggage/pack.h"
+#include "baggage/w3c_header.h"
 #include "baggage/wire.h"
 
 namespace pivot {
@@ -252,6 +253,8 @@ uint64_t decode_errors() noexcept { return g_decode_errors.load(std::memory_orde
 }  // namespace baggage
 
 namespace internal {
+
+void count_decode_error() noexcept { g_decode_errors.fetch_add(1, std::memory_order_relaxed); }
 
 void bag_pack(const BagSpec& spec, std::span<const Value> tuple) noexcept {
   BagData* d = t_current;

@@ -407,43 +407,25 @@ struct Message {
   std::string body;
 };
 
-// The value of member `key` in a W3C baggage header ("k1=v1,k2=v2").
-std::string member(const std::string& header, const std::string& key) {
-  size_t start = 0;
-  while (start <= header.size()) {
-    size_t end = header.find(',', start);
-    if (end == std::string::npos) end = header.size();
-    std::string item = header.substr(start, end - start);
-    size_t eq = item.find('=');
-    std::string k = item.substr(0, eq);
-    k.erase(0, k.find_first_not_of(' '));
-    k.erase(k.find_last_not_of(' ') + 1);
-    if (eq != std::string::npos && k == key) return item.substr(eq + 1);
-    start = end + 1;
-  }
-  return "";
-}
-
 Message serve(const Message& request) {
   pack(spec(1), {"server saw " + request.body});
   return Message{{}, "ok"};
 }
 
 Message server(const Message& request) {
-  pivot::baggage::Scope scope(pivot::baggage::decode(member(request.headers.at("baggage"), "pivot")));
+  pivot::baggage::Scope scope(pivot::baggage::extract(request.headers));
   Message response = serve(request);
-  response.headers["baggage"] = "pivot=" + pivot::baggage::encode();
+  pivot::baggage::inject(response.headers);
   return response;
 }
 
 TEST_F(RpcTest, DocsExampleRpcLayer) {
   pack(spec(1), {"client"});
-  Message request{{}, "GET /"};
-  request.headers["baggage"] = "pivot=" + pivot::baggage::encode();
-  request.headers["baggage"] =
-      "userId=alice, " + request.headers["baggage"] + ", region=eu";  // other members
+  Message request{{{"baggage", "userId=alice, region=eu"}}, "GET /"};  // OpenTelemetry's members
+  pivot::baggage::inject(request.headers);
+  EXPECT_EQ(request.headers["baggage"].substr(0, 30), "userId=alice,region=eu,pivot=A");
   Message response = server(request);
-  pivot::baggage::join(pivot::baggage::decode(member(response.headers["baggage"], "pivot")));
+  pivot::baggage::join(pivot::baggage::extract(response.headers));
   EXPECT_EQ(unpacked_sorted(spec(1)), R"(["client"] ["server saw GET /"])");
 }
 

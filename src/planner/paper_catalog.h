@@ -15,7 +15,8 @@ inline Catalog paper_catalog() {
                                                     {"procId", T::kInt},
                                                     {"tid", T::kInt},
                                                     {"timestamp", T::kInt},
-                                                    {"cpu", T::kInt}}) {
+                                                    {"cpu", T::kInt},
+                                                    {"traceId", T::kString}}) {
       bool shadowed = false;
       for (const auto& e : own) shadowed = shadowed || e.name == b.name;
       if (!shadowed) own.push_back(b);

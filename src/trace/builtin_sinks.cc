@@ -5,10 +5,12 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <string>
 
+#include "baggage/trace_state.h"
 #include "core/clock.h"
 #include "trace/format.h"
 #include "tracepoint/process_info.h"
@@ -20,9 +22,22 @@ namespace {
 template <class F>
 void for_each_record(const TreeView& t, F&& f) {
   const ProcessInfo& p = process_info();
+  char trace_id[32], span_id[16], parent_id[16];
+  if (t.trace != nullptr) write_hex(t.trace->trace_id.data(), t.trace->trace_id.size(), trace_id);
   for (const DoneSpan& d : *t.spans) {
-    f(SpanRecord{t.tid, p.host, p.proc_id, d.kind, t.uniq, t.freq, d.pid, d.id, d.tag, ticks_to_ns(d.t1),
-                 ticks_to_ns(d.t2), d.cross_thread});
+    SpanRecord r{t.tid, p.host, p.proc_id, d.kind, t.uniq, t.freq, d.pid, d.id, d.tag, ticks_to_ns(d.t1),
+                 ticks_to_ns(d.t2), d.cross_thread};
+    if (t.trace != nullptr) {
+      std::array<uint8_t, 8> bytes;
+      span_id_bytes(w3c_span_id(t.trace->span_base, d.id), bytes);
+      write_hex(bytes.data(), bytes.size(), span_id);
+      span_id_bytes(d.pid < 0 ? t.trace->root_parent : w3c_span_id(t.trace->span_base, d.pid), bytes);
+      write_hex(bytes.data(), bytes.size(), parent_id);
+      r.trace_id = std::string_view(trace_id, sizeof trace_id);
+      r.span_id = std::string_view(span_id, sizeof span_id);
+      r.parent_span_id = std::string_view(parent_id, sizeof parent_id);
+    }
+    f(r);
   }
 }
 
@@ -149,7 +164,8 @@ void append_probe_sink_line(std::string& out, const ProbeCtx& ctx, const Span& s
   const ProcessInfo& p = process_info();
   std::string_view kind = s.kind.empty() ? text_of(std::get<0>(ctx)) : std::string_view(s.kind);
   append_span_json(out, SpanRecord{tid, p.host, p.proc_id, kind, std::get<1>(ctx), std::get<2>(ctx), s.pid,
-                                   s.id, s.tag, s.t1, s.t2, s.cross_thread});
+                                   s.id, s.tag, s.t1, s.t2, s.cross_thread, s.trace_id, s.span_id,
+                                   s.parent_span_id});
 }
 
 }  // namespace pivot::internal

@@ -27,6 +27,18 @@ void append_us(std::string& out, int64_t ns) {
   out += static_cast<char>('0' + frac % 10);
 }
 
+// Hex ids need no escaping.
+void append_w3c_ids(std::string& out, const SpanRecord& r) {
+  if (r.trace_id.empty()) return;
+  out += ",\"traceId\":\"";
+  out += r.trace_id;
+  out += "\",\"spanId\":\"";
+  out += r.span_id;
+  out += "\",\"parentSpanId\":\"";
+  out += r.parent_span_id;
+  out += '"';
+}
+
 }  // namespace
 
 void append_json_text(std::string& out, std::string_view s) { append_json_string(out, s); }
@@ -55,6 +67,7 @@ void append_span_json(std::string& out, const SpanRecord& r) {
   out += ",\"t2\":";
   append_int(out, r.t2);
   if (r.cross_thread) out += ",\"cross_thread\":true";
+  append_w3c_ids(out, r);
   out += '}';
 }
 
@@ -80,6 +93,7 @@ void append_chrome_event(std::string& out, const SpanRecord& r) {
   out += ",\"parent\":";
   append_int(out, r.pid);
   if (r.cross_thread) out += ",\"cross_thread\":true";
+  append_w3c_ids(out, r);
   out += "}}";
 }
 

@@ -31,14 +31,20 @@ struct SpanRecord {
   int64_t t1;  // ns since the epoch
   int64_t t2;
   bool cross_thread;
+  // W3C trace context ids in lowercase hex, all empty without one.
+  std::string_view trace_id = {};
+  std::string_view span_id = {};
+  std::string_view parent_span_id = {};
 };
 
 // The syslog line / JSON-lines record, without a newline. "cross_thread":true
-// is added only for spans that ended on another thread.
+// is added only for spans that ended on another thread, "traceId", "spanId"
+// and "parentSpanId" only for spans of a W3C trace (so RTBkit's lines stay
+// as they were).
 void append_span_json(std::string& out, const SpanRecord& r);
 
 // One Chrome Trace Event Format complete ("X") event; ts and dur in
-// microseconds with ns precision.
+// microseconds with ns precision; the W3C ids, if any, among its args.
 void append_chrome_event(std::string& out, const SpanRecord& r);
 
 // The metadata event that names the process in Chrome/Perfetto.

@@ -10,6 +10,7 @@
 #include <new>
 #include <thread>
 
+#include "baggage/trace_state.h"
 #include "core/clock.h"
 #include "trace/builtin_sinks.h"
 #include "tracepoint/thread_state.h"
@@ -64,7 +65,9 @@ void refresh_sink(ThreadSpans& ts) {
   ts.sink_version = g_sink_version.load(std::memory_order_relaxed);
 }
 
-TreeView view_of(const SpanTree& tree) { return {tree.tid, tree.uniq, tree.freq, tree.kind, &tree.done}; }
+TreeView view_of(const SpanTree& tree) {
+  return {tree.tid, tree.uniq, tree.freq, tree.kind, &tree.done, tree.has_trace ? &tree.trace : nullptr};
+}
 
 constexpr uint64_t round8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
 
@@ -72,8 +75,8 @@ constexpr uint64_t round8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
 // big. False when the ring is full. On success the tree is the ring's (a
 // packed one is recycled at once).
 bool enqueue_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
-  uint64_t bytes =
-      sizeof(PackedTree) + tree->done.size() * sizeof(PackedSpan) + tree->uniq.size() + tree->kind.size();
+  uint64_t bytes = sizeof(PackedTree) + (tree->has_trace ? sizeof(TreeTrace) : 0) +
+                   tree->done.size() * sizeof(PackedSpan) + tree->uniq.size() + tree->kind.size();
   for (const DoneSpan& d : tree->done) bytes += d.tag.size() + d.kind.size();
   bytes = round8(bytes);
   if (bytes > SpanRing::kMaxRecord) {
@@ -94,8 +97,13 @@ bool enqueue_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
   t->n_spans = static_cast<uint32_t>(tree->done.size());
   t->uniq_len = static_cast<uint32_t>(tree->uniq.size());
   t->kind_len = static_cast<uint32_t>(tree->kind.size());
-  t->pad = 0;
-  auto* spans = reinterpret_cast<PackedSpan*>(t + 1);
+  t->has_trace = tree->has_trace;
+  char* after = reinterpret_cast<char*>(t + 1);
+  if (tree->has_trace) {
+    std::memcpy(after, &tree->trace, sizeof(TreeTrace));
+    after += sizeof(TreeTrace);
+  }
+  auto* spans = reinterpret_cast<PackedSpan*>(after);
   char* text = reinterpret_cast<char*>(spans + tree->done.size());
   auto put = [&text](std::string_view v) {
     copy_bytes(text, v.data(), v.size());
@@ -122,7 +130,13 @@ bool enqueue_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
 
 // The inverse of enqueue_tree's packing, into views of the ring's bytes.
 TreeView unpack(const PackedTree* t, std::vector<DoneSpan>& spans) {
-  const auto* packed = reinterpret_cast<const PackedSpan*>(t + 1);
+  const char* after = reinterpret_cast<const char*>(t + 1);
+  const TreeTrace* trace = nullptr;
+  if (t->has_trace) {
+    trace = reinterpret_cast<const TreeTrace*>(after);
+    after += sizeof(TreeTrace);
+  }
+  const auto* packed = reinterpret_cast<const PackedSpan*>(after);
   const char* text = reinterpret_cast<const char*>(packed + t->n_spans);
   auto take = [&text](uint32_t n) {
     std::string_view v(text, n);
@@ -138,7 +152,7 @@ TreeView unpack(const PackedTree* t, std::vector<DoneSpan>& spans) {
     std::string_view span_kind = take(p.kind_len);
     spans.push_back({p.id, p.pid, p.t1, p.t2, tag, span_kind, p.cross_thread != 0});
   }
-  return {t->tid, uniq, t->freq, kind, &spans};
+  return {t->tid, uniq, t->freq, kind, &spans, trace};
 }
 
 void return_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
@@ -308,6 +322,30 @@ std::chrono::steady_clock::time_point steady_time(int64_t wall_ns, int64_t offse
           std::chrono::nanoseconds(wall_ns - offset)));
 }
 
+void assign_hex(std::string& out, const uint8_t* bytes, size_t n) {
+  out.resize(2 * n);
+  write_hex(bytes, n, out.data());
+}
+
+void assign_span_id(std::string& out, uint64_t id) {
+  std::array<uint8_t, 8> bytes;
+  span_id_bytes(id, bytes);
+  assign_hex(out, bytes.data(), bytes.size());
+}
+
+// A span's W3C ids ("" without a trace).
+void set_w3c_ids(Span& s, const TreeTrace* trace, int64_t id, int64_t pid) {
+  if (trace == nullptr) {
+    s.trace_id.clear();
+    s.span_id.clear();
+    s.parent_span_id.clear();
+    return;
+  }
+  assign_hex(s.trace_id, trace->trace_id.data(), trace->trace_id.size());
+  assign_span_id(s.span_id, w3c_span_id(trace->span_base, id));
+  assign_span_id(s.parent_span_id, pid < 0 ? trace->root_parent : w3c_span_id(trace->span_base, pid));
+}
+
 void call_callback(ThreadSpans& ts, const SinkCb& cb, SpanTree* tree) noexcept {
   try {
     ProbeCtx& ctx = ts.ctx_scratch;
@@ -327,6 +365,7 @@ void call_callback(ThreadSpans& ts, const SinkCb& cb, SpanTree* tree) noexcept {
       s.t2 = ticks_to_ns(d.t2);
       s.kind.assign(d.kind);
       s.cross_thread = d.cross_thread;
+      set_w3c_ids(s, tree->has_trace ? &tree->trace : nullptr, d.id, d.pid);
       // RTBkit's members (pivot/rtbkit.h).
       if (i == 0) offset = steady_offset(ts, s.t2);
       s.tag_.assign(d.tag);

@@ -24,6 +24,7 @@ struct TreeView {
   int64_t freq;
   std::string_view kind;
   const std::vector<DoneSpan>* spans;
+  const TreeTrace* trace;  // null when no W3C trace context was current
 };
 
 class SinkImpl {

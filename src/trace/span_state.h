@@ -16,6 +16,7 @@
 // writer thread owns until it is empty).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -132,6 +133,15 @@ class SpanSlots {
   size_t capacity_ = 0;
 };
 
+// The W3C trace a tree belongs to (pivot/trace_context.h). Span i of the
+// tree has W3C span id w3c_span_id(span_base, i), so spans store nothing for
+// it; the root's parent is root_parent, the span current when it began.
+struct TreeTrace {
+  std::array<uint8_t, 16> trace_id;
+  uint64_t span_base;
+  uint64_t root_parent;
+};
+
 struct SpanTree {
   ThreadSpans* owner = nullptr;
   int64_t tid = 0;  // the owner's thread
@@ -140,6 +150,8 @@ struct SpanTree {
   int64_t freq = 0;
   bool sampled = false;
   std::string_view kind;  // the root span's kind (ProbeCtx)
+  bool has_trace = false;  // a W3C trace context was current when the tree began
+  TreeTrace trace;
   // Owner only.
   int32_t next_id = 0;
   uint32_t open_count = 0;
@@ -173,9 +185,9 @@ struct PackedTree {
   uint32_t n_spans;
   uint32_t uniq_len;
   uint32_t kind_len;
-  uint32_t pad;
-  // Then n_spans PackedSpans, then the bytes of uniq, kind, and each span's
-  // tag and kind, in that order.
+  uint32_t has_trace;
+  // Then a TreeTrace if has_trace, n_spans PackedSpans, then the bytes of
+  // uniq, kind, and each span's tag and kind, in that order.
 };
 
 struct PackedSpan {

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <new>
 
+#include "baggage/trace_state.h"
 #include "core/cityhash.h"
 #include "core/clock.h"
 #include "trace/sink.h"
@@ -109,6 +110,29 @@ SpanTree* find_open_tree(ThreadSpans& ts, std::string_view uniq) noexcept {
   return nullptr;
 }
 
+// The tree belongs to the current W3C trace: its spans get span ids, and
+// its root's parent is the span current now.
+void join_trace(SpanTree& tree, const TraceContext& w3c) noexcept {
+  tree.has_trace = true;
+  tree.trace = {w3c.trace_id, random_span_base(), span_id_value(w3c.span_id)};
+}
+
+// While a span of a traced tree is open it is the thread's current span
+// (what trace_context::inject sends as the parent); when it ends, its parent
+// is again. Only if the context is still the tree's: a Scope may have
+// replaced it meanwhile.
+void enter_w3c_span(const SpanTree& tree, int32_t id) noexcept {
+  TraceContext& now = current_trace();
+  if (now.trace_id == tree.trace.trace_id) span_id_bytes(w3c_span_id(tree.trace.span_base, id), now.span_id);
+}
+
+void leave_w3c_span(const SpanTree& tree, int32_t id, int32_t pid) noexcept {
+  TraceContext& now = current_trace();
+  if (now.trace_id != tree.trace.trace_id || span_id_value(now.span_id) != w3c_span_id(tree.trace.span_base, id))
+    return;
+  span_id_bytes(pid < 0 ? tree.trace.root_parent : w3c_span_id(tree.trace.span_base, pid), now.span_id);
+}
+
 SpanTree* new_tree(ThreadSpans& ts, std::string_view uniq, int64_t freq, bool sampled) {
   SpanTree* tree;
   if (ts.free_trees == nullptr) ts.free_trees = ts.returned.exchange(nullptr, std::memory_order_acquire);
@@ -128,6 +152,9 @@ SpanTree* new_tree(ThreadSpans& ts, std::string_view uniq, int64_t freq, bool sa
   tree->freq = freq;
   tree->sampled = sampled;
   tree->kind = {};
+  tree->has_trace = false;
+  if (const TraceContext& w3c = current_trace(); w3c.valid()) [[unlikely]]
+    join_trace(*tree, w3c);
   tree->next_id = 0;
   tree->open_count = 0;
   ts.open_trees.push_back(tree);
@@ -330,6 +357,8 @@ OpenSpan* span_begin(std::string_view kind, std::string_view uniq, int64_t freq,
     if (s.id == 1) tree->kind = kind_copy;  // the root's kind is the tree's (ProbeCtx)
     s.open = true;
     ++tree->open_count;
+    if (tree->has_trace) [[unlikely]]
+      enter_w3c_span(*tree, s.id);
     s.t1 = tsc_now();
     if (SpanBeginSite::site.advice.load(std::memory_order_relaxed) != nullptr) [[unlikely]]
       fire_span_begin(s);
@@ -363,6 +392,8 @@ void span_end(OpenSpan* s) noexcept {
   }
   if (ts->inbox.load(std::memory_order_relaxed) != nullptr) [[unlikely]]
     drain_inbox(*ts);
+  if (tree->has_trace) [[unlikely]]
+    leave_w3c_span(*tree, s->id, s->pid);
   close_span(*ts, *s, t2, false);
 }
 

@@ -23,6 +23,7 @@ constexpr ExportDesc kBuiltins[kBuiltinCount] = {
     {"host", ValueType::kString, false},   {"procName", ValueType::kString, false},
     {"procId", ValueType::kInt, false},    {"tid", ValueType::kInt, false},
     {"timestamp", ValueType::kInt, false}, {"cpu", ValueType::kInt, false},
+    {"traceId", ValueType::kString, false},
 };
 
 void add_locked(Registry& r, Site* site) {

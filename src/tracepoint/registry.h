@@ -56,8 +56,9 @@ void register_dynamic_site(Site* site);
 void unregister_dynamic_site(Site* site);
 
 // The built-in exports of every tracepoint.
-enum class Builtin : uint8_t { kHost, kProcName, kProcId, kTid, kTimestamp, kCpu };
-inline constexpr int kBuiltinCount = 6;
+// traceId is the current W3C trace id (pivot/trace_context.h), null without one.
+enum class Builtin : uint8_t { kHost, kProcName, kProcId, kTid, kTimestamp, kCpu, kTraceId };
+inline constexpr int kBuiltinCount = 7;
 // Name and type of each builtin, in enum order.
 const ExportDesc& builtin_desc(Builtin b);
 bool builtin_named(std::string_view name, Builtin* out);
