@@ -13,6 +13,8 @@ packages=(
   nlohmann-json3-dev libcli11-dev
   libnats-dev nats-server libzydis-dev
   libc6-dbg  # the C library's full symbol table: IFUNC implementations for runtime hooks
+  libcpp-httplib-dev  # pivot serve's HTTP server (and the client of `pivot queries`, `pivot stop`)
+  prometheus          # the real Prometheus that scrapes pivot serve in the release tests
 )
 perf_packages=()
 [ "${1:-}" = perf ] && perf_packages=(liblttng-ust-dev lttng-tools systemtap-sdt-dev valgrind gnuplot-nox)
