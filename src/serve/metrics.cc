@@ -87,7 +87,10 @@ void add_query_samples(const QueryMetrics& q, std::vector<Family>& by_fn, std::s
   for (const auto& row : q.total.rows) {
     std::string groups;
     for (size_t i = 0; i < q.columns.size() && i < row.size(); ++i) {
-      if (q.columns[i].role == Column::kGroup) groups += "," + label(names[i], row[i].to_string());
+      // A null key is an empty label, which Prometheus takes as no label.
+      if (q.columns[i].role == Column::kGroup) {
+        groups += "," + label(names[i], row[i].is_null() ? "" : row[i].to_string());
+      }
     }
     for (size_t i = 0; i < q.columns.size() && i < row.size(); ++i) {
       if (q.columns[i].role != Column::kAggregate) continue;

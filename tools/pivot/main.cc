@@ -276,6 +276,10 @@ int main(int argc, char** argv) {
   stop->add_option("NAME", stop_name, "the managed query")->required();
   stop->add_flag("--json", remote_json, "print serve's JSON");
 
+  // --server and --token-file (and --transport, --runtime-dir) may follow
+  // the command too: `pivot serve --token-file F`, `pivot stop NAME --server URL`.
+  for (auto* sub : {serve, queries, stop, q}) sub->fallthrough();
+
   CLI11_PARSE(app, argc, argv);
   // A closed stdout is a failed write to handle (cmd_query uninstalls its
   // query then), not a signal that kills pivot on the spot.

@@ -1,0 +1,325 @@
+// `pivot serve` as operators use it: real agent processes, a real serve on
+// a loopback port, HTTP from cpp-httplib's client and the `pivot` CLI.
+// Managed queries are installed, listed, paused, stopped and restored from
+// the state file after a restart; tokens, bad input and limits are
+// answered with the right status; /metrics and the event stream carry the
+// exact totals.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/cli_harness.h"
+
+#ifdef PIVOT_HAVE_SERVE
+#include <fstream>
+#include <thread>
+
+#include "support/serve_harness.h"
+#endif
+
+namespace {
+
+using pivot::testing::CliHarness;
+using pivot::testing::kSeedLike;
+using pivot::testing::seed_like_total;
+using pivot::testing::Transport;
+using Json = nlohmann::json;
+
+#ifndef PIVOT_HAVE_SERVE
+
+TEST(Serve, NeedsCppHttplib) {
+  GTEST_SKIP() << "pivot serve is not built: Debian package libcpp-httplib-dev is missing (scripts/setup.sh)";
+}
+
+#else
+
+using pivot::testing::ServeProcess;
+
+Json install_body(const std::string& name, const std::string& text, int interval_ms = 100) {
+  return Json{{"name", name}, {"text", text}, {"interval_ms", interval_ms}};
+}
+
+// Polls GET path until pred holds of its JSON (at most timeout_ms); the last JSON.
+template <class Pred>
+Json poll(const ServeProcess& s, const std::string& path, Pred pred, int timeout_ms = 15'000) {
+  Json j;
+  for (int waited = 0; waited < timeout_ms; waited += 100) {
+    j = s.get(path);
+    if (pred(j)) break;
+    usleep(100'000);
+  }
+  return j;
+}
+
+Json total_of(const ServeProcess& s, const std::string& name, const Json& want) {
+  return poll(s, "/api/queries/" + name, [&](const Json& j) { return j.is_object() && j["total"] == want; })["total"];
+}
+
+class ServeTest : public ::testing::TestWithParam<Transport> {
+ protected:
+  void SetUp() override { ASSERT_TRUE(h_.start()) << h_.error(); }
+  CliHarness h_{GetParam()};
+};
+
+TEST_P(ServeTest, InstallListStopWithExactTotals) {
+  auto& a = h_.app("h1", "alpha");
+  auto& b = h_.app("h2", "beta");
+  ServeProcess serve(h_);
+  ASSERT_TRUE(serve.start()) << serve.error();
+  int status = 0;
+  Json q = serve.post("/api/queries", install_body("seed", kSeedLike).dump(), &status);
+  ASSERT_EQ(status, 201) << q.dump();
+  EXPECT_EQ(q["state"], "running");
+  EXPECT_EQ(q["agents"], 2);
+  EXPECT_EQ(q["columns"], Json::parse(R"j([{"name":"c.app","role":"group"},
+      {"name":"SUM(r.bytes)","role":"aggregate","aggregate":"sum"},
+      {"name":"COUNT","role":"aggregate","aggregate":"count"}])j"));
+  CliHarness::fire(a, 10);
+  CliHarness::fire(b, 20);
+  EXPECT_EQ(total_of(serve, "seed", seed_like_total({10, 20})), seed_like_total({10, 20}));
+
+  Json list = serve.get("/api/queries");
+  ASSERT_EQ(list["queries"].size(), 1u);
+  EXPECT_EQ(list["queries"][0]["name"], "seed");
+  EXPECT_EQ(list["queries"][0]["state"], "running");
+  EXPECT_EQ(list["queries"][0]["text"], kSeedLike);
+  EXPECT_FALSE(list["queries"][0].contains("total"));
+  auto out = serve.pivot({"queries"})->rest();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].substr(0, 4), "NAME");
+  EXPECT_EQ(out[1].substr(0, 15), "seed  running  ");
+
+  // The window holds each interval; their rows add up to the total.
+  Json window = serve.get("/api/queries/seed/intervals");
+  int64_t bytes = 0;
+  for (const Json& i : window["intervals"]) {
+    for (const Json& row : i["interval"]["rows"]) bytes += row[1].get<int64_t>();
+  }
+  EXPECT_EQ(bytes, 10 * 11 / 2 + 20 * 21 / 2);
+
+  auto stop = serve.pivot({"stop", "seed"});
+  auto said = stop->rest();
+  EXPECT_EQ(stop->wait(), 0);
+  ASSERT_EQ(said.size(), 4u);
+  EXPECT_EQ(said[0], "stopped seed; its final total:");
+  EXPECT_EQ(said[2], "app-0           140     15");
+  EXPECT_EQ(serve.get("/api/queries")["queries"], Json::array());
+  EXPECT_EQ(h_.queries_per_agent(), (std::vector<int>{0, 0}));
+  EXPECT_EQ(serve.stop(), 0);
+}
+
+TEST_P(ServeTest, PauseUninstallsAndResumeInstallsAgain) {
+  auto& a = h_.app("h1", "alpha");
+  ServeProcess serve(h_);
+  ASSERT_TRUE(serve.start()) << serve.error();
+  int status = 0;
+  serve.post("/api/queries", install_body("seed", kSeedLike).dump(), &status);
+  ASSERT_EQ(status, 201);
+  EXPECT_EQ(h_.queries_per_agent(), std::vector<int>{1});
+  Json paused = serve.post("/api/queries/seed/pause", "", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(paused["state"], "paused");
+  EXPECT_EQ(h_.queries_per_agent(), std::vector<int>{0});
+  CliHarness::fire(a, 4);  // not counted: nothing is installed
+  Json resumed = serve.post("/api/queries/seed/resume", "", &status);
+  EXPECT_EQ(status, 200);
+  poll(serve, "/api/queries/seed", [](const Json& j) { return j["state"] == "running"; });
+  EXPECT_EQ(h_.queries_per_agent(), std::vector<int>{1});
+  CliHarness::fire(a, 6);
+  EXPECT_EQ(total_of(serve, "seed", seed_like_total({6})), seed_like_total({6}));
+}
+
+TEST_P(ServeTest, RestartReinstallsFromTheStateFile) {
+  auto& a = h_.app("h1", "alpha");
+  {
+    ServeProcess serve(h_);
+    ASSERT_TRUE(serve.start()) << serve.error();
+    auto detach = serve.pivot({"query", "--detach", "seed", "--interval", "100", kSeedLike});
+    EXPECT_TRUE(detach->wait_err("query seed installed on 1 agents")) << detach->rest_err(1000).size();
+    EXPECT_EQ(detach->wait(), 0);
+    EXPECT_EQ(serve.stop(), 0);
+    // Stopping serve takes its queries off the agents; the file keeps them.
+    EXPECT_EQ(h_.queries_per_agent(), std::vector<int>{0});
+    std::ifstream in(serve.state_file());
+    Json state = Json::parse(in);
+    ASSERT_EQ(state["queries"].size(), 1u);
+    EXPECT_EQ(state["queries"][0]["name"], "seed");
+    EXPECT_EQ(state["queries"][0]["interval_ms"], 100);
+
+    ServeProcess again(h_);
+    ASSERT_TRUE(again.start()) << again.error();
+    Json q = poll(again, "/api/queries/seed", [](const Json& j) { return j["state"] == "running"; });
+    EXPECT_EQ(q["state"], "running") << q.dump();
+    EXPECT_EQ(q["text"], kSeedLike);
+    CliHarness::fire(a, 8);
+    EXPECT_EQ(total_of(again, "seed", seed_like_total({8})), seed_like_total({8}));
+  }
+}
+
+TEST_P(ServeTest, StreamSendsEachIntervalWithTheTotal) {
+  auto& a = h_.app("h1", "alpha");
+  ServeProcess serve(h_);
+  ASSERT_TRUE(serve.start()) << serve.error();
+  int status = 0;
+  serve.post("/api/queries", install_body("seed", kSeedLike).dump(), &status);
+  ASSERT_EQ(status, 201);
+  std::string received;
+  Json last;
+  const Json want = seed_like_total({12});
+  std::thread reader([&] {
+    auto c = serve.client();
+    c->Get("/api/stream?query=seed", [&](const char* data, size_t n) {
+      received.append(data, n);
+      // Events end with a blank line; look at each complete one.
+      for (size_t end; (end = received.find("\n\n")) != std::string::npos; received.erase(0, end + 2)) {
+        std::string event = received.substr(0, end);
+        if (event.rfind("event: interval\ndata: ", 0) != 0) continue;
+        last = Json::parse(event.substr(event.find("data: ") + 6));
+        if (last["total"] == want) return false;
+      }
+      return true;
+    });
+  });
+  usleep(300'000);
+  CliHarness::fire(a, 12);
+  reader.join();
+  EXPECT_EQ(last["query"], "seed");
+  EXPECT_EQ(last["total"], want);
+  EXPECT_EQ(last["agents"], 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, ServeTest, ::testing::Values(Transport::kLocal, Transport::kNats),
+                         [](const auto& info) { return pivot::testing::transport_name(info.param); });
+
+class ServeLocalTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(h_.start()) << h_.error(); }
+  CliHarness h_{Transport::kLocal};
+};
+
+TEST_F(ServeLocalTest, MetricsHaveTheExactTotals) {
+  auto& a = h_.app("h1", "alpha");
+  ServeProcess serve(h_);
+  ASSERT_TRUE(serve.start()) << serve.error();
+  int status = 0;
+  serve.post("/api/queries", install_body("seed", kSeedLike).dump(), &status);
+  ASSERT_EQ(status, 201);
+  CliHarness::fire(a, 10);
+  ASSERT_EQ(total_of(serve, "seed", seed_like_total({10})), seed_like_total({10}));
+  auto r = serve.client()->Get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  for (const char* line : {
+           "# TYPE pivot_query_sum_total counter\n"
+           "pivot_query_sum_total{query=\"seed\",column=\"SUM(r.bytes)\",c_app=\"app-0\"} 30\n"
+           "pivot_query_sum_total{query=\"seed\",column=\"SUM(r.bytes)\",c_app=\"app-1\"} 25\n",
+           "# TYPE pivot_query_count_total counter\n"
+           "pivot_query_count_total{query=\"seed\",column=\"COUNT\",c_app=\"app-0\"} 5\n"
+           "pivot_query_count_total{query=\"seed\",column=\"COUNT\",c_app=\"app-1\"} 5\n",
+           "\npivot_query_running{query=\"seed\"} 1\n",
+           "\npivot_query_agents{query=\"seed\"} 1\n",
+           "\npivot_serve_agents 1\n",
+       }) {
+    EXPECT_NE(r->body.find(line), std::string::npos) << "missing:\n" << line << "\nin:\n" << r->body;
+  }
+  httplib::Headers om = {{"Accept", "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"}};
+  auto o = serve.client()->Get("/metrics", om);
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->get_header_value("Content-Type"), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  EXPECT_NE(o->body.find("# TYPE pivot_query_sum counter\n"), std::string::npos);
+  EXPECT_EQ(o->body.substr(o->body.size() - 6), "# EOF\n");
+}
+
+TEST_F(ServeLocalTest, BadInputGetsAClearErrorAndServeGoesOn) {
+  h_.app("h1", "alpha");
+  ServeProcess serve(h_, {"--max-queries", "1"});
+  ASSERT_TRUE(serve.start()) << serve.error();
+  int status = 0;
+  Json e = serve.post("/api/queries", "{not json", &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(e["error"]["message"], "the request body is not JSON");
+  e = serve.post("/api/queries", R"({"name":"x/y","text":"From r In App.request Select COUNT"})", &status);
+  EXPECT_EQ(status, 400);
+  e = serve.post("/api/queries", install_body("bad", "From r In App.request\nSelect SUM(r.nope)").dump(), &status);
+  EXPECT_EQ(status, 422);
+  EXPECT_EQ(e["error"]["line"], 2);
+  EXPECT_EQ(e["error"]["column"], 14);
+  EXPECT_NE(e["error"]["message"].get<std::string>().find("has no export 'nope'"), std::string::npos);
+  e = serve.post("/api/explain", Json{{"text", "From r In App.nothing Select COUNT"}}.dump(), &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(e["error"]["line"], 1);
+  EXPECT_EQ(e["error"]["column"], 11);
+  e = serve.post("/api/explain", Json{{"text", "From r In App.request Select COUNT"}}.dump(), &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(e["advice"], "A1 @ App.request: EMIT q1 COUNT\n");
+  e = serve.post("/api/queries", std::string(70'000, 'x'), &status);
+  EXPECT_EQ(status, 413);
+  EXPECT_EQ(e["error"]["message"], "the request body is larger than 65536 bytes");
+
+  serve.post("/api/queries", install_body("one", kSeedLike).dump(), &status);
+  EXPECT_EQ(status, 201);
+  e = serve.post("/api/queries", install_body("one", kSeedLike).dump(), &status);
+  EXPECT_EQ(status, 409);
+  e = serve.post("/api/queries", install_body("two", kSeedLike).dump(), &status);
+  EXPECT_EQ(status, 429);
+  EXPECT_EQ(e["error"]["message"], "serve already manages 1 queries (--max-queries); stop one first");
+  serve.get("/api/queries/nope", &status);
+  EXPECT_EQ(status, 404);
+  serve.post("/api/queries/nope/pause", "", &status);
+  EXPECT_EQ(status, 404);
+  auto stop = serve.pivot({"stop", "nope"});
+  EXPECT_EQ(WEXITSTATUS(stop->wait()), 2);
+  EXPECT_TRUE(pivot::testing::any_contains(stop->rest_err(1000), "no managed query named 'nope'"));
+
+  Json st = serve.get("/api/status", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(st["limits"]["body_size"]["hits"], 1);
+  EXPECT_EQ(st["limits"]["queries"]["hits"], 1);
+  EXPECT_EQ(serve.get("/api/queries")["queries"].size(), 1u);
+}
+
+TEST_F(ServeLocalTest, TokenGuardsWritesAndEverythingOffLoopback) {
+  h_.app("h1", "alpha");
+  {
+    ServeProcess serve(h_, {}, {"PIVOT_TOKEN=t0ken"});
+    ASSERT_TRUE(serve.start()) << serve.error();
+    int status = 0;
+    serve.get("/api/queries", &status);
+    EXPECT_EQ(status, 200);  // loopback: reads are open
+    Json e = serve.post("/api/queries", install_body("seed", kSeedLike).dump(), &status);
+    EXPECT_EQ(status, 401);
+    EXPECT_EQ(e["error"]["message"], "this request changes serve's queries: it needs the bearer token");
+    serve.post("/api/queries", install_body("seed", kSeedLike).dump(), &status, "t0ken-not");
+    EXPECT_EQ(status, 401);
+    auto detach = serve.pivot({"query", "--detach", "seed", kSeedLike});
+    EXPECT_EQ(WEXITSTATUS(detach->wait()), 2);
+    serve.post("/api/queries", install_body("seed", kSeedLike).dump(), &status, "t0ken");
+    EXPECT_EQ(status, 201);
+    EXPECT_EQ(serve.get("/api/status")["unauthorized"], 3);
+  }
+  {
+    // Off loopback without a token: refused before it listens.
+    ServeProcess open(h_);
+    EXPECT_FALSE(open.start("0.0.0.0:0"));
+    EXPECT_NE(open.error().find("(not a loopback address) needs a token"), std::string::npos) << open.error();
+    EXPECT_EQ(WEXITSTATUS(open.process().wait()), 2);
+  }
+  {
+    std::string file = h_.dir() + "-token";
+    std::ofstream(file) << "file-token\n";
+    ServeProcess off(h_, {"--token-file", file});
+    ASSERT_TRUE(off.start("0.0.0.0:0")) << off.error();
+    int status = 0;
+    off.get("/metrics", &status);
+    EXPECT_EQ(status, 401);
+    httplib::Headers auth = {{"Authorization", "Bearer file-token"}};
+    auto r = off.client()->Get("/metrics", auth);
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    EXPECT_EQ(r->status, 200);
+    std::remove(file.c_str());
+  }
+}
+
+#endif  // PIVOT_HAVE_SERVE
+
+}  // namespace
