@@ -11,6 +11,7 @@
 #include "support/cli_harness.h"
 
 #ifdef PIVOT_HAVE_SERVE
+#include <atomic>
 #include <fstream>
 #include <thread>
 
@@ -53,6 +54,17 @@ Json poll(const ServeProcess& s, const std::string& path, Pred pred, int timeout
 
 Json total_of(const ServeProcess& s, const std::string& name, const Json& want) {
   return poll(s, "/api/queries/" + name, [&](const Json& j) { return j.is_object() && j["total"] == want; })["total"];
+}
+
+// The QUERIES column of `pivot ps`, once it is `want` (agents handle an
+// uninstall a moment after serve has sent it), or as it is after 5 s.
+std::vector<int> queries_per_agent(const CliHarness& h, const std::vector<int>& want) {
+  std::vector<int> got;
+  for (int waited = 0; waited < 5000; waited += 100) {
+    if ((got = h.queries_per_agent()) == want) break;
+    usleep(100'000);
+  }
+  return got;
 }
 
 class ServeTest : public ::testing::TestWithParam<Transport> {
@@ -104,7 +116,7 @@ TEST_P(ServeTest, InstallListStopWithExactTotals) {
   EXPECT_EQ(said[0], "stopped seed; its final total:");
   EXPECT_EQ(said[2], "app-0           140     15");
   EXPECT_EQ(serve.get("/api/queries")["queries"], Json::array());
-  EXPECT_EQ(h_.queries_per_agent(), (std::vector<int>{0, 0}));
+  EXPECT_EQ(queries_per_agent(h_, {0, 0}), (std::vector<int>{0, 0}));
   EXPECT_EQ(serve.stop(), 0);
 }
 
@@ -115,16 +127,16 @@ TEST_P(ServeTest, PauseUninstallsAndResumeInstallsAgain) {
   int status = 0;
   serve.post("/api/queries", install_body("seed", kSeedLike).dump(), &status);
   ASSERT_EQ(status, 201);
-  EXPECT_EQ(h_.queries_per_agent(), std::vector<int>{1});
+  EXPECT_EQ(queries_per_agent(h_, {1}), (std::vector<int>{1}));
   Json paused = serve.post("/api/queries/seed/pause", "", &status);
   EXPECT_EQ(status, 200);
   EXPECT_EQ(paused["state"], "paused");
-  EXPECT_EQ(h_.queries_per_agent(), std::vector<int>{0});
+  EXPECT_EQ(queries_per_agent(h_, {0}), (std::vector<int>{0}));
   CliHarness::fire(a, 4);  // not counted: nothing is installed
   Json resumed = serve.post("/api/queries/seed/resume", "", &status);
   EXPECT_EQ(status, 200);
   poll(serve, "/api/queries/seed", [](const Json& j) { return j["state"] == "running"; });
-  EXPECT_EQ(h_.queries_per_agent(), std::vector<int>{1});
+  EXPECT_EQ(queries_per_agent(h_, {1}), (std::vector<int>{1}));
   CliHarness::fire(a, 6);
   EXPECT_EQ(total_of(serve, "seed", seed_like_total({6})), seed_like_total({6}));
 }
@@ -139,7 +151,7 @@ TEST_P(ServeTest, RestartReinstallsFromTheStateFile) {
     EXPECT_EQ(detach->wait(), 0);
     EXPECT_EQ(serve.stop(), 0);
     // Stopping serve takes its queries off the agents; the file keeps them.
-    EXPECT_EQ(h_.queries_per_agent(), std::vector<int>{0});
+    EXPECT_EQ(queries_per_agent(h_, {0}), (std::vector<int>{0}));
     std::ifstream in(serve.state_file());
     Json state = Json::parse(in);
     ASSERT_EQ(state["queries"].size(), 1u);
@@ -276,6 +288,36 @@ TEST_F(ServeLocalTest, BadInputGetsAClearErrorAndServeGoesOn) {
   EXPECT_EQ(st["limits"]["body_size"]["hits"], 1);
   EXPECT_EQ(st["limits"]["queries"]["hits"], 1);
   EXPECT_EQ(serve.get("/api/queries")["queries"].size(), 1u);
+}
+
+TEST_F(ServeLocalTest, WindowAndStreamLimitsActAndAreCounted) {
+  h_.app("h1", "alpha");
+  ServeProcess serve(h_, {"--window-intervals", "3", "--max-streams", "1"});
+  ASSERT_TRUE(serve.start()) << serve.error();
+  int status = 0;
+  serve.post("/api/queries", install_body("seed", kSeedLike, 50).dump(), &status);
+  ASSERT_EQ(status, 201);
+  Json st = poll(serve, "/api/status", [](const Json& j) { return j["limits"]["window_intervals"]["hits"] >= 2; });
+  EXPECT_EQ(st["limits"]["window_intervals"]["value"], 3);
+  EXPECT_GE(st["limits"]["window_intervals"]["hits"].get<int>(), 2);
+  EXPECT_EQ(serve.get("/api/queries/seed/intervals")["intervals"].size(), 3u);
+  EXPECT_EQ(serve.get("/api/queries/seed")["window"]["intervals"], 3);
+
+  // One stream is allowed; a second is refused while it lasts.
+  std::atomic<bool> connected{false}, checked{false};
+  std::thread holder([&] {
+    serve.client()->Get("/api/stream", [&](const char*, size_t) {
+      connected = true;
+      return !checked;  // stay until the second one was refused; intervals come every 50 ms
+    });
+  });
+  for (int i = 0; i < 100 && !connected; ++i) usleep(50'000);
+  serve.get("/api/stream", &status);
+  checked = true;
+  EXPECT_EQ(status, 503);
+  holder.join();
+  std::string metrics = serve.client()->Get("/metrics")->body;
+  EXPECT_NE(metrics.find("\npivot_serve_limit_hits_total{limit=\"sse_clients\"} 1\n"), std::string::npos) << metrics;
 }
 
 TEST_F(ServeLocalTest, TokenGuardsWritesAndEverythingOffLoopback) {

@@ -30,12 +30,14 @@ void EventHub::publish(const std::string& query, const std::string& type, const 
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& s : subs_) {
       if (s->cut_off || (!s->query.empty() && s->query != query)) continue;
-      if (s->queue.size() >= limits_.sse_backlog) {
+      if (s->queue.size() >= limits_.sse_backlog || s->queued_bytes + text.size() > limits_.sse_backlog_bytes) {
         s->cut_off = true;
         s->queue.clear();
+        s->queued_bytes = 0;
         counters_->hit(Limit::kSseSlowClient);
         continue;
       }
+      s->queued_bytes += text.size();
       s->queue.push_back(text);
     }
   }
@@ -50,6 +52,7 @@ std::optional<std::string> EventHub::next(Subscriber& s, int timeout_ms) {
   if (s.queue.empty()) return std::string();
   std::string text = std::move(s.queue.front());
   s.queue.pop_front();
+  s.queued_bytes -= text.size();
   return text;
 }
 

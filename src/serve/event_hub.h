@@ -7,8 +7,8 @@
 //   hub.unsubscribe(sub);
 //
 // Bounded: at most max_sse_clients subscribers, each at most sse_backlog
-// messages behind; a client further behind is cut off (counted), so one
-// slow browser never holds serve's memory.
+// messages and sse_backlog_bytes behind; a client further behind is cut
+// off (counted), so one slow browser never holds serve's memory.
 //
 // Thread safety: every method may be called from any thread.
 #pragma once
@@ -30,6 +30,7 @@ class EventHub {
   struct Subscriber {
     std::string query;  // "" for every query
     std::deque<std::string> queue;
+    size_t queued_bytes = 0;
     bool cut_off = false;
   };
 

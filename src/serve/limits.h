@@ -23,13 +23,14 @@ struct ServeLimits {
   size_t max_body_bytes = size_t{64} << 10;
   size_t max_events = 100;                // agent events (lost, silent, back) kept per query
   size_t sse_backlog = 256;               // messages a slow stream client may fall behind before it is cut off
+  size_t sse_backlog_bytes = size_t{8} << 20;  // and bytes (each interval carries the query's total)
 };
 
 enum class Limit {
   kBodySize,         // a request body over max_body_bytes (413)
   kQueries,          // an install past max_queries (429)
   kSseClients,       // a stream past max_sse_clients (503)
-  kSseSlowClient,    // a stream client cut off, sse_backlog behind
+  kSseSlowClient,    // a stream client cut off, sse_backlog messages or sse_backlog_bytes behind
   kWindowIntervals,  // an interval evicted before window_ms for window_intervals
   kWindowBytes,      // an interval evicted before window_ms for window_bytes
   kEvents,           // an agent event forgotten for max_events

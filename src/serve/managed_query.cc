@@ -1,5 +1,6 @@
 #include "serve/managed_query.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -91,10 +92,13 @@ void ManagedQuery::stop_worker() {
 void ManagedQuery::pause() {
   std::lock_guard<std::mutex> lock(control_mu_);
   stop_worker();
-  std::lock_guard<std::mutex> l(mu_);
-  status_.spec.paused = true;
-  status_.state = QueryState::kPaused;
-  status_.agents = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    status_.spec.paused = true;
+    status_.state = QueryState::kPaused;
+    status_.agents = 0;
+  }
+  publish_state(QueryState::kPaused, nullptr);
 }
 
 void ManagedQuery::resume() {
@@ -109,10 +113,16 @@ void ManagedQuery::resume() {
 QueryStatus ManagedQuery::stop() {
   std::lock_guard<std::mutex> lock(control_mu_);
   stop_worker();
-  std::lock_guard<std::mutex> l(mu_);
-  status_.state = QueryState::kStopped;
-  status_.agents = 0;
-  return status_;
+  QueryStatus last;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    status_.state = QueryState::kStopped;
+    status_.agents = 0;
+    last = status_;
+    last.window_intervals = window_.size();
+  }
+  publish_state(QueryState::kStopped, nullptr);
+  return last;
 }
 
 QueryStatus ManagedQuery::status() const {
@@ -128,6 +138,8 @@ QuerySpec ManagedQuery::spec() const {
 }
 
 std::vector<std::string> ManagedQuery::window(int64_t since_ms) const {
+  // Intervals age out as new ones come; a paused query's must age too.
+  since_ms = std::max(since_ms, wall_ms() - limits_.window_ms);
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> out;
   for (const Record& r : window_) {
@@ -144,6 +156,10 @@ void ManagedQuery::set_state(QueryState s, const Error* error) {
     if (s != QueryState::kStarting) settled_ = true;
   }
   settled_cv_.notify_all();
+  publish_state(s, error);
+}
+
+void ManagedQuery::publish_state(QueryState s, const Error* error) {
   std::string json = "{\"query\":";
   append_json_string(json, name_);
   json += ",\"state\":\"" + std::string(state_name(s)) + "\"";

@@ -105,6 +105,8 @@ class ManagedQuery {
  private:
   void run(bool retry);
   void set_state(QueryState s, const Error* error = nullptr);
+  // Tells the stream clients (mu_ not held).
+  void publish_state(QueryState s, const Error* error);
   void on_installed(frontend::Frontend& fe, std::vector<std::string> notes);
   void publish(const frontend::Snapshot& s);
   void evict_window(int64_t now_ms);  // mu_ held

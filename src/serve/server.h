@@ -10,6 +10,9 @@
 // install waits for its outcome (at most 15 s), a pause or stop for the
 // agents' last reports (at most 2 s).
 //
+// The process must ignore SIGPIPE (the `pivot` CLI does): a stream client
+// that goes away mid-write is a failed write, not a signal.
+//
 // Thread safety: stop() may be called from any thread; the rest from one.
 #pragma once
 
