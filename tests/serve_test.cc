@@ -13,6 +13,9 @@
 #ifdef PIVOT_HAVE_SERVE
 #include <atomic>
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "support/serve_harness.h"
@@ -318,6 +321,163 @@ TEST_F(ServeLocalTest, WindowAndStreamLimitsActAndAreCounted) {
   holder.join();
   std::string metrics = serve.client()->Get("/metrics")->body;
   EXPECT_NE(metrics.find("\npivot_serve_limit_hits_total{limit=\"sse_clients\"} 1\n"), std::string::npos) << metrics;
+}
+
+// Where the shape of a documented response and serve's differ: keys one
+// has and the other lacks, or values of another kind (numbers are numbers).
+void compare_shape(const Json& doc, const Json& live, const std::string& at, std::vector<std::string>& diffs) {
+  if (doc.is_object() && live.is_object()) {
+    for (const auto& [key, value] : doc.items()) {
+      if (!live.contains(key)) diffs.push_back(at + "." + key + " is documented but serve has none");
+      else compare_shape(value, live[key], at + "." + key, diffs);
+    }
+    for (const auto& [key, value] : live.items()) {
+      if (!doc.contains(key)) diffs.push_back(at + "." + key + " is in serve's answer but not documented");
+    }
+  } else if (doc.is_array() && live.is_array()) {
+    if (!doc.empty() && !live.empty()) compare_shape(doc[0], live[0], at + "[0]", diffs);
+  } else if (!(doc.is_number() && live.is_number()) && !doc.is_null() && !live.is_null() &&
+             doc.type() != live.type()) {
+    diffs.push_back(at + " is a " + doc.type_name() + " in the docs, a " + live.type_name() + " from serve");
+  }
+}
+
+// The ```json TAG blocks of docs/serve.md, by TAG.
+std::map<std::string, Json> documented_responses(std::string* metrics_block) {
+  std::ifstream in(std::string(PIVOT_SOURCE_DIR) + "/docs/serve.md");
+  std::map<std::string, Json> out;
+  std::string line, tag, text;
+  bool in_block = false, in_metrics = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("```", 0) == 0) {
+      if (in_block && !tag.empty()) {
+        Json j = Json::parse(text, nullptr, false);
+        EXPECT_FALSE(j.is_discarded()) << "docs/serve.md: the " << tag << " example is not JSON";
+        out[tag] = j;
+      }
+      if (in_metrics) *metrics_block = text;
+      in_metrics = !in_block && line == "```metrics";
+      tag = !in_block && line.rfind("```json ", 0) == 0 ? line.substr(8) : "";
+      in_block = !in_block;
+      text.clear();
+      continue;
+    }
+    if (in_block) text += line + "\n";
+  }
+  return out;
+}
+
+// An SSE client of /api/stream?query=seed that keeps the first event of each type.
+class StreamRecorder {
+ public:
+  explicit StreamRecorder(const ServeProcess& s)
+      : thread_([this, &s] {
+          s.client()->Get("/api/stream?query=seed", [this](const char* data, size_t n) {
+            buf_.append(data, n);
+            for (size_t end; (end = buf_.find("\n\n")) != std::string::npos; buf_.erase(0, end + 2)) {
+              std::string e = buf_.substr(0, end);
+              if (e.rfind("event: ", 0) != 0) continue;
+              std::string type = e.substr(0, e.find('\n'));
+              std::lock_guard<std::mutex> lock(mu_);
+              if (!seen_.count(type)) seen_[type] = Json::parse(e.substr(e.find("data: ") + 6));
+            }
+            std::lock_guard<std::mutex> lock(mu_);
+            return !done_;
+          });
+        }) {}
+  // The first event of `type` ("event: interval"), waiting up to 10 s.
+  Json first(const std::string& type) {
+    for (int i = 0; i < 100; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (seen_.count(type)) return seen_[type];
+      }
+      usleep(100'000);
+    }
+    return Json();
+  }
+  ~StreamRecorder() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    thread_.join();  // at the next event or keep-alive
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, Json> seen_;
+  bool done_ = false;
+  std::string buf_;
+  std::thread thread_;
+};
+
+TEST_F(ServeLocalTest, DocsShowEachResponseAsServeGivesIt) {
+  auto& a = h_.app("h1", "alpha");
+  ServeProcess serve(h_);
+  ASSERT_TRUE(serve.start()) << serve.error();
+  std::map<std::string, Json> live;
+  int status = 0;
+  live["POST /api/queries"] = serve.post("/api/queries", install_body("seed", kSeedLike).dump(), &status);
+  ASSERT_EQ(status, 201);
+  CliHarness::fire(a, 4);
+  ASSERT_EQ(total_of(serve, "seed", seed_like_total({4})), seed_like_total({4}));
+  poll(serve, "/api/agents", [](const Json& j) { return !j["agents"].empty() && j["agents"][0]["queries"] == 1; });
+  for (const char* path : {"/api/status", "/api/agents", "/api/tracepoints", "/api/queries", "/api/queries/seed",
+                           "/api/queries/seed/intervals"}) {
+    live[std::string("GET ") + path] = serve.get(path);
+  }
+  live["POST /api/explain"] = serve.post("/api/explain", Json{{"text", kSeedLike}}.dump(), &status);
+  live["POST /api/explain error"] =
+      serve.post("/api/explain", Json{{"text", "From r In App.request\nSelect SUM(r.nope)"}}.dump(), &status);
+  {
+    StreamRecorder stream(serve);
+    live["event: interval"] = stream.first("event: interval");
+    live["POST /api/queries/seed/pause"] = serve.post("/api/queries/seed/pause", "", &status);
+    live["event: state"] = stream.first("event: state");
+    serve.post("/api/queries/seed/resume", "", &status);
+  }
+  live["DELETE /api/queries/seed"] = Json::parse(serve.client()->Delete("/api/queries/seed")->body);
+  live["error"] = serve.get("/api/queries/seed");
+
+  std::string metrics_block;
+  std::map<std::string, Json> doc = documented_responses(&metrics_block);
+  for (const auto& [tag, response] : live) {
+    ASSERT_TRUE(doc.count(tag)) << "docs/serve.md shows no ```json " << tag << " example";
+    std::vector<std::string> diffs;
+    compare_shape(doc[tag], response, "", diffs);
+    EXPECT_TRUE(diffs.empty()) << tag << ":\n  " << ::testing::PrintToString(diffs) << "\nserve: " << response;
+  }
+  for (const auto& [tag, example] : doc) EXPECT_TRUE(live.count(tag)) << "no test checks the " << tag << " example";
+
+  // The metric families the docs show and the Grafana dashboard reads are
+  // the ones serve exports, of the same type.
+  std::string metrics = serve.client()->Get("/metrics")->body;
+  std::istringstream lines(metrics_block);
+  int types = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# TYPE ", 0) != 0) continue;
+    ++types;
+    EXPECT_NE(metrics.find(line + "\n"), std::string::npos) << line;
+  }
+  EXPECT_GE(types, 5);
+  std::ifstream grafana(std::string(PIVOT_SOURCE_DIR) + "/docs/grafana-pivot.json");
+  Json dashboard = Json::parse(grafana, nullptr, false);
+  ASSERT_FALSE(dashboard.is_discarded()) << "docs/grafana-pivot.json is not JSON";
+  int exprs = 0;
+  for (const Json& panel : dashboard["panels"]) {
+    for (const Json& t : panel["targets"]) {
+      std::string expr = t["expr"].get<std::string>();
+      ++exprs;
+      for (size_t at = expr.find("pivot_"); at != std::string::npos; at = expr.find("pivot_", at + 1)) {
+        size_t end = expr.find_first_not_of("abcdefghijklmnopqrstuvwxyz_", at);
+        std::string name = expr.substr(at, end - at);
+        EXPECT_NE(metrics.find("# TYPE " + name + " "), std::string::npos) << "the dashboard reads " << name;
+        at = end - 1;
+      }
+    }
+  }
+  EXPECT_GE(exprs, 8);
 }
 
 TEST_F(ServeLocalTest, TokenGuardsWritesAndEverythingOffLoopback) {

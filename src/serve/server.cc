@@ -55,10 +55,16 @@ Result<std::unique_ptr<Server>> Server::open(const ServeOptions& options) {
   impl->http.set_error_handler([self](const httplib::Request& req, httplib::Response& res) {
     if (res.status == 413) self->counters.hit(Limit::kBodySize);
     if (!res.body.empty()) return;
-    std::string why = res.status == 404   ? "no such resource: " + req.method + " " + req.path + " (docs/serve.md)"
-                      : res.status == 413 ? "the request body is larger than " +
-                                                std::to_string(self->options.limits.max_body_bytes) + " bytes"
-                                          : "the request failed (HTTP " + std::to_string(res.status) + ")";
+    std::string why;
+    switch (res.status) {
+      case 404: why = "no such resource: " + req.method + " " + req.path + " (docs/serve.md)"; break;
+      case 413:
+        why = "the request body is larger than " + std::to_string(self->options.limits.max_body_bytes) + " bytes";
+        break;
+      // cpp-httplib's own refusals: most often a POST without Content-Length.
+      case 400: why = "the request could not be read (a POST needs a Content-Length header, 0 for no body)"; break;
+      default: why = "the request failed (HTTP " + std::to_string(res.status) + ")";
+    }
     send_error(res, res.status, Error(why));
   });
   impl->http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
