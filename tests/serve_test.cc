@@ -152,6 +152,14 @@ TEST_P(ServeTest, RestartReinstallsFromTheStateFile) {
     auto detach = serve.pivot({"query", "--detach", "seed", "--interval", "100", kSeedLike});
     EXPECT_TRUE(detach->wait_err("query seed installed on 1 agents")) << detach->rest_err(1000).size();
     EXPECT_EQ(detach->wait(), 0);
+    {
+      // One serve per state file: a second would run and rewrite the same queries.
+      ServeProcess twin(h_);
+      EXPECT_FALSE(twin.start());
+      EXPECT_NE(twin.error().find("another pivot serve uses the state file " + serve.state_file()),
+                std::string::npos)
+          << twin.error();
+    }
     EXPECT_EQ(serve.stop(), 0);
     // Stopping serve takes its queries off the agents; the file keeps them.
     EXPECT_EQ(queries_per_agent(h_, {0}), (std::vector<int>{0}));

@@ -79,13 +79,17 @@ QueryState ManagedQuery::wait_settled(int timeout_ms) {
   return status_.state;
 }
 
-void ManagedQuery::stop_worker() {
+void ManagedQuery::request_stop() {
   {
     // Under mu_, so a worker about to wait for its retry sees the flag.
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
   stop_cv_.notify_all();
+}
+
+void ManagedQuery::stop_worker() {
+  request_stop();
   if (worker_.joinable()) worker_.join();
 }
 

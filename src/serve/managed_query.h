@@ -92,6 +92,9 @@ class ManagedQuery {
   void resume();
   // Stops for good: the final total (after the agents' last reports).
   QueryStatus stop();
+  // Tells the worker to stop without waiting for it: stopping many queries
+  // at once then takes one flush, not one per query. stop() still waits.
+  void request_stop();
 
   QueryStatus status() const;
   QuerySpec spec() const;

@@ -112,6 +112,8 @@ void QueryManager::shutdown() {
     std::lock_guard<std::mutex> lock(mu_);
     queries.swap(queries_);
   }
+  // All flush at once: serve stops in one flush's time, not one per query.
+  for (auto& [name, q] : queries) q->request_stop();
   for (auto& [name, q] : queries) (void)q->stop();
 }
 

@@ -1,6 +1,7 @@
 #include "serve/query_spec.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -98,6 +99,19 @@ Status save_state(const std::string& path, const std::vector<QuerySpec>& specs) 
     return Error("cannot write the state file " + path + ": " + std::strerror(errno));
   }
   return Status();
+}
+
+Result<int> lock_state(const std::string& path) {
+  std::string lock = path + ".lock";
+  int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Error("cannot open " + lock + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    ::close(fd);
+    if (e == EWOULDBLOCK) return Error("another pivot serve uses the state file " + path + " (--state FILE)");
+    return Error("cannot lock " + lock + ": " + std::strerror(e));
+  }
+  return fd;
 }
 
 }  // namespace pivot::serve

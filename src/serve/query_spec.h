@@ -46,5 +46,9 @@ Result<QuerySpec> spec_from_json(const wire::Json& j);
 // The specs in `path`; none when it does not exist yet.
 Result<std::vector<QuerySpec>> load_state(const std::string& path);
 Status save_state(const std::string& path, const std::vector<QuerySpec>& specs);
+// Takes PATH.lock (flock), so that two serves never run and rewrite the
+// same queries; the lock lasts while the returned descriptor is open. An
+// error names the reason, another serve holding it among them.
+Result<int> lock_state(const std::string& path);
 
 }  // namespace pivot::serve

@@ -18,6 +18,7 @@ namespace pivot::serve {
 
 struct Server::Impl {
   Impl(const ServeOptions& o, LinkFactory make_link);
+  ~Impl();
   // Whether the request may go on; if not, *res is the 401.
   bool authorize(const httplib::Request& req, httplib::Response& res);
 
@@ -30,6 +31,7 @@ struct Server::Impl {
   std::atomic<uint64_t> unauthorized{0};
   int port = 0;
   size_t restored = 0;
+  int state_lock = -1;  // held while serve runs (lock_state)
   const int64_t started_ms;
 };
 

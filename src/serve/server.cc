@@ -1,6 +1,7 @@
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <unistd.h>
 
 #include <atomic>
 
@@ -35,15 +36,22 @@ Server::~Server() {
   impl_->agents.stop();
 }
 
+Server::Impl::~Impl() {
+  if (state_lock >= 0) ::close(state_lock);
+}
+
 Result<std::unique_ptr<Server>> Server::open(const ServeOptions& options) {
   if (!is_loopback(options.host) && options.token.empty()) {
     return Error("serving on " + options.host +
                  " (not a loopback address) needs a token: --token-file FILE or $PIVOT_TOKEN");
   }
   if (options.state_path.empty()) return Error("no state file given");
+  auto state_lock = lock_state(options.state_path);
+  if (!state_lock) return state_lock.error();
   std::string transport = options.transport, dir = options.runtime_dir;
   LinkFactory make_link = [transport, dir] { return frontend::make_link(transport, dir); };
   auto impl = std::make_unique<Impl>(options, make_link);
+  impl->state_lock = *state_lock;
   impl->http.set_payload_max_length(options.limits.max_body_bytes);
   size_t threads = options.limits.max_sse_clients + kRequestThreads;
   impl->http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };

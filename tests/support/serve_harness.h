@@ -29,7 +29,10 @@ class ServeProcess {
       : h_(h), extra_(std::move(extra)), env_(std::move(env)) {
     state_ = h.dir() + "-serve-state.json";
   }
-  ~ServeProcess() { (void)!system(("rm -f '" + state_ + "'").c_str()); }
+  ~ServeProcess() {
+    // A serve that never started leaves the file to the one that did.
+    if (!url_.empty()) (void)!system(("rm -f '" + state_ + "' '" + state_ + ".lock'").c_str());
+  }
 
   // Starts it and waits for "listening on http://HOST:PORT"; false with
   // error() (what it said) if it did not.

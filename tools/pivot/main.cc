@@ -302,6 +302,11 @@ int main(int argc, char** argv) {
     pivot::cli::Remote remote{server_url.empty() ? pivot::cli::default_server_url() : server_url, *token};
     if (*queries) return pivot::cli::cmd_queries(remote, remote_json);
     if (*stop) return pivot::cli::cmd_stop(remote, stop_name, remote_json);
+    if (duration_s > 0 || format != "table") {
+      return fail("--duration and --format are for a query in this terminal; a detached one runs until "
+                  "`pivot stop NAME`",
+                  2);
+    }
     auto text = read_query(query);
     if (!text) return fail(text.error().message());
     return pivot::cli::cmd_detach(remote, detach, *text, {interval_ms, lease_ms, show, max_groups});
