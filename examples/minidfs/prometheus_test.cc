@@ -23,6 +23,8 @@ namespace {
 using Json = nlohmann::json;
 using pivot::testing::Subprocess;
 
+#ifdef PIVOT_HAVE_SERVE
+
 constexpr const char* kPrometheus = "/usr/bin/prometheus";
 
 bool exists(const std::string& path) {
@@ -37,8 +39,6 @@ bool wait_for_file(const std::string& path, int timeout_ms) {
   }
   return false;
 }
-
-#ifdef PIVOT_HAVE_SERVE
 
 // GET url+path as JSON (null when it failed).
 Json get_json(const std::string& url, const std::string& path) {
