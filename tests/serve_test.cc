@@ -70,6 +70,14 @@ std::vector<int> queries_per_agent(const CliHarness& h, const std::vector<int>& 
   return got;
 }
 
+// Starts serve and installs kSeedLike in it as "seed".
+void start_with_seed(ServeProcess& serve, int interval_ms = 100) {
+  ASSERT_TRUE(serve.start()) << serve.error();
+  int status = 0;
+  Json q = serve.post("/api/queries", install_body("seed", kSeedLike, interval_ms).dump(), &status);
+  ASSERT_EQ(status, 201) << q.dump();
+}
+
 class ServeTest : public ::testing::TestWithParam<Transport> {
  protected:
   void SetUp() override { ASSERT_TRUE(h_.start()) << h_.error(); }
@@ -126,10 +134,8 @@ TEST_P(ServeTest, InstallListStopWithExactTotals) {
 TEST_P(ServeTest, PauseUninstallsAndResumeInstallsAgain) {
   auto& a = h_.app("h1", "alpha");
   ServeProcess serve(h_);
-  ASSERT_TRUE(serve.start()) << serve.error();
+  ASSERT_NO_FATAL_FAILURE(start_with_seed(serve));
   int status = 0;
-  serve.post("/api/queries", install_body("seed", kSeedLike).dump(), &status);
-  ASSERT_EQ(status, 201);
   EXPECT_EQ(queries_per_agent(h_, {1}), (std::vector<int>{1}));
   Json paused = serve.post("/api/queries/seed/pause", "", &status);
   EXPECT_EQ(status, 200);
@@ -182,10 +188,7 @@ TEST_P(ServeTest, RestartReinstallsFromTheStateFile) {
 TEST_P(ServeTest, StreamSendsEachIntervalWithTheTotal) {
   auto& a = h_.app("h1", "alpha");
   ServeProcess serve(h_);
-  ASSERT_TRUE(serve.start()) << serve.error();
-  int status = 0;
-  serve.post("/api/queries", install_body("seed", kSeedLike).dump(), &status);
-  ASSERT_EQ(status, 201);
+  ASSERT_NO_FATAL_FAILURE(start_with_seed(serve));
   std::string received;
   Json last;
   const Json want = seed_like_total({12});
@@ -223,10 +226,7 @@ class ServeLocalTest : public ::testing::Test {
 TEST_F(ServeLocalTest, MetricsHaveTheExactTotals) {
   auto& a = h_.app("h1", "alpha");
   ServeProcess serve(h_);
-  ASSERT_TRUE(serve.start()) << serve.error();
-  int status = 0;
-  serve.post("/api/queries", install_body("seed", kSeedLike).dump(), &status);
-  ASSERT_EQ(status, 201);
+  ASSERT_NO_FATAL_FAILURE(start_with_seed(serve));
   CliHarness::fire(a, 10);
   ASSERT_EQ(total_of(serve, "seed", seed_like_total({10})), seed_like_total({10}));
   auto r = serve.client()->Get("/metrics");
@@ -278,6 +278,16 @@ TEST_F(ServeLocalTest, BadInputGetsAClearErrorAndServeGoesOn) {
   e = serve.post("/api/queries", std::string(70'000, 'x'), &status);
   EXPECT_EQ(status, 413);
   EXPECT_EQ(e["error"]["message"], "the request body is larger than 65536 bytes");
+  auto form = serve.client()->Post("/api/explain", std::string(9000, 'x'), "application/x-www-form-urlencoded");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->status, 413);
+  EXPECT_EQ(Json::parse(form->body)["error"]["message"],
+            "a body sent as application/x-www-form-urlencoded may be at most 8192 bytes; send JSON as "
+            "Content-Type: application/json");
+  // Nesting deep enough to overflow a recursive parser's stack.
+  e = serve.post("/api/explain", std::string(30'000, '[') + std::string(30'000, ']'), &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(e["error"]["message"], "the request body must be a JSON object");
 
   serve.post("/api/queries", install_body("one", kSeedLike).dump(), &status);
   EXPECT_EQ(status, 201);
@@ -296,7 +306,7 @@ TEST_F(ServeLocalTest, BadInputGetsAClearErrorAndServeGoesOn) {
 
   Json st = serve.get("/api/status", &status);
   EXPECT_EQ(status, 200);
-  EXPECT_EQ(st["limits"]["body_size"]["hits"], 1);
+  EXPECT_EQ(st["limits"]["body_size"]["hits"], 2);
   EXPECT_EQ(st["limits"]["queries"]["hits"], 1);
   EXPECT_EQ(serve.get("/api/queries")["queries"].size(), 1u);
 }
@@ -304,10 +314,8 @@ TEST_F(ServeLocalTest, BadInputGetsAClearErrorAndServeGoesOn) {
 TEST_F(ServeLocalTest, WindowAndStreamLimitsActAndAreCounted) {
   h_.app("h1", "alpha");
   ServeProcess serve(h_, {"--window-intervals", "3", "--max-streams", "1"});
-  ASSERT_TRUE(serve.start()) << serve.error();
+  ASSERT_NO_FATAL_FAILURE(start_with_seed(serve, 50));
   int status = 0;
-  serve.post("/api/queries", install_body("seed", kSeedLike, 50).dump(), &status);
-  ASSERT_EQ(status, 201);
   Json st = poll(serve, "/api/status", [](const Json& j) { return j["limits"]["window_intervals"]["hits"] >= 2; });
   EXPECT_EQ(st["limits"]["window_intervals"]["value"], 3);
   EXPECT_GE(st["limits"]["window_intervals"]["hits"].get<int>(), 2);

@@ -4,12 +4,12 @@
 // second, and PromQL through Prometheus' HTTP API returns exactly the bytes
 // the clients recorded reading, per client application.
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "support/files.h"
 #include "support/nats_server.h"
 #include "support/subprocess.h"
 #include "truth.h"
@@ -22,23 +22,11 @@ namespace {
 
 using Json = nlohmann::json;
 using pivot::testing::Subprocess;
+using pivot::testing::wait_for_file;
 
 #ifdef PIVOT_HAVE_SERVE
 
 constexpr const char* kPrometheus = "/usr/bin/prometheus";
-
-bool exists(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0;
-}
-
-bool wait_for_file(const std::string& path, int timeout_ms) {
-  for (int waited = 0; waited < timeout_ms; waited += 50) {
-    if (exists(path)) return true;
-    usleep(50'000);
-  }
-  return false;
-}
 
 // GET url+path as JSON (null when it failed).
 Json get_json(const std::string& url, const std::string& path) {
@@ -61,7 +49,7 @@ std::map<std::string, int64_t> by_proc_name(const Json& answer) {
 }
 
 TEST(Prometheus, ScrapedTotalsOfTheSeedQueryEqualTheGroundTruth) {
-  if (!exists(kPrometheus)) GTEST_SKIP() << "no " << kPrometheus << ": install the Debian package prometheus";
+  if (!pivot::testing::exists(kPrometheus)) GTEST_SKIP() << "no " << kPrometheus << ": install the Debian package prometheus";
   std::string dir = "/tmp/pivot-prom-test-" + std::to_string(getpid());
   ASSERT_EQ(system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "/prom'").c_str()), 0);
   std::string runtime = dir + "/agents", truth_dir = dir + "/truth", go = dir + "/go", done = dir + "/done";

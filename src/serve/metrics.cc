@@ -130,6 +130,8 @@ std::vector<Family> health_families(const std::vector<QueryMetrics>& queries, co
                  "Events a limit (max_groups, the row cap) left out of the total since the query (re)started", {}};
   Family incomplete{"pivot_query_incomplete", false,
                     "1 when the total is known to miss something (a limit, a baggage cap)", {}};
+  Family overflow{"pivot_query_overflow", false,
+                  "1 when a SUM or AVG of integers went past 64 bits: that value is an approximate double", {}};
   Family groups{"pivot_query_groups", false, "Groups (rows) in the query's total", {}};
   Family max_groups{"pivot_query_max_groups", false, "The group limit the query runs with (0: none)", {}};
   for (const QueryMetrics& q : queries) {
@@ -141,6 +143,7 @@ std::vector<Family> health_families(const std::vector<QueryMetrics>& queries, co
     lost.samples.push_back({l, number(q.lost_reports)});
     dropped.samples.push_back({l, number(static_cast<int64_t>(q.total.dropped))});
     incomplete.samples.push_back({l, q.total.incomplete ? "1" : "0"});
+    overflow.samples.push_back({l, q.total.overflow ? "1" : "0"});
     groups.samples.push_back({l, number(static_cast<int64_t>(q.total.rows.size()))});
     max_groups.samples.push_back({l, number(int64_t{q.total.max_groups})});
   }
@@ -151,8 +154,8 @@ std::vector<Family> health_families(const std::vector<QueryMetrics>& queries, co
              {{"", number(static_cast<int64_t>(h.sse_clients))}}};
   Family unauthorized{"pivot_serve_unauthorized_requests", true, "Requests refused for a missing or wrong token",
                       {{"", number(static_cast<int64_t>(h.unauthorized))}}};
-  return {running, agents, install, intervals, lost, dropped, incomplete, groups, max_groups,
-          seen, limits, sse, unauthorized};
+  return {running, agents,     install, intervals, lost,   dropped, incomplete, overflow,
+          groups,  max_groups, seen,    limits,    sse,    unauthorized};
 }
 
 void render(const Family& f, MetricsFormat format, std::string& out) {

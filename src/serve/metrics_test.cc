@@ -67,6 +67,9 @@ pivot_query_events_dropped_total{query="seed"} 0
 # HELP pivot_query_incomplete 1 when the total is known to miss something (a limit, a baggage cap)
 # TYPE pivot_query_incomplete gauge
 pivot_query_incomplete{query="seed"} 0
+# HELP pivot_query_overflow 1 when a SUM or AVG of integers went past 64 bits: that value is an approximate double
+# TYPE pivot_query_overflow gauge
+pivot_query_overflow{query="seed"} 0
 # HELP pivot_query_groups Groups (rows) in the query's total
 # TYPE pivot_query_groups gauge
 pivot_query_groups{query="seed"} 2

@@ -90,18 +90,11 @@ std::unique_ptr<QueryStatus> QueryManager::remove(const std::string& name) {
   return std::make_unique<QueryStatus>(q->stop());
 }
 
-bool QueryManager::pause(const std::string& name) {
+bool QueryManager::set_paused(const std::string& name, bool paused) {
   auto q = find(name);
   if (!q) return false;
-  q->pause();
-  save();
-  return true;
-}
-
-bool QueryManager::resume(const std::string& name) {
-  auto q = find(name);
-  if (!q) return false;
-  q->resume();
+  if (paused) q->pause();
+  else q->resume();
   save();
   return true;
 }

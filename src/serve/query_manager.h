@@ -40,9 +40,8 @@ class QueryManager {
   std::vector<std::shared_ptr<ManagedQuery>> all() const;
   // Stops and forgets it; its final status. Null when there is none.
   std::unique_ptr<QueryStatus> remove(const std::string& name);
-  // Pause or resume, and remember it; false when there is no such query.
-  bool pause(const std::string& name);
-  bool resume(const std::string& name);
+  // Pauses or resumes it, and remembers that; false when there is no such query.
+  bool set_paused(const std::string& name, bool paused);
   // Stops every worker (the agents drop the queries) but keeps the state
   // file: serve is stopping and will restore them when it starts again.
   void shutdown();

@@ -137,8 +137,7 @@ void delete_query(Server::Impl& s, const httplib::Request& req, httplib::Respons
 
 void pause_or_resume(Server::Impl& s, const httplib::Request& req, httplib::Response& res, bool pause) {
   std::string name = query_name(req);
-  bool found = pause ? s.queries.pause(name) : s.queries.resume(name);
-  if (!found) return send_error(res, 404, Error("no managed query named '" + name + "'"));
+  if (!s.queries.set_paused(name, pause)) return send_error(res, 404, Error("no managed query named '" + name + "'"));
   auto q = s.queries.find(name);
   if (!q) return send_error(res, 404, Error("the query '" + name + "' was stopped meanwhile"));
   send_json(res, 200, query_json(q->status(), false));

@@ -67,7 +67,13 @@ Result<std::unique_ptr<Server>> Server::open(const ServeOptions& options) {
     switch (res.status) {
       case 404: why = "no such resource: " + req.method + " " + req.path + " (docs/serve.md)"; break;
       case 413:
-        why = "the request body is larger than " + std::to_string(self->options.limits.max_body_bytes) + " bytes";
+        // cpp-httplib holds a form-encoded body (curl -d's default type)
+        // to 8 KiB, whatever the limit of other bodies.
+        why = req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0
+                  ? "a body sent as application/x-www-form-urlencoded may be at most 8192 bytes; send JSON "
+                    "as Content-Type: application/json"
+                  : "the request body is larger than " + std::to_string(self->options.limits.max_body_bytes) +
+                        " bytes";
         break;
       // cpp-httplib's own refusals: most often a POST without Content-Length.
       case 400: why = "the request could not be read (a POST needs a Content-Length header, 0 for no body)"; break;

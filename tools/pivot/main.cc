@@ -26,10 +26,7 @@
 #include "core/clock.h"
 #include "frontend/frontend.h"
 #include "output.h"
-#ifdef PIVOT_HAVE_SERVE
-#include "remote.h"
-#include "serve/auth.h"
-#endif
+#include "serve_flags.h"
 #include "transport/local.h"
 #include "wire/protocol.h"
 
@@ -176,19 +173,6 @@ int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format form
   return 0;
 }
 
-// serve's limits as flags; 0 keeps serve's default.
-struct ServeLimitFlags {
-  size_t window_intervals = 0, window_bytes = 0, max_queries = 0, max_sse_clients = 0;
-#ifdef PIVOT_HAVE_SERVE
-  void apply(pivot::serve::ServeLimits& l) const {
-    if (window_intervals) l.window_intervals = window_intervals;
-    if (window_bytes) l.window_bytes = window_bytes;
-    if (max_queries) l.max_queries = max_queries;
-    if (max_sse_clients) l.max_sse_clients = max_sse_clients;
-  }
-#endif
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -237,84 +221,17 @@ int main(int argc, char** argv) {
                 "of groups beyond it are dropped and counted (default 10000)")
       ->check(CLI::Range(uint32_t{1}, pivot::aggregate::kMaxMaxGroups));
 
-  std::string detach;
-  q->add_option("--detach", detach,
-                "hand the query to a running `pivot serve` under this name and return (pivot stop NAME ends it)");
-
-  // `pivot serve` and the commands that talk to it.
-  std::string server_url;
-  std::string token_file;
-  app.add_option("--server", server_url,
-                 "the pivot serve that queries, stop and query --detach talk to (default $PIVOT_SERVER or "
-                 "http://127.0.0.1:9464)");
-  app.add_option("--token-file", token_file,
-                 "a file holding serve's bearer token (default $PIVOT_TOKEN); never give the token itself");
-  auto* serve = app.add_subcommand("serve", "run managed queries with a JSON API and Prometheus /metrics");
-  std::string listen = "127.0.0.1:9464", state_path;
-  double window_s = 3600;
-  ServeLimitFlags limit_flags;
-  serve->add_option("--listen", listen, "HOST:PORT to serve HTTP on (default 127.0.0.1:9464; off loopback it "
-                                        "needs a token)");
-  serve->add_option("--state", state_path, "where the managed queries are kept (default RUNTIME_DIR/serve-state.json)");
-  serve->add_option("--window", window_s, "seconds of recent intervals kept per query (default 3600)")
-      ->check(CLI::Range(1.0, 7.0 * 86400));
-  serve->add_option("--window-intervals", limit_flags.window_intervals,
-                    "at most this many recent intervals per query (default 3600)")
-      ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
-  serve->add_option("--window-bytes", limit_flags.window_bytes,
-                    "at most this many bytes of recent intervals per query (default 16 MiB)")
-      ->check(CLI::Range(size_t{1024}, size_t{1} << 32));
-  serve->add_option("--max-queries", limit_flags.max_queries, "managed queries at most (default 16)")
-      ->check(CLI::Range(size_t{1}, size_t{256}));
-  serve->add_option("--max-streams", limit_flags.max_sse_clients, "event-stream clients at most (default 8)")
-      ->check(CLI::Range(size_t{1}, size_t{256}));
-  bool remote_json = false;
-  auto* queries = app.add_subcommand("queries", "list the queries a running pivot serve manages");
-  queries->add_flag("--json", remote_json, "print serve's JSON");
-  std::string stop_name;
-  auto* stop = app.add_subcommand("stop", "stop a query that pivot serve manages; print its final total");
-  stop->add_option("NAME", stop_name, "the managed query")->required();
-  stop->add_flag("--json", remote_json, "print serve's JSON");
-
-  // --server and --token-file (and --transport, --runtime-dir) may follow
-  // the command too: `pivot serve --token-file F`, `pivot stop NAME --server URL`.
-  for (auto* sub : {serve, queries, stop, q}) sub->fallthrough();
+  pivot::cli::ServeCommands serve_commands;
+  serve_commands.add_to(app, *q);
 
   CLI11_PARSE(app, argc, argv);
   // A closed stdout is a failed write to handle (cmd_query uninstalls its
   // query then), not a signal that kills pivot on the spot.
   signal(SIGPIPE, SIG_IGN);
   if (lease_ms != 0 && lease_ms < interval_ms) return fail("--lease must be at least --interval", 2);
-  if (*serve || *queries || *stop || !detach.empty()) {
-#ifdef PIVOT_HAVE_SERVE
-    auto token = pivot::serve::load_token(token_file);
-    if (!token) return fail(token.error().message(), 2);
-    if (*serve) {
-      pivot::serve::ServeOptions options;
-      options.token = *token;
-      options.transport = transport;
-      options.runtime_dir = dir;
-      options.state_path = state_path;
-      options.limits.window_ms = static_cast<int64_t>(window_s * 1000);
-      limit_flags.apply(options.limits);
-      return pivot::cli::cmd_serve(options, listen);
-    }
-    pivot::cli::Remote remote{server_url.empty() ? pivot::cli::default_server_url() : server_url, *token};
-    if (*queries) return pivot::cli::cmd_queries(remote, remote_json);
-    if (*stop) return pivot::cli::cmd_stop(remote, stop_name, remote_json);
-    if (duration_s > 0 || format != "table") {
-      return fail("--duration and --format are for a query in this terminal; a detached one runs until "
-                  "`pivot stop NAME`",
-                  2);
-    }
-    auto text = read_query(query);
-    if (!text) return fail(text.error().message());
-    return pivot::cli::cmd_detach(remote, detach, *text, {interval_ms, lease_ms, show, max_groups});
-#else
-    return fail("this pivot was built without cpp-httplib (Debian: libcpp-httplib-dev): no serve, queries, "
-                "stop or --detach",
-                2);
-#endif
+  if (serve_commands.chosen()) {
+    return serve_commands.run(transport, dir, [&] { return read_query(query); },
+                              {interval_ms, lease_ms, show, max_groups}, duration_s, format);
   }
   auto link = pivot::frontend::make_link(transport, dir);
   if (!link) return fail(link.error().message(), 2);
