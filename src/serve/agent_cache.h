@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "frontend/link.h"
-#include "serve/managed_query.h"
+#include "serve/link_factory.h"
 
 namespace pivot::serve {
 

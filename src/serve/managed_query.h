@@ -34,11 +34,10 @@
 #include "serve/columns.h"
 #include "serve/event_hub.h"
 #include "serve/limits.h"
+#include "serve/link_factory.h"
 #include "serve/query_spec.h"
 
 namespace pivot::serve {
-
-using LinkFactory = std::function<Result<std::unique_ptr<frontend::Link>>()>;
 
 enum class QueryState {
   kStarting,  // the worker is installing
