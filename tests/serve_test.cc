@@ -56,7 +56,8 @@ Json poll(const ServeProcess& s, const std::string& path, Pred pred, int timeout
 }
 
 Json total_of(const ServeProcess& s, const std::string& name, const Json& want) {
-  return poll(s, "/api/queries/" + name, [&](const Json& j) { return j.is_object() && j["total"] == want; })["total"];
+  return poll(s, "/api/queries/" + name,
+              [&](const Json& j) { return j.is_object() && j["total"] == want; })["total"];
 }
 
 // The QUERIES column of `pivot ps`, once it is `want` (agents handle an
@@ -248,7 +249,8 @@ TEST_F(ServeLocalTest, MetricsHaveTheExactTotals) {
   httplib::Headers om = {{"Accept", "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"}};
   auto o = serve.client()->Get("/metrics", om);
   ASSERT_TRUE(o);
-  EXPECT_EQ(o->get_header_value("Content-Type"), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  EXPECT_EQ(o->get_header_value("Content-Type"),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8");
   EXPECT_NE(o->body.find("# TYPE pivot_query_sum counter\n"), std::string::npos);
   EXPECT_EQ(o->body.substr(o->body.size() - 6), "# EOF\n");
 }
@@ -263,7 +265,8 @@ TEST_F(ServeLocalTest, BadInputGetsAClearErrorAndServeGoesOn) {
   EXPECT_EQ(e["error"]["message"], "the request body is not JSON");
   e = serve.post("/api/queries", R"({"name":"x/y","text":"From r In App.request Select COUNT"})", &status);
   EXPECT_EQ(status, 400);
-  e = serve.post("/api/queries", install_body("bad", "From r In App.request\nSelect SUM(r.nope)").dump(), &status);
+  e = serve.post("/api/queries", install_body("bad", "From r In App.request\nSelect SUM(r.nope)").dump(),
+                 &status);
   EXPECT_EQ(status, 422);
   EXPECT_EQ(e["error"]["line"], 2);
   EXPECT_EQ(e["error"]["column"], 14);
@@ -278,7 +281,8 @@ TEST_F(ServeLocalTest, BadInputGetsAClearErrorAndServeGoesOn) {
   e = serve.post("/api/queries", std::string(70'000, 'x'), &status);
   EXPECT_EQ(status, 413);
   EXPECT_EQ(e["error"]["message"], "the request body is larger than 65536 bytes");
-  auto form = serve.client()->Post("/api/explain", std::string(9000, 'x'), "application/x-www-form-urlencoded");
+  auto form =
+      serve.client()->Post("/api/explain", std::string(9000, 'x'), "application/x-www-form-urlencoded");
   ASSERT_TRUE(form);
   EXPECT_EQ(form->status, 413);
   EXPECT_EQ(Json::parse(form->body)["error"]["message"],
@@ -316,7 +320,8 @@ TEST_F(ServeLocalTest, WindowAndStreamLimitsActAndAreCounted) {
   ServeProcess serve(h_, {"--window-intervals", "3", "--max-streams", "1"});
   ASSERT_NO_FATAL_FAILURE(start_with_seed(serve, 50));
   int status = 0;
-  Json st = poll(serve, "/api/status", [](const Json& j) { return j["limits"]["window_intervals"]["hits"] >= 2; });
+  Json st =
+      poll(serve, "/api/status", [](const Json& j) { return j["limits"]["window_intervals"]["hits"] >= 2; });
   EXPECT_EQ(st["limits"]["window_intervals"]["value"], 3);
   EXPECT_GE(st["limits"]["window_intervals"]["hits"].get<int>(), 2);
   EXPECT_EQ(serve.get("/api/queries/seed/intervals")["intervals"].size(), 3u);
@@ -336,16 +341,20 @@ TEST_F(ServeLocalTest, WindowAndStreamLimitsActAndAreCounted) {
   EXPECT_EQ(status, 503);
   holder.join();
   std::string metrics = serve.client()->Get("/metrics")->body;
-  EXPECT_NE(metrics.find("\npivot_serve_limit_hits_total{limit=\"sse_clients\"} 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\npivot_serve_limit_hits_total{limit=\"sse_clients\"} 1\n"), std::string::npos)
+      << metrics;
 }
 
 // Where the shape of a documented response and serve's differ: keys one
 // has and the other lacks, or values of another kind (numbers are numbers).
-void compare_shape(const Json& doc, const Json& live, const std::string& at, std::vector<std::string>& diffs) {
+void compare_shape(const Json& doc, const Json& live, const std::string& at,
+                   std::vector<std::string>& diffs) {
   if (doc.is_object() && live.is_object()) {
     for (const auto& [key, value] : doc.items()) {
-      if (!live.contains(key)) diffs.push_back(at + "." + key + " is documented but serve has none");
-      else compare_shape(value, live[key], at + "." + key, diffs);
+      if (!live.contains(key))
+        diffs.push_back(at + "." + key + " is documented but serve has none");
+      else
+        compare_shape(value, live[key], at + "." + key, diffs);
     }
     for (const auto& [key, value] : live.items()) {
       if (!doc.contains(key)) diffs.push_back(at + "." + key + " is in serve's answer but not documented");
@@ -438,9 +447,10 @@ TEST_F(ServeLocalTest, DocsShowEachResponseAsServeGivesIt) {
   ASSERT_EQ(status, 201);
   CliHarness::fire(a, 4);
   ASSERT_EQ(total_of(serve, "seed", seed_like_total({4})), seed_like_total({4}));
-  poll(serve, "/api/agents", [](const Json& j) { return !j["agents"].empty() && j["agents"][0]["queries"] == 1; });
-  for (const char* path : {"/api/status", "/api/agents", "/api/tracepoints", "/api/queries", "/api/queries/seed",
-                           "/api/queries/seed/intervals"}) {
+  poll(serve, "/api/agents",
+       [](const Json& j) { return !j["agents"].empty() && j["agents"][0]["queries"] == 1; });
+  for (const char* path : {"/api/status", "/api/agents", "/api/tracepoints", "/api/queries",
+                           "/api/queries/seed", "/api/queries/seed/intervals"}) {
     live[std::string("GET ") + path] = serve.get(path);
   }
   live["POST /api/explain"] = serve.post("/api/explain", Json{{"text", kSeedLike}}.dump(), &status);
@@ -462,9 +472,11 @@ TEST_F(ServeLocalTest, DocsShowEachResponseAsServeGivesIt) {
     ASSERT_TRUE(doc.count(tag)) << "docs/serve.md shows no ```json " << tag << " example";
     std::vector<std::string> diffs;
     compare_shape(doc[tag], response, "", diffs);
-    EXPECT_TRUE(diffs.empty()) << tag << ":\n  " << ::testing::PrintToString(diffs) << "\nserve: " << response;
+    EXPECT_TRUE(diffs.empty()) << tag << ":\n  " << ::testing::PrintToString(diffs)
+                               << "\nserve: " << response;
   }
-  for (const auto& [tag, example] : doc) EXPECT_TRUE(live.count(tag)) << "no test checks the " << tag << " example";
+  for (const auto& [tag, example] : doc)
+    EXPECT_TRUE(live.count(tag)) << "no test checks the " << tag << " example";
 
   // The metric families the docs show and the Grafana dashboard reads are
   // the ones serve exports, of the same type.

@@ -49,14 +49,16 @@ std::map<std::string, int64_t> by_proc_name(const Json& answer) {
 }
 
 TEST(Prometheus, ScrapedTotalsOfTheSeedQueryEqualTheGroundTruth) {
-  if (!pivot::testing::exists(kPrometheus)) GTEST_SKIP() << "no " << kPrometheus << ": install the Debian package prometheus";
+  if (!pivot::testing::exists(kPrometheus))
+    GTEST_SKIP() << "no " << kPrometheus << ": install the Debian package prometheus";
   std::string dir = "/tmp/pivot-prom-test-" + std::to_string(getpid());
   ASSERT_EQ(system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "/prom'").c_str()), 0);
   std::string runtime = dir + "/agents", truth_dir = dir + "/truth", go = dir + "/go", done = dir + "/done";
-  Subprocess cluster({MINIDFS_BIN, "cluster",      "--datanodes",  "3",           "--clients", "3",
-                      "--ops",     "12",           "--seed",       "5",           "--stay",    "--go-file",
-                      go,          "--done-file",  done,           "--truth-dir", truth_dir,   "--runtime-dir",
-                      runtime,     "--ready-file", dir + "/ready", "--run-dir",   dir + "/run"});
+  Subprocess cluster(
+      {MINIDFS_BIN, "cluster",      "--datanodes",  "3",           "--clients", "3",
+       "--ops",     "12",           "--seed",       "5",           "--stay",    "--go-file",
+       go,          "--done-file",  done,           "--truth-dir", truth_dir,   "--runtime-dir",
+       runtime,     "--ready-file", dir + "/ready", "--run-dir",   dir + "/run"});
   ASSERT_TRUE(wait_for_file(dir + "/ready", 30'000)) << "the cluster did not start";
 
   Subprocess serve({PIVOT_CLI, "--runtime-dir", runtime, "serve", "--listen", "127.0.0.1:0", "--state",
@@ -69,8 +71,9 @@ TEST(Prometheus, ScrapedTotalsOfTheSeedQueryEqualTheGroundTruth) {
   ASSERT_TRUE(seed) << seed.error().message();
   httplib::Client client(serve_url);
   client.set_read_timeout(30);
-  auto installed = client.Post("/api/queries", Json{{"name", "seed"}, {"text", *seed}, {"interval_ms", 200}}.dump(),
-                               "application/json");
+  auto installed =
+      client.Post("/api/queries", Json{{"name", "seed"}, {"text", *seed}, {"interval_ms", 200}}.dump(),
+                  "application/json");
   ASSERT_TRUE(installed);
   ASSERT_EQ(installed->status, 201) << installed->body;
 

@@ -73,7 +73,7 @@ struct Connection {
   transport::FrameReader reader{transport::kMaxRequestFrame};
   std::string out;
   bool closing = false;      // close once `out` is written
-  bool write_failed = false; // the frontend is gone; what it sent before may be unread
+  bool write_failed = false;  // the frontend is gone; what it sent before may be unread
   int64_t last_message = 0;  // steady ms: accepted, or the last whole message
 };
 

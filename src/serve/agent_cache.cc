@@ -39,8 +39,10 @@ void AgentCache::refresh(std::unique_ptr<frontend::Link>& link) {
   if (!link) {
     // A NATS server that is down now may be up at the next refresh.
     auto made = make_link_();
-    if (made) link = std::move(*made);
-    else view->notes.push_back(made.error().message());
+    if (made)
+      link = std::move(*made);
+    else
+      view->notes.push_back(made.error().message());
   }
   if (link) {
     view->agents = link->discover(&view->notes);

@@ -33,7 +33,8 @@ class AgentCache {
     std::map<std::string, std::set<std::string>> processes;  // tracepoint -> procNames that have it
   };
 
-  AgentCache(LinkFactory make_link, int64_t refresh_ms) : make_link_(std::move(make_link)), refresh_ms_(refresh_ms) {}
+  AgentCache(LinkFactory make_link, int64_t refresh_ms)
+      : make_link_(std::move(make_link)), refresh_ms_(refresh_ms) {}
   ~AgentCache() { stop(); }
 
   // Discovers once (so the first requests have an answer), then every refresh_ms.

@@ -9,7 +9,8 @@ namespace pivot::serve {
 namespace {
 
 TEST(Auth, LoopbackAddresses) {
-  for (const char* h : {"127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"}) EXPECT_TRUE(is_loopback(h)) << h;
+  for (const char* h : {"127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"})
+    EXPECT_TRUE(is_loopback(h)) << h;
   for (const char* h : {"0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "example.com", ""}) {
     EXPECT_FALSE(is_loopback(h)) << h;
   }

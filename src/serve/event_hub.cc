@@ -30,7 +30,8 @@ void EventHub::publish(const std::string& query, const std::string& type, const 
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& s : subs_) {
       if (s->cut_off || (!s->query.empty() && s->query != query)) continue;
-      if (s->queue.size() >= limits_.sse_backlog || s->queued_bytes + text.size() > limits_.sse_backlog_bytes) {
+      if (s->queue.size() >= limits_.sse_backlog ||
+          s->queued_bytes + text.size() > limits_.sse_backlog_bytes) {
         s->cut_off = true;
         s->queue.clear();
         s->queued_bytes = 0;

@@ -15,14 +15,14 @@
 namespace pivot::serve {
 
 struct ServeLimits {
-  int64_t window_ms = 3'600'000;          // intervals older than this leave a query's window
-  size_t window_intervals = 3600;         // at most this many intervals per query (1 h of 1 s intervals)
-  size_t window_bytes = size_t{16} << 20; // and at most this much of their JSON per query
-  size_t max_queries = 16;                // managed queries (each holds a connection to every agent)
-  size_t max_sse_clients = 8;             // each one holds an HTTP thread while connected
+  int64_t window_ms = 3'600'000;           // intervals older than this leave a query's window
+  size_t window_intervals = 3600;          // at most this many intervals per query (1 h of 1 s intervals)
+  size_t window_bytes = size_t{16} << 20;  // and at most this much of their JSON per query
+  size_t max_queries = 16;                 // managed queries (each holds a connection to every agent)
+  size_t max_sse_clients = 8;              // each one holds an HTTP thread while connected
   size_t max_body_bytes = size_t{64} << 10;
-  size_t max_events = 100;                // agent events (lost, silent, back) kept per query
-  size_t sse_backlog = 256;               // messages a slow stream client may fall behind before it is cut off
+  size_t max_events = 100;   // agent events (lost, silent, back) kept per query
+  size_t sse_backlog = 256;  // messages a slow stream client may fall behind before it is cut off
   size_t sse_backlog_bytes = size_t{8} << 20;  // and bytes (each interval carries the query's total)
 };
 

@@ -59,16 +59,16 @@ struct QueryEvent {
 struct QueryStatus {
   QuerySpec spec;
   QueryState state = QueryState::kStarting;
-  Error error;                        // of the last failed install (line:column for query text)
-  std::vector<std::string> notes;     // what the last install said (agents that refused, skipped)
-  std::vector<Column> columns;        // empty until the query compiled
+  Error error;                     // of the last failed install (line:column for query text)
+  std::vector<std::string> notes;  // what the last install said (agents that refused, skipped)
+  std::vector<Column> columns;     // empty until the query compiled
   ResultTable total;
   int agents = 0;
-  int64_t started_ms = 0;             // wall clock of the last successful install
+  int64_t started_ms = 0;  // wall clock of the last successful install
   int64_t install_ms = 0;
-  int64_t intervals = 0;              // since started_ms
-  int64_t lost_reports = 0;           // since started_ms
-  std::deque<QueryEvent> events;      // the most recent max_events
+  int64_t intervals = 0;          // since started_ms
+  int64_t lost_reports = 0;       // since started_ms
+  std::deque<QueryEvent> events;  // the most recent max_events
   size_t window_intervals = 0;
   size_t window_bytes = 0;
 };

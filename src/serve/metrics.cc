@@ -33,9 +33,12 @@ std::string number(int64_t i) { return std::to_string(i); }
 // A Value as a sample's value; false for what is not a number (a MIN of
 // strings, a null), which has no sample.
 bool sample_value(const Value& v, std::string* out) {
-  if (v.is_int()) *out = number(v.as_int());
-  else if (v.is_double()) *out = number(v.as_double());
-  else return false;
+  if (v.is_int())
+    *out = number(v.as_int());
+  else if (v.is_double())
+    *out = number(v.as_double());
+  else
+    return false;
   return true;
 }
 
@@ -121,17 +124,27 @@ std::vector<Family> query_families(const std::vector<QueryMetrics>& queries) {
 }
 
 std::vector<Family> health_families(const std::vector<QueryMetrics>& queries, const ServeHealth& h) {
-  Family running{"pivot_query_running", false, "1 while the managed query is installed, 0 when paused or failed", {}};
+  Family running{
+      "pivot_query_running", false, "1 while the managed query is installed, 0 when paused or failed", {}};
   Family agents{"pivot_query_agents", false, "Agents that have the managed query installed", {}};
   Family install{"pivot_query_install_seconds", false, "How long the last install of the query took", {}};
   Family intervals{"pivot_query_intervals", true, "Intervals merged since the query (re)started", {}};
-  Family lost{"pivot_query_reports_lost", true, "Agents' reports known missing (gaps) since the query (re)started", {}};
-  Family dropped{"pivot_query_events_dropped", true,
-                 "Events a limit (max_groups, the row cap) left out of the total since the query (re)started", {}};
-  Family incomplete{"pivot_query_incomplete", false,
-                    "1 when the total is known to miss something (a limit, a baggage cap)", {}};
-  Family overflow{"pivot_query_overflow", false,
-                  "1 when a SUM or AVG of integers went past 64 bits: that value is an approximate double", {}};
+  Family lost{"pivot_query_reports_lost",
+              true,
+              "Agents' reports known missing (gaps) since the query (re)started",
+              {}};
+  Family dropped{"pivot_query_events_dropped",
+                 true,
+                 "Events a limit (max_groups, the row cap) left out of the total since the query (re)started",
+                 {}};
+  Family incomplete{"pivot_query_incomplete",
+                    false,
+                    "1 when the total is known to miss something (a limit, a baggage cap)",
+                    {}};
+  Family overflow{"pivot_query_overflow",
+                  false,
+                  "1 when a SUM or AVG of integers went past 64 bits: that value is an approximate double",
+                  {}};
   Family groups{"pivot_query_groups", false, "Groups (rows) in the query's total", {}};
   Family max_groups{"pivot_query_max_groups", false, "The group limit the query runs with (0: none)", {}};
   for (const QueryMetrics& q : queries) {
@@ -147,15 +160,24 @@ std::vector<Family> health_families(const std::vector<QueryMetrics>& queries, co
     groups.samples.push_back({l, number(static_cast<int64_t>(q.total.rows.size()))});
     max_groups.samples.push_back({l, number(int64_t{q.total.max_groups})});
   }
-  Family seen{"pivot_serve_agents", false, "Agents found in serve's last discovery", {{"", number(int64_t{h.agents})}}};
-  Family limits{"pivot_serve_limit_hits", true, "Times a limit of pivot serve acted (docs/serve.md, Limits)", {}};
-  for (const auto& [name, n] : h.limit_hits) limits.samples.push_back({label("limit", name), number(int64_t(n))});
-  Family sse{"pivot_serve_stream_clients", false, "Clients connected to an event stream",
+  Family seen{"pivot_serve_agents",
+              false,
+              "Agents found in serve's last discovery",
+              {{"", number(int64_t{h.agents})}}};
+  Family limits{
+      "pivot_serve_limit_hits", true, "Times a limit of pivot serve acted (docs/serve.md, Limits)", {}};
+  for (const auto& [name, n] : h.limit_hits)
+    limits.samples.push_back({label("limit", name), number(int64_t(n))});
+  Family sse{"pivot_serve_stream_clients",
+             false,
+             "Clients connected to an event stream",
              {{"", number(static_cast<int64_t>(h.sse_clients))}}};
-  Family unauthorized{"pivot_serve_unauthorized_requests", true, "Requests refused for a missing or wrong token",
+  Family unauthorized{"pivot_serve_unauthorized_requests",
+                      true,
+                      "Requests refused for a missing or wrong token",
                       {{"", number(static_cast<int64_t>(h.unauthorized))}}};
-  return {running, agents,     install, intervals, lost,   dropped, incomplete, overflow,
-          groups,  max_groups, seen,    limits,    sse,    unauthorized};
+  return {running,  agents, install,    intervals, lost,   dropped, incomplete,
+          overflow, groups, max_groups, seen,      limits, sse,     unauthorized};
 }
 
 void render(const Family& f, MetricsFormat format, std::string& out) {
@@ -176,7 +198,7 @@ void render(const Family& f, MetricsFormat format, std::string& out) {
 
 MetricsFormat negotiate(std::string_view accept) {
   return accept.find("application/openmetrics-text") != std::string_view::npos ? MetricsFormat::kOpenMetrics
-                                                                                 : MetricsFormat::kPrometheus;
+                                                                               : MetricsFormat::kPrometheus;
 }
 
 std::string content_type(MetricsFormat f) {

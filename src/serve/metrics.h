@@ -40,7 +40,7 @@ struct QueryMetrics {
 
 // serve's own state.
 struct ServeHealth {
-  int agents = 0;  // in the last discovery
+  int agents = 0;                                            // in the last discovery
   std::vector<std::pair<std::string, uint64_t>> limit_hits;  // limit name, times it acted
   size_t sse_clients = 0;
   uint64_t unauthorized = 0;  // requests refused for a missing or wrong token

@@ -31,8 +31,9 @@ TEST(Metrics, PrometheusTextOfAGroupedQuery) {
   h.limit_hits = {{"body_size", 2}};
   h.sse_clients = 1;
   h.unauthorized = 3;
-  EXPECT_EQ(render_metrics({seed()}, h, MetricsFormat::kPrometheus),
-            R"text(# HELP pivot_query_count_total COUNT columns of managed queries: events since the query (re)started
+  EXPECT_EQ(
+      render_metrics({seed()}, h, MetricsFormat::kPrometheus),
+      R"text(# HELP pivot_query_count_total COUNT columns of managed queries: events since the query (re)started
 # TYPE pivot_query_count_total counter
 # HELP pivot_query_sum_total SUM columns of managed queries since the query (re)started
 # TYPE pivot_query_sum_total counter
@@ -93,9 +94,11 @@ pivot_serve_unauthorized_requests_total 3
 
 TEST(Metrics, OpenMetricsNamesCounterFamiliesWithoutTotalAndEnds) {
   std::string text = render_metrics({seed()}, ServeHealth{}, MetricsFormat::kOpenMetrics);
-  EXPECT_NE(text.find("# TYPE pivot_query_sum counter\n"
-                      "pivot_query_sum_total{query=\"seed\",column=\"SUM(incr.delta)\",cl_procName=\"HBase\"} 1200\n"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(
+          "# TYPE pivot_query_sum counter\n"
+          "pivot_query_sum_total{query=\"seed\",column=\"SUM(incr.delta)\",cl_procName=\"HBase\"} 1200\n"),
+      std::string::npos)
       << text;
   EXPECT_NE(text.find("# TYPE pivot_query_avg gauge\n"), std::string::npos);
   EXPECT_EQ(text.substr(text.size() - 6), "# EOF\n");
@@ -113,7 +116,8 @@ TEST(Metrics, LabelNamesAreValidAndDistinct) {
   QueryMetrics q;
   q.name = "q";
   // "query" and "column" are every sample's; "a.b" and "a_b" meet; "__x" is Prometheus' own.
-  q.columns = {group("query"), group("a.b"), group("a_b"), group("__x"), agg("COUNT", aggregate::AggFn::kCount)};
+  q.columns = {group("query"), group("a.b"), group("a_b"), group("__x"),
+               agg("COUNT", aggregate::AggFn::kCount)};
   q.total.columns = {"query", "a.b", "a_b", "__x", "COUNT"};
   q.total.rows = {{Value("v"), Value(int64_t{1}), Value(int64_t{2}), Value(nullptr), Value(int64_t{5})}};
   std::string text = render_metrics({q}, ServeHealth{}, MetricsFormat::kPrometheus);
@@ -142,7 +146,8 @@ TEST(Metrics, ValuesThatAreNotNumbersHaveNoSampleAndLabelSetsAreUnique) {
   std::string text = render_metrics({q}, ServeHealth{}, MetricsFormat::kPrometheus);
   EXPECT_NE(text.find("pivot_query_count_total{query=\"q\",column=\"COUNT\",k=\"\"} 1\n"), std::string::npos);
   EXPECT_EQ(text.find("} 2\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("pivot_query_min{query=\"q\",column=\"MIN(s)\",k=\"k2\"} +Inf\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("pivot_query_min{query=\"q\",column=\"MIN(s)\",k=\"k2\"} +Inf\n"), std::string::npos)
+      << text;
   EXPECT_EQ(text.find("text"), std::string::npos);
 }
 

@@ -93,8 +93,10 @@ std::unique_ptr<QueryStatus> QueryManager::remove(const std::string& name) {
 bool QueryManager::set_paused(const std::string& name, bool paused) {
   auto q = find(name);
   if (!q) return false;
-  if (paused) q->pause();
-  else q->resume();
+  if (paused)
+    q->pause();
+  else
+    q->resume();
   save();
   return true;
 }

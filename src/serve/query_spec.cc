@@ -15,17 +15,21 @@ using wire::Json;
 
 Status validate(const QuerySpec& spec) {
   const std::string& n = spec.name;
-  auto word = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; };
+  auto word = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  };
   bool ok = !n.empty() && n.size() <= 64 && word(n[0]);
   for (char c : n) ok = ok && (word(c) || c == '.' || c == '-');
   if (!ok) {
-    return Error("a query name is 1 to 64 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'");
+    return Error(
+        "a query name is 1 to 64 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'");
   }
   if (spec.text.empty()) return Error("the query text is empty");
   if (spec.text.size() > kMaxQueryText) {
     return Error("the query text is longer than " + std::to_string(kMaxQueryText) + " bytes");
   }
-  if (spec.interval_ms < 10 || spec.interval_ms > 3'600'000) return Error("interval_ms must be 10 to 3600000");
+  if (spec.interval_ms < 10 || spec.interval_ms > 3'600'000)
+    return Error("interval_ms must be 10 to 3600000");
   if (spec.max_groups < 1 || spec.max_groups > aggregate::kMaxMaxGroups) {
     return Error("max_groups must be 1 to " + std::to_string(aggregate::kMaxMaxGroups));
   }
@@ -33,14 +37,19 @@ Status validate(const QuerySpec& spec) {
 }
 
 Json to_json(const QuerySpec& spec) {
-  return Json{{"name", spec.name},         {"text", spec.text},        {"interval_ms", spec.interval_ms},
-              {"max_groups", spec.max_groups}, {"show", spec.show}, {"paused", spec.paused}};
+  return Json{{"name", spec.name},
+              {"text", spec.text},
+              {"interval_ms", spec.interval_ms},
+              {"max_groups", spec.max_groups},
+              {"show", spec.show},
+              {"paused", spec.paused}};
 }
 
 Result<QuerySpec> spec_from_json(const Json& j) {
   if (!j.is_object()) return Error("a query is a JSON object");
   QuerySpec spec;
-  auto field = [&](const char* key, auto& out, bool (Json::*is)() const noexcept, const char* type) -> Status {
+  auto field = [&](const char* key, auto& out, bool (Json::*is)() const noexcept,
+                   const char* type) -> Status {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return Status();
     if (!((*it).*is)()) return Error(std::string("\"") + key + "\" must be " + type);
@@ -92,7 +101,8 @@ Status save_state(const std::string& path, const std::vector<QuerySpec>& specs) 
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Error("cannot write the state file " + tmp + ": " + std::strerror(errno));
-  bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  bool written =
+      ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!written || ::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());

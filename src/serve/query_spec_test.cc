@@ -47,7 +47,8 @@ TEST(QuerySpec, StateFileRoundTripsPrivately) {
   std::ofstream(path) << "{\"queries\":[{\"name\":\"\"}]}";
   EXPECT_FALSE(load_state(path));
   std::ofstream(path) << "not json";
-  EXPECT_EQ(load_state(path).error().message(), "the state file " + path + " is not a pivot serve state file");
+  EXPECT_EQ(load_state(path).error().message(),
+            "the state file " + path + " is not a pivot serve state file");
   std::remove(path.c_str());
 }
 

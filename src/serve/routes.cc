@@ -1,11 +1,12 @@
 // serve's JSON API and /metrics (docs/serve.md). Every handler answers from
 // what is already in memory, except the writes to a query (server.h).
+#include "serve/routes.h"
+
 #include <cstdlib>
 
 #include "planner/planner.h"
 #include "serve/api_json.h"
 #include "serve/metrics.h"
-#include "serve/routes.h"
 
 namespace pivot::serve {
 
@@ -31,17 +32,22 @@ Result<Json> parse_body(const httplib::Request& req) {
   return j;
 }
 
-std::string query_name(const httplib::Request& req) { return req.matches.size() > 1 ? req.matches[1].str() : ""; }
+std::string query_name(const httplib::Request& req) {
+  return req.matches.size() > 1 ? req.matches[1].str() : "";
+}
 
 Json limits_json(const Server::Impl& s) {
   const ServeLimits& l = s.options.limits;
-  auto entry = [&](Limit limit, uint64_t value) { return Json{{"value", value}, {"hits", s.counters.hits(limit)}}; };
+  auto entry = [&](Limit limit, uint64_t value) {
+    return Json{{"value", value}, {"hits", s.counters.hits(limit)}};
+  };
   return Json{{"body_size", entry(Limit::kBodySize, l.max_body_bytes)},
               {"queries", entry(Limit::kQueries, l.max_queries)},
               {"sse_clients", entry(Limit::kSseClients, l.max_sse_clients)},
-              {"sse_slow_client", {{"value", l.sse_backlog},
-                                   {"bytes", l.sse_backlog_bytes},
-                                   {"hits", s.counters.hits(Limit::kSseSlowClient)}}},
+              {"sse_slow_client",
+               {{"value", l.sse_backlog},
+                {"bytes", l.sse_backlog_bytes},
+                {"hits", s.counters.hits(Limit::kSseSlowClient)}}},
               {"window_intervals", entry(Limit::kWindowIntervals, l.window_intervals)},
               {"window_bytes", entry(Limit::kWindowBytes, l.window_bytes)},
               {"events", entry(Limit::kEvents, l.max_events)},
@@ -77,7 +83,8 @@ void post_explain(Server::Impl& s, const httplib::Request& req, httplib::Respons
   for (const planner::QueryPlan& q : plan->queries) {
     queries.push_back({{"label", q.label}, {"columns", columns_json(describe_columns(q))}});
   }
-  send_json(res, 200, Json{{"advice", plan->explain()}, {"queries", queries}, {"agents", view->agents.size()}});
+  send_json(res, 200,
+            Json{{"advice", plan->explain()}, {"queries", queries}, {"agents", view->agents.size()}});
 }
 
 void get_queries(Server::Impl& s, httplib::Response& res) {
@@ -112,7 +119,8 @@ void get_intervals(Server::Impl& s, const httplib::Request& req, httplib::Respon
     const std::string v = req.get_param_value("since");
     char* end = nullptr;
     since = std::strtoll(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0') return send_error(res, 400, Error("since must be a time in ms since the epoch"));
+    if (v.empty() || *end != '\0')
+      return send_error(res, 400, Error("since must be a time in ms since the epoch"));
   }
   // The window's records are JSON already; splice them rather than parse
   // and print up to window_bytes again.
@@ -137,7 +145,8 @@ void delete_query(Server::Impl& s, const httplib::Request& req, httplib::Respons
 
 void pause_or_resume(Server::Impl& s, const httplib::Request& req, httplib::Response& res, bool pause) {
   std::string name = query_name(req);
-  if (!s.queries.set_paused(name, pause)) return send_error(res, 404, Error("no managed query named '" + name + "'"));
+  if (!s.queries.set_paused(name, pause))
+    return send_error(res, 404, Error("no managed query named '" + name + "'"));
   auto q = s.queries.find(name);
   if (!q) return send_error(res, 404, Error("the query '" + name + "' was stopped meanwhile"));
   send_json(res, 200, query_json(q->status(), false));
@@ -147,8 +156,8 @@ void get_metrics(Server::Impl& s, const httplib::Request& req, httplib::Response
   std::vector<QueryMetrics> queries;
   for (const auto& q : s.queries.all()) {
     QueryStatus st = q->status();
-    queries.push_back({st.spec.name, st.state == QueryState::kRunning, st.columns, std::move(st.total), st.agents,
-                       st.install_ms, st.intervals, st.lost_reports});
+    queries.push_back({st.spec.name, st.state == QueryState::kRunning, st.columns, std::move(st.total),
+                       st.agents, st.install_ms, st.intervals, st.lost_reports});
   }
   ServeHealth health;
   health.agents = static_cast<int>(s.agents.get()->agents.size());
@@ -173,7 +182,9 @@ void send_error(httplib::Response& res, int status, const Error& e) { send_json(
 
 void add_routes(Server::Impl& s) {
   auto& h = s.http;
-  h.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(kPlaceholderPage, "text/html"); });
+  h.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(kPlaceholderPage, "text/html");
+  });
   h.Get("/api/status", [&s](const httplib::Request&, httplib::Response& res) { get_status(s, res); });
   h.Get("/api/agents", [&s](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, agents_json(*s.agents.get()));
@@ -181,11 +192,14 @@ void add_routes(Server::Impl& s) {
   h.Get("/api/tracepoints", [&s](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, tracepoints_json(*s.agents.get()));
   });
-  h.Post("/api/explain", [&s](const httplib::Request& req, httplib::Response& res) { post_explain(s, req, res); });
+  h.Post("/api/explain",
+         [&s](const httplib::Request& req, httplib::Response& res) { post_explain(s, req, res); });
   h.Get("/api/queries", [&s](const httplib::Request&, httplib::Response& res) { get_queries(s, res); });
-  h.Post("/api/queries", [&s](const httplib::Request& req, httplib::Response& res) { post_query(s, req, res); });
+  h.Post("/api/queries",
+         [&s](const httplib::Request& req, httplib::Response& res) { post_query(s, req, res); });
   h.Get(kQueryPath, [&s](const httplib::Request& req, httplib::Response& res) { get_query(s, req, res); });
-  h.Delete(kQueryPath, [&s](const httplib::Request& req, httplib::Response& res) { delete_query(s, req, res); });
+  h.Delete(kQueryPath,
+           [&s](const httplib::Request& req, httplib::Response& res) { delete_query(s, req, res); });
   h.Get(std::string(kQueryPath) + "/intervals",
         [&s](const httplib::Request& req, httplib::Response& res) { get_intervals(s, req, res); });
   h.Post(std::string(kQueryPath) + "/pause",

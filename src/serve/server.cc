@@ -76,21 +76,24 @@ Result<std::unique_ptr<Server>> Server::open(const ServeOptions& options) {
                         " bytes";
         break;
       // cpp-httplib's own refusals: most often a POST without Content-Length.
-      case 400: why = "the request could not be read (a POST needs a Content-Length header, 0 for no body)"; break;
+      case 400:
+        why = "the request could not be read (a POST needs a Content-Length header, 0 for no body)";
+        break;
       default: why = "the request failed (HTTP " + std::to_string(res.status) + ")";
     }
     send_error(res, res.status, Error(why));
   });
-  impl->http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "internal error";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what += std::string(": ") + e.what();
-    } catch (...) {
-    }
-    send_error(res, 500, Error(what));
-  });
+  impl->http.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "internal error";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what += std::string(": ") + e.what();
+        } catch (...) {
+        }
+        send_error(res, 500, Error(what));
+      });
   add_routes(*impl);
 
   int port = options.port;

@@ -28,8 +28,9 @@ void add_stream_route(Server::Impl& s) {
     }
     auto sub = s.hub.subscribe(query);
     if (!sub) {
-      send_error(res, 503, Error("serve already streams to " + std::to_string(s.options.limits.max_sse_clients) +
-                                 " clients (--max-streams); try again later"));
+      send_error(res, 503,
+                 Error("serve already streams to " + std::to_string(s.options.limits.max_sse_clients) +
+                       " clients (--max-streams); try again later"));
       return;
     }
     res.set_header("Cache-Control", "no-cache");

@@ -230,8 +230,9 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (lease_ms != 0 && lease_ms < interval_ms) return fail("--lease must be at least --interval", 2);
   if (serve_commands.chosen()) {
-    return serve_commands.run(transport, dir, [&] { return read_query(query); },
-                              {interval_ms, lease_ms, show, max_groups}, duration_s, format);
+    return serve_commands.run(
+        transport, dir, [&] { return read_query(query); }, {interval_ms, lease_ms, show, max_groups},
+        duration_s, format);
   }
   auto link = pivot::frontend::make_link(transport, dir);
   if (!link) return fail(link.error().message(), 2);

@@ -36,10 +36,10 @@ Result<Reply> request(const Remote& remote, const std::string& method, const std
   client.set_read_timeout(kReadTimeoutS);
   httplib::Headers headers;
   if (!remote.token.empty()) headers.emplace("Authorization", "Bearer " + remote.token);
-  httplib::Result r = method == "GET"      ? client.Get(path, headers)
-                      : method == "DELETE" ? client.Delete(path, headers)
-                                           : client.Post(path, headers, body ? wire::encode(*body) : "",
-                                                         "application/json");
+  httplib::Result r = method == "GET" ? client.Get(path, headers)
+                      : method == "DELETE"
+                          ? client.Delete(path, headers)
+                          : client.Post(path, headers, body ? wire::encode(*body) : "", "application/json");
   if (!r) {
     return Error("cannot reach pivot serve at " + remote.url + " (" + httplib::to_string(r.error()) +
                  "); is it running? (--server URL)");

@@ -14,7 +14,8 @@ namespace {
 // "127.0.0.1:9464", "[::1]:9464", "0.0.0.0:80" -> host, port.
 Result<std::pair<std::string, int>> parse_listen(const std::string& listen) {
   size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) return Error("--listen must be HOST:PORT, e.g. 127.0.0.1:9464");
+  if (colon == std::string::npos || colon == 0)
+    return Error("--listen must be HOST:PORT, e.g. 127.0.0.1:9464");
   std::string host = listen.substr(0, colon), port = listen.substr(colon + 1);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   char* end = nullptr;

@@ -19,8 +19,9 @@ int fail(const std::string& message) {
 }  // namespace
 
 void ServeCommands::add_to(CLI::App& app, CLI::App& query) {
-  query.add_option("--detach", detach_,
-                   "hand the query to a running `pivot serve` under this name and return (pivot stop NAME ends it)");
+  query.add_option(
+      "--detach", detach_,
+      "hand the query to a running `pivot serve` under this name and return (pivot stop NAME ends it)");
   app.add_option("--server", server_url_,
                  "the pivot serve that queries, stop and query --detach talk to (default $PIVOT_SERVER or "
                  "http://127.0.0.1:9464)");
@@ -34,11 +35,13 @@ void ServeCommands::add_to(CLI::App& app, CLI::App& query) {
                      "where the managed queries are kept (default RUNTIME_DIR/serve-state.json)");
   serve_->add_option("--window", window_s_, "seconds of recent intervals kept per query (default 3600)")
       ->check(CLI::Range(1.0, 7.0 * 86400));
-  serve_->add_option("--window-intervals", window_intervals_,
-                     "at most this many recent intervals per query (default 3600)")
+  serve_
+      ->add_option("--window-intervals", window_intervals_,
+                   "at most this many recent intervals per query (default 3600)")
       ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
-  serve_->add_option("--window-bytes", window_bytes_,
-                     "at most this many bytes of recent intervals per query (default 16 MiB)")
+  serve_
+      ->add_option("--window-bytes", window_bytes_,
+                   "at most this many bytes of recent intervals per query (default 16 MiB)")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 32));
   serve_->add_option("--max-queries", max_queries_, "managed queries at most (default 16)")
       ->check(CLI::Range(size_t{1}, size_t{256}));
@@ -81,16 +84,18 @@ int ServeCommands::run(const std::string& transport, const std::string& runtime_
   if (*queries_) return cmd_queries(remote, json_);
   if (*stop_) return cmd_stop(remote, stop_name_, json_);
   if (duration_s > 0 || format != "table") {
-    return fail("--duration and --format are for a query in this terminal; a detached one runs until "
-                "`pivot stop NAME`");
+    return fail(
+        "--duration and --format are for a query in this terminal; a detached one runs until "
+        "`pivot stop NAME`");
   }
   auto text = query_text();
   if (!text) return fail(text.error().message());
   return cmd_detach(remote, detach_, *text, options);
 #else
   (void)transport, (void)runtime_dir, (void)query_text, (void)options, (void)duration_s, (void)format;
-  return fail("this pivot was built without cpp-httplib (Debian: libcpp-httplib-dev): no serve, queries, stop or "
-              "--detach");
+  return fail(
+      "this pivot was built without cpp-httplib (Debian: libcpp-httplib-dev): no serve, queries, stop or "
+      "--detach");
 #endif
 }
 
