@@ -14,6 +14,8 @@ packages=(
   libnats-dev nats-server libzydis-dev
   libdw-dev  # elfutils' libdw and libelf: debug information (DWARF) for runtime hooks
   libc6-dbg  # the C library's full symbol table: IFUNC implementations for runtime hooks
+  libcpp-httplib-dev  # pivot serve's HTTP server (and the client of `pivot queries`, `pivot stop`)
+  prometheus          # the real Prometheus that scrapes pivot serve in the release tests
 )
 perf_packages=()
 [ "${1:-}" = perf ] && perf_packages=(liblttng-ust-dev lttng-tools systemtap-sdt-dev valgrind gnuplot-nox)

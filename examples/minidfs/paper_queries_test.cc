@@ -4,11 +4,11 @@
 // transport, and on NATS (a real nats-server on loopback, started here;
 // the whole cluster switches with PIVOT_TRANSPORT alone).
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "support/files.h"
 #include "support/nats_server.h"
 #include "support/subprocess.h"
 #include "truth.h"
@@ -17,19 +17,7 @@ namespace {
 
 using Json = nlohmann::json;
 using pivot::testing::Subprocess;
-
-bool exists(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0;
-}
-
-bool wait_for_file(const std::string& path, int timeout_ms) {
-  for (int waited = 0; waited < timeout_ms; waited += 50) {
-    if (exists(path)) return true;
-    usleep(50'000);
-  }
-  return false;
-}
+using pivot::testing::wait_for_file;
 
 // transport: "" for the local one, else a nats:// URL.
 void run_paper_queries(const std::vector<std::string>& extra_flags, const std::string& transport = "") {

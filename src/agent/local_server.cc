@@ -73,6 +73,7 @@ struct Connection {
   transport::FrameReader reader{transport::kMaxRequestFrame};
   std::string out;
   bool closing = false;      // close once `out` is written
+  bool write_failed = false;  // the frontend is gone; what it sent before may be unread
   int64_t last_message = 0;  // steady ms: accepted, or the last whole message
 };
 
@@ -332,13 +333,30 @@ class LocalServer final : public Server, ReportSink {
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
       c.out.clear();
       c.closing = true;
+      c.write_failed = true;
       return;
+    }
+  }
+
+  // What a frontend sent before it went is still queued on the socket when
+  // a write to it fails first (a report crossing its last messages): a
+  // frontend that ends writes `uninstall` and closes at once, and unread,
+  // that uninstall would be lost and the advice left to its lease. Handle
+  // those messages; answers to them go nowhere (send() drops them).
+  void take_unread(Connection& c) {
+    char buf[65536];
+    for (int reads = 0; reads < 16; ++reads) {
+      ssize_t n = recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n <= 0) return;
+      c.reader.feed(buf, static_cast<size_t>(n));
+      take_frames(c);
     }
   }
 
   void reap_closed() {
     for (auto it = conns_.begin(); it != conns_.end();) {
       if (it->second.closing && it->second.out.empty()) {
+        if (it->second.write_failed) take_unread(it->second);
         if (it->second.reader.capacity() >= kTrimAfterBytes) trim_ = true;
         core_.forget_owner(it->first);  // the lease decides when the advice goes
         close(it->first);

@@ -101,6 +101,11 @@ class Frontend {
   int64_t install_ms() const { return install_ms_; }
   // Agents that have the query installed and are still connected.
   int installed_agents() const;
+  // The compiled query whose results snapshots carry (the last of the text
+  // or --show's); null before start(). `pivot serve` reads its columns.
+  const planner::QueryPlan* shown_query() const {
+    return plan_.queries.empty() ? nullptr : &plan_.queries[shown_];
+  }
   // Waits for the end of the current interval and returns what arrived.
   Snapshot next_interval();
   // Asks every agent for its last report, waits for them (at most

@@ -7,6 +7,9 @@
 //   pivot explain QUERY             the advice a query compiles to, and how
 //                                   each agent reads a definition's exports
 //   pivot query QUERY               install it, print results every interval
+//   pivot serve                     managed queries, a JSON API and /metrics over HTTP
+//   pivot queries | stop NAME | query --detach NAME QUERY
+//                                   talk to a running `pivot serve` (--server URL)
 //
 // QUERY is the text itself, @FILE, or - for standard input. Agents are found
 // in $PIVOT_RUNTIME_DIR (default /tmp/pivot-$UID) or --runtime-dir, or, with
@@ -26,6 +29,7 @@
 #include "core/clock.h"
 #include "frontend/frontend.h"
 #include "output.h"
+#include "serve_flags.h"
 #include "transport/local.h"
 #include "wire/protocol.h"
 
@@ -257,11 +261,19 @@ int main(int argc, char** argv) {
                 "of groups beyond it are dropped and counted (default 10000)")
       ->check(CLI::Range(uint32_t{1}, pivot::aggregate::kMaxMaxGroups));
 
+  pivot::cli::ServeCommands serve_commands;
+  serve_commands.add_to(app, *q);
+
   CLI11_PARSE(app, argc, argv);
   // A closed stdout is a failed write to handle (cmd_query uninstalls its
   // query then), not a signal that kills pivot on the spot.
   signal(SIGPIPE, SIG_IGN);
   if (lease_ms != 0 && lease_ms < interval_ms) return fail("--lease must be at least --interval", 2);
+  if (serve_commands.chosen()) {
+    return serve_commands.run(
+        transport, dir, [&] { return read_query(query); }, {interval_ms, lease_ms, show, max_groups},
+        duration_s, format);
+  }
   auto link = pivot::frontend::make_link(transport, dir);
   if (!link) return fail(link.error().message(), 2);
   pivot::frontend::Frontend fe(std::move(*link));
