@@ -1,29 +1,14 @@
-// What each column of a query's result is: a GroupBy key, an aggregate (and
-// which), or a plain value of a query without aggregation. /metrics makes
-// keys into labels and aggregates into samples; the JSON API says it so a
-// dashboard knows what to chart.
+// The roles of a query's result columns, as serve names them: they live in
+// the planner (planner/columns.h), which OTLP export shares.
 #pragma once
 
-#include <string>
-#include <vector>
-
-#include "aggregate/partial.h"
-#include "planner/planner.h"
+#include "planner/columns.h"
 
 namespace pivot::serve {
 
-struct Column {
-  enum Role { kGroup, kAggregate, kValue };
-  std::string name;
-  Role role = kValue;
-  aggregate::AggFn fn = aggregate::AggFn::kCount;  // for kAggregate
-};
-
-std::vector<Column> describe_columns(const planner::QueryPlan& plan);
-
-// "group", "aggregate" or "value".
-const char* role_name(Column::Role r);
-// "count", "sum", "min", "max" or "avg".
-const char* agg_name(aggregate::AggFn fn);
+using planner::agg_name;
+using planner::Column;
+using planner::describe_columns;
+using planner::role_name;
 
 }  // namespace pivot::serve

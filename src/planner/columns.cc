@@ -1,8 +1,8 @@
-#include "serve/columns.h"
+#include "planner/columns.h"
 
-namespace pivot::serve {
+namespace pivot::planner {
 
-std::vector<Column> describe_columns(const planner::QueryPlan& plan) {
+std::vector<Column> describe_columns(const QueryPlan& plan) {
   // A partial's row holds the keys first, then one state per aggregate;
   // column_index says where each result column comes from.
   std::vector<Column> out;
@@ -43,4 +43,4 @@ const char* agg_name(aggregate::AggFn fn) {
   return "count";
 }
 
-}  // namespace pivot::serve
+}  // namespace pivot::planner

@@ -1,0 +1,30 @@
+// What each column of a query's result is: a GroupBy key, an aggregate (and
+// which), or a plain value of a query without aggregation. pivot serve's
+// /metrics makes keys into labels and aggregates into samples, its JSON API
+// says it so a dashboard knows what to chart, and OTLP export makes keys
+// into data point attributes and aggregates into metrics.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "aggregate/partial.h"
+#include "planner/planner.h"
+
+namespace pivot::planner {
+
+struct Column {
+  enum Role { kGroup, kAggregate, kValue };
+  std::string name;
+  Role role = kValue;
+  aggregate::AggFn fn = aggregate::AggFn::kCount;  // for kAggregate
+};
+
+std::vector<Column> describe_columns(const QueryPlan& plan);
+
+// "group", "aggregate" or "value".
+const char* role_name(Column::Role r);
+// "count", "sum", "min", "max" or "avg".
+const char* agg_name(aggregate::AggFn fn);
+
+}  // namespace pivot::planner
