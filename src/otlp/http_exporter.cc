@@ -97,8 +97,8 @@ bool retryable(long status) { return status == 429 || status == 502 || status ==
 
 std::string endpoint_url(std::string_view base, std::string_view path) {
   if (base.empty()) base = "http://localhost:4318";
-  if (base.size() >= path.size() && base.substr(base.size() - path.size()) == path) return std::string(base);
   while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+  if (base.size() >= path.size() && base.substr(base.size() - path.size()) == path) return std::string(base);
   return std::string(base) + std::string(path);
 }
 

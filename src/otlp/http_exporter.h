@@ -39,8 +39,8 @@ namespace pivot::otlp {
 inline constexpr std::string_view kTracesPath = "/v1/traces";
 inline constexpr std::string_view kMetricsPath = "/v1/metrics";
 
-// The endpoint for a signal: `base` as it is when it already ends in
-// `path`, else base (without a trailing '/') + path, as the OTLP exporter
+// The endpoint for a signal: `base` less any trailing '/', and + path
+// unless it already ends in `path`, as the OTLP exporter
 // specification builds signal URLs from OTEL_EXPORTER_OTLP_ENDPOINT. An
 // empty base is http://localhost:4318, OTLP/HTTP's default.
 std::string endpoint_url(std::string_view base, std::string_view path);

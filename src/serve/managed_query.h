@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "frontend/frontend.h"
+#include "otlp/http_exporter.h"
 #include "pivot/result_table.h"
 #include "serve/columns.h"
 #include "serve/event_hub.h"
@@ -75,8 +76,9 @@ struct QueryStatus {
 
 class ManagedQuery {
  public:
+  // otlp, if not null, gets each interval's total as OTLP metrics.
   ManagedQuery(QuerySpec spec, LinkFactory make_link, const ServeLimits& limits, LimitCounters* counters,
-               EventHub* hub);
+               EventHub* hub, otlp::HttpExporter* otlp = nullptr);
   ~ManagedQuery();
   ManagedQuery(const ManagedQuery&) = delete;
   ManagedQuery& operator=(const ManagedQuery&) = delete;
@@ -118,6 +120,7 @@ class ManagedQuery {
   const LinkFactory make_link_;
   const ServeLimits limits_;
   LimitCounters* const counters_;
+  otlp::HttpExporter* const otlp_;
   EventHub* const hub_;
 
   std::mutex control_mu_;  // start/pause/resume/stop

@@ -7,6 +7,7 @@
 //   pivot explain QUERY             the advice a query compiles to, and how
 //                                   each agent reads a definition's exports
 //   pivot query QUERY               install it, print results every interval
+//                                   (--otlp URL: also send them as OTLP metrics)
 //   pivot serve                     managed queries, a JSON API and /metrics over HTTP
 //   pivot queries | stop NAME | query --detach NAME QUERY
 //                                   talk to a running `pivot serve` (--server URL)
@@ -28,6 +29,8 @@
 
 #include "core/clock.h"
 #include "frontend/frontend.h"
+#include "otlp/http_exporter.h"
+#include "otlp/query_metrics.h"
 #include "output.h"
 #include "serve_flags.h"
 #include "transport/local.h"
@@ -147,10 +150,63 @@ int cmd_explain(pivot::frontend::Frontend& fe, const std::string& arg) {
   return 0;
 }
 
+// `pivot query --otlp URL`: each interval's total as OTLP metrics
+// (otlp/query_metrics.h), from the exporter's own thread, so a slow
+// collector never holds up the results on stdout.
+class MetricsExport {
+ public:
+  static pivot::Result<std::unique_ptr<MetricsExport>> create(const std::string& url) {
+    pivot::otlp::ExporterOptions options;
+    options.url = pivot::otlp::endpoint_url(url, pivot::otlp::kMetricsPath);
+    auto exporter = pivot::otlp::HttpExporter::create(std::move(options));
+    if (!exporter) return exporter.error();
+    auto m = std::make_unique<MetricsExport>();
+    m->exporter_ = std::move(*exporter);
+    return m;
+  }
+  void installed(const pivot::frontend::Frontend& fe) {
+    if (fe.shown_query() == nullptr) return;
+    query_ = {fe.shown_query()->label, pivot::planner::describe_columns(*fe.shown_query())};
+    start_ns_ = pivot::internal::now_ns();
+    if (!pivot::otlp::has_metrics(query_))
+      std::cerr << "pivot: --otlp: query " << query_.name << " has no aggregates, so no metrics to send\n";
+  }
+  void report(const pivot::frontend::Snapshot& s) {
+    if (!pivot::otlp::has_metrics(query_)) return;
+    size_t points = 0;
+    std::string body =
+        pivot::otlp::encode_query_metrics(query_, s.total, start_ns_, s.time_ms * 1000000, "pivot", &points);
+    exporter_->send(std::move(body), points);
+  }
+  // Waits for what is queued (at most 5 s) and says what did not arrive.
+  void finish() {
+    bool done = exporter_->flush(5000);
+    pivot::OtlpStats st = exporter_->stats();
+    if (!done || st.requests_failed + st.requests_dropped > 0) {
+      std::cerr << "pivot: --otlp: " << st.requests_sent << " requests sent, " << st.requests_failed
+                << " failed, " << st.requests_dropped << " dropped" << (done ? "" : ", some still queued");
+      std::string why = exporter_->last_error();
+      if (!why.empty()) std::cerr << "; last error: " << why;
+      std::cerr << "\n";
+    }
+  }
+
+ private:
+  std::unique_ptr<pivot::otlp::HttpExporter> exporter_;
+  pivot::otlp::QueryMetrics query_;
+  int64_t start_ns_ = 0;
+};
+
 int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format format,
-              const pivot::frontend::QueryOptions& options, double duration_s) {
+              const pivot::frontend::QueryOptions& options, double duration_s, const std::string& otlp_url) {
   auto text = read_query(arg);
   if (!text) return fail(text.error().message());
+  std::unique_ptr<MetricsExport> metrics;
+  if (!otlp_url.empty()) {
+    auto m = MetricsExport::create(otlp_url);
+    if (!m) return fail(m.error().message(), 2);
+    metrics = std::move(*m);
+  }
   // Handlers first: a Ctrl-C from now on uninstalls and prints the result.
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -160,6 +216,7 @@ int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format form
   auto started = fe.start(*text, options);
   if (!started) return fail(started.error().message(), 2);
   for (const auto& note : *started) std::cerr << "pivot: " << note << "\n";
+  if (metrics) metrics->installed(fe);
   std::cerr << "pivot: query installed on " << fe.installed_agents() << " agents; Ctrl-C to stop"
             << std::endl;
 
@@ -173,6 +230,7 @@ int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format form
   // before pivot exits rather than left to its lease.
   auto report = [&](const pivot::frontend::Snapshot& s) {
     for (const auto& e : s.events) std::cerr << "pivot: " << e << "\n";
+    if (metrics) metrics->report(s);
     switch (format) {
       case Format::kJson: std::cout << pivot::cli::json_line(s) << std::endl; break;
       case Format::kTable:
@@ -193,7 +251,9 @@ int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format form
     (void)fe.finish();
     return fail("cannot write the results (is stdout closed?); stopped, and the query is uninstalled");
   }
-  if (!report(fe.finish())) return fail("cannot write the final results");
+  bool written = report(fe.finish());
+  if (metrics) metrics->finish();
+  if (!written) return fail("cannot write the final results");
   return 0;
 }
 
@@ -255,6 +315,10 @@ int main(int argc, char** argv) {
                 "at least 10 s + 1 interval)")
       ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
   q->add_option("--show", show, "print this named query of the text (default: the last query)");
+  std::string otlp_url;
+  q->add_option("--otlp", otlp_url,
+                "also send each interval's total as OTLP metrics to this OTLP/HTTP endpoint (e.g. "
+                "http://localhost:4318; /v1/metrics is added)");
   uint32_t max_groups = pivot::aggregate::kDefaultMaxGroups;
   q->add_option("--max-groups", max_groups,
                 "the most groups a query holds per process and interval, and in the merged result; events "
@@ -270,6 +334,9 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (lease_ms != 0 && lease_ms < interval_ms) return fail("--lease must be at least --interval", 2);
   if (serve_commands.chosen()) {
+    if (!otlp_url.empty())
+      return fail(
+          "--otlp exports a query this pivot runs; a detached query is exported by `pivot serve --otlp`", 2);
     return serve_commands.run(
         transport, dir, [&] { return read_query(query); }, {interval_ms, lease_ms, show, max_groups},
         duration_s, format);
@@ -282,5 +349,5 @@ int main(int argc, char** argv) {
   if (*functions) return cmd_functions(fe, fn_pattern, fn_format == "json", fn_limit);
   if (*explain) return cmd_explain(fe, query);
   Format f = format == "json" ? Format::kJson : format == "csv" ? Format::kCsv : Format::kTable;
-  return cmd_query(fe, query, f, {interval_ms, lease_ms, show, max_groups}, duration_s);
+  return cmd_query(fe, query, f, {interval_ms, lease_ms, show, max_groups}, duration_s, otlp_url);
 }

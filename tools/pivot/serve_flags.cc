@@ -47,6 +47,9 @@ void ServeCommands::add_to(CLI::App& app, CLI::App& query) {
       ->check(CLI::Range(size_t{1}, size_t{256}));
   serve_->add_option("--max-streams", max_streams_, "event-stream clients at most (default 8)")
       ->check(CLI::Range(size_t{1}, size_t{256}));
+  serve_->add_option("--otlp", otlp_url_,
+                     "also send every running query's total each interval as OTLP metrics to this OTLP/HTTP "
+                     "endpoint (e.g. http://localhost:4318; /v1/metrics is added)");
 
   queries_ = app.add_subcommand("queries", "list the queries a running pivot serve manages");
   queries_->add_flag("--json", json_, "print serve's JSON");
@@ -73,6 +76,7 @@ int ServeCommands::run(const std::string& transport, const std::string& runtime_
     o.transport = transport;
     o.runtime_dir = runtime_dir;
     o.state_path = state_path_;
+    o.otlp_url = otlp_url_;
     o.limits.window_ms = static_cast<int64_t>(window_s_ * 1000);
     if (window_intervals_) o.limits.window_intervals = window_intervals_;
     if (window_bytes_) o.limits.window_bytes = window_bytes_;
