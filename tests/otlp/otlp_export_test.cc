@@ -15,11 +15,13 @@
 #include <regex>
 #include <sstream>
 
+#include "otlp/query_metrics.h"
 #include "otlp_receiver.h"
 #include "pivot/otlp.h"
 #include "pivot/trace.h"
 #include "pivot/trace_context.h"
 #include "support/cli_harness.h"
+#include "support/serve_harness.h"
 #include "tracepoint/process_info.h"
 
 namespace pivot::testing {
@@ -293,11 +295,36 @@ TEST(OtlpSink, RefusesAUrlThatIsNotHttp) {
 }
 
 // The seed-like query's final total, as pivot query --otlp sends it.
-std::string point_text(const std::string& column, const std::string& app, const std::string& value) {
+std::string point_text(const std::string& column, const std::string& app, const std::string& value,
+                       const std::string& query = "q1") {
   return "        data_points {\n          start_time_unix_nano: <time>\n          time_unix_nano: <time>\n  "
          "        " +
-         value + "\n" + attribute(10, "pivot.query", text("q1")) +
+         value + "\n" + attribute(10, "pivot.query", text(query)) +
          attribute(10, "pivot.column", text(column)) + attribute(10, "c.app", text(app)) + "        }\n";
+}
+
+std::string seed_metrics_text(const std::string& query) {
+  return "resource_metrics {\n  resource {\n" + attribute(4, "service.name", text("pivot")) +
+         "  }\n  scope_metrics {\n    scope {\n      name: \"pivot\"\n      version: \"" PIVOT_VERSION
+         "\"\n    }\n"
+         "    metrics {\n      name: \"pivot.query.count\"\n      description: \"COUNT columns of pivot "
+         "queries\"\n"
+         "      sum {\n" +
+         point_text("COUNT", "app-0", "as_int: 25", query) +
+         point_text("COUNT", "app-1", "as_int: 25", query) +
+         "        aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE\n        is_monotonic: true\n  "
+         "   "
+         " }\n"
+         "    }\n"
+         "    metrics {\n      name: \"pivot.query.sum\"\n      description: \"SUM columns of pivot "
+         "queries\"\n"
+         "      sum {\n" +
+         point_text("SUM(r.bytes)", "app-0", "as_int: 650", query) +
+         point_text("SUM(r.bytes)", "app-1", "as_int: 625", query) +
+         "        aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE\n        is_monotonic: true\n  "
+         "   "
+         " }\n"
+         "    }\n  }\n}\n";
 }
 
 TEST(OtlpQuery, PivotQuerySendsEachIntervalsTotalAsMetrics) {
@@ -325,24 +352,7 @@ TEST(OtlpQuery, PivotQuerySendsEachIntervalsTotalAsMetrics) {
   auto decoded = decode(kMetricsRequest, got.back().body, &error);
   ASSERT_TRUE(decoded) << error;
   Normalized n = normalize(*decoded, {}, from, to);
-  const std::string want =
-      "resource_metrics {\n  resource {\n" + attribute(4, "service.name", text("pivot")) +
-      "  }\n  scope_metrics {\n    scope {\n      name: \"pivot\"\n      version: \"" PIVOT_VERSION
-      "\"\n    }\n"
-      "    metrics {\n      name: \"pivot.query.count\"\n      description: \"COUNT columns of pivot "
-      "queries\"\n"
-      "      sum {\n" +
-      point_text("COUNT", "app-0", "as_int: 25") + point_text("COUNT", "app-1", "as_int: 25") +
-      "        aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE\n        is_monotonic: true\n     "
-      " }\n"
-      "    }\n"
-      "    metrics {\n      name: \"pivot.query.sum\"\n      description: \"SUM columns of pivot queries\"\n"
-      "      sum {\n" +
-      point_text("SUM(r.bytes)", "app-0", "as_int: 650") +
-      point_text("SUM(r.bytes)", "app-1", "as_int: 625") +
-      "        aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE\n        is_monotonic: true\n     "
-      " }\n"
-      "    }\n  }\n}\n";
+  const std::string want = seed_metrics_text("q1");
   EXPECT_EQ(n.text, want);
   // Cumulative: every point starts when the query did, and ends at its interval.
   ASSERT_EQ(n.times.size(), 8u);
@@ -350,6 +360,88 @@ TEST(OtlpQuery, PivotQuerySendsEachIntervalsTotalAsMetrics) {
     EXPECT_EQ(n.times[i], n.times[0]);
     EXPECT_LE(n.times[i], n.times[i + 1]);
   }
+}
+
+TEST(OtlpQuery, PivotServeSendsEveryManagedQuerysTotalAsMetrics) {
+  if (std::string why = decode_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  OtlpReceiver r;
+  CliHarness h(Transport::kLocal);
+  ASSERT_TRUE(h.start()) << h.error();
+  Subprocess& a = h.app("h1", "alpha");
+  ServeProcess serve(h, {"--otlp", r.url()});
+  ASSERT_TRUE(serve.start()) << serve.error();
+  int status = 0;
+  const int64_t from = wall_ns() - 1'000'000'000;
+  nlohmann::json install = {{"name", "seed"}, {"text", kSeedLike}, {"interval_ms", 100}};
+  nlohmann::json q = serve.post("/api/queries", install.dump(), &status);
+  ASSERT_EQ(status, 201) << q.dump();
+  CliHarness::fire(a, 50);
+  // Intervals keep coming: the first request with the whole total is the answer.
+  const std::string want = seed_metrics_text("seed");
+  std::string last;
+  for (size_t seen = 0, waited = 0; waited < 15000 && last != want; waited += 100) {
+    auto got = r.received();
+    for (; seen < got.size() && last != want; ++seen) {
+      EXPECT_EQ(got[seen].path, "/v1/metrics");
+      std::string error;
+      auto decoded = decode(kMetricsRequest, got[seen].body, &error);
+      ASSERT_TRUE(decoded) << error;
+      last = normalize(*decoded, {}, from, wall_ns() + 1'000'000'000).text;
+    }
+    if (last != want) usleep(100'000);
+  }
+  EXPECT_EQ(last, want);
+  EXPECT_EQ(serve.stop(), 0);
+}
+
+// Every kind of metric, value and attribute, encoded and decoded without the
+// network: the mapping docs/otlp.md states.
+TEST(OtlpMetrics, GaugesDoublesAndEveryAttributeTypeAsDocumented) {
+  if (std::string why = decode_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  using aggregate::AggFn;
+  using planner::Column;
+  const otlp::QueryMetrics q{"lat",
+                             {{"x.host", Column::kGroup},
+                              {"pivot.query", Column::kGroup},  // meets pivot's own key: group.pivot.query
+                              {"x.slow", Column::kGroup},
+                              {"AVG(x.ms)", Column::kAggregate, AggFn::kAvg},
+                              {"MIN(x.ms)", Column::kAggregate, AggFn::kMin},
+                              {"MAX(x.ms)", Column::kAggregate, AggFn::kMax}}};
+  ResultTable t;
+  t.columns = {"x.host", "pivot.query", "x.slow", "AVG(x.ms)", "MIN(x.ms)", "MAX(x.ms)"};
+  t.rows = {{Value("dn1"), Value(int64_t{7}), Value(true), Value(1.5), Value(int64_t{1}), Value(int64_t{2})},
+            {Value(), Value(0.25), Value(false), Value(2.0), Value(), Value(-3.5)}};
+  size_t points = 0;
+  std::string body = otlp::encode_query_metrics(q, t, 1000, 2000, "svc", &points);
+  EXPECT_EQ(points, 5u);  // the null MIN has none
+  std::string error;
+  auto decoded = decode(kMetricsRequest, body, &error);
+  ASSERT_TRUE(decoded) << error;
+  auto point = [](const std::string& column, const std::string& value, const std::string& attrs) {
+    return "        data_points {\n          time_unix_nano: 2000\n          " + value + "\n" +
+           attribute(10, "pivot.query", text("lat")) + attribute(10, "pivot.column", text(column)) + attrs +
+           "        }\n";
+  };
+  const std::string row1 = attribute(10, "x.host", text("dn1")) +
+                           attribute(10, "group.pivot.query", integer(7)) +
+                           attribute(10, "x.slow", "bool_value: true");
+  const std::string row2 =
+      attribute(10, "group.pivot.query", "double_value: 0.25") + attribute(10, "x.slow", "bool_value: false");
+  auto gauge = [](const std::string& name, const std::string& what, const std::string& points) {
+    return "    metrics {\n      name: \"" + name + "\"\n      description: \"" + what +
+           " columns of pivot queries\"\n      gauge {\n" + points + "      }\n    }\n";
+  };
+  const std::string want =
+      "resource_metrics {\n  resource {\n" + attribute(4, "service.name", text("svc")) +
+      "  }\n  scope_metrics {\n    scope {\n      name: \"pivot\"\n      version: \"" PIVOT_VERSION
+      "\"\n    }\n" +
+      gauge("pivot.query.avg", "AVG",
+            point("AVG(x.ms)", "as_double: 1.5", row1) + point("AVG(x.ms)", "as_double: 2", row2)) +
+      gauge("pivot.query.min", "MIN", point("MIN(x.ms)", "as_int: 1", row1)) +
+      gauge("pivot.query.max", "MAX",
+            point("MAX(x.ms)", "as_int: 2", row1) + point("MAX(x.ms)", "as_double: -3.5", row2)) +
+      "  }\n}\n";
+  EXPECT_EQ(*decoded, want);
 }
 
 }  // namespace
