@@ -16,7 +16,12 @@ packages=(
   libc6-dbg  # the C library's full symbol table: IFUNC implementations for runtime hooks
   libcpp-httplib-dev  # pivot serve's HTTP server (and the client of `pivot queries`, `pivot stop`)
   prometheus          # the real Prometheus that scrapes pivot serve in the release tests
+  libcurl4-openssl-dev  # OTLP/HTTP export (src/otlp)
+  protobuf-compiler     # protoc: the OTLP tests decode what pivot sent with the official .proto files
 )
+# npm installs those .proto files (a pinned package, tests/otlp) for the
+# release tests; a Node.js from elsewhere that brings its own npm will do.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 perf_packages=()
 [ "${1:-}" = perf ] && perf_packages=(liblttng-ust-dev lttng-tools systemtap-sdt-dev valgrind gnuplot-nox)
 

@@ -27,6 +27,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "pivot/result.h"
 #include "pivot/trace.h"
@@ -34,9 +36,12 @@
 namespace pivot {
 
 struct OtlpOptions {
-  // The resource's service.name; empty: the process name (PIVOT_PROCNAME,
-  // else the executable's name).
+  // The resource's service.name; empty: $OTEL_SERVICE_NAME, else the
+  // process name (PIVOT_PROCNAME, else the executable's name).
   std::string service_name;
+  // More request headers (e.g. {"Authorization", "Bearer ..."}), sent after
+  // those of $OTEL_EXPORTER_OTLP_HEADERS and $OTEL_EXPORTER_OTLP_TRACES_HEADERS.
+  std::vector<std::pair<std::string, std::string>> headers;
   // Requests (batches of spans) and bytes the exporter may hold; past
   // either, a batch is dropped and counted.
   size_t max_queue_requests = 64;
@@ -59,8 +64,10 @@ struct OtlpStats {
 };
 
 // A sink that sends span trees to `url` + "/v1/traces" (`url` as it is when
-// it already ends in /v1/traces; "" is http://localhost:4318). Errors: a URL
-// that is not http:// or https://.
+// it already ends in /v1/traces). With "", the endpoint the OpenTelemetry
+// SDKs would use: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, else
+// $OTEL_EXPORTER_OTLP_ENDPOINT + "/v1/traces", else
+// http://localhost:4318/v1/traces. Errors: a URL that is not http(s)://.
 Result<TraceSink> otlp_sink(const std::string& url, const OtlpOptions& options = {});
 
 OtlpStats otlp_stats() noexcept;

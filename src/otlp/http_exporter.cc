@@ -102,6 +102,76 @@ std::string endpoint_url(std::string_view base, std::string_view path) {
   return std::string(base) + std::string(path);
 }
 
+namespace {
+
+// "TRACES" or "METRICS" for a signal's path.
+std::string_view signal_of(std::string_view path) { return path == kMetricsPath ? "METRICS" : "TRACES"; }
+
+const char* env(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  return v != nullptr && *v != '\0' ? v : nullptr;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string default_endpoint(std::string_view path) {
+  const std::string signal(signal_of(path));
+  if (const char* e = env("OTEL_EXPORTER_OTLP_" + signal + "_ENDPOINT")) return e;
+  const char* base = env("OTEL_EXPORTER_OTLP_ENDPOINT");
+  return endpoint_url(base != nullptr ? base : "", path);
+}
+
+std::vector<std::string> parse_headers(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view member = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    size_t eq = member.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view key = trim(member.substr(0, eq)), raw = trim(member.substr(eq + 1));
+    bool ok = !key.empty();
+    for (char c : key) ok = ok && c > ' ' && c < 127 && c != ':';
+    std::string value;
+    for (size_t i = 0; ok && i < raw.size(); ++i) {
+      if (raw[i] != '%') {
+        value += raw[i];
+      } else if (i + 2 < raw.size() && hex_digit(raw[i + 1]) >= 0 && hex_digit(raw[i + 2]) >= 0) {
+        value += static_cast<char>(hex_digit(raw[i + 1]) * 16 + hex_digit(raw[i + 2]));
+        i += 2;
+      } else {
+        ok = false;
+      }
+    }
+    // A header value must not end the header early.
+    ok = ok && value.find_first_of("\r\n") == std::string::npos;
+    if (ok) out.push_back(std::string(key) + ": " + value);
+  }
+  return out;
+}
+
+std::vector<std::string> env_headers(std::string_view path) {
+  std::vector<std::string> out;
+  if (const char* all = env("OTEL_EXPORTER_OTLP_HEADERS")) out = parse_headers(all);
+  if (const char* mine = env("OTEL_EXPORTER_OTLP_" + std::string(signal_of(path)) + "_HEADERS")) {
+    for (std::string& h : parse_headers(mine)) out.push_back(std::move(h));
+  }
+  return out;
+}
+
 struct HttpExporter::State {
   struct Request {
     std::string body;
@@ -205,6 +275,7 @@ class HttpExporter::Connection {
   Connection(const ExporterOptions& options, const std::atomic<bool>* abort) : abort_(abort) {
     curl_ = curl_easy_init();
     headers_ = curl_slist_append(nullptr, "Content-Type: application/x-protobuf");
+    for (const std::string& h : options.headers) headers_ = curl_slist_append(headers_, h.c_str());
     if (curl_ == nullptr) return;
     curl_easy_setopt(curl_, CURLOPT_URL, options.url.c_str());
     curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);

@@ -30,6 +30,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pivot/otlp.h"
 #include "pivot/result.h"
@@ -45,8 +46,24 @@ inline constexpr std::string_view kMetricsPath = "/v1/metrics";
 // empty base is http://localhost:4318, OTLP/HTTP's default.
 std::string endpoint_url(std::string_view base, std::string_view path);
 
+// The endpoint when none is given, as OpenTelemetry's SDKs find it:
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (or _METRICS_) as it is, else
+// OTEL_EXPORTER_OTLP_ENDPOINT + path, else http://localhost:4318 + path.
+// `path` is kTracesPath or kMetricsPath.
+std::string default_endpoint(std::string_view path);
+
+// OTEL_EXPORTER_OTLP_HEADERS' format, "k1=v1,k2=v2" with percent-encoded
+// values (W3C baggage's syntax), as "k1: v1" header lines; malformed
+// members are skipped.
+std::vector<std::string> parse_headers(std::string_view text);
+
+// The headers OTEL_EXPORTER_OTLP_HEADERS and then
+// OTEL_EXPORTER_OTLP_TRACES_HEADERS (or _METRICS_) ask for.
+std::vector<std::string> env_headers(std::string_view path);
+
 struct ExporterOptions {
-  std::string url;  // the full endpoint, e.g. http://localhost:4318/v1/traces
+  std::string url;                   // the full endpoint, e.g. http://localhost:4318/v1/traces
+  std::vector<std::string> headers;  // more request headers, "Name: value"
   size_t max_queue_requests = 64;
   size_t max_queue_bytes = size_t{16} << 20;
   int timeout_ms = 10000;  // per attempt

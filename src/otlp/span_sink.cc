@@ -1,5 +1,6 @@
 // pivot::otlp_sink(): span trees as OTLP spans (include/pivot/otlp.h).
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -127,7 +128,10 @@ namespace pivot {
 
 Result<TraceSink> otlp_sink(const std::string& url, const OtlpOptions& options) {
   otlp::ExporterOptions e;
-  e.url = otlp::endpoint_url(url, otlp::kTracesPath);
+  e.url =
+      url.empty() ? otlp::default_endpoint(otlp::kTracesPath) : otlp::endpoint_url(url, otlp::kTracesPath);
+  e.headers = otlp::env_headers(otlp::kTracesPath);
+  for (const auto& [name, value] : options.headers) e.headers.push_back(name + ": " + value);
   e.max_queue_requests = options.max_queue_requests;
   e.max_queue_bytes = options.max_queue_bytes;
   e.timeout_ms = options.timeout_ms;
@@ -136,7 +140,9 @@ Result<TraceSink> otlp_sink(const std::string& url, const OtlpOptions& options) 
   e.exit_flush_ms = options.exit_flush_ms;
   auto exporter = otlp::HttpExporter::create(std::move(e));
   if (!exporter) return exporter.error();
-  return TraceSink(std::make_shared<otlp::OtlpSpanSink>(std::move(*exporter), options.service_name));
+  std::string service = options.service_name;
+  if (const char* env = std::getenv("OTEL_SERVICE_NAME"); service.empty() && env != nullptr) service = env;
+  return TraceSink(std::make_shared<otlp::OtlpSpanSink>(std::move(*exporter), std::move(service)));
 }
 
 }  // namespace pivot

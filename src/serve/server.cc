@@ -54,6 +54,7 @@ Result<std::unique_ptr<Server>> Server::open(const ServeOptions& options) {
   if (!options.otlp_url.empty()) {
     otlp::ExporterOptions o;
     o.url = otlp::endpoint_url(options.otlp_url, otlp::kMetricsPath);
+    o.headers = otlp::env_headers(otlp::kMetricsPath);
     auto exporter = otlp::HttpExporter::create(std::move(o));
     if (!exporter) return exporter.error();
     otlp = std::move(*exporter);

@@ -158,6 +158,7 @@ class MetricsExport {
   static pivot::Result<std::unique_ptr<MetricsExport>> create(const std::string& url) {
     pivot::otlp::ExporterOptions options;
     options.url = pivot::otlp::endpoint_url(url, pivot::otlp::kMetricsPath);
+    options.headers = pivot::otlp::env_headers(pivot::otlp::kMetricsPath);
     auto exporter = pivot::otlp::HttpExporter::create(std::move(options));
     if (!exporter) return exporter.error();
     auto m = std::make_unique<MetricsExport>();
