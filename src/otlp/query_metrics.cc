@@ -1,5 +1,6 @@
 #include "otlp/query_metrics.h"
 
+#include <algorithm>
 #include <array>
 
 #include "otlp/otlp_encode.h"
@@ -67,6 +68,10 @@ std::string encode_query_metrics(const QueryMetrics& q, const ResultTable& total
   const std::array<Attribute, 1> resource{{{"service.name", service_name}}};
   MetricsRequest r(resource, "pivot", PIVOT_VERSION);
   const std::vector<std::string> keys = group_keys(q);
+  // OTLP wants time >= start. The start is read when the query was
+  // installed and the interval's time in ms, so the first interval can
+  // seem to end before its start did.
+  time_ns = std::max(time_ns, start_ns);
   for (const MetricOf& m : kMetrics) {
     bool begun = false;
     for (size_t c = 0; c < q.columns.size(); ++c) {

@@ -16,7 +16,8 @@
 //   pivot.query.max    Gauge                        MAX
 //
 // Values are the query's totals since start_ns (cumulative, as the Sums
-// say; the gauges are the total's AVG, MIN and MAX). An int stays an int
+// say; the gauges are the total's AVG, MIN and MAX); time_ns is raised to
+// start_ns if it is earlier. An int stays an int
 // (as_int), a double a double; a null or string aggregate has no point. A
 // GroupBy value that is null has no attribute. A GroupBy column named
 // pivot.query or pivot.column is sent as group.<name>. A query without

@@ -256,7 +256,7 @@ void ManagedQuery::publish(const frontend::Snapshot& s) {
     size_t points = 0;
     std::string body = otlp::encode_query_metrics(metrics, s.total, started_ms * 1000000, s.time_ms * 1000000,
                                                   "pivot", &points);
-    otlp_->send(std::move(body), points);
+    if (points > 0) otlp_->send(std::move(body), points);
   }
 }
 

@@ -177,7 +177,7 @@ class MetricsExport {
     size_t points = 0;
     std::string body =
         pivot::otlp::encode_query_metrics(query_, s.total, start_ns_, s.time_ms * 1000000, "pivot", &points);
-    exporter_->send(std::move(body), points);
+    if (points > 0) exporter_->send(std::move(body), points);  // nothing yet: nothing to say
   }
   // Waits for what is queued (at most 5 s) and says what did not arrive.
   void finish() {
