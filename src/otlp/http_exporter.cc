@@ -1,6 +1,7 @@
 #include "otlp/http_exporter.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -192,7 +193,7 @@ struct HttpExporter::State {
 };
 
 HttpExporter::HttpExporter(ExporterOptions options)
-    : options_(std::move(options)), state_(std::make_unique<State>()) {}
+    : options_(std::move(options)), owner_pid_(::getpid()), state_(std::make_unique<State>()) {}
 
 Result<std::unique_ptr<HttpExporter>> HttpExporter::create(ExporterOptions options) {
   if (options.url.rfind("http://", 0) != 0 && options.url.rfind("https://", 0) != 0)
@@ -214,6 +215,11 @@ HttpExporter::~HttpExporter() {
     std::lock_guard<std::mutex> lock(registry().mu);
     registry().live.erase(this);
   }
+  if (::getpid() != owner_pid_) {
+    // A forked child: the thread is the parent's; leave its state be.
+    (void)state_.release();
+    return;
+  }
   (void)flush(-1);
   {
     std::lock_guard<std::mutex> lock(state_->mu);
@@ -230,7 +236,7 @@ bool HttpExporter::send(std::string body, uint64_t items) noexcept {
   bool queued = false;
   {
     std::lock_guard<std::mutex> lock(s.mu);
-    if (!s.stop && s.queue.size() < options_.max_queue_requests &&
+    if (!s.stop && ::getpid() == owner_pid_ && s.queue.size() < options_.max_queue_requests &&
         s.queued_bytes + bytes <= options_.max_queue_bytes) {
       try {
         s.queue.push_back({std::move(body), items});
@@ -251,6 +257,7 @@ bool HttpExporter::send(std::string body, uint64_t items) noexcept {
 
 bool HttpExporter::flush(int timeout_ms) {
   if (timeout_ms < 0) timeout_ms = options_.exit_flush_ms;
+  if (::getpid() != owner_pid_) return false;
   State& s = *state_;
   std::unique_lock<std::mutex> lock(s.mu);
   const uint64_t target = s.enqueued;
@@ -373,7 +380,8 @@ HttpExporter::Outcome HttpExporter::deliver(Connection& connection, const std::s
     // Jitter in the upper half, so that processes that failed together do
     // not all retry together.
     delay_ms = delay_ms / 2 + static_cast<int64_t>(jitter() % static_cast<uint64_t>(delay_ms / 2 + 1));
-    if (a.retry_after_s >= 0) delay_ms = std::min<int64_t>(a.retry_after_s * 1000, options_.max_backoff_ms);
+    if (a.retry_after_s >= 0)
+      delay_ms = std::min<int64_t>(std::min<int64_t>(a.retry_after_s, 86400) * 1000, options_.max_backoff_ms);
     std::unique_lock<std::mutex> lock(s.mu);
     ++s.stats.retries;
     global_stats().retries.fetch_add(1, std::memory_order_relaxed);

@@ -20,7 +20,8 @@
 //
 // At exit, exporters get exit_flush_ms to send what they hold (after the
 // span writer's last batch), then are abandoned; their thread never holds
-// up the process longer.
+// up the process longer. In a child made by fork(), which has no exporter
+// thread, send() drops (and counts) and flush() returns at once.
 //
 // Thread safety: send(), flush() and stats() may be called from any thread.
 #pragma once
@@ -103,6 +104,7 @@ class HttpExporter {
   void count(Outcome outcome, uint64_t items);
 
   const ExporterOptions options_;
+  const int owner_pid_;  // a child made by fork() has no exporter thread
   std::unique_ptr<State> state_;
 };
 

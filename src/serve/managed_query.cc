@@ -234,7 +234,10 @@ void ManagedQuery::publish(const frontend::Snapshot& s) {
   int64_t started_ms = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (otlp_ != nullptr) metrics = {name_, status_.columns}, started_ms = status_.started_ms;
+    if (otlp_ != nullptr) {
+      metrics = {name_, status_.columns};
+      started_ms = status_.started_ms;
+    }
     status_.total = s.total;
     status_.agents = s.agents;
     status_.intervals += 1;

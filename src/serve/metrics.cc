@@ -176,8 +176,17 @@ std::vector<Family> health_families(const std::vector<QueryMetrics>& queries, co
                       true,
                       "Requests refused for a missing or wrong token",
                       {{"", number(static_cast<int64_t>(h.unauthorized))}}};
-  return {running,  agents, install,    intervals, lost,   dropped, incomplete,
-          overflow, groups, max_groups, seen,      limits, sse,     unauthorized};
+  std::vector<Family> all{running,  agents, install,    intervals, lost,   dropped, incomplete,
+                          overflow, groups, max_groups, seen,      limits, sse,     unauthorized};
+  if (h.otlp) {
+    all.push_back({"pivot_serve_otlp_requests",
+                   true,
+                   "OTLP metrics requests by outcome (--otlp; docs/otlp.md)",
+                   {{label("outcome", "sent"), number(static_cast<int64_t>(h.otlp->requests_sent))},
+                    {label("outcome", "failed"), number(static_cast<int64_t>(h.otlp->requests_failed))},
+                    {label("outcome", "dropped"), number(static_cast<int64_t>(h.otlp->requests_dropped))}}});
+  }
+  return all;
 }
 
 void render(const Family& f, MetricsFormat format, std::string& out) {

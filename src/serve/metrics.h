@@ -16,11 +16,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "pivot/otlp.h"
 #include "pivot/result_table.h"
 #include "serve/columns.h"
 
@@ -44,6 +46,9 @@ struct ServeHealth {
   std::vector<std::pair<std::string, uint64_t>> limit_hits;  // limit name, times it acted
   size_t sse_clients = 0;
   uint64_t unauthorized = 0;  // requests refused for a missing or wrong token
+  // With --otlp: what the metrics exporter did (requests sent, failed,
+  // dropped); no family at all without it.
+  std::optional<OtlpStats> otlp;
 };
 
 enum class MetricsFormat { kPrometheus, kOpenMetrics };

@@ -166,6 +166,7 @@ void get_metrics(Server::Impl& s, const httplib::Request& req, httplib::Response
   }
   health.sse_clients = s.hub.clients();
   health.unauthorized = s.unauthorized.load();
+  if (s.otlp) health.otlp = s.otlp->stats();
   MetricsFormat format = negotiate(req.get_header_value("Accept"));
   res.status = 200;
   res.set_content(render_metrics(queries, health, format), content_type(format).c_str());

@@ -288,6 +288,33 @@ TEST_F(OtlpSpans, AFullQueueDropsTheBatchAndCountsIt) {
   EXPECT_EQ(after.items_dropped - before_.items_dropped, 2u);
 }
 
+// A process that exits with spans still queued sends them on its way out.
+TEST_F(OtlpSpans, SpansQueuedAtExitAreSent) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  // The child re-runs this test in a new process: the receiver is the
+  // parent's, its URL in the environment the child inherits.
+  const bool child = !GTEST_FLAG_GET(internal_run_death_test).empty();
+  std::unique_ptr<OtlpReceiver> r;
+  if (!child) {
+    r = std::make_unique<OtlpReceiver>();
+    setenv("PIVOT_TEST_OTLP_URL", r->url().c_str(), 1);
+  }
+  EXPECT_EXIT(
+      {
+        auto sink = otlp_sink(std::getenv("PIVOT_TEST_OTLP_URL"));
+        if (!sink) std::exit(2);
+        set_trace_sink(*sink);
+        { Trace<Request> t(Request{"exit-1"}, "Router::bid"); }
+        std::exit(0);  // no flush_traces(), no otlp_flush()
+      },
+      ::testing::ExitedWithCode(0), "");
+  ASSERT_TRUE(r->wait_for(1, 10000));
+  std::string error;
+  auto text = decode(kTraceRequest, r->received()[0].body, &error);
+  ASSERT_TRUE(text) << error;
+  EXPECT_NE(text->find("string_value: \"exit-1\""), std::string::npos) << *text;
+}
+
 TEST(OtlpSink, RefusesAUrlThatIsNotHttp) {
   auto sink = otlp_sink("collector:4318");
   ASSERT_FALSE(sink);
@@ -410,6 +437,13 @@ TEST(OtlpQuery, PivotServeSendsEveryManagedQuerysTotalAsMetrics) {
     if (last != want) usleep(100'000);
   }
   EXPECT_EQ(last, want);
+  // serve's /metrics says how its OTLP export went.
+  auto metrics = serve.client()->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("pivot_serve_otlp_requests_total{outcome=\"failed\"} 0\n"), std::string::npos);
+  EXPECT_NE(metrics->body.find("pivot_serve_otlp_requests_total{outcome=\"dropped\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(metrics->body.find("pivot_serve_otlp_requests_total{outcome=\"sent\"} "), std::string::npos);
   EXPECT_EQ(serve.stop(), 0);
 }
 
