@@ -159,6 +159,7 @@ class MetricsExport {
     pivot::otlp::ExporterOptions options;
     options.url = pivot::otlp::endpoint_url(url, pivot::otlp::kMetricsPath);
     options.headers = pivot::otlp::env_headers(pivot::otlp::kMetricsPath);
+    options.exit_flush_ms = 0;  // finish() has waited already
     auto exporter = pivot::otlp::HttpExporter::create(std::move(options));
     if (!exporter) return exporter.error();
     auto m = std::make_unique<MetricsExport>();
