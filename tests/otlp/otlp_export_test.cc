@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "otlp/query_metrics.h"
 #include "otlp_receiver.h"
@@ -131,7 +132,8 @@ std::string resource_text(const std::string& service) {
 
 // A span as otlp_sink() sends it, at 4 spaces.
 std::string span_text(const std::string& trace, const std::string& span, const std::string& parent,
-                      const std::string& name, const std::string& uniq, int64_t id, int64_t pid) {
+                      const std::string& name, const std::string& uniq, int64_t id, int64_t pid,
+                      bool cross_thread = false) {
   static const int64_t tid = syscall(SYS_gettid);
   return "    spans {\n      trace_id: " + trace + "\n      span_id: " + span + "\n" +
          (parent.empty() ? "" : "      parent_span_id: " + parent + "\n") + "      name: \"" + name +
@@ -140,7 +142,7 @@ std::string span_text(const std::string& trace, const std::string& span, const s
          attribute(6, "pivot.kind", text("Request")) + attribute(6, "pivot.uniq", text(uniq)) +
          attribute(6, "pivot.freq", integer(1)) + attribute(6, "pivot.span.id", integer(id)) +
          attribute(6, "pivot.span.parent", integer(pid)) + attribute(6, "thread.id", integer(tid)) +
-         "    }\n";
+         (cross_thread ? attribute(6, "pivot.cross_thread", "bool_value: true") : "") + "    }\n";
 }
 
 std::string trace_request_text(const std::string& spans) {
@@ -231,6 +233,24 @@ TEST_F(OtlpSpans, TreeWithoutContextGetsATraceOfItsOwnAndAParentlessRoot) {
   } else {
     EXPECT_EQ(n.text, trace_request_text(spans) + trace_request_text(other));
   }
+}
+
+TEST_F(OtlpSpans, ASpanEndedOnAnotherThreadSaysSo) {
+  OtlpReceiver r;
+  auto sink = otlp_sink(r.url());
+  ASSERT_TRUE(sink) << sink.error().message();
+  set_trace_sink(*sink);
+  const int64_t from = wall_ns() - 1'000'000'000;
+  {
+    Trace<Request> root(Request{"r-7"}, "Router::bid");
+    Trace<Request> child(Request{"r-7"}, "Router::async");
+    std::thread([c = std::move(child)]() mutable { c.end(); }).join();
+  }
+  ASSERT_TRUE(otlp_flush(10000));
+  Normalized n = normalize(decoded(r), {}, from, wall_ns() + 1'000'000'000);
+  EXPECT_EQ(n.text, trace_request_text(
+                        span_text("<trace 1>", "<span 1>", "<span 2>", "Router::async", "r-7", 2, 1, true) +
+                        span_text("<trace 1>", "<span 2>", "", "Router::bid", "r-7", 1, -1)));
 }
 
 TEST_F(OtlpSpans, A503WithRetryAfterIsSentAgainAndThenCountedOnce) {
