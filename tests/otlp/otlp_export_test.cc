@@ -428,6 +428,29 @@ TEST(OtlpQuery, PivotQuerySendsEachIntervalsTotalAsMetrics) {
   }
 }
 
+TEST(OtlpQuery, PivotQuerySaysOnStderrWhatDidNotArrive) {
+  if (std::string why = decode_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  OtlpReceiver r;
+  r.answer_next(std::vector<int>(1000, 400));
+  CliHarness h(Transport::kLocal);
+  ASSERT_TRUE(h.start()) << h.error();
+  Subprocess& a = h.app("h1", "alpha");
+  auto q = h.pivot({"query", "--format", "json", "--interval", "100", "--otlp", r.url(), kSeedLike});
+  ASSERT_TRUE(q->wait_err("query installed"));
+  CliHarness::fire(a, 10);
+  q->signal(SIGINT);
+  (void)q->rest();
+  EXPECT_EQ(q->wait(), 0);  // the answer was printed: a collector's refusal is said, not fatal
+  const std::vector<std::string> err = q->rest_err();
+  const std::string want = "; last error: " + r.url() + "/v1/metrics: HTTP 400";
+  bool said = false;
+  for (const std::string& line : err) {
+    said = said || (line.rfind("pivot: --otlp: 0 requests sent, ", 0) == 0 &&
+                    line.find(" failed, 0 dropped" + want) != std::string::npos);
+  }
+  EXPECT_TRUE(said) << ::testing::PrintToString(err);
+}
+
 TEST(OtlpQuery, PivotServeSendsEveryManagedQuerysTotalAsMetrics) {
   if (std::string why = decode_unavailable(); !why.empty()) GTEST_SKIP() << why;
   OtlpReceiver r;
