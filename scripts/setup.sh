@@ -17,6 +17,7 @@ packages=(
   libcpp-httplib-dev  # pivot serve's HTTP server (and the client of `pivot queries`, `pivot stop`)
   prometheus          # the real Prometheus that scrapes pivot serve in the release tests
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc  # examples/grpc (release preset)
+  help2man            # the man page, from each command's --help
 )
 perf_packages=()
 [ "${1:-}" = perf ] && perf_packages=(liblttng-ust-dev lttng-tools systemtap-sdt-dev valgrind gnuplot-nox)
