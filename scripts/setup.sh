@@ -16,6 +16,8 @@ packages=(
   libc6-dbg  # the C library's full symbol table: IFUNC implementations for runtime hooks
   libcpp-httplib-dev  # pivot serve's HTTP server (and the client of `pivot queries`, `pivot stop`)
   prometheus          # the real Prometheus that scrapes pivot serve in the release tests
+  libjs-chart.js      # Chart.js, bundled with serve's dashboard (web/dashboard)
+  chromium nodejs npm # the dashboard's browser test (tests/browser: then npm ci there)
 )
 perf_packages=()
 [ "${1:-}" = perf ] && perf_packages=(liblttng-ust-dev lttng-tools systemtap-sdt-dev valgrind gnuplot-nox)

@@ -11,7 +11,8 @@
 //
 // Environment: PIVOT_BUILD (default build/release of this checkout), CHROMIUM
 // (default /usr/bin/chromium), CHART_JS (default Debian's libjs-chart.js),
-// SCREENSHOT (default /tmp/dashboard.png). Exits 0 when it passes, 77 when it
+// SCREENSHOT (default /tmp/dashboard.png), DEBUG_AGENTS=1 (log /api/agents
+// while waiting for the agents to drop the stopped query). Exits 0 when it passes, 77 when it
 // skips (a missing package; says which), 1 when it fails.
 import {spawn} from 'node:child_process';
 import fs from 'node:fs';
@@ -272,8 +273,16 @@ async function run(chromium, dir) {
     // Pause: the total stops moving, and the table equals the API's total,
     // and each chart line sums to its group's total (the window holds every
     // interval since the install).
+    // The agents' queries in the page's table; paused, serve uninstalls it from every agent.
+    const agentQueries = (n) => page.waitForFunction((n) => {
+      const cells = [...document.querySelectorAll('#agents td.queries')];
+      return cells.length === 7 && cells.every((c) => c.textContent === String(n));
+    }, n, {timeout: 10000});
+    await agentQueries(1);
     await page.click('[data-query=seed] .pause');
     await page.waitForSelector('[data-query=seed][data-state=paused]');
+    await agentQueries(0);
+    log('paused: every agent shows 0 queries');
     const api = await waitFor('the paused total', async () => {
       const a = (await getJson(serveUrl, '/api/queries/seed')).body;
       await sleep(1500);
@@ -296,7 +305,10 @@ async function run(chromium, dir) {
 
     await page.click('[data-query=seed] .pause');  // resume
     await page.waitForSelector('[data-query=seed][data-state=running]');
-    log('resumed');
+    // Every agent has it again; each of these waits follows the one before,
+    // so a view older than serve's last discovery (every 2 s) cannot pass.
+    await agentQueries(1);
+    log('resumed: every agent shows 1 query');
 
     // A lost stream: shown, retried, and the chart goes on from the window.
     const points = () => page.evaluate(() =>
@@ -316,14 +328,13 @@ async function run(chromium, dir) {
     await page.waitForSelector('[data-query=seed]', {state: 'detached'});
     await page.waitForSelector('#no-queries:not([hidden])');
     expect((await getJson(serveUrl, '/api/queries')).body.queries.length === 0, 'no managed queries in the API');
-    await page.waitForFunction(() => {
-      const cells = [...document.querySelectorAll('#agents td.queries')];
-      return cells.length === 7 && cells.every((c) => c.textContent === '0');
-    }, null, {timeout: 10000});
+    await agentQueries(0);
     const t0 = Date.now();
     let agents = [];
     await waitFor('every agent in the API to have dropped the query', async () => {
-      agents = (await getJson(serveUrl, '/api/agents')).body.agents;
+      const b = (await getJson(serveUrl, '/api/agents')).body;
+      agents = b.agents;
+      if (process.env.DEBUG_AGENTS) log(`agents ${b.updated} ${JSON.stringify(agents.map((a) => a.queries))}`);
       return agents.every((a) => a.queries === 0);
     }, 20000, 200).catch((e) => {
       throw new Error(`${e.message}: ${JSON.stringify(agents.map((a) => [a.procName, a.host, a.queries]))}`);

@@ -123,7 +123,7 @@ async function pollStatus() {
 function renderStatus(s) {
   $('serve-where').textContent = `${s.listen} · ${s.transport} · up since ${formatTime(s.started)}`;
   const counters = [
-    ['agents', s.agents], ['queries', s.queries], ['stream clients', s.stream_clients],
+    ['agents', s.agents], ['queries', s.queries], ['streams', s.stream_clients],
     ['unauthorized', s.unauthorized], ['token', s.token ? 'required' : 'none'],
   ];
   const dl = $('health');
@@ -615,6 +615,7 @@ class QueryCard {
       const q = await api(`/api/queries/${encodeURIComponent(this.name)}/${action}`, {method: 'POST'});
       this.update(q);
       if (q.state === 'starting') this.settle();
+      pollStatus();
     } catch (e) {
       showBanner(`${action} '${this.name}' failed: ${e.message}`);
     } finally {
@@ -629,6 +630,7 @@ class QueryCard {
     try {
       await api(`/api/queries/${encodeURIComponent(this.name)}`, {method: 'DELETE'});
       board.remove(this.name);
+      pollStatus();
     } catch (e) {
       button.disabled = false;
       if (e.status === 404) board.remove(this.name);
