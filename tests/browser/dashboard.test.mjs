@@ -11,7 +11,8 @@
 //
 // Environment: PIVOT_BUILD (default build/release of this checkout), CHROMIUM
 // (default /usr/bin/chromium), CHART_JS (default Debian's libjs-chart.js),
-// SCREENSHOT (default /tmp/dashboard.png), DEBUG_AGENTS=1 (log /api/agents
+// SCREENSHOT (default /tmp/dashboard.png; the editor with the bad query's error
+// beside it, /tmp/dashboard-error.png), DEBUG_AGENTS=1 (log /api/agents
 // while waiting for the agents to drop the stopped query). Exits 0 when it passes, 77 when it
 // skips (a missing package; says which), 1 when it fails.
 import {spawn} from 'node:child_process';
@@ -242,6 +243,7 @@ async function run(chromium, dir) {
     const caretLine = await page.$eval('#error-caret', (p) => p.textContent.split('\n')[0]);
     expect(caretLine.endsWith(kBad.split('\n')[1]), `the caret view to show line 2 of the query, got "${caretLine}"`);
     log(`bad query: error at line ${apiError.line}, column ${apiError.column}, marked there`);
+    await page.locator('.editor-panel').screenshot({path: screenshot.replace(/(\.png)?$/, '-error.png')});
 
     // The seed query, installed from the editor.
     await page.fill('#query-name', 'seed');
