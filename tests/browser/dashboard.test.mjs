@@ -147,7 +147,7 @@ function startFrontServer(serveUrl) {
     let file = null;
     if (url.pathname === '/static/chart.js') file = chartJs;
     else if (url.pathname === '/') file = path.join(webDir, 'index.html');
-    else if (/^\/[a-z]+\.(js|css|html)$/.test(url.pathname)) file = path.join(webDir, url.pathname.slice(1));
+    else if (/^\/[a-z_]+\.(js|css|html)$/.test(url.pathname)) file = path.join(webDir, url.pathname.slice(1));
     if (!file || !fs.existsSync(file)) {
       res.writeHead(404, {'Content-Type': 'text/plain'});
       return res.end('not found');
