@@ -174,7 +174,7 @@ Result<Baggage> try_extract_header(std::string_view header);
 //   std::map<std::string, std::string> headers = {{"baggage", "userId=alice"}};
 //   pivot::baggage::inject(headers);   // "userId=alice,pivot=AQAB..."
 template <class C>
-  requires HeaderCarrier<C> || StringMap<C>
+requires HeaderCarrier<C> || StringMap<C>
 bool inject(C& carrier) {
   auto&& c = internal::as_carrier(carrier);
   bool complete = true;
@@ -191,8 +191,7 @@ bool inject(C& carrier) {
 
 // extract_header() of the carrier's `baggage` header.
 template <class C>
-  requires HeaderGetter<C> || StringMap<C>
-Baggage extract(const C& carrier) {
+requires HeaderGetter<C> || StringMap<C> Baggage extract(const C& carrier) {
   auto&& c = internal::as_carrier(carrier);
   auto&& header = c.Get(kHeader);
   return extract_header(std::string_view(header));

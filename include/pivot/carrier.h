@@ -48,8 +48,10 @@ concept HeaderCarrier = HeaderGetter<C> && requires(C& c, std::string_view key, 
 // A map from std::string to std::string: std::map, std::unordered_map.
 template <class M>
 concept StringMap = std::same_as<typename std::remove_const_t<M>::key_type, std::string> &&
-                    std::same_as<typename std::remove_const_t<M>::mapped_type, std::string> &&
-                    requires(const M& m, const std::string& k) { m.find(k) == m.end(); };
+    std::same_as<typename std::remove_const_t<M>::mapped_type, std::string> &&
+    requires(const M& m, const std::string& k) {
+  m.find(k) == m.end();
+};
 
 // A carrier over a map of headers (const maps can only be read).
 template <StringMap M>
@@ -61,9 +63,7 @@ class MapCarrier {
     auto it = map_->find(std::string(key));
     return it == map_->end() ? std::string_view() : std::string_view(it->second);
   }
-  void Set(std::string_view key, std::string_view value)
-    requires(!std::is_const_v<M>)
-  {
+  void Set(std::string_view key, std::string_view value) requires(!std::is_const_v<M>) {
     (*map_)[std::string(key)] = std::string(value);
   }
 

@@ -95,8 +95,7 @@ TraceContext from_header(std::string_view traceparent) noexcept;
 
 // The carrier's traceparent as a context (see from_header).
 template <class C>
-  requires HeaderGetter<C> || StringMap<C>
-TraceContext extract(const C& carrier) {
+requires HeaderGetter<C> || StringMap<C> TraceContext extract(const C& carrier) {
   auto&& c = internal::as_carrier(carrier);
   auto&& value = c.Get(kHeader);
   return from_header(std::string_view(value));
@@ -105,7 +104,7 @@ TraceContext extract(const C& carrier) {
 // Sets the carrier's traceparent to current().traceparent(); leaves the
 // carrier alone and returns false when no context is current.
 template <class C>
-  requires HeaderCarrier<C> || StringMap<C>
+requires HeaderCarrier<C> || StringMap<C>
 bool inject(C& carrier) {
   TraceContext now = current();
   if (!now.valid()) return false;

@@ -72,9 +72,9 @@ struct Connection {
   int fd = -1;
   transport::FrameReader reader{transport::kMaxRequestFrame};
   std::string out;
-  bool closing = false;      // close once `out` is written
+  bool closing = false;       // close once `out` is written
   bool write_failed = false;  // the frontend is gone; what it sent before may be unread
-  int64_t last_message = 0;  // steady ms: accepted, or the last whole message
+  int64_t last_message = 0;   // steady ms: accepted, or the last whole message
 };
 
 class LocalServer final : public Server, ReportSink {

@@ -176,9 +176,8 @@ class Partial {
   };
   [[gnu::always_inline]] bool plain_view(PlainView* out) {
     if (!plain_ || index_.empty()) return false;
-    *out = {index_.data(),     index_.size(),        groups_.data(),
-            keys_.data(),      states_.data(),       shape_->aggs.data(),
-            shape_->keys,      static_cast<uint32_t>(n_aggs_)};
+    *out = {index_.data(),  index_.size(),       groups_.data(), keys_.data(),
+            states_.data(), shape_->aggs.data(), shape_->keys,   static_cast<uint32_t>(n_aggs_)};
     return true;
   }
 

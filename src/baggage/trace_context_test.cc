@@ -26,8 +26,7 @@ TEST(TraceContextTest, ParsesTheSpecificationsExample) {
 }
 
 TEST(TraceContextTest, KeepsFlagsItDoesNotKnowAndIgnoresSurroundingSpace) {
-  Result<TraceContext> c =
-      TraceContext::parse(" 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-fe\t");
+  Result<TraceContext> c = TraceContext::parse(" 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-fe\t");
   ASSERT_TRUE(c) << c.error().message();
   EXPECT_FALSE(c->sampled());
   EXPECT_EQ(c->flags, 0xfe);
@@ -37,7 +36,8 @@ TEST(TraceContextTest, KeepsFlagsItDoesNotKnowAndIgnoresSurroundingSpace) {
 TEST(TraceContextTest, ALaterVersionIsReadAsVersion00) {
   // A receiver must read the fields it knows of a higher version, and send
   // version 00.
-  Result<TraceContext> c = TraceContext::parse("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-ever");
+  Result<TraceContext> c =
+      TraceContext::parse("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-ever");
   ASSERT_TRUE(c) << c.error().message();
   EXPECT_EQ(c->traceparent(), kParent);
 }

@@ -166,8 +166,9 @@ TEST_F(W3cBaggageTest, CarriersFromCallablesAndOpenTelemetryShapedClasses) {
   };
   const OtelStyle incoming{"x=y," + member()};
   EXPECT_EQ(baggage::encode(baggage::extract(incoming)), kText);
-  EXPECT_EQ(baggage::encode(baggage::extract(header_getter([&](std::string_view) { return incoming.value; }))),
-            kText);
+  EXPECT_EQ(
+      baggage::encode(baggage::extract(header_getter([&](std::string_view) { return incoming.value; }))),
+      kText);
 }
 
 // docs/baggage.md's table of what inject does, row by row (B is kText).

@@ -17,6 +17,9 @@
 namespace pivot::hook {
 namespace {
 
+using internal::flag_of;
+using internal::ref_of;
+
 // Compile units named by one object, at most: more is a malformed file.
 constexpr size_t kMaxUnits = 1'000'000;
 // Memory the cache may hold in inflated sections, all objects together.
@@ -25,17 +28,6 @@ constexpr uint64_t kMaxInflatedTotal = uint64_t{512} << 20;
 constexpr size_t kMaxRemembered = 1024;
 
 std::string mib(uint64_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB"; }
-
-bool ref_of(Dwarf_Die* die, unsigned int attr, Dwarf_Die* out) {
-  Dwarf_Attribute a;
-  return dwarf_attr(die, attr, &a) != nullptr && dwarf_formref_die(&a, out) != nullptr;
-}
-
-bool flag_of(Dwarf_Die* die, unsigned int attr) {
-  Dwarf_Attribute a;
-  bool v = false;
-  return dwarf_attr_integrate(die, attr, &a) != nullptr && dwarf_formflag(&a, &v) == 0 && v;
-}
 
 std::string name_of(Dwarf_Die* die) {
   Dwarf_Attribute a;

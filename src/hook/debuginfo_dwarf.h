@@ -44,4 +44,18 @@ DebugType describe_type(Dwarf_Die* type);
 // DW_AT_location or DW_AT_const_value, or neither) is at file address `pc`.
 EntryPlace entry_place(Dwarf_Die* die, Dwarf_Addr pc);
 
+// The DIE an attribute refers to (DW_AT_type, DW_AT_abstract_origin, ...).
+inline bool ref_of(Dwarf_Die* die, unsigned int attr, Dwarf_Die* out) {
+  Dwarf_Attribute a;
+  return dwarf_attr(die, attr, &a) != nullptr && dwarf_formref_die(&a, out) != nullptr;
+}
+
+// A flag attribute (DW_AT_external, DW_AT_declaration, ...), through
+// DW_AT_abstract_origin and DW_AT_specification.
+inline bool flag_of(Dwarf_Die* die, unsigned int attr) {
+  Dwarf_Attribute a;
+  bool v = false;
+  return dwarf_attr_integrate(die, attr, &a) != nullptr && dwarf_formflag(&a, &v) == 0 && v;
+}
+
 }  // namespace pivot::hook::internal

@@ -14,18 +14,6 @@ namespace {
 constexpr int kMaxDepth = 12;     // typedef/const/pointer chains, nested classes
 constexpr int kMaxMembers = 512;  // members looked at to classify one class
 
-// The DIE an attribute refers to (DW_AT_type, DW_AT_abstract_origin, ...).
-bool ref_of(Dwarf_Die* die, unsigned int attr, Dwarf_Die* out) {
-  Dwarf_Attribute a;
-  return dwarf_attr(die, attr, &a) != nullptr && dwarf_formref_die(&a, out) != nullptr;
-}
-
-bool flag_of(Dwarf_Die* die, unsigned int attr) {
-  Dwarf_Attribute a;
-  bool v = false;
-  return dwarf_attr_integrate(die, attr, &a) != nullptr && dwarf_formflag(&a, &v) == 0 && v;
-}
-
 bool udata_of(Dwarf_Die* die, unsigned int attr, Dwarf_Word* out) {
   Dwarf_Attribute a;
   return dwarf_attr(die, attr, &a) != nullptr && dwarf_formudata(&a, out) == 0;

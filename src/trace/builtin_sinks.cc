@@ -25,8 +25,18 @@ void for_each_record(const TreeView& t, F&& f) {
   char trace_id[32], span_id[16], parent_id[16];
   if (t.trace != nullptr) write_hex(t.trace->trace_id.data(), t.trace->trace_id.size(), trace_id);
   for (const DoneSpan& d : *t.spans) {
-    SpanRecord r{t.tid, p.host, p.proc_id, d.kind, t.uniq, t.freq, d.pid, d.id, d.tag, ticks_to_ns(d.t1),
-                 ticks_to_ns(d.t2), d.cross_thread};
+    SpanRecord r{t.tid,
+                 p.host,
+                 p.proc_id,
+                 d.kind,
+                 t.uniq,
+                 t.freq,
+                 d.pid,
+                 d.id,
+                 d.tag,
+                 ticks_to_ns(d.t1),
+                 ticks_to_ns(d.t2),
+                 d.cross_thread};
     if (t.trace != nullptr) {
       std::array<uint8_t, 8> bytes;
       span_id_bytes(w3c_span_id(t.trace->span_base, d.id), bytes);
@@ -163,9 +173,9 @@ std::shared_ptr<SinkImpl> make_syslog_sink(SyslogEmit emit) {
 void append_probe_sink_line(std::string& out, const ProbeCtx& ctx, const Span& s, int64_t tid) {
   const ProcessInfo& p = process_info();
   std::string_view kind = s.kind.empty() ? text_of(std::get<0>(ctx)) : std::string_view(s.kind);
-  append_span_json(out, SpanRecord{tid, p.host, p.proc_id, kind, std::get<1>(ctx), std::get<2>(ctx), s.pid,
-                                   s.id, s.tag, s.t1, s.t2, s.cross_thread, s.trace_id, s.span_id,
-                                   s.parent_span_id});
+  append_span_json(
+      out, SpanRecord{tid, p.host, p.proc_id, kind, std::get<1>(ctx), std::get<2>(ctx), s.pid, s.id, s.tag,
+                      s.t1, s.t2, s.cross_thread, s.trace_id, s.span_id, s.parent_span_id});
 }
 
 }  // namespace pivot::internal

@@ -149,7 +149,7 @@ struct SpanTree {
   std::string_view uniq;  // in the arena
   int64_t freq = 0;
   bool sampled = false;
-  std::string_view kind;  // the root span's kind (ProbeCtx)
+  std::string_view kind;   // the root span's kind (ProbeCtx)
   bool has_trace = false;  // a W3C trace context was current when the tree began
   TreeTrace trace;
   // Owner only.

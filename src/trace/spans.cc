@@ -128,7 +128,8 @@ void enter_w3c_span(const SpanTree& tree, int32_t id) noexcept {
 
 void leave_w3c_span(const SpanTree& tree, int32_t id, int32_t pid) noexcept {
   TraceContext& now = current_trace();
-  if (now.trace_id != tree.trace.trace_id || span_id_value(now.span_id) != w3c_span_id(tree.trace.span_base, id))
+  if (now.trace_id != tree.trace.trace_id ||
+      span_id_value(now.span_id) != w3c_span_id(tree.trace.span_base, id))
     return;
   span_id_bytes(pid < 0 ? tree.trace.root_parent : w3c_span_id(tree.trace.span_base, pid), now.span_id);
 }

@@ -67,7 +67,9 @@ TEST_F(W3cSpanTest, AnotherIdNestedInASpanHasThatSpanAsParent) {
 TEST_F(W3cSpanTest, WithoutAContextSpansHaveNoW3cIds) {
   { Trace<Auction> t(Auction{"a-3"}, "alone"); }
   ASSERT_TRUE(collector_.wait_for(1));
-  const Span& s = collector_.trees()[0].spans[0];
+  std::vector<Tree> trees = collector_.trees();
+  ASSERT_EQ(trees.size(), 1u);
+  const Span& s = trees[0].spans[0];
   EXPECT_EQ(s.trace_id, "");
   EXPECT_EQ(s.span_id, "");
   EXPECT_EQ(s.parent_span_id, "");
