@@ -192,7 +192,7 @@ export class QueryCard {
     }
     box.classList.remove('no-chart');
     if (typeof Chart === 'undefined') {
-      note.textContent = 'chart.js did not load (/static/chart.js): charts are off';
+      note.textContent = window.pivotChartMissing || 'chart.js did not load (/static/chart.js): charts are off';
       return;
     }
     const all = this.chartedGroups();
