@@ -38,9 +38,10 @@ const kBad = `From incr In DataNodeMetrics.incrBytesRead
 Select SUM(incr.delta2)`;
 const kApps = ['FSread', 'HBase', 'MapReduce'];
 
+// Skips before anything started; once processes run, main() stops them first.
+class Skip extends Error {}
 function skip(why) {
-  console.log(`SKIP dashboard.test: ${why}`);
-  process.exit(kSkip);
+  throw new Skip(why);
 }
 
 function log(msg) {
@@ -346,23 +347,29 @@ async function run(chromium, dir) {
 }
 
 async function main() {
-  checkPrerequisites();
-  const chromium = await loadPlaywright();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pivot-dashboard-'));
+  let dir = null;
   let failed = null;
   try {
+    checkPrerequisites();
+    const chromium = await loadPlaywright();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pivot-dashboard-'));
     await run(chromium, dir);
   } catch (e) {
     failed = e;
   }
   await stopAll();
+  if (failed instanceof Skip) {
+    console.log(`SKIP dashboard.test: ${failed.message}`);
+    if (dir) fs.rmSync(dir, {recursive: true, force: true});
+    process.exit(kSkip);
+  }
   if (failed) {
     console.log(`FAIL dashboard.test: ${failed.stack || failed}`);
     for (const f of ['serve.out', 'serve-again.out', 'cluster.out']) {
-      const p = path.join(dir, f);
-      if (fs.existsSync(p)) console.log(`--- ${f}\n${fs.readFileSync(p, 'utf8').slice(-4000)}`);
+      const p = dir && path.join(dir, f);
+      if (p && fs.existsSync(p)) console.log(`--- ${f}\n${fs.readFileSync(p, 'utf8').slice(-4000)}`);
     }
-    console.log(`(kept ${dir})`);
+    if (dir) console.log(`(kept ${dir})`);
     process.exit(1);
   }
   fs.rmSync(dir, {recursive: true, force: true});
