@@ -58,6 +58,11 @@ TEST_F(ServeDashboardTest, PageModulesAndChartLibraryWithTheirTypes) {
     EXPECT_EQ(r->get_header_value("Cache-Control"), "no-cache") << w.path;
     EXPECT_EQ(r->get_header_value("X-Content-Type-Options"), "nosniff") << w.path;
   }
+  auto page = c->Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->get_header_value("Content-Security-Policy"),
+            "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors "
+            "'none'");
   auto r = c->Get("/nope.js");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404);

@@ -21,6 +21,12 @@ constexpr std::string_view kNoChartJs =
     "window.pivotChartMissing = 'no chart: this pivot was built without its chart library "
     "(Debian libjs-chart.js); the table has the totals';\n";
 
+// The page may load and talk to serve only: nothing from another site can
+// run in it (no CDN, by rule rather than by care), and no other site may
+// frame it to have its Stop buttons clicked.
+constexpr const char* kPagePolicy =
+    "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 struct Asset {
   std::string_view body;
   std::string content_type;
@@ -39,6 +45,7 @@ void send_asset(const Asset& a, const httplib::Request& req, httplib::Response& 
   res.set_header("Cache-Control", "no-cache");
   res.set_header("ETag", a.etag);
   res.set_header("X-Content-Type-Options", "nosniff");
+  if (a.content_type.starts_with("text/html")) res.set_header("Content-Security-Policy", kPagePolicy);
   if (req.get_header_value("If-None-Match").find(a.etag) != std::string::npos) {
     res.status = 304;
     return;

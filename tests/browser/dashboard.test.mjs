@@ -340,7 +340,7 @@ async function run(chromium, dir) {
     await checkPauseResume(page);
     serve = await checkServeRestart(page, dir, serve);
     await checkStop(page, serveUrl);
-    expect(pageErrors.length === 0, `no errors in the page, got ${pageErrors.join('; ')}`);
+    expect(pageErrors.length === 0, `no errors in the page, got ${pageErrors.length}: ${[...new Set(pageErrors)].join('; ')}`);
   } finally {
     await browser.close();
   }

@@ -7,6 +7,7 @@ export function el(tag, attrs = {}, ...children) {
   for (const [k, v] of Object.entries(attrs)) {
     if (k === 'class') node.className = v;
     else if (k === 'text') node.textContent = v;
+    else if (k === 'style') node.style.cssText = v;  // a style attribute would break serve's CSP
     else node.setAttribute(k, v);
   }
   for (const c of children) node.append(c);
