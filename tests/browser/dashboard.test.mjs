@@ -38,7 +38,7 @@ const kBad = `From incr In DataNodeMetrics.incrBytesRead
 Select SUM(incr.delta2)`;
 const kApps = ['FSread', 'HBase', 'MapReduce'];
 
-// Skips before anything started; once processes run, main() stops them first.
+// Thrown, so that main() stops whatever runs already before it exits 77.
 class Skip extends Error {}
 function skip(why) {
   throw new Skip(why);
