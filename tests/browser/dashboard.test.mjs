@@ -2,7 +2,8 @@
 // a minidfs cluster and a real `pivot serve` on it, the page loaded from serve
 // itself, installs the seed query from its editor, charts the three client
 // applications with the totals the clients recorded (minidfs' ground truth),
-// puts a bad query's error at its line and column, pauses and resumes it,
+// shows the totals and says so when Chart.js is missing, puts a bad query's
+// error at its line and column, pauses and resumes it,
 // carries on through a restart of serve, and stops the query until the agents
 // drop it.
 //
@@ -251,6 +252,23 @@ async function checkTotals(page, serveUrl, truth) {
   log(`table, chart and API = ground truth: ${JSON.stringify(truth)}`);
 }
 
+// A pivot built without Chart.js serves a /static/chart.js that only sets
+// window.pivotChartMissing (src/serve/dashboard.cc): the page says so in the
+// card, and its table still has the totals.
+async function checkWithoutChartJs(browser, serveUrl, truth, pageErrors) {
+  const page = await browser.newPage({viewport: {width: 1440, height: 1000}});
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const note = 'no chart: built without its chart library (the test)';
+  await page.route('**/static/chart.js', (r) => r.fulfill({contentType: 'text/javascript; charset=utf-8',
+                                                          body: `window.pivotChartMissing = ${JSON.stringify(note)};\n`}));
+  await page.goto(serveUrl + '/');
+  await waitFor('the table without Chart.js', async () => same(await tableTotals(page), truth), 10000);
+  const shown = await page.textContent('[data-query=seed] .chart-note');
+  expect(shown === note, `the card to say "${note}", got "${shown}"`);
+  await page.close();
+  log('without Chart.js: the card says so, and the table has the totals');
+}
+
 // The agents' queries in the page's table, once every agent shows n.
 function agentQueries(page, n) {
   return page.waitForFunction((n) => {
@@ -337,6 +355,7 @@ async function run(chromium, dir) {
     await checkTotals(page, serveUrl, truth);
     await page.screenshot({path: screenshot});
     log(`screenshot: ${screenshot}`);
+    await checkWithoutChartJs(browser, serveUrl, truth, pageErrors);
     await checkPauseResume(page);
     serve = await checkServeRestart(page, dir, serve);
     await checkStop(page, serveUrl);
