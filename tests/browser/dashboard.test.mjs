@@ -3,9 +3,8 @@
 // itself, installs the seed query from its editor, charts the three client
 // applications with the totals the clients recorded (minidfs' ground truth),
 // shows the totals and says so when Chart.js is missing, puts a bad query's
-// error at its line and column, pauses and resumes it,
-// carries on through a restart of serve, and stops the query until the agents
-// drop it.
+// error at its line and column, pauses and resumes it, carries on through a
+// restart of serve, and stops the query until the agents drop it.
 //
 //   cd tests/browser && npm ci && PIVOT_BUILD=../../build/release node dashboard.test.mjs
 //
