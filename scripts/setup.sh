@@ -18,6 +18,8 @@ packages=(
   prometheus          # the real Prometheus that scrapes pivot serve in the release tests
   libjs-chart.js      # Chart.js, bundled with serve's dashboard (web/dashboard)
   chromium nodejs npm # the dashboard's browser test (tests/browser; CTest runs npm ci there)
+  libgrpc++-dev protobuf-compiler protobuf-compiler-grpc  # examples/grpc (release preset)
+  help2man            # the man page, from each command's --help
 )
 perf_packages=()
 [ "${1:-}" = perf ] && perf_packages=(liblttng-ust-dev lttng-tools systemtap-sdt-dev valgrind gnuplot-nox)

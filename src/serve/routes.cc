@@ -72,7 +72,7 @@ void post_explain(Server::Impl& s, const httplib::Request& req, httplib::Respons
   if (!plan) return send_error(res, 400, plan.error());
   Json queries = Json::array();
   for (const planner::QueryPlan& q : plan->queries) {
-    queries.push_back({{"label", q.label}, {"columns", columns_json(describe_columns(q))}});
+    queries.push_back({{"label", q.label}, {"columns", columns_json(frontend::describe_columns(q))}});
   }
   send_json(res, 200,
             Json{{"advice", plan->explain()}, {"queries", queries}, {"agents", view->agents.size()}});
