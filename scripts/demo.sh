@@ -22,7 +22,8 @@ esac
 
 scripts/setup.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target minidfs pivot_cli
+# pivot_installed: what `cmake --install build/release` needs, as README says.
+cmake --build --preset release --target minidfs pivot_installed
 
 seconds="${DEMO_SECONDS:-10}"
 run=$(mktemp -d /tmp/pivot-demo.XXXXXX)
