@@ -188,9 +188,6 @@ int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format form
   // --duration 5 ends after 5 s.
   const int64_t until = pivot::internal::steady_ms() + static_cast<int64_t>(duration_s * 1000);
   if (duration_s > 0) fe.set_stop_at(until);
-  // False once stdout is gone (`pivot query ... | head -1`): SIGPIPE is
-  // ignored, so the write fails instead, and the query is uninstalled
-  // before pivot exits rather than left to its lease.
   // On a terminal the table is redrawn in place, with rates and the latest
   // warnings under it; into a pipe every format streams: a table, CSV rows
   // or a JSON line per interval, the last one the final answer.
@@ -199,6 +196,9 @@ int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format form
                        : std::vector<pivot::frontend::Column>{};
   std::deque<std::string> warnings;  // the latest, for the live view
   bool csv_started = false;
+  // False once stdout is gone (`pivot query ... | head -1`): SIGPIPE is
+  // ignored, so the write fails instead, and the query is uninstalled
+  // before pivot exits rather than left to its lease.
   auto report = [&](const pivot::frontend::Snapshot& s) {
     for (const auto& e : s.events) {
       std::cerr << "pivot: " << e << "\n";
