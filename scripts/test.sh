@@ -41,6 +41,8 @@ for preset in "${presets[@]}"; do
     build/install-consumer/consumer_cmake
     build/install-consumer/consumer_pkgconfig
     rm -rf "$prefix" build/install-consumer
+    echo "--- the docs' commands: the tutorial as a reader runs it, README's install line"
+    scripts/docs.sh
   fi
 done
 echo "=== all passed: ${presets[*]}"

@@ -31,7 +31,7 @@ constexpr std::string_view kColumnKey = "pivot.column";
 std::vector<std::string> group_keys(const QueryMetrics& q) {
   std::vector<std::string> keys(q.columns.size());
   for (size_t i = 0; i < q.columns.size(); ++i) {
-    if (q.columns[i].role != planner::Column::kGroup) continue;
+    if (q.columns[i].role != frontend::Column::kGroup) continue;
     const std::string& name = q.columns[i].name;
     keys[i] = name == kQueryKey || name == kColumnKey ? "group." + name : name;
   }
@@ -58,7 +58,7 @@ void add_column_points(MetricsRequest& r, const QueryMetrics& q, size_t column, 
 
 bool has_metrics(const QueryMetrics& query) {
   for (const auto& c : query.columns) {
-    if (c.role == planner::Column::kAggregate) return true;
+    if (c.role == frontend::Column::kAggregate) return true;
   }
   return false;
 }
@@ -75,7 +75,7 @@ std::string encode_query_metrics(const QueryMetrics& q, const ResultTable& total
   for (const MetricOf& m : kMetrics) {
     bool begun = false;
     for (size_t c = 0; c < q.columns.size(); ++c) {
-      if (q.columns[c].role != planner::Column::kAggregate || q.columns[c].fn != m.fn) continue;
+      if (q.columns[c].role != frontend::Column::kAggregate || q.columns[c].fn != m.fn) continue;
       if (!begun) r.begin_metric(m.name, m.description, m.kind);
       begun = true;
       add_column_points(r, q, c, total, keys, start_ns, time_ns);

@@ -1,7 +1,7 @@
 // Query results as OTLP metrics: what `pivot query --otlp URL` and
 // `pivot serve --otlp URL` send to URL/v1/metrics. Not public API.
 //
-//   QueryMetrics m{"seed", planner::describe_columns(*fe.shown_query())};
+//   QueryMetrics m{"seed", frontend::describe_columns(*fe.shown_query())};
 //   std::string body = encode_query_metrics(m, snapshot.total, start_ns, now_ns, "pivot", &points);
 //   exporter.send(std::move(body), points);
 //
@@ -31,14 +31,14 @@
 #include <string_view>
 #include <vector>
 
+#include "frontend/columns.h"
 #include "pivot/result_table.h"
-#include "planner/columns.h"
 
 namespace pivot::otlp {
 
 struct QueryMetrics {
-  std::string name;                      // the query's name or label
-  std::vector<planner::Column> columns;  // of the result, in its order
+  std::string name;                       // the query's name or label
+  std::vector<frontend::Column> columns;  // of the result, in its order
 };
 
 // One ExportMetricsServiceRequest with the query's points; *points (if

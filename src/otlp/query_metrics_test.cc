@@ -8,7 +8,7 @@ namespace pivot::otlp {
 namespace {
 
 using aggregate::AggFn;
-using planner::Column;
+using frontend::Column;
 
 QueryMetrics seed() {
   return {"seed",

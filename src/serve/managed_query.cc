@@ -216,7 +216,8 @@ void ManagedQuery::on_installed(frontend::Frontend& fe, std::vector<std::string>
     std::lock_guard<std::mutex> lock(mu_);
     status_.error = Error();
     status_.notes = std::move(notes);
-    status_.columns = fe.shown_query() ? describe_columns(*fe.shown_query()) : std::vector<Column>{};
+    status_.columns =
+        fe.shown_query() ? frontend::describe_columns(*fe.shown_query()) : std::vector<frontend::Column>{};
     status_.total = ResultTable{};
     if (fe.shown_query()) status_.total.columns = fe.shown_query()->columns;
     status_.agents = fe.installed_agents();

@@ -29,10 +29,10 @@
 #include <thread>
 #include <vector>
 
+#include "frontend/columns.h"
 #include "frontend/frontend.h"
 #include "otlp/http_exporter.h"
 #include "pivot/result_table.h"
-#include "serve/columns.h"
 #include "serve/event_hub.h"
 #include "serve/limits.h"
 #include "serve/link_factory.h"
@@ -60,9 +60,9 @@ struct QueryEvent {
 struct QueryStatus {
   QuerySpec spec;
   QueryState state = QueryState::kStarting;
-  Error error;                     // of the last failed install (line:column for query text)
-  std::vector<std::string> notes;  // what the last install said (agents that refused, skipped)
-  std::vector<Column> columns;     // empty until the query compiled
+  Error error;                            // of the last failed install (line:column for query text)
+  std::vector<std::string> notes;         // what the last install said (agents that refused, skipped)
+  std::vector<frontend::Column> columns;  // empty until the query compiled
   ResultTable total;
   int agents = 0;
   int64_t started_ms = 0;  // wall clock of the last successful install

@@ -22,9 +22,9 @@
 #include <utility>
 #include <vector>
 
+#include "frontend/columns.h"
 #include "pivot/otlp.h"
 #include "pivot/result_table.h"
-#include "serve/columns.h"
 
 namespace pivot::serve {
 
@@ -32,7 +32,7 @@ namespace pivot::serve {
 struct QueryMetrics {
   std::string name;
   bool running = false;
-  std::vector<Column> columns;  // of `total`; empty until the query has compiled
+  std::vector<frontend::Column> columns;  // of `total`; empty until the query has compiled
   ResultTable total;
   int agents = 0;
   int64_t install_ms = 0;

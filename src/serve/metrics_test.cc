@@ -5,8 +5,10 @@
 namespace pivot::serve {
 namespace {
 
-Column group(std::string name) { return {std::move(name), Column::kGroup}; }
-Column agg(std::string name, aggregate::AggFn fn) { return {std::move(name), Column::kAggregate, fn}; }
+frontend::Column group(std::string name) { return {std::move(name), frontend::Column::kGroup}; }
+frontend::Column agg(std::string name, aggregate::AggFn fn) {
+  return {std::move(name), frontend::Column::kAggregate, fn};
+}
 
 QueryMetrics seed() {
   QueryMetrics q;

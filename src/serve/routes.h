@@ -37,6 +37,8 @@ struct Server::Impl {
 };
 
 void add_routes(Server::Impl& s);
+// GET / and the dashboard's files (dashboard.cc).
+void add_dashboard_routes(Server::Impl& s);
 // GET /api/stream: Server-Sent Events (stream.cc).
 void add_stream_route(Server::Impl& s);
 

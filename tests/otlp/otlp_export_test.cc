@@ -495,7 +495,7 @@ TEST(OtlpQuery, PivotServeSendsEveryManagedQuerysTotalAsMetrics) {
 TEST(OtlpMetrics, GaugesDoublesAndEveryAttributeTypeAsDocumented) {
   if (std::string why = decode_unavailable(); !why.empty()) GTEST_SKIP() << why;
   using aggregate::AggFn;
-  using planner::Column;
+  using frontend::Column;
   const otlp::QueryMetrics q{"lat",
                              {{"x.host", Column::kGroup},
                               {"pivot.query", Column::kGroup},  // meets pivot's own key: group.pivot.query

@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "usage.h"
+
 #ifdef PIVOT_HAVE_SERVE
 #include "remote.h"
 #include "serve/auth.h"
@@ -11,9 +13,9 @@ namespace pivot::cli {
 
 namespace {
 
-int fail(const std::string& message) {
+int fail(const std::string& message, int code = kExitError) {
   std::cerr << "pivot: " << message << "\n";
-  return 2;
+  return code;
 }
 
 }  // namespace
@@ -33,8 +35,12 @@ void ServeCommands::add_to(CLI::App& app, CLI::App& query) {
                      "HOST:PORT to serve HTTP on (default 127.0.0.1:9464; off loopback it needs a token)");
   serve_->add_option("--state", state_path_,
                      "where the managed queries are kept (default RUNTIME_DIR/serve-state.json)");
-  serve_->add_option("--window", window_s_, "seconds of recent intervals kept per query (default 3600)")
-      ->check(CLI::Range(1.0, 7.0 * 86400));
+  serve_
+      ->add_option("--window", window_s_,
+                   "how long recent intervals are kept per query (a bare number is seconds; default 1h)")
+      ->transform(duration_s())
+      ->check(CLI::Range(1.0, 7.0 * 86400))
+      ->option_text("DURATION");
   serve_
       ->add_option("--window-intervals", window_intervals_,
                    "at most this many recent intervals per query (default 3600)")
@@ -90,7 +96,8 @@ int ServeCommands::run(const std::string& transport, const std::string& runtime_
   if (duration_s > 0 || format != "table") {
     return fail(
         "--duration and --format are for a query in this terminal; a detached one runs until "
-        "`pivot stop NAME`");
+        "`pivot stop NAME`",
+        kExitUsage);
   }
   auto text = query_text();
   if (!text) return fail(text.error().message());

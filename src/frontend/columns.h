@@ -1,8 +1,8 @@
 // What each column of a query's result is: a GroupBy key, an aggregate (and
-// which), or a plain value of a query without aggregation. pivot serve's
-// /metrics makes keys into labels and aggregates into samples, its JSON API
-// says it so a dashboard knows what to chart, and OTLP export makes keys
-// into data point attributes and aggregates into metrics.
+// which), or a plain value of a query without aggregation. serve's /metrics
+// makes keys into labels and aggregates into samples, and its JSON API says
+// it so a dashboard knows what to chart; `pivot query`'s live view shows
+// rates of counts and sums.
 #pragma once
 
 #include <string>
@@ -11,7 +11,7 @@
 #include "aggregate/partial.h"
 #include "planner/planner.h"
 
-namespace pivot::planner {
+namespace pivot::frontend {
 
 struct Column {
   enum Role { kGroup, kAggregate, kValue };
@@ -20,11 +20,11 @@ struct Column {
   aggregate::AggFn fn = aggregate::AggFn::kCount;  // for kAggregate
 };
 
-std::vector<Column> describe_columns(const QueryPlan& plan);
+std::vector<Column> describe_columns(const planner::QueryPlan& plan);
 
 // "group", "aggregate" or "value".
 const char* role_name(Column::Role r);
 // "count", "sum", "min", "max" or "avg".
 const char* agg_name(aggregate::AggFn fn);
 
-}  // namespace pivot::planner
+}  // namespace pivot::frontend

@@ -1,8 +1,8 @@
-#include "planner/columns.h"
+#include "frontend/columns.h"
 
-namespace pivot::planner {
+namespace pivot::frontend {
 
-std::vector<Column> describe_columns(const QueryPlan& plan) {
+std::vector<Column> describe_columns(const planner::QueryPlan& plan) {
   // A partial's row holds the keys first, then one state per aggregate;
   // column_index says where each result column comes from.
   std::vector<Column> out;
@@ -43,4 +43,4 @@ const char* agg_name(aggregate::AggFn fn) {
   return "count";
 }
 
-}  // namespace pivot::planner
+}  // namespace pivot::frontend
