@@ -5,6 +5,7 @@
 // the whole cluster switches with PIVOT_TRANSPORT alone).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -65,11 +66,21 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
   argv.insert(argv.end(), transport_flags.begin(), transport_flags.end());
   argv.insert(argv.end(), {"query", "--format", "json", "--interval", "200", latency});
   frontends.push_back(std::make_unique<Subprocess>(argv));
+  // Top-k: Q1's two datanodes that served the most bytes, ordered and cut
+  // after the merge.
+  const std::string top2 = *minidfs::truth::query_text("Q1") + " OrderBy SUM(incr.delta) Desc Limit 2";
+  argv.back() = top2;
+  frontends.push_back(std::make_unique<Subprocess>(argv));
+  const size_t kLatency = ids.size(), kTop2 = ids.size() + 1;
   for (size_t i = 0; i < frontends.size(); ++i) {
     if (frontends[i]->wait_err("query installed on 7 agents")) continue;
     std::string said;
     for (const std::string& l : frontends[i]->rest_err(1000)) said += "\n  " + l;
-    FAIL() << "the frontend of " << (i < ids.size() ? ids[i] : "L") << " did not start; it said:" << said;
+    FAIL() << "the frontend of "
+           << (i < ids.size()  ? ids[i]
+               : i == kLatency ? "L"
+                               : "top2")
+           << " did not start; it said:" << said;
   }
 
   if (!transport.empty()) {
@@ -110,10 +121,17 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
     EXPECT_FALSE(want->rows.empty()) << ids[i];
   }
   // L: one latency per RPC, none negative.
-  const Json& rows = totals.back()["rows"];
+  const Json& rows = totals[kLatency]["rows"];
   EXPECT_EQ(static_cast<int64_t>(rows.size()), minidfs::truth::rpc_count(*records))
-      << "its frontend said:" << stderrs.back();
+      << "its frontend said:" << stderrs[kLatency];
   for (const Json& r : rows) EXPECT_GE(r[0].get<int64_t>(), 0);
+  // top2: the truth's Q1 rows by bytes, most first (ties in value order), the first two.
+  auto q1 = minidfs::truth::expected(*records, "Q1");
+  ASSERT_TRUE(q1);
+  std::stable_sort(q1->rows.begin(), q1->rows.end(),
+                   [](const auto& a, const auto& b) { return b[1] < a[1]; });
+  q1->rows.resize(std::min<size_t>(q1->rows.size(), 2));
+  EXPECT_EQ(totals[kTop2], Json::parse(q1->to_json())) << "its frontend said:" << stderrs[kTop2];
   if (!::testing::Test::HasFailure()) (void)!system(("rm -rf '" + dir + "'").c_str());
 }
 

@@ -100,6 +100,8 @@ class Generator {
       auto [is_key, index] = b_.columns[i];
       out.column_index.push_back(is_key ? index : static_cast<uint32_t>(b_.keys.size()) + index);
     }
+    for (auto [column, desc] : b_.order) out.order.push_back({column, desc});
+    out.limit = q.limit;
   }
 
   std::string bag_name(int n) const { return b_.flat->label + "." + b_.nodes[n].var; }

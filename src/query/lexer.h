@@ -93,6 +93,11 @@ enum class Keyword : uint8_t {
   kEntry,
   kReturn,
   kExports,
+  kOrderBy,
+  kOrder,
+  kLimit,
+  kDesc,
+  kAsc,
 };
 
 // The keyword `word` spells (any case), or kNone.

@@ -146,6 +146,11 @@ class Parser {
   bool parse_join_source(Join& j);
   bool parse_join_count(Join& j, const Token& mode);
   bool parse_select(Query& q);
+  bool at_order_by() const {
+    return at(Keyword::kOrderBy) || (at(Keyword::kOrder) && ahead(1).is(Keyword::kBy));
+  }
+  bool parse_order_and_limit(Query& q);
+  bool parse_limit(Query& q);
 
   // --- tracepoint definitions
   bool parse_tracepoint(Program& p);
@@ -413,6 +418,10 @@ bool Parser::parse_clause_error(Clause last) {
       at_named_query()) {
     return fail(t.pos, "query has no Select clause");
   }
+  if (at_order_by() || t.is(Keyword::kLimit)) {
+    return fail(t.pos, std::string(t.is(Keyword::kLimit) ? "Limit" : "OrderBy") +
+                           " must come after Select; OrderBy and Limit end a query");
+  }
   switch (last) {
     case Clause::kNone:
     case Clause::kJoin: return expected("Join, Where, Let, GroupBy or Select");
@@ -542,6 +551,50 @@ bool Parser::parse_select(Query& q) {
     }
     q.select.push_back(std::move(item));
   } while (accept(TokenKind::kComma));
+  return parse_order_and_limit(q);
+}
+
+// [OrderBy expr [Desc|Asc] {, ...}] [Limit N], after the Select items.
+bool Parser::parse_order_and_limit(Query& q) {
+  if (at_named_query()) return true;  // a query named OrderBy or Limit comes next
+  if (at_order_by()) {
+    const Token& kw = advance();
+    q.order_by_pos = kw.pos;
+    if (kw.is(Keyword::kOrder)) advance();  // By
+    do {
+      OrderItem item;
+      if (at(Keyword::kLimit) || at(TokenKind::kEnd) || at(TokenKind::kSemicolon)) {
+        return expected("a Select item to order by");
+      }
+      item.expr = parse_expr().expr;
+      if (!item.expr) return false;
+      if (at(Keyword::kDesc) || at(Keyword::kAsc)) item.desc = advance().is(Keyword::kDesc);
+      q.order_by.push_back(std::move(item));
+    } while (accept(TokenKind::kComma));
+    if (at_order_by())
+      return fail(cur().pos, "duplicate OrderBy clause; list every key in one OrderBy, separated by ','");
+  }
+  if (at(Keyword::kLimit) && !at_named_query() && !parse_limit(q)) return false;
+  if (at_order_by()) return fail(cur().pos, "OrderBy must come before Limit");
+  if (at(Keyword::kOrder) && !at_named_query()) {
+    advance();
+    return expected("'By'", "Order");
+  }
+  if (at(Keyword::kLimit)) return fail(cur().pos, "duplicate Limit clause");
+  return true;
+}
+
+// Limit N (at the Limit keyword).
+bool Parser::parse_limit(Query& q) {
+  q.limit_pos = advance().pos;
+  const Token& t = cur();
+  if (t.kind == TokenKind::kError) return fail(t.pos, t.string_value);
+  if (t.kind != TokenKind::kInt || t.int_value < 1 || t.int_value > static_cast<uint64_t>(kMaxLimit)) {
+    return fail(t.pos, "Limit needs a row count, an integer from 1 to " + std::to_string(kMaxLimit) +
+                           (t.kind == TokenKind::kEnd ? std::string() : ", found " + describe(t)));
+  }
+  q.limit = static_cast<int64_t>(t.int_value);
+  advance();
   return true;
 }
 
@@ -842,7 +895,7 @@ Node Parser::parse_aggregate() {
 // `name(` where name is not an aggregate: the aggregates, and the closest.
 void Parser::unknown_function(const Token& name) {
   std::vector<std::string> aggregates;
-  for (int k = static_cast<int>(Keyword::kFrom); k <= static_cast<int>(Keyword::kExports); ++k) {
+  for (int k = static_cast<int>(Keyword::kFrom); k <= static_cast<int>(Keyword::kAsc); ++k) {
     if (aggregate_of(static_cast<Keyword>(k)))
       aggregates.emplace_back(keyword_spelling(static_cast<Keyword>(k)));
   }

@@ -64,7 +64,8 @@ std::string live_view(const frontend::Snapshot& s, const std::vector<frontend::C
       return key;
     };
     std::map<std::vector<Value>, const std::vector<Value>*> interval;
-    for (const auto& row : s.interval.rows) interval[key_of(row)] = &row;
+    const ResultTable& rates_from = s.interval_all.columns.empty() ? s.interval : s.interval_all;
+    for (const auto& row : rates_from.rows) interval[key_of(row)] = &row;
     const double seconds = static_cast<double>(interval_ms) / 1000;
     ResultTable& t = view.total;
     t.columns.clear();
