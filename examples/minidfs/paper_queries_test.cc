@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "aggregate/distribution.h"
 #include "support/files.h"
 #include "support/nats_server.h"
 #include "support/subprocess.h"
@@ -71,7 +72,14 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
   const std::string top2 = *minidfs::truth::query_text("Q1") + " OrderBy SUM(incr.delta) Desc Limit 2";
   argv.back() = top2;
   frontends.push_back(std::make_unique<Subprocess>(argv));
-  const size_t kLatency = ids.size(), kTop2 = ids.size() + 1;
+  // The latency distribution: HIST and LHIST over the same latencies L lists
+  // one by one, merged from seven agents.
+  argv.back() =
+      "From response In SendResponse Join request In MostRecent(ReceiveRequest) On request -> response "
+      "Let lat = response.timestamp - request.timestamp "
+      "Select HIST(lat), LHIST(lat / 1000, 0, 10000, 250), COUNT";
+  frontends.push_back(std::make_unique<Subprocess>(argv));
+  const size_t kLatency = ids.size(), kTop2 = ids.size() + 1, kHist = ids.size() + 2;
   for (size_t i = 0; i < frontends.size(); ++i) {
     if (frontends[i]->wait_err("query installed on 7 agents")) continue;
     std::string said;
@@ -79,7 +87,8 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
     FAIL() << "the frontend of "
            << (i < ids.size()  ? ids[i]
                : i == kLatency ? "L"
-                               : "top2")
+               : i == kTop2    ? "top2"
+                               : "hist")
            << " did not start; it said:" << said;
   }
 
@@ -132,6 +141,20 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
                    [](const auto& a, const auto& b) { return b[1] < a[1]; });
   q1->rows.resize(std::min<size_t>(q1->rows.size(), 2));
   EXPECT_EQ(totals[kTop2], Json::parse(q1->to_json())) << "its frontend said:" << stderrs[kTop2];
+  // hist: the histograms of L's latencies, bucket for bucket.
+  pivot::aggregate::DistParams hist = pivot::aggregate::hist_params(),
+                               lhist = pivot::aggregate::lhist_params(0, 10000, 250);
+  pivot::aggregate::Dist want_hist, want_lhist;
+  for (const Json& r : rows) {
+    int64_t ns = r[0].get<int64_t>();
+    want_hist.add(hist, pivot::Value(ns), 1);
+    want_lhist.add(lhist, pivot::Value(ns / 1000), 1);
+  }
+  const Json& got = totals[kHist]["rows"];
+  ASSERT_EQ(got.size(), 1u) << "its frontend said:" << stderrs[kHist];
+  EXPECT_EQ(got[0][0], Json::parse(want_hist.to_json(hist)));
+  EXPECT_EQ(got[0][1], Json::parse(want_lhist.to_json(lhist)));
+  EXPECT_EQ(got[0][2], static_cast<int64_t>(rows.size()));
   if (!::testing::Test::HasFailure()) (void)!system(("rm -rf '" + dir + "'").c_str());
 }
 

@@ -270,10 +270,13 @@ class Binder {
           case query::AggFn::kCount: return Type::kInt;
           case query::AggFn::kSum:
           case query::AggFn::kAvg:
+          case query::AggFn::kHist:
+          case query::AggFn::kLhist:
             if (!is_number(*t) && *t != Type::kNull) {
               return error(e.args[0]->pos, std::string(query::agg_name(e.agg)) + " needs numbers, but " +
                                                describe(*e.args[0], *t));
             }
+            if (e.agg == query::AggFn::kHist || e.agg == query::AggFn::kLhist) return Type::kString;
             return e.agg == query::AggFn::kAvg ? Type::kDouble : *t;
           default: return *t;
         }

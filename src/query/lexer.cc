@@ -14,7 +14,7 @@ struct KeywordEntry {
   Keyword keyword;
 };
 
-constexpr std::array<KeywordEntry, 37> kKeywords = {{
+constexpr std::array<KeywordEntry, 39> kKeywords = {{
     {"From", Keyword::kFrom},
     {"In", Keyword::kIn},
     {"Join", Keyword::kJoin},
@@ -52,6 +52,8 @@ constexpr std::array<KeywordEntry, 37> kKeywords = {{
     {"Limit", Keyword::kLimit},
     {"Desc", Keyword::kDesc},
     {"Asc", Keyword::kAsc},
+    {"HIST", Keyword::kHist},
+    {"LHIST", Keyword::kLhist},
 }};
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }

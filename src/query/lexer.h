@@ -98,6 +98,8 @@ enum class Keyword : uint8_t {
   kLimit,
   kDesc,
   kAsc,
+  kHist,
+  kLhist,
 };
 
 // The keyword `word` spells (any case), or kNone.

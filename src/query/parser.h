@@ -39,6 +39,8 @@ inline constexpr size_t kMaxQueryBytes = size_t{1} << 20;
 inline constexpr int64_t kMaxJoinCount = 1000000;
 // Limit N keeps 1 to this many rows.
 inline constexpr int64_t kMaxLimit = 10000000;
+// LHIST(x, min, max, step) has at most this many buckets between min and max.
+inline constexpr int64_t kMaxLhistBuckets = 1000;
 // Tracepoint exports name arguments arg0 to this.
 inline constexpr int kMaxArgIndex = 255;
 

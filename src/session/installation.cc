@@ -164,6 +164,13 @@ ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& p
     t.rows.push_back(std::move(out));
   }
   order_and_limit(plan, t.rows, limit);
+  for (uint32_t i = 0; i < plan.column_index.size(); ++i) {
+    uint32_t at = plan.column_index[i];
+    if (!plan.shape.raw && at >= plan.shape.keys && at - plan.shape.keys < plan.shape.aggs.size() &&
+        aggregate::is_distribution(plan.shape.aggs[at - plan.shape.keys])) {
+      t.distribution_columns.push_back(i);
+    }
+  }
   t.dropped = partial.dropped();
   t.incomplete = partial.incomplete() || t.dropped > 0;
   if (!plan.shape.raw) t.max_groups = plan.shape.group_cap;
