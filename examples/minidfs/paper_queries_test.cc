@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "aggregate/distribution.h"
@@ -72,14 +73,19 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
   const std::string top2 = *minidfs::truth::query_text("Q1") + " OrderBy SUM(incr.delta) Desc Limit 2";
   argv.back() = top2;
   frontends.push_back(std::make_unique<Subprocess>(argv));
-  // The latency distribution: HIST and LHIST over the same latencies L lists
-  // one by one, merged from seven agents.
+  // Distributions: bytes per read on each datanode (exact against the
+  // truth), and of request latency (which the truth does not record; each
+  // query reads its own timestamps, so L's rows cannot be its truth either).
+  argv.back() =
+      "From incr In DataNodeMetrics.incrBytesRead GroupBy incr.host "
+      "Select incr.host, HIST(incr.delta), LHIST(incr.delta, 0, 65536, 4096)";
+  frontends.push_back(std::make_unique<Subprocess>(argv));
   argv.back() =
       "From response In SendResponse Join request In MostRecent(ReceiveRequest) On request -> response "
-      "Let lat = response.timestamp - request.timestamp "
-      "Select HIST(lat), LHIST(lat / 1000, 0, 10000, 250), COUNT";
+      "Let lat = response.timestamp - request.timestamp Select HIST(lat), COUNT, MIN(lat), MAX(lat)";
   frontends.push_back(std::make_unique<Subprocess>(argv));
-  const size_t kLatency = ids.size(), kTop2 = ids.size() + 1, kHist = ids.size() + 2;
+  const size_t kLatency = ids.size(), kTop2 = ids.size() + 1, kHist = ids.size() + 2,
+               kLatencyHist = ids.size() + 3;
   for (size_t i = 0; i < frontends.size(); ++i) {
     if (frontends[i]->wait_err("query installed on 7 agents")) continue;
     std::string said;
@@ -88,7 +94,8 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
            << (i < ids.size()  ? ids[i]
                : i == kLatency ? "L"
                : i == kTop2    ? "top2"
-                               : "hist")
+               : i == kHist    ? "hist"
+                               : "latency hist")
            << " did not start; it said:" << said;
   }
 
@@ -141,20 +148,39 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
                    [](const auto& a, const auto& b) { return b[1] < a[1]; });
   q1->rows.resize(std::min<size_t>(q1->rows.size(), 2));
   EXPECT_EQ(totals[kTop2], Json::parse(q1->to_json())) << "its frontend said:" << stderrs[kTop2];
-  // hist: the histograms of L's latencies, bucket for bucket.
+  // hist: each datanode's HIST and LHIST of the bytes of its reads, bucket
+  // for bucket as the clients recorded them.
   pivot::aggregate::DistParams hist = pivot::aggregate::hist_params(),
-                               lhist = pivot::aggregate::lhist_params(0, 10000, 250);
-  pivot::aggregate::Dist want_hist, want_lhist;
-  for (const Json& r : rows) {
-    int64_t ns = r[0].get<int64_t>();
-    want_hist.add(hist, pivot::Value(ns), 1);
-    want_lhist.add(lhist, pivot::Value(ns / 1000), 1);
+                               lhist = pivot::aggregate::lhist_params(0, 65536, 4096);
+  std::map<std::string, std::pair<pivot::aggregate::Dist, pivot::aggregate::Dist>> by_host;
+  for (const auto& client : *records) {
+    for (const auto& op : client.ops) {
+      for (const auto& read : op.reads) {
+        by_host[read.datanode].first.add(hist, pivot::Value(read.bytes), 1);
+        by_host[read.datanode].second.add(lhist, pivot::Value(read.bytes), 1);
+      }
+    }
   }
-  const Json& got = totals[kHist]["rows"];
-  ASSERT_EQ(got.size(), 1u) << "its frontend said:" << stderrs[kHist];
-  EXPECT_EQ(got[0][0], Json::parse(want_hist.to_json(hist)));
-  EXPECT_EQ(got[0][1], Json::parse(want_lhist.to_json(lhist)));
-  EXPECT_EQ(got[0][2], static_cast<int64_t>(rows.size()));
+  Json want = Json::array();
+  for (const auto& [host, d] : by_host) {
+    want.push_back(
+        Json::array({host, Json::parse(d.first.to_json(hist)), Json::parse(d.second.to_json(lhist))}));
+  }
+  EXPECT_EQ(totals[kHist]["rows"], want) << "its frontend said:" << stderrs[kHist];
+  // latency hist: one count per RPC, MIN in the first bucket, MAX in the last.
+  const Json& lat = totals[kLatencyHist]["rows"];
+  ASSERT_EQ(lat.size(), 1u) << "its frontend said:" << stderrs[kLatencyHist];
+  int64_t counted = 0;
+  for (const Json& b : lat[0][0]) counted += b["count"].get<int64_t>();
+  EXPECT_EQ(counted, minidfs::truth::rpc_count(*records));
+  EXPECT_EQ(lat[0][1].get<int64_t>(), counted);
+  ASSERT_FALSE(lat[0][0].empty());
+  const Json& first = lat[0][0].front();
+  const Json& last = lat[0][0].back();
+  EXPECT_GE(lat[0][2].get<int64_t>(), first["lo"].get<int64_t>());
+  EXPECT_LT(lat[0][2].get<int64_t>(), first["hi"].get<int64_t>());
+  EXPECT_GE(lat[0][3].get<int64_t>(), last["lo"].get<int64_t>());
+  EXPECT_LT(lat[0][3].get<int64_t>(), last["hi"].get<int64_t>());
   if (!::testing::Test::HasFailure()) (void)!system(("rm -rf '" + dir + "'").c_str());
 }
 
