@@ -5,9 +5,12 @@
 // the whole cluster switches with PIVOT_TRANSPORT alone).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "aggregate/distribution.h"
 #include "support/files.h"
 #include "support/nats_server.h"
 #include "support/subprocess.h"
@@ -65,11 +68,35 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
   argv.insert(argv.end(), transport_flags.begin(), transport_flags.end());
   argv.insert(argv.end(), {"query", "--format", "json", "--interval", "200", latency});
   frontends.push_back(std::make_unique<Subprocess>(argv));
+  // Top-k: Q1's two datanodes that served the most bytes, ordered and cut
+  // after the merge.
+  const std::string top2 = *minidfs::truth::query_text("Q1") + " OrderBy SUM(incr.delta) Desc Limit 2";
+  argv.back() = top2;
+  frontends.push_back(std::make_unique<Subprocess>(argv));
+  // Distributions: bytes per read on each datanode (exact against the
+  // truth), and of request latency (which the truth does not record; each
+  // query reads its own timestamps, so L's rows cannot be its truth either).
+  argv.back() =
+      "From incr In DataNodeMetrics.incrBytesRead GroupBy incr.host "
+      "Select incr.host, HIST(incr.delta), LHIST(incr.delta, 0, 65536, 4096)";
+  frontends.push_back(std::make_unique<Subprocess>(argv));
+  argv.back() =
+      "From response In SendResponse Join request In MostRecent(ReceiveRequest) On request -> response "
+      "Let lat = response.timestamp - request.timestamp Select HIST(lat), COUNT, MIN(lat), MAX(lat)";
+  frontends.push_back(std::make_unique<Subprocess>(argv));
+  const size_t kLatency = ids.size(), kTop2 = ids.size() + 1, kHist = ids.size() + 2,
+               kLatencyHist = ids.size() + 3;
   for (size_t i = 0; i < frontends.size(); ++i) {
     if (frontends[i]->wait_err("query installed on 7 agents")) continue;
     std::string said;
     for (const std::string& l : frontends[i]->rest_err(1000)) said += "\n  " + l;
-    FAIL() << "the frontend of " << (i < ids.size() ? ids[i] : "L") << " did not start; it said:" << said;
+    FAIL() << "the frontend of "
+           << (i < ids.size()  ? ids[i]
+               : i == kLatency ? "L"
+               : i == kTop2    ? "top2"
+               : i == kHist    ? "hist"
+                               : "latency hist")
+           << " did not start; it said:" << said;
   }
 
   if (!transport.empty()) {
@@ -110,10 +137,50 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
     EXPECT_FALSE(want->rows.empty()) << ids[i];
   }
   // L: one latency per RPC, none negative.
-  const Json& rows = totals.back()["rows"];
+  const Json& rows = totals[kLatency]["rows"];
   EXPECT_EQ(static_cast<int64_t>(rows.size()), minidfs::truth::rpc_count(*records))
-      << "its frontend said:" << stderrs.back();
+      << "its frontend said:" << stderrs[kLatency];
   for (const Json& r : rows) EXPECT_GE(r[0].get<int64_t>(), 0);
+  // top2: the truth's Q1 rows by bytes, most first (ties in value order), the first two.
+  auto q1 = minidfs::truth::expected(*records, "Q1");
+  ASSERT_TRUE(q1);
+  std::stable_sort(q1->rows.begin(), q1->rows.end(),
+                   [](const auto& a, const auto& b) { return b[1] < a[1]; });
+  q1->rows.resize(std::min<size_t>(q1->rows.size(), 2));
+  EXPECT_EQ(totals[kTop2], Json::parse(q1->to_json())) << "its frontend said:" << stderrs[kTop2];
+  // hist: each datanode's HIST and LHIST of the bytes of its reads, bucket
+  // for bucket as the clients recorded them.
+  pivot::aggregate::DistParams hist = pivot::aggregate::hist_params(),
+                               lhist = pivot::aggregate::lhist_params(0, 65536, 4096);
+  std::map<std::string, std::pair<pivot::aggregate::Dist, pivot::aggregate::Dist>> by_host;
+  for (const auto& client : *records) {
+    for (const auto& op : client.ops) {
+      for (const auto& read : op.reads) {
+        by_host[read.datanode].first.add(hist, pivot::Value(read.bytes), 1);
+        by_host[read.datanode].second.add(lhist, pivot::Value(read.bytes), 1);
+      }
+    }
+  }
+  Json want = Json::array();
+  for (const auto& [host, d] : by_host) {
+    want.push_back(
+        Json::array({host, Json::parse(d.first.to_json(hist)), Json::parse(d.second.to_json(lhist))}));
+  }
+  EXPECT_EQ(totals[kHist]["rows"], want) << "its frontend said:" << stderrs[kHist];
+  // latency hist: one count per RPC, MIN in the first bucket, MAX in the last.
+  const Json& lat = totals[kLatencyHist]["rows"];
+  ASSERT_EQ(lat.size(), 1u) << "its frontend said:" << stderrs[kLatencyHist];
+  int64_t counted = 0;
+  for (const Json& b : lat[0][0]) counted += b["count"].get<int64_t>();
+  EXPECT_EQ(counted, minidfs::truth::rpc_count(*records));
+  EXPECT_EQ(lat[0][1].get<int64_t>(), counted);
+  ASSERT_FALSE(lat[0][0].empty());
+  const Json& first = lat[0][0].front();
+  const Json& last = lat[0][0].back();
+  EXPECT_GE(lat[0][2].get<int64_t>(), first["lo"].get<int64_t>());
+  EXPECT_LT(lat[0][2].get<int64_t>(), first["hi"].get<int64_t>());
+  EXPECT_GE(lat[0][3].get<int64_t>(), last["lo"].get<int64_t>());
+  EXPECT_LT(lat[0][3].get<int64_t>(), last["hi"].get<int64_t>());
   if (!::testing::Test::HasFailure()) (void)!system(("rm -rf '" + dir + "'").c_str());
 }
 

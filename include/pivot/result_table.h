@@ -12,6 +12,12 @@
 // most max_groups groups too (docs/architecture.md, "Limits").
 // `overflow` is set when a SUM or AVG of integers went past 64 bits: that
 // value is a double from then on, and approximate.
+//
+// A HIST or LHIST column's cells are its buckets as JSON text, a string
+// such as `[{"lo":4,"hi":8,"count":3}]` (lo inclusive, hi exclusive, null
+// where open; from the first bucket with events to the last). `distribution_columns` lists those
+// columns: to_json() writes their cells as JSON, not as strings, and
+// to_text() draws them as bpftrace does, with bars.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +35,7 @@ struct ResultTable {
   uint64_t dropped = 0;     // events (rows at the emitting tracepoint) a limit left out
   uint32_t max_groups = 0;  // the group limit it ran with; 0 for a query without GroupBy or aggregates
   bool overflow = false;
+  std::vector<uint32_t> distribution_columns;  // HIST and LHIST columns, ascending
 
   // {"columns":[...],"rows":[[...],...]}, plus "incomplete":true,
   // "dropped":N, "max_groups":M and "overflow":true only when they apply.
@@ -37,6 +44,10 @@ struct ResultTable {
   std::string to_text() const;
   // RFC 4180 CSV with a header line.
   std::string to_csv() const;
+
+ private:
+  bool is_distribution(size_t column) const;
+  std::string to_text_with_histograms() const;
 };
 
 }  // namespace pivot

@@ -60,13 +60,16 @@ bool accumulate(Value& acc, const Value& in, int64_t weight) {
 
 void combine(AggFn fn, AggState& a, const AggState& b) {
   a.count += b.count;
+  if (const Dist* d = b.dist.get()) a.dist.make().merge(*d);
   if (b.acc.is_null()) return;
   if (a.acc.is_null()) {
     a.acc = b.acc;
     return;
   }
   switch (fn) {
-    case AggFn::kCount: break;
+    case AggFn::kCount:
+    case AggFn::kHist:
+    case AggFn::kLhist: break;
     case AggFn::kSum:
     case AggFn::kAvg: a.acc = value_add(a.acc, b.acc); break;
     case AggFn::kMin:
@@ -78,9 +81,11 @@ void combine(AggFn fn, AggState& a, const AggState& b) {
   }
 }
 
-Value final_value(AggFn fn, const AggState& s) {
+Value final_value(AggFn fn, const AggState& s, const DistParams& params) {
   switch (fn) {
     case AggFn::kCount: return Value(s.count);
+    case AggFn::kHist:
+    case AggFn::kLhist: return Value(s.dist.get() ? s.dist.get()->to_json(params) : std::string("[]"));
     case AggFn::kAvg:
       if (s.count == 0 || s.acc.is_null()) return Value();
       return Value(s.acc.to_double() / static_cast<double>(s.count));
@@ -169,6 +174,8 @@ void Partial::add_states(AggState* states, const Value* const* inputs, int64_t w
       case AggFn::kMax:
         if (s.acc.is_null() || compare(in, s.acc) > 0) s.acc = in;
         break;
+      case AggFn::kHist:
+      case AggFn::kLhist: s.dist.make().add(shape_->params[i], in, weight); break;
     }
   }
 }
@@ -227,6 +234,12 @@ void Partial::add_slow(const Value* const* keys, size_t hash, const Value* const
         s.count += weight;
         if (s.acc.is_null() || (fn == AggFn::kMin ? compare(in, s.acc) < 0 : compare(in, s.acc) > 0))
           s.acc = in;
+        break;
+      case AggFn::kHist:
+      case AggFn::kLhist:  // never presummed: the planner does not pre-aggregate distributions
+        if (in.is_null()) break;
+        s.count += weight;
+        s.dist.make().add(shape_->params[i], in, weight);
         break;
     }
   }
@@ -290,7 +303,10 @@ std::vector<std::vector<Value>> Partial::rows() const {
     std::span<const Value> k = keys(gi);
     std::span<const AggState> st = states(gi);
     std::vector<Value> row(k.begin(), k.end());
-    for (size_t i = 0; i < st.size(); ++i) row.push_back(final_value(shape_->aggs[i], st[i]));
+    for (size_t i = 0; i < st.size(); ++i) {
+      row.push_back(
+          final_value(shape_->aggs[i], st[i], i < shape_->params.size() ? shape_->params[i] : DistParams{}));
+    }
     out.push_back(std::move(row));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {

@@ -30,12 +30,13 @@
 #include <span>
 #include <vector>
 
+#include "aggregate/distribution.h"
 #include "pivot/result_table.h"
 #include "pivot/value.h"
 
 namespace pivot::aggregate {
 
-enum class AggFn : uint8_t { kCount, kSum, kMin, kMax, kAvg };
+enum class AggFn : uint8_t { kCount, kSum, kMin, kMax, kAvg, kHist, kLhist };
 
 // Groups a query may hold per process and interval unless told otherwise
 // (pivot query --max-groups): a few MB of a host. A group of one int key and
@@ -61,7 +62,8 @@ struct alignas(64) GroupBudget {
 struct EmitShape {
   uint32_t keys = 0;
   std::vector<AggFn> aggs;
-  std::vector<bool> presummed;  // per agg; empty means none
+  std::vector<bool> presummed;     // per agg; empty means none
+  std::vector<DistParams> params;  // per agg, for HIST and LHIST; empty means none
   bool raw = false;
   uint32_t raw_cap = 10000;
   uint32_t group_cap = kDefaultMaxGroups;
@@ -70,6 +72,7 @@ struct EmitShape {
 struct AggState {
   int64_t count = 0;  // COUNT, AVG
   Value acc;          // SUM, MIN, MAX, AVG (sum); null until a value arrives
+  DistBox dist;       // HIST, LHIST; null until a value arrives
 };
 
 // Storage for a partial's group table and index: from the heap while small,
@@ -291,6 +294,8 @@ size_t hash_keys(std::span<const Value> keys);
 size_t hash_keys(std::span<const Value* const> keys);
 // Combines b into a for aggregate fn.
 void combine(AggFn fn, AggState& a, const AggState& b);
-Value final_value(AggFn fn, const AggState& s);
+// A distribution's value is its buckets as JSON text (Dist::to_json).
+Value final_value(AggFn fn, const AggState& s, const DistParams& params = {});
+inline bool is_distribution(AggFn fn) { return fn == AggFn::kHist || fn == AggFn::kLhist; }
 
 }  // namespace pivot::aggregate

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "aggregate/histogram_text.h"
+
 namespace pivot {
 
 std::string ResultTable::to_json() const {
@@ -16,7 +18,7 @@ std::string ResultTable::to_json() const {
     out += '[';
     for (size_t i = 0; i < rows[r].size(); ++i) {
       if (i) out += ',';
-      out += rows[r][i].to_json();
+      out += is_distribution(i) && rows[r][i].is_string() ? rows[r][i].as_string() : rows[r][i].to_json();
     }
     out += ']';
   }
@@ -29,7 +31,59 @@ std::string ResultTable::to_json() const {
   return out;
 }
 
+bool ResultTable::is_distribution(size_t column) const {
+  return std::binary_search(distribution_columns.begin(), distribution_columns.end(),
+                            static_cast<uint32_t>(column));
+}
+
+// The other columns as a table, each row followed by its histograms.
+std::string ResultTable::to_text_with_histograms() const {
+  ResultTable plain;
+  std::vector<size_t> kept;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (!is_distribution(i)) {
+      kept.push_back(i);
+      plain.columns.push_back(columns[i]);
+    }
+  }
+  for (const auto& row : rows) {
+    auto& line = plain.rows.emplace_back();
+    for (size_t i : kept) line.push_back(i < row.size() ? row[i] : Value());
+  }
+  plain.dropped = dropped;
+  plain.max_groups = max_groups;
+  plain.incomplete = incomplete;
+  plain.overflow = overflow;
+  std::string table = kept.empty() ? std::string() : plain.to_text();
+  // The table's lines: the header, one per row, then any notes.
+  std::vector<std::string> lines;
+  for (size_t at = 0; at < table.size();) {
+    size_t end = table.find('\n', at);
+    lines.push_back(table.substr(at, end - at + 1));
+    at = end + 1;
+  }
+  std::string out = kept.empty() ? std::string() : lines[0];
+  const std::string indent = kept.empty() ? "" : "  ";
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (r > 0) out += '\n';
+    if (!kept.empty()) out += lines[r + 1];
+    for (uint32_t c : distribution_columns) {
+      if (c >= rows[r].size() || c >= columns.size()) continue;
+      out += indent + columns[c] + ":\n";
+      out += aggregate::draw_histogram(rows[r][c].is_string() ? rows[r][c].as_string() : rows[r][c].to_json(),
+                                       indent);
+    }
+  }
+  for (size_t i = kept.empty() ? 0 : rows.size() + 1; i < lines.size(); ++i) out += lines[i];
+  if (kept.empty() && (dropped || incomplete || overflow)) {
+    std::string notes = plain.to_text();  // the header line, then the notes
+    out += notes.substr(notes.find('\n') + 1);
+  }
+  return out;
+}
+
 std::string ResultTable::to_text() const {
+  if (!distribution_columns.empty()) return to_text_with_histograms();
   std::vector<size_t> width(columns.size());
   for (size_t i = 0; i < columns.size(); ++i) width[i] = columns[i].size();
   std::vector<std::vector<std::string>> cells;

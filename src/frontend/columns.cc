@@ -39,6 +39,8 @@ const char* agg_name(aggregate::AggFn fn) {
     case aggregate::AggFn::kMin: return "min";
     case aggregate::AggFn::kMax: return "max";
     case aggregate::AggFn::kAvg: return "avg";
+    case aggregate::AggFn::kHist: return "hist";
+    case aggregate::AggFn::kLhist: return "lhist";
   }
   return "count";
 }

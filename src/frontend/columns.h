@@ -24,7 +24,7 @@ std::vector<Column> describe_columns(const planner::QueryPlan& plan);
 
 // "group", "aggregate" or "value".
 const char* role_name(Column::Role r);
-// "count", "sum", "min", "max" or "avg".
+// "count", "sum", "min", "max", "avg", "hist" or "lhist".
 const char* agg_name(aggregate::AggFn fn);
 
 }  // namespace pivot::frontend

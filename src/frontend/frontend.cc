@@ -432,6 +432,9 @@ Snapshot Frontend::snapshot(bool reset_interval) {
   if (!plan_.queries.empty()) {
     s.interval = session::to_table(plan_.queries[shown_], *interval_[shown_]);
     s.total = session::to_table(plan_.queries[shown_], *total_[shown_]);
+    if (plan_.queries[shown_].limit > 0) {
+      s.interval_all = session::to_table(plan_.queries[shown_], *interval_[shown_], /*limit=*/false);
+    }
   }
   if (reset_interval) {
     for (auto& p : interval_) p->clear();

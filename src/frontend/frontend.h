@@ -50,6 +50,9 @@ struct Snapshot {
   int agents = 0;       // agents with the query installed
   ResultTable interval;
   ResultTable total;
+  // With a Limit, the interval's every row (for the live view's rates of
+  // the total's rows, which may be outside the interval's first N); else empty.
+  ResultTable interval_all;
   std::vector<std::string> events;  // "agent 42 (DataNode@dn1) lost: ..."
   int64_t lost_reports = 0;         // reports known missing (gaps in agents' sequences) since the last one
   bool final = false;               // from finish(): the last answer

@@ -270,10 +270,13 @@ class Binder {
           case query::AggFn::kCount: return Type::kInt;
           case query::AggFn::kSum:
           case query::AggFn::kAvg:
+          case query::AggFn::kHist:
+          case query::AggFn::kLhist:
             if (!is_number(*t) && *t != Type::kNull) {
               return error(e.args[0]->pos, std::string(query::agg_name(e.agg)) + " needs numbers, but " +
                                                describe(*e.args[0], *t));
             }
+            if (e.agg == query::AggFn::kHist || e.agg == query::AggFn::kLhist) return Type::kString;
             return e.agg == query::AggFn::kAvg ? Type::kDouble : *t;
           default: return *t;
         }
@@ -366,6 +369,33 @@ class Binder {
                          (q_.group_by.empty() ? std::string(" (the query has no GroupBy)") : ""));
       }
       b_.columns.push_back({true, static_cast<uint32_t>(it - key_text.begin())});
+    }
+    return bind_order();
+  }
+
+  // Each OrderBy key is a Select item: its As name, or the item as written.
+  Status bind_order() {
+    std::vector<std::string> item_text, shown;
+    std::string names;
+    for (const query::SelectItem& item : q_.select) {
+      item_text.push_back(query::to_string(*item.expr));
+      shown.push_back(item.alias.empty() ? item_text.back() : item.alias);
+      names += (names.empty() ? "" : ", ") + shown.back();
+    }
+    for (const query::OrderItem& o : q_.order_by) {
+      const std::string text = query::to_string(*o.expr);
+      auto by_alias = std::find_if(q_.select.begin(), q_.select.end(), [&](const query::SelectItem& item) {
+        return o.expr->kind == Expr::Kind::kName && item.alias == o.expr->name;
+      });
+      size_t i =
+          by_alias != q_.select.end()
+              ? static_cast<size_t>(by_alias - q_.select.begin())
+              : static_cast<size_t>(std::find(item_text.begin(), item_text.end(), text) - item_text.begin());
+      if (i == q_.select.size()) {
+        return error(o.expr->pos, "OrderBy " + text + " is not a Select item; " + suggestion(text, shown) +
+                                      "order by an item as written or by its As name: " + names);
+      }
+      b_.order.push_back({static_cast<uint32_t>(i), o.desc});
     }
     return Status();
   }

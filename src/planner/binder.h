@@ -52,6 +52,7 @@ struct BoundQuery {
   std::vector<const query::Expr*> aggs;            // aggregate Select items, in order
   std::vector<std::pair<bool, uint32_t>> columns;  // per Select item: (is_key, index)
   bool raw = false;                                // no aggregates and no GroupBy
+  std::vector<std::pair<uint32_t, bool>> order;    // OrderBy: (Select item, descending)
 
   int node_of(const std::string& var) const {
     for (size_t i = 0; i < nodes.size(); ++i) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "planner/registers.h"
+#include "query/parser.h"
 #include "query/printer.h"
 
 namespace pivot::planner {
@@ -17,6 +18,18 @@ using query::ExprPtr;
 advice::Op advice_op(query::Op op) { return static_cast<advice::Op>(static_cast<int>(op)); }
 static_assert(static_cast<int>(query::Op::kNeg) == static_cast<int>(advice::Op::kNeg));
 
+static_assert(aggregate::kMaxLhistBuckets == query::kMaxLhistBuckets);
+
+// HIST and LHIST's parameters (the parser checked them); none for the others.
+aggregate::DistParams dist_params(const Expr& a) {
+  if (a.agg == query::AggFn::kHist) return aggregate::hist_params();
+  if (a.agg == query::AggFn::kLhist && a.args.size() == 4) {
+    return aggregate::lhist_params(a.args[1]->literal.as_int(), a.args[2]->literal.as_int(),
+                                   a.args[3]->literal.as_int());
+  }
+  return {};
+}
+
 aggregate::AggFn agg_fn(query::AggFn f) {
   switch (f) {
     case query::AggFn::kCount: return aggregate::AggFn::kCount;
@@ -24,6 +37,8 @@ aggregate::AggFn agg_fn(query::AggFn f) {
     case query::AggFn::kMin: return aggregate::AggFn::kMin;
     case query::AggFn::kMax: return aggregate::AggFn::kMax;
     case query::AggFn::kAvg: return aggregate::AggFn::kAvg;
+    case query::AggFn::kHist: return aggregate::AggFn::kHist;
+    case query::AggFn::kLhist: return aggregate::AggFn::kLhist;
   }
   return aggregate::AggFn::kCount;
 }
@@ -93,6 +108,7 @@ class Generator {
     for (const Expr* a : b_.aggs) {
       out.shape.aggs.push_back(agg_fn(a->agg));
       out.shape.presummed.push_back(plan_.pre_agg(a) >= 0);
+      out.shape.params.push_back(dist_params(*a));
     }
     for (size_t i = 0; i < q.select.size(); ++i) {
       const query::SelectItem& item = q.select[i];
@@ -100,6 +116,8 @@ class Generator {
       auto [is_key, index] = b_.columns[i];
       out.column_index.push_back(is_key ? index : static_cast<uint32_t>(b_.keys.size()) + index);
     }
+    for (auto [column, desc] : b_.order) out.order.push_back({column, desc});
+    out.limit = q.limit;
   }
 
   std::string bag_name(int n) const { return b_.flat->label + "." + b_.nodes[n].var; }

@@ -60,6 +60,7 @@ uint64_t query_size(const query::Query& q) {
   for (const auto& l : q.lets) n = SizeCounter::add(n, c.size(l.expr));
   for (const auto& g : q.group_by) n = SizeCounter::add(n, c.size(g));
   for (const auto& s : q.select) n = SizeCounter::add(n, c.size(s.expr));
+  for (const auto& o : q.order_by) n = SizeCounter::add(n, c.size(o.expr));
   return n;
 }
 
@@ -246,6 +247,12 @@ class Flattener {
     const Flattened& inner = *query_source(*source);
     const std::string inner_name = source->names[0];
     const query::Pos source_pos = source->name_pos[0];
+    if (!inner.query.order_by.empty() || inner.query.limit != 0) {
+      return query::make_error(program_.text, source->name_pos[0],
+                               "query '" + inner_name +
+                                   "' has OrderBy or Limit, which order and cut printed results; a source "
+                                   "query cannot have them");
+    }
     if (aggregates(inner.query)) {
       return query::make_error(
           program_.text, source->name_pos[0],
@@ -282,6 +289,7 @@ class Flattener {
     for (auto& l : cur.lets) l.expr = subst(l.expr);
     for (auto& g : cur.group_by) g = subst(g);
     for (auto& s : cur.select) s.expr = subst(s.expr);
+    for (auto& o : cur.order_by) o.expr = subst(o.expr);
     if (error) return *error;
 
     // The variable now stands for the source query's emitting event.

@@ -30,6 +30,8 @@ std::string_view agg_name(aggregate::AggFn f) {
     case aggregate::AggFn::kMin: return query::agg_name(query::AggFn::kMin);
     case aggregate::AggFn::kMax: return query::agg_name(query::AggFn::kMax);
     case aggregate::AggFn::kAvg: return query::agg_name(query::AggFn::kAvg);
+    case aggregate::AggFn::kHist: return query::agg_name(query::AggFn::kHist);
+    case aggregate::AggFn::kLhist: return query::agg_name(query::AggFn::kLhist);
   }
   return "?";
 }
@@ -140,6 +142,13 @@ bool counts_rows(aggregate::AggFn f, const advice::Expr& input) {
          input.constant.is_bool() && input.constant.as_bool();
 }
 
+// ", 0, 100, 10" of an LHIST; "" for the others.
+std::string params_text(const aggregate::EmitShape& shape, size_t i) {
+  if (i >= shape.params.size() || shape.params[i].kind != aggregate::DistParams::kLhist) return "";
+  const aggregate::DistParams& d = shape.params[i];
+  return ", " + std::to_string(d.min) + ", " + std::to_string(d.max) + ", " + std::to_string(d.step);
+}
+
 std::string emit_text(const advice::Emit& e, const advice::Program& p, const QueryPlan& q) {
   std::vector<std::string> keys, aggs;
   for (const advice::ExprPtr& k : e.keys) keys.push_back(show(*k, p));
@@ -148,7 +157,7 @@ std::string emit_text(const advice::Emit& e, const advice::Program& p, const Que
     if (counts_rows(f, *e.inputs[i]))
       aggs.push_back("COUNT");
     else
-      aggs.push_back(std::string(agg_name(f)) + "(" + show(*e.inputs[i], p) + ")");
+      aggs.push_back(std::string(agg_name(f)) + "(" + show(*e.inputs[i], p) + params_text(q.shape, i) + ")");
   }
   std::string s = "EMIT " + q.label;
   if (q.shape.raw) return s + " ROW(" + list(keys) + ")";

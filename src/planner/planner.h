@@ -49,6 +49,13 @@ struct QueryPlan {
   aggregate::EmitShape shape;
   std::vector<std::string> columns;
   std::vector<uint32_t> column_index;  // result column i = Partial row[column_index[i]]
+  // OrderBy and Limit, applied to each merged table (session::to_table).
+  struct OrderKey {
+    uint32_t column;  // result column
+    bool desc;
+  };
+  std::vector<OrderKey> order;
+  int64_t limit = 0;  // 0: every row
 };
 
 // A tracepoint the text defines (Tracepoint NAME = Entry(...)).

@@ -39,7 +39,7 @@ enum class Op : uint8_t {
   kNeg,  // unary
 };
 
-enum class AggFn : uint8_t { kCount, kSum, kMin, kMax, kAvg };
+enum class AggFn : uint8_t { kCount, kSum, kMin, kMax, kAvg, kHist, kLhist };
 
 struct Expr;
 using ExprPtr = std::shared_ptr<const Expr>;
@@ -64,7 +64,7 @@ struct Expr {
   Pos op_pos;
   AggFn agg = AggFn::kCount;  // kAggregate
   std::string agg_spelling;   // as written, e.g. "AVERAGE"
-  std::vector<ExprPtr> args;
+  std::vector<ExprPtr> args;  // an aggregate's parameters follow its argument: LHIST(x, min, max, step)
 };
 
 // `Foo`, `Union(A, B)` or the name of an earlier query.
@@ -103,6 +103,12 @@ struct SelectItem {
   Pos alias_pos;
 };
 
+// OrderBy expr [Desc]: a Select column, by its As name or as written.
+struct OrderItem {
+  ExprPtr expr;
+  bool desc = false;
+};
+
 struct Query {
   std::string name;  // empty unless `name = From ...`
   Pos pos;           // of the name, or of From
@@ -117,6 +123,12 @@ struct Query {
   Pos group_by_pos;
   std::vector<SelectItem> select;
   Pos select_pos;
+  // OrderBy and Limit sort and cut the merged result at the frontend; the
+  // advice never sees them.
+  std::vector<OrderItem> order_by;
+  Pos order_by_pos;
+  int64_t limit = 0;  // 0: no Limit
+  Pos limit_pos;
 };
 
 // Tracepoint NAME = Entry("symbol") Exports a = arg1, b = arg2

@@ -14,7 +14,7 @@ struct KeywordEntry {
   Keyword keyword;
 };
 
-constexpr std::array<KeywordEntry, 33> kKeywords = {{
+constexpr std::array<KeywordEntry, 39> kKeywords = {{
     {"From", Keyword::kFrom},
     {"In", Keyword::kIn},
     {"Join", Keyword::kJoin},
@@ -47,6 +47,13 @@ constexpr std::array<KeywordEntry, 33> kKeywords = {{
     {"Entry", Keyword::kEntry},
     {"Return", Keyword::kReturn},
     {"Exports", Keyword::kExports},
+    {"OrderBy", Keyword::kOrderBy},
+    {"Order", Keyword::kOrder},
+    {"Limit", Keyword::kLimit},
+    {"Desc", Keyword::kDesc},
+    {"Asc", Keyword::kAsc},
+    {"HIST", Keyword::kHist},
+    {"LHIST", Keyword::kLhist},
 }};
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }

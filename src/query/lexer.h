@@ -93,6 +93,13 @@ enum class Keyword : uint8_t {
   kEntry,
   kReturn,
   kExports,
+  kOrderBy,
+  kOrder,
+  kLimit,
+  kDesc,
+  kAsc,
+  kHist,
+  kLhist,
 };
 
 // The keyword `word` spells (any case), or kNone.

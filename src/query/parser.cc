@@ -64,6 +64,8 @@ std::optional<AggFn> aggregate_of(Keyword k) {
     case Keyword::kMax: return AggFn::kMax;
     case Keyword::kAvg:
     case Keyword::kAverage: return AggFn::kAvg;
+    case Keyword::kHist: return AggFn::kHist;
+    case Keyword::kLhist: return AggFn::kLhist;
     default: return std::nullopt;
   }
 }
@@ -146,6 +148,11 @@ class Parser {
   bool parse_join_source(Join& j);
   bool parse_join_count(Join& j, const Token& mode);
   bool parse_select(Query& q);
+  bool at_order_by() const {
+    return at(Keyword::kOrderBy) || (at(Keyword::kOrder) && ahead(1).is(Keyword::kBy));
+  }
+  bool parse_order_and_limit(Query& q);
+  bool parse_limit(Query& q);
 
   // --- tracepoint definitions
   bool parse_tracepoint(Program& p);
@@ -162,6 +169,8 @@ class Parser {
   Node parse_unary();
   Node parse_primary();
   Node parse_aggregate();
+  bool parse_lhist_params(Expr& e);
+  bool parse_int_param(int64_t& out, std::string_view what);
   void unknown_function(const Token& name);
   Node parse_field_or_name();
   Node parse_parenthesised();
@@ -413,6 +422,10 @@ bool Parser::parse_clause_error(Clause last) {
       at_named_query()) {
     return fail(t.pos, "query has no Select clause");
   }
+  if (at_order_by() || t.is(Keyword::kLimit)) {
+    return fail(t.pos, std::string(t.is(Keyword::kLimit) ? "Limit" : "OrderBy") +
+                           " must come after Select; OrderBy and Limit end a query");
+  }
   switch (last) {
     case Clause::kNone:
     case Clause::kJoin: return expected("Join, Where, Let, GroupBy or Select");
@@ -542,6 +555,50 @@ bool Parser::parse_select(Query& q) {
     }
     q.select.push_back(std::move(item));
   } while (accept(TokenKind::kComma));
+  return parse_order_and_limit(q);
+}
+
+// [OrderBy expr [Desc|Asc] {, ...}] [Limit N], after the Select items.
+bool Parser::parse_order_and_limit(Query& q) {
+  if (at_named_query()) return true;  // a query named OrderBy or Limit comes next
+  if (at_order_by()) {
+    const Token& kw = advance();
+    q.order_by_pos = kw.pos;
+    if (kw.is(Keyword::kOrder)) advance();  // By
+    do {
+      OrderItem item;
+      if (at(Keyword::kLimit) || at(TokenKind::kEnd) || at(TokenKind::kSemicolon)) {
+        return expected("a Select item to order by");
+      }
+      item.expr = parse_expr().expr;
+      if (!item.expr) return false;
+      if (at(Keyword::kDesc) || at(Keyword::kAsc)) item.desc = advance().is(Keyword::kDesc);
+      q.order_by.push_back(std::move(item));
+    } while (accept(TokenKind::kComma));
+    if (at_order_by())
+      return fail(cur().pos, "duplicate OrderBy clause; list every key in one OrderBy, separated by ','");
+  }
+  if (at(Keyword::kLimit) && !at_named_query() && !parse_limit(q)) return false;
+  if (at_order_by()) return fail(cur().pos, "OrderBy must come before Limit");
+  if (at(Keyword::kOrder) && !at_named_query()) {
+    advance();
+    return expected("'By'", "Order");
+  }
+  if (at(Keyword::kLimit)) return fail(cur().pos, "duplicate Limit clause");
+  return true;
+}
+
+// Limit N (at the Limit keyword).
+bool Parser::parse_limit(Query& q) {
+  q.limit_pos = advance().pos;
+  const Token& t = cur();
+  if (t.kind == TokenKind::kError) return fail(t.pos, t.string_value);
+  if (t.kind != TokenKind::kInt || t.int_value < 1 || t.int_value > static_cast<uint64_t>(kMaxLimit)) {
+    return fail(t.pos, "Limit needs a row count, an integer from 1 to " + std::to_string(kMaxLimit) +
+                           (t.kind == TokenKind::kEnd ? std::string() : ", found " + describe(t)));
+  }
+  q.limit = static_cast<int64_t>(t.int_value);
+  advance();
   return true;
 }
 
@@ -774,7 +831,9 @@ Node Parser::parse_primary() {
       return {};
     default: break;
   }
-  if (aggregate_of(t.keyword)) return parse_aggregate();
+  // HIST and the like are aggregates only before '(' (contextual keywords).
+  if (aggregate_of(t.keyword) && (is_reserved(t.keyword) || ahead(1).kind == TokenKind::kLParen))
+    return parse_aggregate();
   if (is_reserved(t.keyword)) {
     expected("an expression");
     return {};
@@ -828,6 +887,8 @@ Node Parser::parse_aggregate() {
   }
   ++parens_;
   Node arg = parse_expr();
+  if (arg.expr) e->args = {arg.expr};
+  if (arg.expr && fn == AggFn::kLhist && !parse_lhist_params(*e)) arg = {};
   if (arg.expr && !accept(TokenKind::kRParen)) {
     expected("')' after the argument of " + canonical);
     arg = {};
@@ -835,14 +896,55 @@ Node Parser::parse_aggregate() {
   --parens_;
   --nesting_;
   if (!arg.expr || !check_height(arg.height + 1, name.pos)) return {};
-  e->args = {std::move(arg.expr)};
   return Node{std::move(e), arg.height + 1, name.pos};
+}
+
+// ", min, max, step" of LHIST(x, min, max, step): integers, min < max,
+// 0 < step, at most kMaxLhistBuckets buckets between them.
+bool Parser::parse_lhist_params(Expr& e) {
+  int64_t p[3];
+  const char* what[3] = {"minimum", "maximum", "step"};
+  for (int i = 0; i < 3; ++i) {
+    if (!accept(TokenKind::kComma)) {
+      return fail(cur().pos, "LHIST needs a minimum, a maximum and a step: LHIST(expr, min, max, step)");
+    }
+    Pos pos = cur().pos;
+    if (!parse_int_param(p[i], std::string("the ") + what[i] + " of LHIST")) return false;
+    auto lit = std::make_shared<Expr>();
+    lit->kind = Expr::Kind::kLiteral;
+    lit->pos = pos;
+    lit->literal = Value(p[i]);
+    e.args.push_back(std::move(lit));
+  }
+  if (p[0] >= p[1]) return fail(e.args[2]->pos, "the maximum of LHIST must be greater than its minimum");
+  if (p[2] <= 0) return fail(e.args[3]->pos, "the step of LHIST must be positive");
+  uint64_t n = (static_cast<uint64_t>(p[1]) - static_cast<uint64_t>(p[0]) + static_cast<uint64_t>(p[2]) - 1) /
+               static_cast<uint64_t>(p[2]);
+  if (n > static_cast<uint64_t>(kMaxLhistBuckets)) {
+    return fail(e.args[3]->pos, "LHIST would have " + std::to_string(n) + " buckets between " +
+                                    std::to_string(p[0]) + " and " + std::to_string(p[1]) + "; at most " +
+                                    std::to_string(kMaxLhistBuckets) + ": use a larger step");
+  }
+  return true;
+}
+
+// An integer literal, maybe negative, as an aggregate's parameter.
+bool Parser::parse_int_param(int64_t& out, std::string_view what) {
+  bool negative = accept(TokenKind::kMinus);
+  const Token& t = cur();
+  if (t.kind != TokenKind::kInt || t.int_value > static_cast<uint64_t>(INT64_MAX) + (negative ? 1 : 0)) {
+    if (t.kind == TokenKind::kError) return fail(t.pos, t.string_value);
+    return fail(t.pos, std::string(what) + " must be an integer, found " + describe(t));
+  }
+  out = negative ? static_cast<int64_t>(0 - t.int_value) : static_cast<int64_t>(t.int_value);
+  advance();
+  return true;
 }
 
 // `name(` where name is not an aggregate: the aggregates, and the closest.
 void Parser::unknown_function(const Token& name) {
   std::vector<std::string> aggregates;
-  for (int k = static_cast<int>(Keyword::kFrom); k <= static_cast<int>(Keyword::kExports); ++k) {
+  for (int k = static_cast<int>(Keyword::kFrom); k <= static_cast<int>(Keyword::kLhist); ++k) {
     if (aggregate_of(static_cast<Keyword>(k)))
       aggregates.emplace_back(keyword_spelling(static_cast<Keyword>(k)));
   }

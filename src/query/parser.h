@@ -37,6 +37,10 @@ inline constexpr int kMaxExprDepth = 200;
 inline constexpr size_t kMaxQueryBytes = size_t{1} << 20;
 // FirstN(source, N) and MostRecentN(source, N) keep 1 to this many tuples.
 inline constexpr int64_t kMaxJoinCount = 1000000;
+// Limit N keeps 1 to this many rows.
+inline constexpr int64_t kMaxLimit = 10000000;
+// LHIST(x, min, max, step) has at most this many buckets between min and max.
+inline constexpr int64_t kMaxLhistBuckets = 1000;
 // Tracepoint exports name arguments arg0 to this.
 inline constexpr int kMaxArgIndex = 255;
 

@@ -103,6 +103,10 @@ void print_aggregate(const Expr& e, std::string& out) {
   if (e.args.empty()) return;  // bare COUNT
   out += '(';
   print_operand(arg(e, 0), kOrPrec, out);
+  for (size_t i = 1; i < e.args.size(); ++i) {
+    out += ", ";
+    print_operand(arg(e, i), kOrPrec, out);
+  }
   out += ')';
 }
 
@@ -147,6 +151,8 @@ std::string_view agg_name(AggFn fn) {
     case AggFn::kMin: return "MIN";
     case AggFn::kMax: return "MAX";
     case AggFn::kAvg: return "AVG";
+    case AggFn::kHist: return "HIST";
+    case AggFn::kLhist: return "LHIST";
   }
   return "?";
 }

@@ -97,6 +97,7 @@ void add_query_samples(const QueryMetrics& q, std::vector<Family>& by_fn, std::s
     }
     for (size_t i = 0; i < q.columns.size() && i < row.size(); ++i) {
       if (q.columns[i].role != frontend::Column::kAggregate) continue;
+      if (static_cast<size_t>(q.columns[i].fn) >= by_fn.size()) continue;  // distributions: not a sample
       Sample s;
       if (!sample_value(row[i], &s.value)) continue;
       s.labels = label("query", q.name) + "," + label("column", q.columns[i].name) + groups;

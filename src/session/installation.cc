@@ -1,5 +1,7 @@
 #include "session/installation.h"
 
+#include <algorithm>
+
 #include "query/parser.h"
 
 #if defined(__GLIBC__)
@@ -133,13 +135,41 @@ std::vector<aggregate::Partial> Installation::collect() {
   return out;
 }
 
-ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& partial) {
+namespace {
+
+// OrderBy sorts stably, so rows equal on every key keep their order by value
+// (Partial::rows); Limit keeps the first N.
+void order_and_limit(const planner::QueryPlan& plan, std::vector<std::vector<Value>>& rows, bool limit) {
+  if (!plan.order.empty()) {
+    std::stable_sort(rows.begin(), rows.end(), [&](const std::vector<Value>& a, const std::vector<Value>& b) {
+      for (const auto& key : plan.order) {
+        int c = compare(a[key.column], b[key.column]);
+        if (c != 0) return key.desc ? c > 0 : c < 0;
+      }
+      return false;
+    });
+  }
+  if (limit && plan.limit > 0 && rows.size() > static_cast<size_t>(plan.limit))
+    rows.resize(static_cast<size_t>(plan.limit));
+}
+
+}  // namespace
+
+ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& partial, bool limit) {
   ResultTable t;
   t.columns = plan.columns;
   for (const auto& row : partial.rows()) {
     std::vector<Value> out;
     for (uint32_t i : plan.column_index) out.push_back(i < row.size() ? row[i] : Value());
     t.rows.push_back(std::move(out));
+  }
+  order_and_limit(plan, t.rows, limit);
+  for (uint32_t i = 0; i < plan.column_index.size(); ++i) {
+    uint32_t at = plan.column_index[i];
+    if (!plan.shape.raw && at >= plan.shape.keys && at - plan.shape.keys < plan.shape.aggs.size() &&
+        aggregate::is_distribution(plan.shape.aggs[at - plan.shape.keys])) {
+      t.distribution_columns.push_back(i);
+    }
   }
   t.dropped = partial.dropped();
   t.incomplete = partial.incomplete() || t.dropped > 0;

@@ -75,7 +75,8 @@ Result<std::vector<std::string>> describe_definitions(std::string_view text);
 // Returns the allocator's free memory to the system (malloc_trim on glibc).
 void release_free_memory();
 
-// The result table of one query from its accumulated partial aggregate.
-ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& partial);
+// The result table of one query from its accumulated partial aggregate,
+// ordered by its OrderBy and cut to its Limit (unless `limit` is false).
+ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& partial, bool limit = true);
 
 }  // namespace pivot::session

@@ -40,7 +40,11 @@ Json to_json(const aggregate::Partial& p) {
     Json keys = Json::array();
     for (const Value& k : p.keys(i)) keys.push_back(to_json(k));
     Json states = Json::array();
-    for (const auto& s : p.states(i)) states.push_back(Json::array({s.count, to_json(s.acc)}));
+    for (const auto& s : p.states(i)) {
+      Json state = Json::array({s.count, to_json(s.acc)});
+      if (const aggregate::Dist* d = s.dist.get()) state.push_back(Json::array({d->offset, d->counts}));
+      states.push_back(std::move(state));
+    }
     groups.push_back(Json::array({std::move(keys), std::move(states)}));
   }
   Json out{{"groups", std::move(groups)},
@@ -50,6 +54,34 @@ Json to_json(const aggregate::Partial& p) {
   if (p.overflow()) out["overflow"] = true;
   return out;
 }
+
+namespace {
+
+// A distribution's buckets, [offset, [count...]], each within the
+// aggregate's buckets: a hostile report cannot make a frontend allocate more.
+Status dist_from_json(const Json& j, const aggregate::DistParams& params, aggregate::DistBox& out) {
+  const int64_t n = params.buckets();
+  if (n == 0) return Error("partial aggregate: buckets for an aggregate that is not a distribution");
+  if (!j.is_array() || j.size() != 2 || !j[0].is_number_integer() || !j[1].is_array()) {
+    return Error("partial aggregate: a distribution must be [offset, [counts...]]");
+  }
+  const int64_t offset = j[0].get<int64_t>();
+  if (offset < 0 || offset > n || static_cast<int64_t>(j[1].size()) > n - offset) {
+    return Error("partial aggregate: a distribution's buckets are out of range");
+  }
+  aggregate::Dist& d = out.make();
+  for (size_t i = 0; i < j[1].size(); ++i) {
+    const Json& c = j[1][i];
+    if (!c.is_number_integer() || c.get<int64_t>() < 0) {
+      return Error("partial aggregate: a bucket's count must be a non-negative integer");
+    }
+    if (c.get<int64_t>() != 0)
+      d.add_bucket(static_cast<int32_t>(offset + static_cast<int64_t>(i)), c.get<int64_t>());
+  }
+  return Status();
+}
+
+}  // namespace
 
 Status merge_from_json(const Json& j, aggregate::Partial& out) {
   if (!j.is_object() || !j.contains("groups") || !j["groups"].is_array()) {
@@ -95,12 +127,18 @@ Status merge_from_json(const Json& j, aggregate::Partial& out) {
     }
     states.clear();
     for (const Json& s : g[1]) {
-      if (!s.is_array() || s.size() != 2 || !s[0].is_number_integer()) {
-        return Error("partial aggregate: a state must be [count, value]");
+      if (!s.is_array() || (s.size() != 2 && s.size() != 3) || !s[0].is_number_integer()) {
+        return Error("partial aggregate: a state must be [count, value] or [count, value, buckets]");
       }
       auto v = value_from_json(s[1]);
       if (!v) return v.error();
-      states.push_back({s[0].get<int64_t>(), std::move(*v)});
+      states.push_back({s[0].get<int64_t>(), std::move(*v), {}});
+      if (s.size() == 3) {
+        size_t i = states.size() - 1;
+        const aggregate::DistParams params =
+            i < shape.params.size() ? shape.params[i] : aggregate::DistParams{};
+        if (auto st = dist_from_json(s[2], params, states.back().dist); !st) return st;
+      }
     }
     in.merge_group(keys, states, n);
   }

@@ -1,5 +1,6 @@
 #include "output.h"
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <map>
@@ -64,13 +65,18 @@ std::string live_view(const frontend::Snapshot& s, const std::vector<frontend::C
       return key;
     };
     std::map<std::vector<Value>, const std::vector<Value>*> interval;
-    for (const auto& row : s.interval.rows) interval[key_of(row)] = &row;
+    const ResultTable& rates_from = s.interval_all.columns.empty() ? s.interval : s.interval_all;
+    for (const auto& row : rates_from.rows) interval[key_of(row)] = &row;
     const double seconds = static_cast<double>(interval_ms) / 1000;
     ResultTable& t = view.total;
     t.columns.clear();
+    t.distribution_columns.clear();  // renumbered below, as rate columns go in
     for (auto& row : t.rows) row.clear();
     for (size_t i = 0; i < columns.size(); ++i) {
       const frontend::Column& c = columns[i];
+      const auto& dist = s.total.distribution_columns;
+      if (std::find(dist.begin(), dist.end(), i) != dist.end())
+        t.distribution_columns.push_back(static_cast<uint32_t>(t.columns.size()));
       t.columns.push_back(s.total.columns[i]);
       for (size_t r = 0; r < t.rows.size(); ++r) t.rows[r].push_back(s.total.rows[r][i]);
       bool rate = c.role == frontend::Column::kAggregate &&
