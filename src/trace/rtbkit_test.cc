@@ -220,6 +220,35 @@ struct Widget : public Traceable {
   std::string id_;
 };
 
+// Nested traces of two objects: a Trace of another id opened inside a span
+// is a tree of its own, delivered when its own last span ends (so first),
+// and it takes no id or parent from the span around it.
+TEST_F(RtbkitTest, NestedTraces) {
+  Object outer;
+  Widget inner("inner-widget");
+  std::vector<std::string> seen;
+  Trace<Object>::set_sinkCb([&](const ProbeCtx& ctx, const std::vector<Span>& vs) {
+    std::string line = std::string(std::get<0>(ctx)) + " " + std::get<1>(ctx) + ":";
+    for (const Span& s : vs) {
+      line += " " + s.tag_ + "(" + std::to_string(s.id_) + "<-" + std::to_string(s.pid_) + ")";
+      EXPECT_GE(s.end_, s.start_);
+    }
+    seen.push_back(line);
+  });
+  {
+    TRACE(outer, "outer");
+    {
+      TRACE(inner, "inner");
+      TRACE(inner, "inner::nested");
+    }
+    TRACE(outer, "outer::after");
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{
+                      "Widget inner-widget: inner::nested(2<-1) inner(1<-4294967295)",
+                      "Object " + outer.id() + ": outer::after(2<-1) outer(1<-4294967295)",
+                  }));
+}
+
 // Each thread's spans of one id are a tree of their own, delivered on that
 // thread; the main thread's span of the same id is another tree.
 TEST_F(RtbkitTest, MultithreadedTraces) {
