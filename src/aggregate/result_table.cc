@@ -2,13 +2,15 @@
 
 #include <algorithm>
 
+#include "pivot/internal/json.h"
+
 namespace pivot {
 
 std::string ResultTable::to_json() const {
   std::string out = "{\"columns\":[";
   for (size_t i = 0; i < columns.size(); ++i) {
     if (i) out += ',';
-    append_json_string(out, columns[i]);
+    internal::append_json_string(out, columns[i]);
   }
   out += "],\"rows\":[";
   for (size_t r = 0; r < rows.size(); ++r) {

@@ -401,13 +401,17 @@ TEST_F(RtbkitTest, SetSinkCbInstallsTheProcessWideSink) {
   EXPECT_EQ(tags.size(), 2u);
 }
 
+const std::shared_ptr<pivot::internal::SinkImpl>& impl_of(const pivot::TraceSink& sink) {
+  return pivot::internal::TraceSinkAccess::impl(sink);
+}
+
 // Installing RTBkit's default sink installs pivot's built-in syslog sink,
 // which writes from the background thread.
 TEST_F(RtbkitTest, DefaultProbeSinkInstallsTheBuiltInSyslogSink) {
-  EXPECT_EQ(pivot::callback_sink(RTBKIT::default_probe_sink).impl()->callback(), nullptr);
-  EXPECT_EQ(pivot::callback_sink(Datacratic::syslog_probe_sink).impl()->callback(), nullptr);
-  EXPECT_EQ(pivot::callback_sink(&RTBKIT::default_probe_sink).impl()->callback(), nullptr);
-  EXPECT_NE(pivot::callback_sink([](const ProbeCtx&, const std::vector<Span>&) {}).impl()->callback(),
+  EXPECT_EQ(impl_of(pivot::callback_sink(RTBKIT::default_probe_sink))->callback(), nullptr);
+  EXPECT_EQ(impl_of(pivot::callback_sink(Datacratic::syslog_probe_sink))->callback(), nullptr);
+  EXPECT_EQ(impl_of(pivot::callback_sink(&RTBKIT::default_probe_sink))->callback(), nullptr);
+  EXPECT_NE(impl_of(pivot::callback_sink([](const ProbeCtx&, const std::vector<Span>&) {}))->callback(),
             nullptr);
 
   Trace<Object>::set_sinkCb(default_probe_sink);
