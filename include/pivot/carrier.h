@@ -31,6 +31,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "pivot/internal/config.h"
+
 namespace pivot {
 
 // Something to read headers from.

@@ -25,6 +25,7 @@
 #include <variant>
 
 #include "pivot/internal/check.h"
+#include "pivot/internal/config.h"
 
 namespace pivot {
 

@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include "pivot/internal/config.h"
+
 namespace pivot {
 
 enum class ValueType : uint8_t { kNull, kBool, kInt, kDouble, kString };
