@@ -4,7 +4,9 @@
 // would contribute nothing to a link. pivot::nats (CMake) and pivot-nats
 // (pkg-config) therefore link with --undefined=pivot_nats_transport: the
 // linker takes this object for the symbol, and with it the initializer
-// below. A shared libpivot_nats.so runs it when loaded.
+// below. A shared libpivot_nats.so runs it when loaded; a linker that drops
+// unneeded shared libraries (--as-needed) must be told to keep it, which
+// they do as well (--no-as-needed).
 #include "nats/component.h"
 
 extern "C" {
