@@ -37,8 +37,9 @@ TEST(Result, MovesItsValueOut) {
 TEST(ResultDeathTest, ValueOfAnErrorAbortsWithItsMessage) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   auto e = failed();
-  EXPECT_DEATH((void)*e, "precondition failed: the value of a pivot::Result that holds an error: "
-                         "no such tracepoint 'X'");
+  EXPECT_DEATH((void)*e,
+               "precondition failed: the value of a pivot::Result that holds an error: "
+               "no such tracepoint 'X'");
   EXPECT_DEATH((void)e->size(), "holds an error");
   EXPECT_DEATH((void)e.value(), "holds an error");
   const auto& c = e;
