@@ -62,9 +62,30 @@ bench="$build/bench"
 results="${results:-$build/perf/$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$results/micro" "$results/e2e"
 log() { echo "perf: $*" >&2; }
+# What this run could not measure, said again, loudly, at the end.
+skipped=()
+skip() {
+  skipped+=("$*")
+  log "SKIPPED: $*"
+}
 
 # --- build -----------------------------------------------------------------
 [ -f "$build/build.ninja" ] || cmake --preset release >/dev/null
+# The configure cache remembers a missing peer: when `scripts/setup.sh perf`
+# installed it after this build directory was configured, look again
+# (otherwise peers_bench silently goes without USDT or LTTng).
+cached() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt"; }
+recheck=()
+if [ -f /usr/include/x86_64-linux-gnu/sys/sdt.h ] || [ -f /usr/include/sys/sdt.h ]; then
+  [ "$(cached PIVOT_HAVE_SYS_SDT_H)" = 1 ] || recheck+=(-U PIVOT_HAVE_SYS_SDT_H)
+fi
+if pkg-config --exists lttng-ust 2>/dev/null; then
+  [ "$(cached LTTNG_UST_FOUND)" = 1 ] || recheck+=(-U 'LTTNG_UST*' -U '__pkg_config_checked_LTTNG_UST')
+fi
+if [ ${#recheck[@]} -gt 0 ]; then
+  log "peers installed since the build was configured: reconfiguring (${recheck[*]})"
+  cmake --preset release "${recheck[@]}" >/dev/null
+fi
 # Every benchmark target there is (peers_bench only with its packages,
 # hook_bench once the hooks work adds it), the driver and minidfs.
 benches=$(ninja -C "$build" -t targets all 2>/dev/null | sed -n 's/^\([a-z_]*_bench\): .*/\1/p' | grep -v ^cmake_ | sort -u)
@@ -99,7 +120,7 @@ run_bench() {  # NAME OUTFILE [extra flags]: one benchmark binary, every repetit
 
 # --- 1. micro-benchmarks ---------------------------------------------------
 if [ "$skip_micro" = 0 ]; then
-  grep -qx hook_bench <<<"$benches" || log "hook_bench is not a target yet: skipped"
+  grep -qx hook_bench <<<"$benches" || skip "hook_bench is not a target"
   for b in $benches; do
     [ "$b" = peers_bench ] && continue  # step 2
     # The fixed-iteration and BM_Callgrind_* variants exist for callgrind only.
@@ -131,7 +152,7 @@ if [ "$skip_peers" = 0 ] && [ -x "$bench/peers_bench" ]; then
       echo "lttng-sessiond --daemonize; lttng create $lttng_session --snapshot; lttng enable-event -u 'pivot_bench:*'; lttng start" \
         >"$results/micro/peers_enabled.session"
     else
-      log "could not start an LTTng session: BM_Lttng_Enabled skipped"
+      skip "BM_Lttng_Enabled: could not start an LTTng session"
     fi
     cleanup_lttng
     trap - EXIT
@@ -139,6 +160,17 @@ if [ "$skip_peers" = 0 ] && [ -x "$bench/peers_bench" ]; then
 fi
 
 # --- 3. instruction counts -------------------------------------------------
+if [ "$skip_peers" = 0 ]; then
+  if [ ! -x "$bench/peers_bench" ]; then
+    skip "peers (LTTng-UST, USDT): peers_bench not built; scripts/setup.sh perf installs them"
+  else
+    "$bench/peers_bench" --benchmark_list_tests | grep -q Lttng || skip "LTTng-UST peer: liblttng-ust-dev missing (scripts/setup.sh perf)"
+    "$bench/peers_bench" --benchmark_list_tests | grep -q Usdt || skip "USDT peer: sys/sdt.h missing (scripts/setup.sh perf)"
+    command -v lttng >/dev/null || skip "BM_Lttng_Enabled: lttng-tools missing (scripts/setup.sh perf)"
+  fi
+fi
+[ "$skip_icount" = 1 ] || command -v valgrind >/dev/null ||
+  skip "instruction counts (step 3 and end to end): valgrind missing (scripts/setup.sh perf)"
 if [ "$skip_icount" = 0 ] && command -v valgrind >/dev/null; then
   n1=20000 n2=40000
   [ "$quick" = 1 ] && n1=2000 n2=4000
@@ -302,7 +334,7 @@ if [ "$skip_e2e" = 0 ]; then
   else
     head -1 <<<"$reason" >"$results/e2e/hooked.skipped"
     skipped_modes+="hooked "
-    log "mode hooked skipped: $(head -1 <<<"$reason")"
+    skip "end-to-end mode hooked: $(head -1 <<<"$reason")"
   fi
   : >"$results/e2e/runs.tsv"
   for ((run = 1; run <= e2e_runs; run++)); do
@@ -351,7 +383,13 @@ if [ "$skip_e2e" = 0 ]; then
 fi
 
 python3 -c 'import json,os,sys; e=json.load(open(sys.argv[1])); e["loadavg_end"]=os.getloadavg()[0]; json.dump(e,open(sys.argv[1],"w"),indent=1)' "$results/env.json"
+command -v gnuplot >/dev/null || [ "$write_docs" = 0 ] || skip "the chart: gnuplot missing (scripts/setup.sh perf)"
 log "results in $results"
+if [ ${#skipped[@]} -gt 0 ]; then
+  log "this run SKIPPED ${#skipped[@]} measurement(s); their figures in the docs are missing or stale:"
+  for s in "${skipped[@]}"; do log "  - $s"; done
+  printf '%s\n' "${skipped[@]}" >"$results/skipped.txt"
+fi
 if [ "$write_docs" = 1 ]; then
   python3 scripts/perf_report.py "$results" docs/performance.md docs/performance.png
   log "wrote docs/performance.md and docs/performance.png"

@@ -16,13 +16,20 @@ packages=(
   libc6-dbg  # the C library's full symbol table: IFUNC implementations for runtime hooks
   libcpp-httplib-dev  # pivot serve's HTTP server (and the client of `pivot queries`, `pivot stop`)
   prometheus          # the real Prometheus that scrapes pivot serve in the release tests
+  libjs-chart.js      # Chart.js, bundled with serve's dashboard (web/dashboard)
+  chromium nodejs npm # the dashboard's browser test (tests/browser; CTest runs npm ci there)
+  libgrpc++-dev protobuf-compiler protobuf-compiler-grpc  # examples/grpc (release preset)
+  help2man            # the man page, from each command's --help
+  libcurl4-openssl-dev  # OTLP/HTTP export (src/otlp); the OTLP tests also use protoc and npm, above
 )
 perf_packages=()
 [ "${1:-}" = perf ] && perf_packages=(liblttng-ust-dev lttng-tools systemtap-sdt-dev valgrind gnuplot-nox)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=() perf_missing=()
-for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
+# NodeSource's nodejs carries its own npm and conflicts with Debian's.
+provided() { [ "$1" = npm ] && command -v npm >/dev/null 2>&1; }
+for p in "${packages[@]}"; do installed "$p" || provided "$p" || missing+=("$p"); done
 for p in "${perf_packages[@]}"; do installed "$p" || perf_missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && [ ${#perf_missing[@]} -eq 0 ] && exit 0
 

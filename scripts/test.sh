@@ -34,5 +34,9 @@ for preset in "${presets[@]}"; do
   else
     ctest --preset "$preset" -j2
   fi
+  if [ "$preset" = release ]; then
+    echo "--- the docs' commands: the tutorial as a reader runs it, README's install line"
+    scripts/docs.sh
+  fi
 done
 echo "=== all passed: ${presets[*]}"

@@ -4,18 +4,39 @@
 // both transports.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support/cli_harness.h"
 
 namespace {
 
 using pivot::testing::CliHarness;
+using pivot::testing::kPivotCli;
 using pivot::testing::kSeedLike;
 using pivot::testing::seed_like_total;
 using pivot::testing::Subprocess;
 using pivot::testing::Transport;
 using Json = nlohmann::json;
+
+// Streaming CSV (time, keys..., values...): each key's values summed over
+// the intervals, the first `keys` columns after time being the key.
+std::map<std::string, std::vector<int64_t>> csv_sums(const std::vector<std::string>& lines, size_t keys = 1) {
+  std::map<std::string, std::vector<int64_t>> out;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> cells;
+    std::stringstream ss(lines[i].substr(0, lines[i].size() - 1));  // without the \r
+    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+    std::string key;
+    for (size_t k = 1; k <= keys && k < cells.size(); ++k) key += cells[k];
+    auto& sums = out[key];
+    sums.resize(cells.size() - 1 - keys, 0);
+    for (size_t c = 1 + keys; c < cells.size(); ++c) sums[c - 1 - keys] += std::stoll(cells[c]);
+  }
+  return out;
+}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -68,7 +89,9 @@ TEST_F(CliTest, BadQueryShowsTheCaretAndFails) {
   EXPECT_NE(p->wait(), 0);
   ASSERT_GE(err.size(), 3u);
   EXPECT_EQ(err[0],
-            "pivot: 1:11: unknown tracepoint 'App.requets'; known tracepoints: App.client, App.request");
+            "pivot: 1:11: unknown tracepoint 'App.requets'; did you mean 'App.request'? known tracepoints: "
+            "App.client, "
+            "App.request");
   EXPECT_EQ(err[2], "          ^");
 }
 
@@ -77,7 +100,7 @@ TEST_F(CliTest, NoAgentsIsAClearError) {
   auto p = pivot({"query", kSeedLike});
   auto err = p->rest_err();
   status = p->wait();
-  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_EQ(WEXITSTATUS(status), 1);
   ASSERT_EQ(err.size(), 1u);
   EXPECT_EQ(err[0],
             "pivot: no agents found in " + h_.dir() + " (is PIVOT_RUNTIME_DIR the same as the processes'?)");
@@ -113,7 +136,10 @@ TEST_F(CliTest, QueryFromFileAndStdin) {
   fire(a, 4);
   q->signal(SIGINT);
   auto lines = q->rest();
-  EXPECT_EQ(lines, (std::vector<std::string>{"c.app,SUM(r.bytes),COUNT\r", "app-0,6,2\r", "app-1,4,2\r"}));
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0], "time,c.app,SUM(r.bytes),COUNT\r");
+  EXPECT_EQ(csv_sums(lines),
+            (std::map<std::string, std::vector<int64_t>>{{"app-0", {6, 2}}, {"app-1", {4, 2}}}));
 
   auto s = pivot({"explain", "-"});
   s->write("From r In App.request Select COUNT");
@@ -133,8 +159,13 @@ TEST_F(CliTest, ShowPicksANamedQueryOfTheText) {
   fire(a, 4);
   named->signal(SIGINT);
   last->signal(SIGINT);
-  EXPECT_EQ(named->rest(), (std::vector<std::string>{"SUM(r.bytes)\r", "10\r"}));
-  EXPECT_EQ(last->rest(), (std::vector<std::string>{"COUNT\r", "4\r"}));
+  auto named_lines = named->rest(), last_lines = last->rest();
+  ASSERT_FALSE(named_lines.empty());
+  ASSERT_FALSE(last_lines.empty());
+  EXPECT_EQ(named_lines[0], "time,SUM(r.bytes)\r");
+  EXPECT_EQ(last_lines[0], "time,COUNT\r");
+  EXPECT_EQ(csv_sums(named_lines, 0), (std::map<std::string, std::vector<int64_t>>{{"", {10}}}));
+  EXPECT_EQ(csv_sums(last_lines, 0), (std::map<std::string, std::vector<int64_t>>{{"", {4}}}));
 
   auto bad = pivot({"query", "--show", "Nope", text});
   auto err = bad->rest_err();
@@ -156,6 +187,176 @@ TEST_F(CliTest, BadFlagsAreRejected) {
   EXPECT_NE(WEXITSTATUS(p->wait()), 0);
   ASSERT_FALSE(err.empty());
   EXPECT_NE(err[0].find("--max-groups"), std::string::npos) << err[0];
+}
+
+// The conventions of docs/cli.md: exit status 0 ok, 1 a query or runtime
+// error, 2 a usage error; "did you mean"; --version; global options after
+// the command; durations with units.
+struct Ran {
+  int status;
+  std::vector<std::string> out, err;
+};
+
+Ran run_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), kPivotCli);
+  Subprocess p(args);
+  Ran r;
+  r.out = p.rest();
+  r.err = p.rest_err();
+  int st = p.wait();
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+TEST(CliConventions, VersionAndHelpExitZero) {
+  Ran v = run_cli({"--version"});
+  EXPECT_EQ(v.status, 0);
+  EXPECT_EQ(v.out, std::vector<std::string>{"pivot " PIVOT_VERSION});
+  Ran h = run_cli({"--help"});
+  EXPECT_EQ(h.status, 0);
+  EXPECT_TRUE(pivot::testing::any_contains(
+      h.out, "Exit status: 0 ok; 1 a query or runtime error (no agents found, a bad query, serve refused);"));
+  EXPECT_EQ(run_cli({"query", "--help"}).status, 0);
+}
+
+TEST(CliConventions, UsageErrorsExitTwoAndSuggest) {
+  Ran cmd = run_cli({"qeury", "x"});
+  EXPECT_EQ(cmd.status, 2);
+  EXPECT_EQ(cmd.err, (std::vector<std::string>{"pivot: unknown command 'qeury'; did you mean 'query'?",
+                                               "Run 'pivot --help' for usage."}));
+  Ran opt = run_cli({"query", "--fromat", "json", "x"});
+  EXPECT_EQ(opt.status, 2);
+  ASSERT_FALSE(opt.err.empty());
+  EXPECT_EQ(opt.err[0], "pivot: unknown option '--fromat' for 'query'; did you mean '--format'?");
+  Ran far = run_cli({"frobnicate"});
+  EXPECT_EQ(far.status, 2);
+  ASSERT_FALSE(far.err.empty());
+  EXPECT_EQ(far.err[0], "pivot: unknown command 'frobnicate'");
+  Ran value = run_cli({"query", "--interval", "5parsecs", "x"});
+  EXPECT_EQ(value.status, 2);
+  ASSERT_FALSE(value.err.empty());
+  EXPECT_EQ(value.err[0], "pivot: --interval: parsecs unit not recognized. Allowed values: {h,m,ms,s}");
+  Ran none = run_cli({});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_TRUE(pivot::testing::any_contains(none.err, "Usage:"));
+  EXPECT_EQ(run_cli({"--transport", "http://host", "ps"}).status, 2);
+  EXPECT_EQ(run_cli({"query", "--lease", "50ms", "--interval", "1s", "x"}).status, 2);
+}
+
+TEST_F(CliTest, GlobalOptionsMayFollowTheCommand) {
+  app("h1", "alpha");
+  Ran ps = run_cli({"ps", "--runtime-dir", h_.dir()});
+  EXPECT_EQ(ps.status, 0);
+  ASSERT_EQ(ps.out.size(), 2u);
+  EXPECT_NE(ps.out[1].find("alpha"), std::string::npos);
+  Ran tps = run_cli({"tracepoints", "--format", "json", "--runtime-dir=" + h_.dir()});
+  EXPECT_EQ(tps.status, 0);
+  ASSERT_EQ(tps.out.size(), 1u);
+  EXPECT_EQ(Json::parse(tps.out[0])[1]["name"], "App.request");
+}
+
+TEST_F(CliTest, PsAsJsonAndNoAgentsExitsOneWithAHint) {
+  app("h1", "alpha");
+  auto out = run({"ps", "--format", "json"});
+  ASSERT_EQ(out.size(), 1u);
+  Json j = Json::parse(out[0]);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["procName"], "alpha");
+  EXPECT_EQ(j[0]["host"], "h1");
+  EXPECT_EQ(j[0]["tracepoints"], 2);
+  EXPECT_EQ(j[0]["queries"], 0);
+  EXPECT_GT(j[0]["pid"].get<int>(), 0);
+
+  Ran none = run_cli({"--runtime-dir", h_.dir() + "-empty", "ps"});
+  EXPECT_EQ(none.status, 1);
+  EXPECT_TRUE(none.out.empty());
+  EXPECT_EQ(none.err, std::vector<std::string>{"pivot: no agents found in " + h_.dir() +
+                                               "-empty (is PIVOT_RUNTIME_DIR the same as the processes'?)"});
+  Ran json = run_cli({"--runtime-dir", h_.dir() + "-empty", "ps", "--format", "json"});
+  EXPECT_EQ(json.status, 1);
+  EXPECT_EQ(json.out, std::vector<std::string>{"[]"});
+}
+
+// --duration 2s and --interval 100ms mean what 2 and 100 mean.
+TEST_F(CliTest, DurationsTakeUnits) {
+  Subprocess& a = app("h1", "alpha");
+  auto q = pivot({"query", "--format", "json", "--interval", "100ms", "--duration", "2s", kSeedLike});
+  ASSERT_TRUE(q->wait_err("query installed"));
+  fire(a, 3);
+  auto st = q->wait_for(10000);
+  ASSERT_TRUE(st.has_value()) << "--duration 2s did not end the query";
+  EXPECT_EQ(WEXITSTATUS(*st), 0);
+  auto lines = q->rest();
+  // An interval line before the final one: the interval is 100 ms, not 100 s.
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(Json::parse(lines.back())["total"], seed_like_total({3}));
+}
+
+// What tools/pivot/completion.bash offers for a command line whose last
+// word is being completed.
+std::vector<std::string> complete(const std::vector<std::string>& words) {
+  std::string line = "source '" PIVOT_SOURCE_DIR "/tools/pivot/completion.bash'; COMP_WORDS=(";
+  for (const auto& w : words) line += "'" + w + "' ";
+  line +=
+      "); COMP_CWORD=" + std::to_string(words.size() - 1) + "; _pivot; printf '%s\\n' \"${COMPREPLY[@]}\"";
+  Subprocess bash({"/bin/bash", "-c", line});
+  auto out = bash.rest();
+  bash.wait();
+  return out;
+}
+
+TEST_F(CliTest, BashCompletesCommandsOptionsAndTracepoints) {
+  app("h1", "alpha");
+  EXPECT_EQ(complete({kPivotCli, "qu"}), (std::vector<std::string>{"query", "queries"}));
+  EXPECT_EQ(complete({kPivotCli, "--runtime-dir", h_.dir(), "query", "--form"}),
+            (std::vector<std::string>{"--format"}));
+  EXPECT_EQ(complete({kPivotCli, "query", "--format", ""}),
+            (std::vector<std::string>{"table", "json", "csv"}));
+  EXPECT_EQ(complete({kPivotCli, "--runtime-dir", h_.dir(), "query", "From r In App.r"}),
+            (std::vector<std::string>{"From r In App.request"}));
+  EXPECT_EQ(complete({kPivotCli, "--runtime-dir", h_.dir(), "explain", "From r In App."}),
+            (std::vector<std::string>{"From r In App.client", "From r In App.request"}));
+}
+
+TEST(CliConventions, TheManPageHasEveryCommandAndTheExitStatus) {
+#ifndef PIVOT_MAN_PAGE
+  GTEST_SKIP() << "no man page was built: install help2man (scripts/setup.sh) and reconfigure";
+#else
+  std::ifstream in(PIVOT_MAN_PAGE);
+  ASSERT_TRUE(in) << PIVOT_MAN_PAGE;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string man = ss.str();
+  EXPECT_NE(man.find(".TH PIVOT \"1\""), std::string::npos);
+  EXPECT_NE(man.find("pivot " PIVOT_VERSION), std::string::npos);
+  for (const char* section : {".SH \"EXIT STATUS\"", ".SH ENVIRONMENT", ".SH EXAMPLES", ".SH COMMANDS"}) {
+    EXPECT_NE(man.find(section), std::string::npos) << section;
+  }
+  for (const char* cmd : {"ps", "tracepoints", "functions", "explain", "query", "serve", "queries", "stop"}) {
+    EXPECT_NE(man.find(std::string(".SS \"pivot ") + cmd + "\""), std::string::npos) << cmd;
+  }
+#endif
+}
+
+// Into a pipe the table streams: one table per interval, the final last.
+TEST_F(CliTest, APipedTableStreamsOneTablePerInterval) {
+  Subprocess& a = app("h1", "alpha");
+  auto q = pivot({"query", "--interval", "100ms", "--duration", "2s", kSeedLike});
+  ASSERT_TRUE(q->wait_err("query installed"));
+  fire(a, 2);
+  auto lines = q->rest(15000);
+  int live = 0, final = 0;
+  for (const auto& l : lines) {
+    live += l.rfind("live query at ", 0) == 0;
+    final += l.rfind("final query at ", 0) == 0;
+  }
+  EXPECT_GE(live, 1);
+  EXPECT_EQ(final, 1);
+  ASSERT_GE(lines.size(), 4u);
+  // The last table: header, column names, two rows (and the blank line).
+  EXPECT_EQ(lines[lines.size() - 5].rfind("final query at ", 0), 0u) << lines[lines.size() - 5];
+  EXPECT_NE(lines[lines.size() - 3].find("app-0"), std::string::npos);
+  EXPECT_NE(lines[lines.size() - 2].find("app-1"), std::string::npos);
 }
 
 }  // namespace

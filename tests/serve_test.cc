@@ -305,7 +305,7 @@ TEST_F(ServeLocalTest, BadInputGetsAClearErrorAndServeGoesOn) {
   serve.post("/api/queries/nope/pause", "", &status);
   EXPECT_EQ(status, 404);
   auto stop = serve.pivot({"stop", "nope"});
-  EXPECT_EQ(WEXITSTATUS(stop->wait()), 2);
+  EXPECT_EQ(WEXITSTATUS(stop->wait()), 1);
   EXPECT_TRUE(pivot::testing::any_contains(stop->rest_err(1000), "no managed query named 'nope'"));
 
   Json st = serve.get("/api/status", &status);
@@ -522,7 +522,7 @@ TEST_F(ServeLocalTest, TokenGuardsWritesAndEverythingOffLoopback) {
     serve.post("/api/queries", install_body("seed", kSeedLike).dump(), &status, "t0ken-not");
     EXPECT_EQ(status, 401);
     auto detach = serve.pivot({"query", "--detach", "seed", kSeedLike});
-    EXPECT_EQ(WEXITSTATUS(detach->wait()), 2);
+    EXPECT_EQ(WEXITSTATUS(detach->wait()), 1);
     serve.post("/api/queries", install_body("seed", kSeedLike).dump(), &status, "t0ken");
     EXPECT_EQ(status, 201);
     EXPECT_EQ(serve.get("/api/status")["unauthorized"], 3);
@@ -532,7 +532,7 @@ TEST_F(ServeLocalTest, TokenGuardsWritesAndEverythingOffLoopback) {
     ServeProcess open(h_);
     EXPECT_FALSE(open.start("0.0.0.0:0"));
     EXPECT_NE(open.error().find("(not a loopback address) needs a token"), std::string::npos) << open.error();
-    EXPECT_EQ(WEXITSTATUS(open.process().wait()), 2);
+    EXPECT_EQ(WEXITSTATUS(open.process().wait()), 1);
   }
   {
     std::string file = h_.dir() + "-token";

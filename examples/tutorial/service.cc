@@ -3,9 +3,13 @@
 // its own threads. The tutorial quotes the regions between [START x] and
 // [END x]; tests/docs_test.cc checks the quotes match and runs the program.
 //
-//   service REQUESTS   serve REQUESTS requests after "go" on stdin, then wait
-//                      for "exit"
+//   tutorial_service            serve a request every 100 ms until stopped
+//                               (SIGINT or SIGTERM)
+//   tutorial_service REQUESTS   serve REQUESTS requests after "go" on stdin,
+//                               then wait for "exit" (the test's mode)
+#include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdlib>
 #include <deque>
 #include <functional>
@@ -110,6 +114,9 @@ void handle_request(Server& storage, const std::string& user, const std::string&
 }
 // [END sites]
 
+volatile std::sig_atomic_t g_stop = 0;
+void on_stop(int) { g_stop = 1; }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -118,13 +125,23 @@ int main(int argc, char** argv) {
     std::cerr << "pivot agent: " << s.error().message() << "\n";  // the service runs on without it
   }
   // [END agent]
-  int requests = argc > 1 ? std::atoi(argv[1]) : 10;
+  const char* users[] = {"alice", "bob", "carol"};
   Server storage(read_blob);
+  if (argc < 2) {
+    signal(SIGINT, on_stop);
+    signal(SIGTERM, on_stop);
+    std::cout << "serving a request every 100 ms; Ctrl-C to stop" << std::endl;
+    for (int i = 0; !g_stop; ++i) {
+      handle_request(storage, users[i % 3], std::string(1 + i % 4, 'k'));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return 0;
+  }
+  int requests = std::atoi(argv[1]);
   std::cout << "ready" << std::endl;
   std::string cmd;
   while (std::cin >> cmd && cmd != "exit") {
     if (cmd != "go") continue;
-    const char* users[] = {"alice", "bob", "carol"};
     for (int i = 0; i < requests; ++i) handle_request(storage, users[i % 3], std::string(1 + i % 4, 'k'));
     std::cout << "served " << requests << std::endl;
   }

@@ -66,6 +66,17 @@ TEST(Tutorial, SnippetsAreTheExampleCode) {
   }
 }
 
+// The query the reader runs in step 5 (scripts/docs.sh runs it) is the one
+// whose answer and explain output the doc shows.
+TEST(Tutorial, TheQueryRunIsTheQueryShown) {
+  size_t at = kDoc.find("QUERY='");
+  ASSERT_NE(at, std::string::npos);
+  at += 7;
+  size_t end = kDoc.find('\'', at);
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_EQ(kDoc.substr(at, end - at) + "\n", block_after(kDoc, "<!-- query -->"));
+}
+
 TEST(Tutorial, TheQueryGivesTheAnswerShown) {
   std::string dir = "/tmp/pivot-tutorial-test-" + std::to_string(getpid());
   std::string query = block_after(kDoc, "<!-- query -->");

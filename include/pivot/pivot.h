@@ -15,6 +15,7 @@
 #include "pivot/agent.h"
 #include "pivot/baggage.h"
 #include "pivot/carrier.h"
+#include "pivot/otlp.h"
 #include "pivot/result.h"
 #include "pivot/result_table.h"
 #include "pivot/session.h"

@@ -87,6 +87,12 @@ class [[nodiscard]] Scope {
   TraceContext saved_;
 };
 
+// Replaces the calling thread's context; returns the previous one. For code
+// that cannot hold a Scope across the two points, such as an RPC
+// interceptor that sets the caller's context when a request arrives and
+// restores the thread's own when the response leaves.
+TraceContext exchange(const TraceContext& context) noexcept;
+
 // Number of traceparent values extract() rejected, process-wide.
 uint64_t parse_errors() noexcept;
 

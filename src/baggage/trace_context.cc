@@ -2,6 +2,7 @@
 #include "pivot/trace_context.h"
 
 #include <atomic>
+#include <utility>
 
 #include "baggage/bag_data.h"
 #include "baggage/trace_state.h"
@@ -108,6 +109,8 @@ TraceContext current() noexcept { return t_trace; }
 
 Scope::Scope(const TraceContext& context) noexcept : saved_(t_trace) { t_trace = context; }
 Scope::~Scope() { t_trace = saved_; }
+
+TraceContext exchange(const TraceContext& context) noexcept { return std::exchange(t_trace, context); }
 
 uint64_t parse_errors() noexcept { return g_parse_errors.load(std::memory_order_relaxed); }
 

@@ -95,6 +95,15 @@ TEST(TraceContextTest, ScopeSetsAndRestoresTheCurrentContext) {
   EXPECT_FALSE(trace_context::current().valid());
 }
 
+TEST(TraceContextTest, ExchangeSetsTheContextAndGivesBackThePreviousOne) {
+  TraceContext caller = *TraceContext::parse(kParent);
+  TraceContext before = trace_context::exchange(caller);
+  EXPECT_FALSE(before.valid());
+  EXPECT_EQ(trace_context::current(), caller);
+  EXPECT_EQ(trace_context::exchange(before), caller);
+  EXPECT_FALSE(trace_context::current().valid());
+}
+
 TEST(TraceContextTest, InjectSendsTheCurrentContextOnly) {
   std::map<std::string, std::string> headers;
   EXPECT_FALSE(trace_context::inject(headers));

@@ -174,43 +174,8 @@ class LocalLink final : public Link {
     // Every agent is asked first, then the answers are awaited together:
     // one slow install (symbol tables, patching) must not hold up the
     // others, nor let their leases lapse before the first renewal.
-    struct Asked {
-      AgentInfo info;
-      std::unique_ptr<Conn> conn;
-      std::optional<Result<Json>> answer;
-    };
-    std::vector<Asked> asked;
-    std::vector<pid_t> pids;
-    for (const AgentInfo& a : agents) pids.push_back(a.pid);
-    std::vector<Hello> hellos = hello_all(dir_, pids);
-    for (size_t i = 0; i < agents.size(); ++i) {
-      Hello& h = hellos[i];
-      if (!*h.info) {
-        asked.push_back({agents[i], nullptr, Result<Json>(h.info->error())});
-        continue;
-      }
-      Asked q{std::move(**h.info), std::move(h.conn), std::nullopt};
-      if (auto sent = write_message(q.conn->fd, message); !sent) q.answer = Result<Json>(sent.error());
-      asked.push_back(std::move(q));
-    }
-    int64_t deadline = steady_ms() + kInstallTimeoutMs;
-    for (;;) {
-      std::vector<pollfd> fds;
-      std::vector<Asked*> who;
-      for (Asked& q : asked) {
-        if (q.answer) continue;
-        fds.push_back({q.conn->fd, POLLIN, 0});
-        who.push_back(&q);
-      }
-      int64_t wait = deadline - steady_ms();
-      if (fds.empty() || wait <= 0) break;
-      if (poll(fds.data(), fds.size(), static_cast<int>(wait)) <= 0) continue;
-      for (size_t i = 0; i < fds.size(); ++i) {
-        if (fds[i].revents != 0) who[i]->answer = read_answer(*who[i]->conn);
-      }
-    }
     std::vector<Installed> out;
-    for (Asked& q : asked) {
+    for (Asked& q : ask_all(agents, message, kInstallTimeoutMs)) {
       bool timed_out = !q.answer;
       if (timed_out) {
         // It may finish later: it then reads this and drops the query.
@@ -232,43 +197,8 @@ class LocalLink final : public Link {
 
   std::vector<Answer> ask(const std::vector<AgentInfo>& agents, const Json& message,
                           int64_t timeout_ms) override {
-    struct Asked {
-      AgentInfo info;
-      std::unique_ptr<Conn> conn;
-      std::optional<Result<Json>> answer;
-    };
-    std::vector<Asked> asked;
-    std::vector<pid_t> pids;
-    for (const AgentInfo& a : agents) pids.push_back(a.pid);
-    std::vector<Hello> hellos = hello_all(dir_, pids);
-    for (size_t i = 0; i < agents.size(); ++i) {
-      Hello& h = hellos[i];
-      if (!*h.info) {
-        asked.push_back({agents[i], nullptr, Result<Json>(h.info->error())});
-        continue;
-      }
-      Asked q{agents[i], std::move(h.conn), std::nullopt};
-      if (auto sent = write_message(q.conn->fd, message); !sent) q.answer = Result<Json>(sent.error());
-      asked.push_back(std::move(q));
-    }
-    int64_t deadline = steady_ms() + timeout_ms;
-    for (;;) {
-      std::vector<pollfd> fds;
-      std::vector<Asked*> who;
-      for (Asked& q : asked) {
-        if (q.answer) continue;
-        fds.push_back({q.conn->fd, POLLIN, 0});
-        who.push_back(&q);
-      }
-      int64_t wait = deadline - steady_ms();
-      if (fds.empty() || wait <= 0) break;
-      if (poll(fds.data(), fds.size(), static_cast<int>(std::min<int64_t>(wait, 1000))) <= 0) continue;
-      for (size_t i = 0; i < fds.size(); ++i) {
-        if (fds[i].revents != 0) who[i]->answer = read_answer(*who[i]->conn);
-      }
-    }
     std::vector<Answer> out;
-    for (Asked& q : asked) {
+    for (Asked& q : ask_all(agents, message, timeout_ms)) {
       if (!q.answer) {
         q.answer = Result<Json>(Error("no answer within " + std::to_string(timeout_ms / 1000) + " s"));
       }
@@ -329,6 +259,48 @@ class LocalLink final : public Link {
   }
 
  private:
+  struct Asked {
+    AgentInfo info;  // as its hello answered (as given, when the hello failed)
+    std::unique_ptr<Conn> conn;
+    std::optional<Result<Json>> answer;  // none: no answer within the time
+  };
+
+  // Sends `message` to every agent on a connection of its own, then waits
+  // for the answers together, until timeout_ms has passed.
+  std::vector<Asked> ask_all(const std::vector<AgentInfo>& agents, const Json& message, int64_t timeout_ms) {
+    std::vector<Asked> asked;
+    std::vector<pid_t> pids;
+    for (const AgentInfo& a : agents) pids.push_back(a.pid);
+    std::vector<Hello> hellos = hello_all(dir_, pids);
+    for (size_t i = 0; i < agents.size(); ++i) {
+      Hello& h = hellos[i];
+      if (!*h.info) {
+        asked.push_back({agents[i], nullptr, Result<Json>(h.info->error())});
+        continue;
+      }
+      Asked q{std::move(**h.info), std::move(h.conn), std::nullopt};
+      if (auto sent = write_message(q.conn->fd, message); !sent) q.answer = Result<Json>(sent.error());
+      asked.push_back(std::move(q));
+    }
+    int64_t deadline = steady_ms() + timeout_ms;
+    for (;;) {
+      std::vector<pollfd> fds;
+      std::vector<Asked*> who;
+      for (Asked& q : asked) {
+        if (q.answer) continue;
+        fds.push_back({q.conn->fd, POLLIN, 0});
+        who.push_back(&q);
+      }
+      int64_t wait = deadline - steady_ms();
+      if (fds.empty() || wait <= 0) break;
+      if (poll(fds.data(), fds.size(), static_cast<int>(std::min<int64_t>(wait, 1000))) <= 0) continue;
+      for (size_t i = 0; i < fds.size(); ++i) {
+        if (fds[i].revents != 0) who[i]->answer = read_answer(*who[i]->conn);
+      }
+    }
+    return asked;
+  }
+
   void lose(const std::string& key, Conn& c, const std::string& why) {
     if (c.lost) return;
     c.lost = true;

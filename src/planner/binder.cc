@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/suggest.h"
 #include "query/error.h"
 #include "query/printer.h"
 
@@ -49,6 +50,12 @@ std::string join_names(const std::vector<std::string>& names, size_t limit = 40)
   for (size_t i = 0; i < names.size() && i < limit; ++i) out += (i ? ", " : "") + names[i];
   if (names.size() > limit) out += ", ... (" + std::to_string(names.size() - limit) + " more)";
   return out;
+}
+
+// "did you mean 'x'? " for a misspelt name, or "".
+std::string suggestion(const std::string& word, const std::vector<std::string>& names) {
+  std::string s = internal::did_you_mean(word, names);
+  return s.empty() ? s : s + " ";
 }
 
 bool is_number(Type t) { return t == Type::kInt || t == Type::kDouble; }
@@ -104,8 +111,9 @@ class Binder {
         std::vector<std::string> known;
         for (const auto& t : catalog_.tracepoints) known.push_back(t.name);
         std::sort(known.begin(), known.end());
-        return error(src.name_pos[i], "unknown tracepoint '" + src.names[i] + "'; known tracepoints: " +
-                                          (known.empty() ? std::string("(none)") : join_names(known)));
+        return error(src.name_pos[i],
+                     "unknown tracepoint '" + src.names[i] + "'; " + suggestion(src.names[i], known) +
+                         "known tracepoints: " + (known.empty() ? std::string("(none)") : join_names(known)));
       }
       if (std::find(node.tracepoints.begin(), node.tracepoints.end(), tp->name) != node.tracepoints.end())
         continue;
@@ -145,17 +153,19 @@ class Binder {
                                      "', the variable this Join binds; found '" + j.before + "'");
     }
     if (after < 0) {
-      return error(j.after_pos, "unknown variable '" + j.after +
-                                    "' after '->'; variables bound before this Join: " + bound_vars());
+      return error(j.after_pos, "unknown variable '" + j.after + "' after '->'; " +
+                                    suggestion(j.after, bound_var_names()) +
+                                    "variables bound before this Join: " + bound_vars());
     }
     return bind_source(j.var, j.var_pos, j.source, j.mode, j.n, after, j.pos);
   }
 
-  std::string bound_vars() const {
+  std::vector<std::string> bound_var_names() const {
     std::vector<std::string> v;
     for (const Node& n : b_.nodes) v.push_back(n.var);
-    return join_names(v);
+    return v;
   }
+  std::string bound_vars() const { return join_names(bound_var_names()); }
 
   Status bind_let(const query::Let& l) {
     if (b_.lets.count(l.name)) return error(l.name_pos, "Let '" + l.name + "' is already defined");
@@ -194,7 +204,8 @@ class Binder {
         return error(e.pos,
                      "'" + e.var + "' is a Let name, not a variable; write " + e.var + " without a field");
       }
-      return error(e.pos, "unknown variable '" + e.var + "'; variables in this query: " + all_vars());
+      return error(e.pos, "unknown variable '" + e.var + "'; " + suggestion(e.var, var_names()) +
+                              "variables in this query: " + all_vars());
     }
     const Node& node = b_.nodes[n];
     for (const Field& f : node.fields) {
@@ -204,18 +215,18 @@ class Binder {
     for (const Field& f : node.fields) names.push_back(f.name);
     std::string where = node.tracepoints.size() == 1 ? "tracepoint '" + node.tracepoints[0] + "'"
                                                      : "the union of " + join_names(node.tracepoints);
-    return error(e.field_pos, where + " has no export '" + e.field + "' (variable '" + e.var +
-                                  "'); exports: " + join_names(names));
+    return error(e.field_pos, where + " has no export '" + e.field + "' (variable '" + e.var + "'); " +
+                                  suggestion(e.field, names) + "exports: " + join_names(names));
   }
 
-  std::string all_vars() const {
-    std::vector<std::string> v;
-    for (const Node& n : b_.nodes) v.push_back(n.var);
+  std::vector<std::string> var_names() const {
+    std::vector<std::string> v = bound_var_names();
     for (const query::Join& j : q_.joins) {
       if (b_.node_of(j.var) < 0) v.push_back(j.var);
     }
-    return join_names(v);
+    return v;
   }
+  std::string all_vars() const { return join_names(var_names()); }
 
   Result<Type> type_of(const Expr& e) const {
     switch (e.kind) {
@@ -228,7 +239,10 @@ class Binder {
           return error(e.pos,
                        "'" + e.name + "' is a variable; name one of its exports, as in " + e.name + ".field");
         }
-        return error(e.pos, "unknown name '" + e.name + "'; a bare name must be a Let defined earlier");
+        std::vector<std::string> lets;
+        for (const auto& [name, info] : b_.lets) lets.push_back(name);
+        return error(e.pos, "unknown name '" + e.name + "'; " + suggestion(e.name, lets) +
+                                "a bare name must be a Let defined earlier");
       }
       case Expr::Kind::kUnary: {
         auto t = type_of(*e.args[0]);

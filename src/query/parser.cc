@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/suggest.h"
 #include "query/error.h"
 #include "query/lexer.h"
 
@@ -161,6 +162,7 @@ class Parser {
   Node parse_unary();
   Node parse_primary();
   Node parse_aggregate();
+  void unknown_function(const Token& name);
   Node parse_field_or_name();
   Node parse_parenthesised();
   Node literal(const Token& t, Value v);
@@ -837,11 +839,29 @@ Node Parser::parse_aggregate() {
   return Node{std::move(e), arg.height + 1, name.pos};
 }
 
+// `name(` where name is not an aggregate: the aggregates, and the closest.
+void Parser::unknown_function(const Token& name) {
+  std::vector<std::string> aggregates;
+  for (int k = static_cast<int>(Keyword::kFrom); k <= static_cast<int>(Keyword::kExports); ++k) {
+    if (aggregate_of(static_cast<Keyword>(k)))
+      aggregates.emplace_back(keyword_spelling(static_cast<Keyword>(k)));
+  }
+  std::string list;
+  for (const auto& a : aggregates) list += (list.empty() ? "" : ", ") + a;
+  std::string hint = internal::did_you_mean(name.text, aggregates);
+  fail(name.pos, "unknown aggregate '" + std::string(name.text) + "'; " + (hint.empty() ? "" : hint + " ") +
+                     "aggregates: " + list);
+}
+
 // var.field, or a Let name.
 Node Parser::parse_field_or_name() {
   const Token& first = advance();
   auto e = std::make_shared<Expr>();
   e->pos = first.pos;
+  if (at(TokenKind::kLParen)) {
+    unknown_function(first);
+    return {};
+  }
   if (!at(TokenKind::kDot)) {
     e->kind = Expr::Kind::kName;
     e->name = std::string(first.text);

@@ -8,11 +8,11 @@ Json error_json(const Error& e) {
   return Json{{"error", {{"message", e.message()}, {"line", e.line()}, {"column", e.column()}}}};
 }
 
-Json columns_json(const std::vector<Column>& columns) {
+Json columns_json(const std::vector<frontend::Column>& columns) {
   Json out = Json::array();
-  for (const Column& c : columns) {
-    Json j{{"name", c.name}, {"role", role_name(c.role)}};
-    if (c.role == Column::kAggregate) j["aggregate"] = agg_name(c.fn);
+  for (const frontend::Column& c : columns) {
+    Json j{{"name", c.name}, {"role", frontend::role_name(c.role)}};
+    if (c.role == frontend::Column::kAggregate) j["aggregate"] = frontend::agg_name(c.fn);
     out.push_back(std::move(j));
   }
   return out;

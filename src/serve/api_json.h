@@ -17,7 +17,7 @@ namespace pivot::serve {
 wire::Json error_json(const Error& e);
 // A query as /api/queries lists it; with_total adds "total" (a ResultTable's JSON).
 wire::Json query_json(const QueryStatus& s, bool with_total);
-wire::Json columns_json(const std::vector<Column>& columns);
+wire::Json columns_json(const std::vector<frontend::Column>& columns);
 // {"updated":ms, "agents":[{...}], "notes":[...]}
 wire::Json agents_json(const AgentCache::View& v);
 // {"updated":ms, "tracepoints":[{"name", "exports":[...], "processes":[...]}]}

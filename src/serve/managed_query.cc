@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/clock.h"
+#include "otlp/query_metrics.h"
 #include "pivot/internal/json.h"
 #include "pivot/value.h"
 
@@ -51,8 +52,13 @@ std::string interval_json(const frontend::Snapshot& s, const std::string* query)
 }  // namespace
 
 ManagedQuery::ManagedQuery(QuerySpec spec, LinkFactory make_link, const ServeLimits& limits,
-                           LimitCounters* counters, EventHub* hub)
-    : name_(spec.name), make_link_(std::move(make_link)), limits_(limits), counters_(counters), hub_(hub) {
+                           LimitCounters* counters, EventHub* hub, otlp::HttpExporter* otlp)
+    : name_(spec.name),
+      make_link_(std::move(make_link)),
+      limits_(limits),
+      counters_(counters),
+      otlp_(otlp),
+      hub_(hub) {
   status_.spec = std::move(spec);
   status_.state = status_.spec.paused ? QueryState::kPaused : QueryState::kStarting;
 }
@@ -211,7 +217,8 @@ void ManagedQuery::on_installed(frontend::Frontend& fe, std::vector<std::string>
     std::lock_guard<std::mutex> lock(mu_);
     status_.error = Error();
     status_.notes = std::move(notes);
-    status_.columns = fe.shown_query() ? describe_columns(*fe.shown_query()) : std::vector<Column>{};
+    status_.columns =
+        fe.shown_query() ? frontend::describe_columns(*fe.shown_query()) : std::vector<frontend::Column>{};
     status_.total = ResultTable{};
     if (fe.shown_query()) status_.total.columns = fe.shown_query()->columns;
     status_.agents = fe.installed_agents();
@@ -225,8 +232,14 @@ void ManagedQuery::on_installed(frontend::Frontend& fe, std::vector<std::string>
 
 void ManagedQuery::publish(const frontend::Snapshot& s) {
   std::string record = interval_json(s, nullptr);
+  otlp::QueryMetrics metrics;
+  int64_t started_ms = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (otlp_ != nullptr) {
+      metrics = {name_, status_.columns};
+      started_ms = status_.started_ms;
+    }
     status_.total = s.total;
     status_.agents = s.agents;
     status_.intervals += 1;
@@ -243,6 +256,13 @@ void ManagedQuery::publish(const frontend::Snapshot& s) {
     evict_window(s.time_ms);
   }
   hub_->publish(name_, "interval", interval_json(s, &name_));
+  // The exporter only queues: a slow collector never holds up the query.
+  if (otlp_ != nullptr && otlp::has_metrics(metrics)) {
+    size_t points = 0;
+    std::string body = otlp::encode_query_metrics(metrics, s.total, started_ms * 1000000, s.time_ms * 1000000,
+                                                  "pivot", &points);
+    if (points > 0) otlp_->send(std::move(body), points);
+  }
 }
 
 void ManagedQuery::evict_window(int64_t now_ms) {

@@ -29,9 +29,10 @@
 #include <thread>
 #include <vector>
 
+#include "frontend/columns.h"
 #include "frontend/frontend.h"
+#include "otlp/http_exporter.h"
 #include "pivot/result_table.h"
-#include "serve/columns.h"
 #include "serve/event_hub.h"
 #include "serve/limits.h"
 #include "serve/link_factory.h"
@@ -59,9 +60,9 @@ struct QueryEvent {
 struct QueryStatus {
   QuerySpec spec;
   QueryState state = QueryState::kStarting;
-  Error error;                     // of the last failed install (line:column for query text)
-  std::vector<std::string> notes;  // what the last install said (agents that refused, skipped)
-  std::vector<Column> columns;     // empty until the query compiled
+  Error error;                            // of the last failed install (line:column for query text)
+  std::vector<std::string> notes;         // what the last install said (agents that refused, skipped)
+  std::vector<frontend::Column> columns;  // empty until the query compiled
   ResultTable total;
   int agents = 0;
   int64_t started_ms = 0;  // wall clock of the last successful install
@@ -75,8 +76,9 @@ struct QueryStatus {
 
 class ManagedQuery {
  public:
+  // otlp, if not null, gets each interval's total as OTLP metrics.
   ManagedQuery(QuerySpec spec, LinkFactory make_link, const ServeLimits& limits, LimitCounters* counters,
-               EventHub* hub);
+               EventHub* hub, otlp::HttpExporter* otlp = nullptr);
   ~ManagedQuery();
   ManagedQuery(const ManagedQuery&) = delete;
   ManagedQuery& operator=(const ManagedQuery&) = delete;
@@ -118,6 +120,7 @@ class ManagedQuery {
   const LinkFactory make_link_;
   const ServeLimits limits_;
   LimitCounters* const counters_;
+  otlp::HttpExporter* const otlp_;
   EventHub* const hub_;
 
   std::mutex control_mu_;  // start/pause/resume/stop

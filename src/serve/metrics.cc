@@ -66,11 +66,11 @@ std::string label(std::string_view name, std::string_view value) {
 
 // The label names of a query's GroupBy columns, valid and distinct from
 // each other and from the labels every sample has.
-std::vector<std::string> group_label_names(const std::vector<Column>& columns) {
+std::vector<std::string> group_label_names(const std::vector<frontend::Column>& columns) {
   std::set<std::string> taken = {"query", "column"};
   std::vector<std::string> out;
-  for (const Column& c : columns) {
-    if (c.role != Column::kGroup) {
+  for (const frontend::Column& c : columns) {
+    if (c.role != frontend::Column::kGroup) {
       out.emplace_back();
       continue;
     }
@@ -91,12 +91,12 @@ void add_query_samples(const QueryMetrics& q, std::vector<Family>& by_fn, std::s
     std::string groups;
     for (size_t i = 0; i < q.columns.size() && i < row.size(); ++i) {
       // A null key is an empty label, which Prometheus takes as no label.
-      if (q.columns[i].role == Column::kGroup) {
+      if (q.columns[i].role == frontend::Column::kGroup) {
         groups += "," + label(names[i], row[i].is_null() ? "" : row[i].to_string());
       }
     }
     for (size_t i = 0; i < q.columns.size() && i < row.size(); ++i) {
-      if (q.columns[i].role != Column::kAggregate) continue;
+      if (q.columns[i].role != frontend::Column::kAggregate) continue;
       Sample s;
       if (!sample_value(row[i], &s.value)) continue;
       s.labels = label("query", q.name) + "," + label("column", q.columns[i].name) + groups;
@@ -176,8 +176,17 @@ std::vector<Family> health_families(const std::vector<QueryMetrics>& queries, co
                       true,
                       "Requests refused for a missing or wrong token",
                       {{"", number(static_cast<int64_t>(h.unauthorized))}}};
-  return {running,  agents, install,    intervals, lost,   dropped, incomplete,
-          overflow, groups, max_groups, seen,      limits, sse,     unauthorized};
+  std::vector<Family> all{running,  agents, install,    intervals, lost,   dropped, incomplete,
+                          overflow, groups, max_groups, seen,      limits, sse,     unauthorized};
+  if (h.otlp) {
+    all.push_back({"pivot_serve_otlp_requests",
+                   true,
+                   "OTLP metrics requests by outcome (--otlp; docs/otlp.md)",
+                   {{label("outcome", "sent"), number(static_cast<int64_t>(h.otlp->requests_sent))},
+                    {label("outcome", "failed"), number(static_cast<int64_t>(h.otlp->requests_failed))},
+                    {label("outcome", "dropped"), number(static_cast<int64_t>(h.otlp->requests_dropped))}}});
+  }
+  return all;
 }
 
 void render(const Family& f, MetricsFormat format, std::string& out) {

@@ -16,13 +16,15 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "frontend/columns.h"
+#include "pivot/otlp.h"
 #include "pivot/result_table.h"
-#include "serve/columns.h"
 
 namespace pivot::serve {
 
@@ -30,7 +32,7 @@ namespace pivot::serve {
 struct QueryMetrics {
   std::string name;
   bool running = false;
-  std::vector<Column> columns;  // of `total`; empty until the query has compiled
+  std::vector<frontend::Column> columns;  // of `total`; empty until the query has compiled
   ResultTable total;
   int agents = 0;
   int64_t install_ms = 0;
@@ -44,6 +46,9 @@ struct ServeHealth {
   std::vector<std::pair<std::string, uint64_t>> limit_hits;  // limit name, times it acted
   size_t sse_clients = 0;
   uint64_t unauthorized = 0;  // requests refused for a missing or wrong token
+  // With --otlp: what the metrics exporter did (requests sent, failed,
+  // dropped); no family at all without it.
+  std::optional<OtlpStats> otlp;
 };
 
 enum class MetricsFormat { kPrometheus, kOpenMetrics };

@@ -5,8 +5,10 @@
 namespace pivot::serve {
 namespace {
 
-Column group(std::string name) { return {std::move(name), Column::kGroup}; }
-Column agg(std::string name, aggregate::AggFn fn) { return {std::move(name), Column::kAggregate, fn}; }
+frontend::Column group(std::string name) { return {std::move(name), frontend::Column::kGroup}; }
+frontend::Column agg(std::string name, aggregate::AggFn fn) {
+  return {std::move(name), frontend::Column::kAggregate, fn};
+}
 
 QueryMetrics seed() {
   QueryMetrics q;
@@ -90,6 +92,26 @@ pivot_serve_stream_clients 1
 # TYPE pivot_serve_unauthorized_requests_total counter
 pivot_serve_unauthorized_requests_total 3
 )text");
+}
+
+TEST(Metrics, OtlpRequestsOnlyWithOtlpExport) {
+  EXPECT_EQ(render_metrics({}, ServeHealth{}, MetricsFormat::kPrometheus).find("otlp"), std::string::npos);
+  ServeHealth h;
+  h.otlp = OtlpStats{};
+  h.otlp->requests_sent = 3;
+  h.otlp->requests_failed = 1;
+  h.otlp->requests_dropped = 2;
+  std::string text = render_metrics({}, h, MetricsFormat::kPrometheus);
+  EXPECT_NE(
+      text.find(
+          R"text(# HELP pivot_serve_otlp_requests_total OTLP metrics requests by outcome (--otlp; docs/otlp.md)
+# TYPE pivot_serve_otlp_requests_total counter
+pivot_serve_otlp_requests_total{outcome="sent"} 3
+pivot_serve_otlp_requests_total{outcome="failed"} 1
+pivot_serve_otlp_requests_total{outcome="dropped"} 2
+)text"),
+      std::string::npos)
+      << text;
 }
 
 TEST(Metrics, OpenMetricsNamesCounterFamiliesWithoutTotalAndEnds) {

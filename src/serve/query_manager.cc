@@ -3,11 +3,12 @@
 namespace pivot::serve {
 
 QueryManager::QueryManager(LinkFactory make_link, const ServeLimits& limits, LimitCounters* counters,
-                           EventHub* hub, std::string state_path)
+                           EventHub* hub, std::string state_path, otlp::HttpExporter* otlp)
     : make_link_(std::move(make_link)),
       limits_(limits),
       counters_(counters),
       hub_(hub),
+      otlp_(otlp),
       state_path_(std::move(state_path)) {}
 
 QueryManager::~QueryManager() { shutdown(); }
@@ -20,7 +21,7 @@ Result<size_t> QueryManager::restore() {
     std::lock_guard<std::mutex> lock(mu_);
     for (const QuerySpec& spec : *specs) {
       if (queries_.count(spec.name)) continue;
-      auto q = std::make_shared<ManagedQuery>(spec, make_link_, limits_, counters_, hub_);
+      auto q = std::make_shared<ManagedQuery>(spec, make_link_, limits_, counters_, hub_, otlp_);
       queries_[spec.name] = q;
       started.push_back(q);
     }
@@ -35,7 +36,7 @@ Result<std::shared_ptr<ManagedQuery>> QueryManager::add(const QuerySpec& spec, i
     *http_status = 400;
     return s.error();
   }
-  auto q = std::make_shared<ManagedQuery>(spec, make_link_, limits_, counters_, hub_);
+  auto q = std::make_shared<ManagedQuery>(spec, make_link_, limits_, counters_, hub_, otlp_);
   {
     // The name is taken at once, so two requests for it cannot both install.
     std::lock_guard<std::mutex> lock(mu_);

@@ -24,8 +24,9 @@ namespace pivot::serve {
 
 class QueryManager {
  public:
+  // otlp, if not null, gets every query's intervals as OTLP metrics.
   QueryManager(LinkFactory make_link, const ServeLimits& limits, LimitCounters* counters, EventHub* hub,
-               std::string state_path);
+               std::string state_path, otlp::HttpExporter* otlp = nullptr);
   ~QueryManager();
 
   // Starts the state file's queries; each retries until agents take it.
@@ -58,6 +59,7 @@ class QueryManager {
   const ServeLimits limits_;
   LimitCounters* const counters_;
   EventHub* const hub_;
+  otlp::HttpExporter* const otlp_;
   const std::string state_path_;
 
   mutable std::mutex mu_;

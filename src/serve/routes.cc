@@ -17,15 +17,6 @@ namespace {
 
 constexpr const char* kQueryPath = R"(/api/queries/([A-Za-z0-9_.\-]+))";
 
-// Until the dashboard comes: say where the API is rather than a bare 404.
-constexpr const char* kPlaceholderPage = R"(<!doctype html>
-<html><head><meta charset="utf-8"><title>pivot serve</title></head>
-<body><h1>pivot serve</h1>
-<p>The dashboard is not part of this build yet. The JSON API is under <a href="/api/queries">/api/</a>
-(docs/serve.md), the Prometheus metrics at <a href="/metrics">/metrics</a>.</p>
-</body></html>
-)";
-
 Result<Json> parse_body(const httplib::Request& req) {
   Json j = Json::parse(req.body, nullptr, false);
   if (j.is_discarded()) return Error("the request body is not JSON");
@@ -82,7 +73,7 @@ void post_explain(Server::Impl& s, const httplib::Request& req, httplib::Respons
   if (!plan) return send_error(res, 400, plan.error());
   Json queries = Json::array();
   for (const planner::QueryPlan& q : plan->queries) {
-    queries.push_back({{"label", q.label}, {"columns", columns_json(describe_columns(q))}});
+    queries.push_back({{"label", q.label}, {"columns", columns_json(frontend::describe_columns(q))}});
   }
   send_json(res, 200,
             Json{{"advice", plan->explain()}, {"queries", queries}, {"agents", view->agents.size()}});
@@ -167,6 +158,7 @@ void get_metrics(Server::Impl& s, const httplib::Request& req, httplib::Response
   }
   health.sse_clients = s.hub.clients();
   health.unauthorized = s.unauthorized.load();
+  if (s.otlp) health.otlp = s.otlp->stats();
   MetricsFormat format = negotiate(req.get_header_value("Accept"));
   res.status = 200;
   res.set_content(render_metrics(queries, health, format), content_type(format).c_str());
@@ -183,9 +175,7 @@ void send_error(httplib::Response& res, int status, const Error& e) { send_json(
 
 void add_routes(Server::Impl& s) {
   auto& h = s.http;
-  h.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(kPlaceholderPage, "text/html");
-  });
+  add_dashboard_routes(s);
   h.Get("/api/status", [&s](const httplib::Request&, httplib::Response& res) { get_status(s, res); });
   h.Get("/api/agents", [&s](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, agents_json(*s.agents.get()));

@@ -17,7 +17,7 @@
 namespace pivot::serve {
 
 struct Server::Impl {
-  Impl(const ServeOptions& o, LinkFactory make_link);
+  Impl(const ServeOptions& o, LinkFactory make_link, std::unique_ptr<otlp::HttpExporter> otlp);
   ~Impl();
   // Whether the request may go on; if not, *res is the 401.
   bool authorize(const httplib::Request& req, httplib::Response& res);
@@ -25,6 +25,7 @@ struct Server::Impl {
   const ServeOptions options;
   LimitCounters counters;
   EventHub hub;
+  const std::unique_ptr<otlp::HttpExporter> otlp;  // null without --otlp; outlives the queries
   AgentCache agents;
   QueryManager queries;
   httplib::Server http;
@@ -36,6 +37,8 @@ struct Server::Impl {
 };
 
 void add_routes(Server::Impl& s);
+// GET / and the dashboard's files (dashboard.cc).
+void add_dashboard_routes(Server::Impl& s);
 // GET /api/stream: Server-Sent Events (stream.cc).
 void add_stream_route(Server::Impl& s);
 

@@ -50,7 +50,16 @@ Result<std::unique_ptr<Server>> Server::open(const ServeOptions& options) {
   if (!state_lock) return state_lock.error();
   std::string transport = options.transport, dir = options.runtime_dir;
   LinkFactory make_link = [transport, dir] { return frontend::make_link(transport, dir); };
-  auto impl = std::make_unique<Impl>(options, make_link);
+  std::unique_ptr<otlp::HttpExporter> otlp;
+  if (!options.otlp_url.empty()) {
+    otlp::ExporterOptions o;
+    o.url = otlp::endpoint_url(options.otlp_url, otlp::kMetricsPath);
+    o.headers = otlp::env_headers(otlp::kMetricsPath);
+    auto exporter = otlp::HttpExporter::create(std::move(o));
+    if (!exporter) return exporter.error();
+    otlp = std::move(*exporter);
+  }
+  auto impl = std::make_unique<Impl>(options, make_link, std::move(otlp));
   impl->state_lock = *state_lock;
   impl->http.set_payload_max_length(options.limits.max_body_bytes);
   size_t threads = options.limits.max_sse_clients + kRequestThreads;
@@ -124,11 +133,12 @@ void Server::stop() {
   impl_->http.stop();
 }
 
-Server::Impl::Impl(const ServeOptions& o, LinkFactory make_link)
+Server::Impl::Impl(const ServeOptions& o, LinkFactory make_link, std::unique_ptr<otlp::HttpExporter> exporter)
     : options(o),
       hub(o.limits, &counters),
+      otlp(std::move(exporter)),
       agents(make_link, o.agents_refresh_ms),
-      queries(make_link, o.limits, &counters, &hub, o.state_path),
+      queries(make_link, o.limits, &counters, &hub, o.state_path, otlp.get()),
       started_ms(::pivot::internal::wall_ms()) {}
 
 bool Server::Impl::authorize(const httplib::Request& req, httplib::Response& res) {

@@ -36,12 +36,15 @@ struct ServeOptions {
   std::string state_path;
   ServeLimits limits;
   int64_t agents_refresh_ms = 2000;
+  // An OTLP/HTTP endpoint (http://host:4318) to send every running query's
+  // total to as OTLP metrics each interval (otlp/query_metrics.h); "": none.
+  std::string otlp_url;
 };
 
 class Server {
  public:
   // Refuses a non-loopback host without a token, a port that cannot be
-  // bound, a state file that cannot be read.
+  // bound, a state file that cannot be read, an otlp_url that is not http(s).
   static Result<std::unique_ptr<Server>> open(const ServeOptions& options);
   ~Server();
 

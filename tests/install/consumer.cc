@@ -1,7 +1,7 @@
 // Uses the installed public API end to end, linked with pivot::pivot alone
-// (no NATS component): a site, a session, a result, a span through the
-// inline fast path and RTBkit's names, and a NATS transport that says it
-// was not linked.
+// (no NATS component): a site, a session, a result, OTLP export, a span
+// through the inline fast path and RTBkit's names, and a NATS transport
+// that says it was not linked.
 #include <pivot/pivot.h>
 #include <pivot/rtbkit.h>
 
@@ -25,6 +25,8 @@ int main() {
     return 1;
   }
   for (int i = 1; i <= 4; ++i) work(i);
+  // OTLP export links (libcurl); a URL that is not http(s) is refused.
+  if (pivot::otlp_sink("collector:4318")) return 1;
   std::string got = session.results(*q).to_json();
   std::printf("%s\n", got.c_str());
   if (got != R"x({"columns":["SUM(w.bytes)","COUNT"],"rows":[[10,4]]})x") return 1;

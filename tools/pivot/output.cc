@@ -1,6 +1,8 @@
 #include "output.h"
 
+#include <cmath>
 #include <ctime>
+#include <map>
 
 #include "pivot/internal/json.h"
 #include "pivot/value.h"
@@ -32,6 +34,73 @@ std::string table_view(const frontend::Snapshot& s, const std::string& query_lab
                     std::to_string(s.agents) + (s.agents == 1 ? " agent" : " agents") + "\n";
   out += s.total.to_text();
   return out;
+}
+
+namespace {
+
+// The table with a leading `time` column holding time_ms.
+ResultTable with_time(const ResultTable& t, int64_t time_ms) {
+  ResultTable out;
+  out.columns.push_back("time");
+  out.columns.insert(out.columns.end(), t.columns.begin(), t.columns.end());
+  for (const auto& row : t.rows) {
+    out.rows.push_back({Value(time_ms)});
+    out.rows.back().insert(out.rows.back().end(), row.begin(), row.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string live_view(const frontend::Snapshot& s, const std::vector<frontend::Column>& columns,
+                      int64_t interval_ms, const std::deque<std::string>& warnings) {
+  frontend::Snapshot view = s;
+  if (!s.final && columns.size() == s.total.columns.size() && interval_ms > 0) {
+    // The interval's row of each group, by its keys.
+    auto key_of = [&](const std::vector<Value>& row) {
+      std::vector<Value> key;
+      for (size_t i = 0; i < columns.size() && i < row.size(); ++i) {
+        if (columns[i].role == frontend::Column::kGroup) key.push_back(row[i]);
+      }
+      return key;
+    };
+    std::map<std::vector<Value>, const std::vector<Value>*> interval;
+    for (const auto& row : s.interval.rows) interval[key_of(row)] = &row;
+    const double seconds = static_cast<double>(interval_ms) / 1000;
+    ResultTable& t = view.total;
+    t.columns.clear();
+    for (auto& row : t.rows) row.clear();
+    for (size_t i = 0; i < columns.size(); ++i) {
+      const frontend::Column& c = columns[i];
+      t.columns.push_back(s.total.columns[i]);
+      for (size_t r = 0; r < t.rows.size(); ++r) t.rows[r].push_back(s.total.rows[r][i]);
+      bool rate = c.role == frontend::Column::kAggregate &&
+                  (c.fn == aggregate::AggFn::kCount || c.fn == aggregate::AggFn::kSum);
+      if (!rate) continue;
+      t.columns.push_back(s.total.columns[i] + "/s");
+      for (size_t r = 0; r < t.rows.size(); ++r) {
+        auto it = interval.find(key_of(s.total.rows[r]));
+        double per_s = 0;
+        if (it != interval.end() && i < it->second->size()) {
+          per_s = (*it->second)[i].to_double() / seconds;
+        }
+        t.rows[r].push_back(Value(std::round(per_s * 10) / 10));
+      }
+    }
+  }
+  std::string out = table_view(view, "query", s.final);
+  if (!warnings.empty()) {
+    out += "\n";
+    for (const auto& w : warnings) out += "pivot: " + w + "\n";
+  }
+  return out;
+}
+
+std::string csv_header(const ResultTable& t) { return with_time(ResultTable{t.columns, {}}, 0).to_csv(); }
+
+std::string csv_rows(const frontend::Snapshot& s) {
+  std::string csv = with_time(s.interval, s.time_ms).to_csv();
+  return csv.substr(csv.find("\r\n") + 2);  // the header is csv_header's
 }
 
 using wire::Json;

@@ -77,8 +77,8 @@ std::string default_server_url() {
 
 int cmd_queries(const Remote& remote, bool json) {
   auto r = request(remote, "GET", "/api/queries");
-  if (!r) return fail(r.error().message(), 2);
-  if (r->status != 200) return fail(error_of(*r), 2);
+  if (!r) return fail(r.error().message());
+  if (r->status != 200) return fail(error_of(*r));
   if (json) {
     std::cout << wire::encode(r->body) << "\n";
     return 0;
@@ -99,8 +99,8 @@ int cmd_queries(const Remote& remote, bool json) {
 
 int cmd_stop(const Remote& remote, const std::string& name, bool json) {
   auto r = request(remote, "DELETE", "/api/queries/" + name);
-  if (!r) return fail(r.error().message(), 2);
-  if (r->status != 200) return fail(error_of(*r), 2);
+  if (!r) return fail(r.error().message());
+  if (r->status != 200) return fail(error_of(*r));
   if (json) {
     std::cout << wire::encode(r->body) << "\n";
   } else {
@@ -117,8 +117,8 @@ int cmd_detach(const Remote& remote, const std::string& name, const std::string&
             {"max_groups", options.max_groups},
             {"show", options.show}};
   auto r = request(remote, "POST", "/api/queries", &body);
-  if (!r) return fail(r.error().message(), 2);
-  if (r->status != 201 && r->status != 202) return fail(error_of(*r), 2);
+  if (!r) return fail(r.error().message());
+  if (r->status != 201 && r->status != 202) return fail(error_of(*r));
   for (const Json& note : r->body["notes"]) std::cerr << "pivot: " << note.get<std::string>() << "\n";
   if (r->status == 202) {
     std::cerr << "pivot: query " << name << " is still installing; pivot serve at " << remote.url

@@ -30,7 +30,7 @@ int cmd_serve(serve::ServeOptions options, const std::string& listen) {
   auto where = parse_listen(listen);
   if (!where) {
     std::cerr << "pivot: " << where.error().message() << "\n";
-    return 2;
+    return 2;  // a bad --listen is a usage error
   }
   options.host = where->first;
   options.port = where->second;
@@ -38,7 +38,7 @@ int cmd_serve(serve::ServeOptions options, const std::string& listen) {
     // Beside the agents' sockets: a directory only this user can use.
     if (auto s = transport::ensure_runtime_dir(options.runtime_dir); !s) {
       std::cerr << "pivot: " << s.error().message() << "\n";
-      return 2;
+      return 1;
     }
     options.state_path = options.runtime_dir + "/serve-state.json";
   }
@@ -52,7 +52,7 @@ int cmd_serve(serve::ServeOptions options, const std::string& listen) {
   auto server = serve::Server::open(options);
   if (!server) {
     std::cerr << "pivot: " << server.error().message() << "\n";
-    return 2;
+    return 1;
   }
   std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
   std::cerr << "pivot serve: listening on http://" << host << ":" << (*server)->port() << " ("

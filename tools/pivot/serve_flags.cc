@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "usage.h"
+
 #ifdef PIVOT_HAVE_SERVE
 #include "remote.h"
 #include "serve/auth.h"
@@ -11,9 +13,9 @@ namespace pivot::cli {
 
 namespace {
 
-int fail(const std::string& message) {
+int fail(const std::string& message, int code = kExitError) {
   std::cerr << "pivot: " << message << "\n";
-  return 2;
+  return code;
 }
 
 }  // namespace
@@ -33,8 +35,12 @@ void ServeCommands::add_to(CLI::App& app, CLI::App& query) {
                      "HOST:PORT to serve HTTP on (default 127.0.0.1:9464; off loopback it needs a token)");
   serve_->add_option("--state", state_path_,
                      "where the managed queries are kept (default RUNTIME_DIR/serve-state.json)");
-  serve_->add_option("--window", window_s_, "seconds of recent intervals kept per query (default 3600)")
-      ->check(CLI::Range(1.0, 7.0 * 86400));
+  serve_
+      ->add_option("--window", window_s_,
+                   "how long recent intervals are kept per query (a bare number is seconds; default 1h)")
+      ->transform(duration_s())
+      ->check(CLI::Range(1.0, 7.0 * 86400))
+      ->option_text("DURATION");
   serve_
       ->add_option("--window-intervals", window_intervals_,
                    "at most this many recent intervals per query (default 3600)")
@@ -47,6 +53,9 @@ void ServeCommands::add_to(CLI::App& app, CLI::App& query) {
       ->check(CLI::Range(size_t{1}, size_t{256}));
   serve_->add_option("--max-streams", max_streams_, "event-stream clients at most (default 8)")
       ->check(CLI::Range(size_t{1}, size_t{256}));
+  serve_->add_option("--otlp", otlp_url_,
+                     "also send every running query's total each interval as OTLP metrics to this OTLP/HTTP "
+                     "endpoint (e.g. http://localhost:4318; /v1/metrics is added)");
 
   queries_ = app.add_subcommand("queries", "list the queries a running pivot serve manages");
   queries_->add_flag("--json", json_, "print serve's JSON");
@@ -73,6 +82,7 @@ int ServeCommands::run(const std::string& transport, const std::string& runtime_
     o.transport = transport;
     o.runtime_dir = runtime_dir;
     o.state_path = state_path_;
+    o.otlp_url = otlp_url_;
     o.limits.window_ms = static_cast<int64_t>(window_s_ * 1000);
     if (window_intervals_) o.limits.window_intervals = window_intervals_;
     if (window_bytes_) o.limits.window_bytes = window_bytes_;
@@ -86,7 +96,8 @@ int ServeCommands::run(const std::string& transport, const std::string& runtime_
   if (duration_s > 0 || format != "table") {
     return fail(
         "--duration and --format are for a query in this terminal; a detached one runs until "
-        "`pivot stop NAME`");
+        "`pivot stop NAME`",
+        kExitUsage);
   }
   auto text = query_text();
   if (!text) return fail(text.error().message());

@@ -31,7 +31,7 @@ class ServeCommands {
   CLI::App* serve_ = nullptr;
   CLI::App* queries_ = nullptr;
   CLI::App* stop_ = nullptr;
-  std::string detach_, server_url_, token_file_, stop_name_, state_path_;
+  std::string detach_, server_url_, token_file_, stop_name_, state_path_, otlp_url_;
   std::string listen_ = "127.0.0.1:9464";
   double window_s_ = 3600;
   size_t window_intervals_ = 0, window_bytes_ = 0, max_queries_ = 0, max_streams_ = 0;  // 0: serve's default

@@ -1,7 +1,8 @@
 // What each column of a query's result is: a GroupBy key, an aggregate (and
-// which), or a plain value of a query without aggregation. /metrics makes
-// keys into labels and aggregates into samples; the JSON API says it so a
-// dashboard knows what to chart.
+// which), or a plain value of a query without aggregation. serve's /metrics
+// makes keys into labels and aggregates into samples, and its JSON API says
+// it so a dashboard knows what to chart; `pivot query`'s live view shows
+// rates of counts and sums.
 #pragma once
 
 #include <string>
@@ -10,7 +11,7 @@
 #include "aggregate/partial.h"
 #include "planner/planner.h"
 
-namespace pivot::serve {
+namespace pivot::frontend {
 
 struct Column {
   enum Role { kGroup, kAggregate, kValue };
@@ -26,4 +27,4 @@ const char* role_name(Column::Role r);
 // "count", "sum", "min", "max" or "avg".
 const char* agg_name(aggregate::AggFn fn);
 
-}  // namespace pivot::serve
+}  // namespace pivot::frontend

@@ -1,6 +1,6 @@
-#include "serve/columns.h"
+#include "frontend/columns.h"
 
-namespace pivot::serve {
+namespace pivot::frontend {
 
 std::vector<Column> describe_columns(const planner::QueryPlan& plan) {
   // A partial's row holds the keys first, then one state per aggregate;
@@ -43,4 +43,4 @@ const char* agg_name(aggregate::AggFn fn) {
   return "count";
 }
 
-}  // namespace pivot::serve
+}  // namespace pivot::frontend
