@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "agent/agent_core.h"
-#include "transport/nats.h"
+#include "transport/nats_config.h"
 
 namespace {
 

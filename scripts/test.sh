@@ -4,14 +4,17 @@
 # for a bounded time. This is what CI runs (.ci/run).
 #
 #   scripts/test.sh            everything
-#   scripts/test.sh release    only the named presets (release clang asan tsan fuzz)
+#   scripts/test.sh release    only the named presets (release shared clang asan tsan fuzz)
+#
+# The install-consumer test (tests/install) is a CTest test: against the
+# static library in release, against the shared one in the shared preset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 
 presets=("$@")
-[ ${#presets[@]} -eq 0 ] && presets=(release clang asan tsan fuzz)
+[ ${#presets[@]} -eq 0 ] && presets=(release shared clang asan tsan fuzz)
 fuzz_seconds="${PIVOT_FUZZ_SECONDS:-30}"
 
 for preset in "${presets[@]}"; do
@@ -32,15 +35,6 @@ for preset in "${presets[@]}"; do
     ctest --preset "$preset" -j2
   fi
   if [ "$preset" = release ]; then
-    echo "--- install, then build a consumer with find_package(pivot) and pkg-config"
-    prefix=$(mktemp -d)
-    cmake --install build/release --prefix "$prefix" >/dev/null
-    PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cmake -S tests/install -B build/install-consumer -G Ninja \
-      -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build build/install-consumer >/dev/null
-    build/install-consumer/consumer_cmake
-    build/install-consumer/consumer_pkgconfig
-    rm -rf "$prefix" build/install-consumer
     echo "--- the docs' commands: the tutorial as a reader runs it, README's install line"
     scripts/docs.sh
   fi

@@ -4,8 +4,6 @@
 // restarts and outages, credentials, bad URLs, malformed commands, report
 // gaps. Faults that both transports have (dead or stopped agents, a dead
 // frontend, limits, bad input) are in fault_test.cc, on both.
-#include "transport/nats.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -14,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "nats/nats_link.h"
 #include "support/cli_harness.h"
 
 namespace {

@@ -47,6 +47,7 @@
 #include <utility>
 
 #include "pivot/carrier.h"
+#include "pivot/internal/carrier.h"
 #include "pivot/result.h"
 
 namespace pivot {

@@ -31,6 +31,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "pivot/internal/config.h"
+
 namespace pivot {
 
 // Something to read headers from.
@@ -97,17 +99,5 @@ template <class Getter>
 auto header_getter(Getter&& get) {
   return header_carrier(std::forward<Getter>(get), [](std::string_view, std::string_view) {});
 }
-
-namespace internal {
-// The carrier inject/extract use for what they are given: a map is wrapped,
-// a carrier is used as it is (by reference).
-template <class C>
-decltype(auto) as_carrier(C& c) {
-  if constexpr (StringMap<C>)
-    return MapCarrier<C>(c);
-  else
-    return (c);
-}
-}  // namespace internal
 
 }  // namespace pivot

@@ -11,12 +11,21 @@
 // and column it points at (0 when it points nowhere). The message of a query
 // error already includes the offending line and a caret under the column.
 //
+// Preconditions, as std::expected's: *r, r->, and r.value() need a value
+// (test `r` first); r.error() needs an error. Breaking one is a bug in the
+// calling code, not an error to handle: it is an assertion that fails in
+// every build, printing what was accessed (and the error's message) and
+// aborting. Nothing here throws.
+//
 // Thread safety: these are plain values; copy them freely.
 #pragma once
 
 #include <string>
 #include <utility>
 #include <variant>
+
+#include "pivot/internal/check.h"
+#include "pivot/internal/config.h"
 
 namespace pivot {
 
@@ -45,18 +54,34 @@ class [[nodiscard]] Result {
   explicit operator bool() const { return v_.index() == 0; }
   bool has_value() const { return v_.index() == 0; }
 
-  T& operator*() & { return std::get<0>(v_); }
-  const T& operator*() const& { return std::get<0>(v_); }
-  T&& operator*() && { return std::get<0>(std::move(v_)); }
-  T* operator->() { return &std::get<0>(v_); }
-  const T* operator->() const { return &std::get<0>(v_); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
+  // Precondition: has_value().
+  T& operator*() & { return *value_ptr(); }
+  const T& operator*() const& { return *value_ptr(); }
+  T&& operator*() && { return std::move(*value_ptr()); }
+  T* operator->() { return value_ptr(); }
+  const T* operator->() const { return value_ptr(); }
+  T& value() & { return *value_ptr(); }
+  const T& value() const& { return *value_ptr(); }
+  T&& value() && { return std::move(*value_ptr()); }
 
-  const Error& error() const { return std::get<1>(v_); }
+  // Precondition: !has_value().
+  const Error& error() const {
+    const Error* e = std::get_if<1>(&v_);
+    if (e == nullptr) [[unlikely]]
+      internal::precondition_failed("error() of a pivot::Result that holds a value", nullptr);
+    return *e;
+  }
 
  private:
+  T* value_ptr() {
+    T* v = std::get_if<0>(&v_);
+    if (v == nullptr) [[unlikely]]
+      internal::precondition_failed("the value of a pivot::Result that holds an error",
+                                    std::get_if<1>(&v_)->message().c_str());
+    return v;
+  }
+  const T* value_ptr() const { return const_cast<Result*>(this)->value_ptr(); }
+
   std::variant<T, Error> v_;
 };
 

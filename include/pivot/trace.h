@@ -58,7 +58,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -68,7 +67,7 @@
 #include <utility>
 #include <vector>
 
-#include "pivot/internal/site.h"
+#include "pivot/internal/span.h"
 #include "pivot/result.h"
 
 namespace pivot {
@@ -123,15 +122,15 @@ void default_probe_sink(const ProbeCtx& ctx, const std::vector<Span>& spans);
 
 namespace internal {
 class SinkImpl;
-}
+struct TraceSinkAccess;
+}  // namespace internal
 
-// A sink for finished span trees. Copyable handle.
+// A sink for finished span trees, made by the functions below. A copyable
+// handle: copies name the same sink.
 class TraceSink {
- public:
-  explicit TraceSink(std::shared_ptr<internal::SinkImpl> impl) : impl_(std::move(impl)) {}
-  const std::shared_ptr<internal::SinkImpl>& impl() const { return impl_; }
-
  private:
+  friend struct internal::TraceSinkAccess;
+  explicit TraceSink(std::shared_ptr<internal::SinkImpl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<internal::SinkImpl> impl_;
 };
 
@@ -166,97 +165,6 @@ struct TraceStats {
 };
 TraceStats trace_stats();
 
-// ---------------------------------------------------------------------------
-// What Trace<T> needs inline. Not public API.
-namespace internal {
-
-struct OpenSpan;  // defined in src/trace
-
-struct SpanBeginTag {
-  static constexpr std::string_view tracepoint() { return "SpanBegin"; }
-  static constexpr const char* file() { return __FILE__; }
-  static constexpr int line() { return __LINE__; }
-  static constexpr auto names() {
-    return std::array<std::string_view, 6>{"tag", "kind", "uniq", "span", "parent", "t1"};
-  }
-};
-struct SpanEndTag {
-  static constexpr std::string_view tracepoint() { return "SpanEnd"; }
-  static constexpr const char* file() { return __FILE__; }
-  static constexpr int line() { return __LINE__; }
-  static constexpr auto names() {
-    return std::array<std::string_view, 8>{"tag", "kind", "uniq", "span", "parent", "t1", "t2", "duration"};
-  }
-};
-// The two span tracepoint sites, named (unlike a PIVOT_TRACEPOINT's) so that a
-// span's begin can tell whether SpanEnd is watched.
-using SpanBeginSite = SiteHolder<SpanBeginTag, TypeList<void, std::string_view, std::string_view,
-                                                        std::string_view, int64_t, int64_t, int64_t>>;
-using SpanEndSite =
-    SiteHolder<SpanEndTag, TypeList<void, std::string_view, std::string_view, std::string_view, int64_t,
-                                    int64_t, int64_t, int64_t, int64_t>>;
-
-inline bool span_sites_active() noexcept {
-  return SpanBeginSite::site.advice.load(std::memory_order_relaxed) != nullptr ||
-         SpanEndSite::site.advice.load(std::memory_order_relaxed) != nullptr;
-}
-
-// The sampling decision for the last id this thread probed, so that repeated
-// and nested spans of one id neither hash nor divide.
-inline constexpr uint32_t kCachedIdBytes = 40;
-struct alignas(64) SampleCache {
-  uint32_t len = ~0u;  // ~0u: empty
-  bool sampled = false;
-  int64_t freq = 0;
-  void* tree = nullptr;  // the open tree of this id on this thread, if any
-  char id[kCachedIdBytes] = {};
-};
-inline constinit thread_local SampleCache t_sample_cache [[gnu::tls_model("initial-exec")]];
-
-inline bool same_bytes(const char* a, const char* b, size_t n) noexcept {
-  auto load8 = [](const char* p) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    return v;
-  };
-  if (n >= 8) {
-    for (size_t i = 0; i + 8 < n; i += 8) {
-      if (load8(a + i) != load8(b + i)) return false;
-    }
-    return load8(a + n - 8) == load8(b + n - 8);
-  }
-  if (n >= 4) {
-    uint32_t x, y, u, v;
-    std::memcpy(&x, a, 4), std::memcpy(&y, b, 4), std::memcpy(&u, a + n - 4, 4),
-        std::memcpy(&v, b + n - 4, 4);
-    return x == y && u == v;
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
-
-// The slow paths (src/trace/spans.cc). span_begin returns null when the span
-// is not tracked.
-[[gnu::noinline]] OpenSpan* span_begin(std::string_view kind, std::string_view uniq, int64_t freq,
-                                       std::string_view tag) noexcept;
-[[gnu::noinline]] void span_end(OpenSpan* span) noexcept;
-bool span_sampled(const OpenSpan* span) noexcept;
-
-inline std::string_view text_of(const char* s) noexcept { return s != nullptr ? std::string_view(s) : ""; }
-inline std::string_view text_of(std::string_view s) noexcept { return s; }
-
-template <class T>
-concept Probeable = requires(const T& t) {
-  std::get<0>(do_probe(t));
-  { text_of(std::get<1>(do_probe(t))) } -> std::same_as<std::string_view>;
-  { text_of(std::get<0>(do_probe(t))) } -> std::same_as<std::string_view>;
-  static_cast<int64_t>(std::get<2>(do_probe(t)));
-};
-
-}  // namespace internal
-
 template <class T>
 class Trace {
  public:
@@ -264,11 +172,11 @@ class Trace {
     static_assert(internal::Probeable<T>,
                   "pivot::Trace<T> needs `do_probe(const T&)`, found by argument-dependent lookup, returning "
                   "a tuple (kind: const char* or string, id: string, freq: integer)");
-    begin(do_probe(object), tag);
+    span_ = internal::open_span(do_probe(object), tag);
   }
   // A null pointer opens no span.
   Trace(const std::shared_ptr<T>& object, std::string_view tag) noexcept(noexcept(do_probe(*object))) {
-    if (object) begin(do_probe(*object), tag);
+    if (object) span_ = internal::open_span(do_probe(*object), tag);
   }
 
   Trace(Trace&& other) noexcept : span_(std::exchange(other.span_, nullptr)) {}
@@ -299,18 +207,6 @@ class Trace {
   static void set_sinkCb(SinkCb cb) { set_trace_sink(std::move(cb)); }
 
  private:
-  template <class Probe>
-  [[gnu::always_inline]] void begin(const Probe& probe, std::string_view tag) noexcept {
-    std::string_view uniq = internal::text_of(std::get<1>(probe));
-    auto freq = static_cast<int64_t>(std::get<2>(probe));
-    const internal::SampleCache& c = internal::t_sample_cache;
-    if (c.len == uniq.size() && c.freq == freq && !c.sampled && c.tree == nullptr &&
-        internal::same_bytes(c.id, uniq.data(), uniq.size()) && !internal::span_sites_active()) [[likely]] {
-      return;  // an unsampled id, seen just before, and nobody watching spans
-    }
-    span_ = internal::span_begin(internal::text_of(std::get<0>(probe)), uniq, freq, tag);
-  }
-
   internal::OpenSpan* span_ = nullptr;
 };
 

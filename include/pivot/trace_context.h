@@ -40,6 +40,7 @@
 #include <string_view>
 
 #include "pivot/carrier.h"
+#include "pivot/internal/carrier.h"
 #include "pivot/result.h"
 
 namespace pivot {

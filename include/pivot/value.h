@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include "pivot/internal/config.h"
+
 namespace pivot {
 
 enum class ValueType : uint8_t { kNull, kBool, kInt, kDouble, kString };
@@ -136,12 +138,5 @@ class Value {
 struct ValueHash {
   size_t operator()(const Value& v) const { return v.hash(); }
 };
-
-// Appends s to out as a JSON string literal (quotes included). Bytes that
-// are not valid UTF-8 become U+FFFD, so the output is always valid JSON;
-// with kKeepBytes they are copied as they are (for text that must read back
-// byte for byte, like a query's canonical form).
-enum class Utf8 : uint8_t { kReplaceInvalid, kKeepBytes };
-void append_json_string(std::string& out, std::string_view s, Utf8 mode = Utf8::kReplaceInvalid);
 
 }  // namespace pivot

@@ -1,8 +1,9 @@
 // pivot::Agent: option resolution and the process-wide agent. The work is
-// in AgentCore (agent_core.h); the transports are in local_server.cc and
-// nats_server.cc.
+// in AgentCore (agent_core.h); the transports are in local_server.cc and,
+// for NATS, the NATS component (src/nats/agent_server.cc).
 #include "pivot/agent.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <mutex>
@@ -10,12 +11,13 @@
 #include "agent/server.h"
 #include "tracepoint/process_info.h"
 #include "transport/local.h"
-#include "transport/nats.h"
+#include "transport/nats_config.h"
 
 namespace pivot {
 namespace {
 
 std::mutex g_mu;
+std::atomic<agent::NatsServerFactory> g_nats_server_factory{nullptr};
 agent::Server* g_agent = nullptr;
 
 Result<int64_t> parse_positive(const char* name, const char* text) {
@@ -72,7 +74,9 @@ Status Agent::start(AgentOptions options) {
   } else {
     auto config = transport::nats_config(o->transport);
     if (!config) return config.error();
-    server = agent::make_nats_server(*o, std::move(*config));
+    agent::NatsServerFactory make_nats = g_nats_server_factory.load(std::memory_order_acquire);
+    if (make_nats == nullptr) return Error(transport::kNatsNotLinked);
+    server = make_nats(*o, std::move(*config));
   }
   if (auto s = server->open(); !s) return s;
   g_agent = server.release();
@@ -95,5 +99,11 @@ bool Agent::running() {
   std::lock_guard<std::mutex> lock(g_mu);
   return g_agent != nullptr;
 }
+
+namespace agent {
+void set_nats_server_factory(NatsServerFactory factory) noexcept {
+  g_nats_server_factory.store(factory, std::memory_order_release);
+}
+}  // namespace agent
 
 }  // namespace pivot

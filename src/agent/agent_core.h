@@ -1,8 +1,8 @@
 // AgentCore: what an agent does with the frontend protocol, whatever carries
 // it. It installs and removes queries, keeps their leases, and produces a
 // report per query every interval. A transport (local_server.cc: unix
-// sockets; nats_server.cc: a NATS server) feeds it messages and delivers
-// what it says.
+// sockets; src/nats/agent_server.cc: a NATS server) feeds it messages and
+// delivers what it says.
 //
 //   AgentCore core(interval_ms, &sink);
 //   if (auto answer = core.handle({owner, reply}, payload)) send_back(*answer);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "aggregate/histogram_text.h"
+#include "pivot/internal/json.h"
 
 namespace pivot {
 
@@ -10,7 +11,7 @@ std::string ResultTable::to_json() const {
   std::string out = "{\"columns\":[";
   for (size_t i = 0; i < columns.size(); ++i) {
     if (i) out += ',';
-    append_json_string(out, columns[i]);
+    internal::append_json_string(out, columns[i]);
   }
   out += "],\"rows\":[";
   for (size_t r = 0; r < rows.size(); ++r) {

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <functional>
 
+#include "pivot/internal/json.h"
+
 namespace pivot {
 
 std::string_view type_name(ValueType t) {
@@ -74,7 +76,7 @@ int three_way(const T& a, const T& b) {
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view s, Utf8 mode) {
+void internal::append_json_string(std::string& out, std::string_view s, Utf8 mode) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   for (size_t i = 0; i < s.size();) {
@@ -124,7 +126,7 @@ std::string Value::to_json() const {
     }
     case ValueType::kString: {
       std::string out;
-      append_json_string(out, as_string());
+      internal::append_json_string(out, as_string());
       return out;
     }
   }

@@ -1,7 +1,8 @@
 // Link: how a Frontend reaches its agents. The Frontend does the protocol
 // and the merging; a Link only moves messages. Two implementations:
 // local_link.cc (a unix socket per agent, found in the runtime directory)
-// and nats_link.cc (a NATS server; subjects in transport/nats.h).
+// and the NATS component's src/nats/frontend_link.cc (a NATS server;
+// subjects in transport/nats_config.h).
 //
 // Agents are named by a key: the pid on the local transport, the agent id
 // on NATS. Thread safety: one thread uses a Link.
@@ -110,6 +111,10 @@ class Link {
 // "local" or nats://...; runtime_dir is for the local transport.
 Result<std::unique_ptr<Link>> make_link(const std::string& transport, const std::string& runtime_dir);
 std::unique_ptr<Link> make_local_link(const std::string& runtime_dir);
-Result<std::unique_ptr<Link>> make_nats_link(const std::string& url);
+// The NATS link lives in the NATS component (src/nats, libpivot_nats),
+// which installs its factory when loaded; without it make_link() of a
+// nats:// transport is an error (transport::kNatsNotLinked).
+using NatsLinkFactory = Result<std::unique_ptr<Link>> (*)(const std::string& url);
+void set_nats_link_factory(NatsLinkFactory factory) noexcept;
 
 }  // namespace pivot::frontend

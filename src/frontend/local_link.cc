@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -14,7 +15,7 @@
 #include "core/clock.h"
 #include "frontend/link.h"
 #include "transport/local.h"
-#include "transport/nats.h"
+#include "transport/nats_config.h"
 
 namespace pivot::frontend {
 namespace {
@@ -336,9 +337,21 @@ std::unique_ptr<Link> make_local_link(const std::string& runtime_dir) {
   return std::make_unique<LocalLink>(runtime_dir);
 }
 
+namespace {
+std::atomic<NatsLinkFactory> g_nats_link_factory{nullptr};
+}  // namespace
+
+void set_nats_link_factory(NatsLinkFactory factory) noexcept {
+  g_nats_link_factory.store(factory, std::memory_order_release);
+}
+
 Result<std::unique_ptr<Link>> make_link(const std::string& transport, const std::string& runtime_dir) {
   if (transport.empty() || transport == "local") return make_local_link(runtime_dir);
-  if (transport::is_nats_url(transport)) return make_nats_link(transport);
+  if (transport::is_nats_url(transport)) {
+    NatsLinkFactory make_nats = g_nats_link_factory.load(std::memory_order_acquire);
+    if (make_nats == nullptr) return Error(transport::kNatsNotLinked);
+    return make_nats(transport);
+  }
   bool secret = transport.find('@') != std::string::npos;
   return Error("the transport must be local or nats://host:port (or tls://host:port), not '" +
                (secret ? std::string("<redacted>") : transport) + "'");

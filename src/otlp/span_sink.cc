@@ -142,7 +142,8 @@ Result<TraceSink> otlp_sink(const std::string& url, const OtlpOptions& options) 
   if (!exporter) return exporter.error();
   std::string service = options.service_name;
   if (const char* env = std::getenv("OTEL_SERVICE_NAME"); service.empty() && env != nullptr) service = env;
-  return TraceSink(std::make_shared<otlp::OtlpSpanSink>(std::move(*exporter), std::move(service)));
+  return internal::TraceSinkAccess::make(
+      std::make_shared<otlp::OtlpSpanSink>(std::move(*exporter), std::move(service)));
 }
 
 }  // namespace pivot

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "pivot/internal/json.h"
+
 namespace pivot::query {
 namespace {
 
@@ -70,7 +72,7 @@ const Expr* arg(const Expr& e, size_t i) { return i < e.args.size() ? e.args[i].
 
 void print_literal(const Value& v, std::string& out) {
   // Non-UTF-8 bytes stay as they are, so the text parses back to the same literal.
-  if (v.is_string()) return append_json_string(out, v.as_string(), Utf8::kKeepBytes);
+  if (v.is_string()) return internal::append_json_string(out, v.as_string(), internal::Utf8::kKeepBytes);
   out += v.is_double() ? v.to_string() : v.to_json();
 }
 

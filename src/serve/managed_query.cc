@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "otlp/query_metrics.h"
+#include "pivot/internal/json.h"
 #include "pivot/value.h"
 
 namespace pivot::serve {
@@ -32,7 +33,7 @@ std::string interval_json(const frontend::Snapshot& s, const std::string* query)
   std::string out = "{";
   if (query) {
     out += "\"query\":";
-    append_json_string(out, *query);
+    internal::append_json_string(out, *query);
     out += ",";
   }
   out += "\"time\":" + std::to_string(s.time_ms) + ",\"agents\":" + std::to_string(s.agents) +
@@ -41,7 +42,7 @@ std::string interval_json(const frontend::Snapshot& s, const std::string* query)
          ",\"dropped\":" + std::to_string(s.total.dropped) + ",\"events\":[";
   for (size_t i = 0; i < s.events.size(); ++i) {
     if (i) out += ',';
-    append_json_string(out, s.events[i]);
+    internal::append_json_string(out, s.events[i]);
   }
   out += "]";
   if (query) out += ",\"total\":" + s.total.to_json() + ",\"final\":" + (s.final ? "true" : "false");
@@ -171,11 +172,11 @@ void ManagedQuery::set_state(QueryState s, const Error* error) {
 
 void ManagedQuery::publish_state(QueryState s, const Error* error) {
   std::string json = "{\"query\":";
-  append_json_string(json, name_);
+  internal::append_json_string(json, name_);
   json += ",\"state\":\"" + std::string(state_name(s)) + "\"";
   if (error) {
     json += ",\"error\":";
-    append_json_string(json, error->message());
+    internal::append_json_string(json, error->message());
   }
   hub_->publish(name_, "state", json + "}");
 }

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "pivot/internal/json.h"
 #include "planner/planner.h"
 #include "serve/api_json.h"
 #include "serve/metrics.h"
@@ -117,7 +118,7 @@ void get_intervals(Server::Impl& s, const httplib::Request& req, httplib::Respon
   // and print up to window_bytes again.
   QueryStatus st = q->status();
   std::string body = "{\"name\":";
-  append_json_string(body, st.spec.name);
+  internal::append_json_string(body, st.spec.name);
   body += ",\"columns\":" + wire::encode(columns_json(st.columns)) + ",\"intervals\":[";
   bool first = true;
   for (const std::string& r : q->window(since)) {

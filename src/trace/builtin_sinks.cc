@@ -182,21 +182,23 @@ void append_probe_sink_line(std::string& out, const ProbeCtx& ctx, const Span& s
 
 namespace pivot {
 
-TraceSink syslog_sink() { return TraceSink(internal::make_syslog_sink(nullptr)); }
+TraceSink syslog_sink() { return internal::TraceSinkAccess::make(internal::make_syslog_sink(nullptr)); }
 
 Result<TraceSink> json_lines_sink(const std::string& path) {
   Result<int> fd = internal::open_file(path, O_APPEND);
   if (!fd) return fd.error();
-  return TraceSink(std::make_shared<internal::JsonLinesSink>(*fd));
+  return internal::TraceSinkAccess::make(std::make_shared<internal::JsonLinesSink>(*fd));
 }
 
 Result<TraceSink> chrome_trace_sink(const std::string& path) {
   Result<int> fd = internal::open_file(path, O_TRUNC);
   if (!fd) return fd.error();
-  return TraceSink(std::make_shared<internal::ChromeTraceSink>(*fd));
+  return internal::TraceSinkAccess::make(std::make_shared<internal::ChromeTraceSink>(*fd));
 }
 
-TraceSink discard_sink() { return TraceSink(std::make_shared<internal::DiscardSink>()); }
+TraceSink discard_sink() {
+  return internal::TraceSinkAccess::make(std::make_shared<internal::DiscardSink>());
+}
 
 TraceSink callback_sink(SinkCb cb) {
   // RTBkit code restores its default with set_sinkCb(default_probe_sink):
@@ -204,7 +206,7 @@ TraceSink callback_sink(SinkCb cb) {
   using SinkFn = void (*)(const ProbeCtx&, const std::vector<Span>&);
   if (const SinkFn* fn = cb.target<SinkFn>(); fn != nullptr && *fn == &default_probe_sink)
     return syslog_sink();
-  return TraceSink(std::make_shared<internal::CallbackSink>(std::move(cb)));
+  return internal::TraceSinkAccess::make(std::make_shared<internal::CallbackSink>(std::move(cb)));
 }
 
 void default_probe_sink(const ProbeCtx& ctx, const std::vector<Span>& spans) {

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "pivot/internal/json.h"
 #include "pivot/value.h"
 
 namespace pivot::internal {

@@ -220,6 +220,35 @@ struct Widget : public Traceable {
   std::string id_;
 };
 
+// Nested traces of two objects: a Trace of another id opened inside a span
+// is a tree of its own, delivered when its own last span ends (so first),
+// and it takes no id or parent from the span around it.
+TEST_F(RtbkitTest, NestedTraces) {
+  Object outer;
+  Widget inner("inner-widget");
+  std::vector<std::string> seen;
+  Trace<Object>::set_sinkCb([&](const ProbeCtx& ctx, const std::vector<Span>& vs) {
+    std::string line = std::string(std::get<0>(ctx)) + " " + std::get<1>(ctx) + ":";
+    for (const Span& s : vs) {
+      line += " " + s.tag_ + "(" + std::to_string(s.id_) + "<-" + std::to_string(s.pid_) + ")";
+      EXPECT_GE(s.end_, s.start_);
+    }
+    seen.push_back(line);
+  });
+  {
+    TRACE(outer, "outer");
+    {
+      TRACE(inner, "inner");
+      TRACE(inner, "inner::nested");
+    }
+    TRACE(outer, "outer::after");
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{
+                      "Widget inner-widget: inner::nested(2<-1) inner(1<-4294967295)",
+                      "Object " + outer.id() + ": outer::after(2<-1) outer(1<-4294967295)",
+                  }));
+}
+
 // Each thread's spans of one id are a tree of their own, delivered on that
 // thread; the main thread's span of the same id is another tree.
 TEST_F(RtbkitTest, MultithreadedTraces) {
@@ -372,13 +401,17 @@ TEST_F(RtbkitTest, SetSinkCbInstallsTheProcessWideSink) {
   EXPECT_EQ(tags.size(), 2u);
 }
 
+const std::shared_ptr<pivot::internal::SinkImpl>& impl_of(const pivot::TraceSink& sink) {
+  return pivot::internal::TraceSinkAccess::impl(sink);
+}
+
 // Installing RTBkit's default sink installs pivot's built-in syslog sink,
 // which writes from the background thread.
 TEST_F(RtbkitTest, DefaultProbeSinkInstallsTheBuiltInSyslogSink) {
-  EXPECT_EQ(pivot::callback_sink(RTBKIT::default_probe_sink).impl()->callback(), nullptr);
-  EXPECT_EQ(pivot::callback_sink(Datacratic::syslog_probe_sink).impl()->callback(), nullptr);
-  EXPECT_EQ(pivot::callback_sink(&RTBKIT::default_probe_sink).impl()->callback(), nullptr);
-  EXPECT_NE(pivot::callback_sink([](const ProbeCtx&, const std::vector<Span>&) {}).impl()->callback(),
+  EXPECT_EQ(impl_of(pivot::callback_sink(RTBKIT::default_probe_sink))->callback(), nullptr);
+  EXPECT_EQ(impl_of(pivot::callback_sink(Datacratic::syslog_probe_sink))->callback(), nullptr);
+  EXPECT_EQ(impl_of(pivot::callback_sink(&RTBKIT::default_probe_sink))->callback(), nullptr);
+  EXPECT_NE(impl_of(pivot::callback_sink([](const ProbeCtx&, const std::vector<Span>&) {}))->callback(),
             nullptr);
 
   Trace<Object>::set_sinkCb(default_probe_sink);

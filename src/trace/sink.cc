@@ -58,7 +58,7 @@ void refresh_sink(ThreadSpans& ts) {
   if (g_sink_version.load(std::memory_order_acquire) == ts.sink_version && ts.sink) return;
   std::lock_guard<std::mutex> lock(g_sink_mu);
   std::shared_ptr<SinkImpl>& current = current_sink();
-  if (!current) current = syslog_sink().impl();
+  if (!current) current = TraceSinkAccess::impl(syslog_sink());
   if (ts.sink != current) ts.switch_pending = true;
   ts.sink = current;
   ts.sink_callback = ts.sink->callback();
@@ -368,7 +368,7 @@ void call_callback(ThreadSpans& ts, const SinkCb& cb, SpanTree* tree) noexcept {
       set_w3c_ids(s, tree->has_trace ? &tree->trace : nullptr, d.id, d.pid);
       // RTBkit's members (pivot/rtbkit.h).
       if (i == 0) offset = steady_offset(ts, s.t2);
-      s.tag_.assign(d.tag);
+      s.tag_ = s.tag;  // string to string: no aliasing check, cheaper than assign(view)
       s.id_ = static_cast<uint32_t>(d.id);
       s.pid_ = static_cast<uint32_t>(d.pid);  // the root's -1 is 4294967295, as in RTBkit
       s.start_ = steady_time(s.t1, offset);
@@ -488,8 +488,8 @@ namespace pivot {
 using internal::ThreadSpans;
 
 void set_trace_sink(TraceSink sink) {
-  std::shared_ptr<internal::SinkImpl> impl = sink.impl();
-  if (!impl) impl = discard_sink().impl();
+  std::shared_ptr<internal::SinkImpl> impl = internal::TraceSinkAccess::impl(sink);
+  if (!impl) impl = internal::TraceSinkAccess::impl(discard_sink());
   uint64_t version;
   std::shared_ptr<internal::SinkImpl> old;
   {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pivot/trace.h"
@@ -37,6 +38,12 @@ class SinkImpl {
   virtual void write(const TreeView&) {}
   // After each batch of writes: push the batch out.
   virtual void end_batch() {}
+};
+
+// The sink behind a TraceSink handle, and a handle for a sink.
+struct TraceSinkAccess {
+  static TraceSink make(std::shared_ptr<SinkImpl> impl) { return TraceSink(std::move(impl)); }
+  static const std::shared_ptr<SinkImpl>& impl(const TraceSink& sink) { return sink.impl_; }
 };
 
 // Delivers a finished sampled tree from its owner thread; recycles it when

@@ -62,10 +62,11 @@ class SinkTest : public ::testing::Test {
 TEST_F(SinkTest, SyslogLinesAreLocal7InfoWithEscapedJson) {
   std::mutex mu;
   std::vector<std::pair<int, std::string>> lines;
-  set_trace_sink(TraceSink(internal::make_syslog_sink([&](int priority, std::string_view line) {
-    std::lock_guard<std::mutex> lock(mu);
-    lines.emplace_back(priority, std::string(line));
-  })));
+  set_trace_sink(
+      internal::TraceSinkAccess::make(internal::make_syslog_sink([&](int priority, std::string_view line) {
+        std::lock_guard<std::mutex> lock(mu);
+        lines.emplace_back(priority, std::string(line));
+      })));
   int64_t before = internal::now_ns();
   {
     Auction a{"id \"quoted\"\n\xff", 1, "Kind'with'quotes"};
@@ -205,7 +206,7 @@ class BlockingSink final : public internal::SinkImpl {
 
 TEST_F(SinkTest, AFullQueueDropsAndCountsInsteadOfBlocking) {
   auto blocking = std::make_shared<BlockingSink>();
-  set_trace_sink(TraceSink(blocking));
+  set_trace_sink(internal::TraceSinkAccess::make(blocking));
   TraceStats before = trace_stats();
   constexpr int kTrees = 5000;
   auto start = std::chrono::steady_clock::now();

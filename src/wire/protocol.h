@@ -17,7 +17,7 @@
 // FUNCTION is {signature, object, address (in the object, hex), size, debug_info, how, member,
 //              params: [{name, type, where, readable}], returns, hookable,
 //              why_not?, ifunc?, clones: [FUNCTION...]} (hook/functions.h).
-// On NATS (transport/nats.h) an agent also sends, unasked:
+// On NATS (transport/nats_config.h) an agent also sends, unasked:
 //   info on pivot.FLEET.announce (at start and after a reconnect),
 //   heartbeat {queries, heartbeat_ms} every second, and bye when it stops;
 // and every message it sends carries agent, pid, procName and host.

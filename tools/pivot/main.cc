@@ -36,7 +36,7 @@
 #include "output.h"
 #include "serve_flags.h"
 #include "transport/local.h"
-#include "transport/nats.h"
+#include "transport/nats_config.h"
 #include "usage.h"
 #include "wire/protocol.h"
 

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <map>
 
+#include "pivot/internal/json.h"
 #include "pivot/value.h"
 
 namespace pivot::cli {
@@ -19,7 +20,7 @@ std::string json_line(const frontend::Snapshot& s) {
                     ",\"lost\":" + std::to_string(s.lost_reports) + ",\"events\":[";
   for (size_t i = 0; i < s.events.size(); ++i) {
     if (i) out += ',';
-    append_json_string(out, s.events[i]);
+    internal::append_json_string(out, s.events[i]);
   }
   out += "],\"final\":";
   out += s.final ? "true}" : "false}";

@@ -1,4 +1,4 @@
-// The frontend's side of the NATS transport (subjects: transport/nats.h).
+// The frontend's side of the NATS transport (subjects: transport/nats_config.h).
 // Agents are found by a broadcast hello and followed by their announcements
 // and heartbeats: one that stops beating is lost, one that comes back is
 // back, and one that comes back without our query (its lease lapsed while
@@ -11,7 +11,8 @@
 
 #include "core/clock.h"
 #include "frontend/link.h"
-#include "transport/nats.h"
+#include "nats/component.h"
+#include "nats/nats_link.h"
 
 namespace pivot::frontend {
 namespace {

@@ -1,4 +1,4 @@
-// The agent on the NATS transport (subjects: transport/nats.h). One thread
+// The agent on the NATS transport (subjects: transport/nats_config.h). One thread
 // owns the AgentCore; cnats' threads only queue what arrives.
 #include <unistd.h>
 
@@ -10,6 +10,8 @@
 
 #include "agent/agent_core.h"
 #include "agent/server.h"
+#include "nats/component.h"
+#include "nats/nats_link.h"
 #include "tracepoint/process_info.h"
 #include "tracepoint/thread_state.h"
 
