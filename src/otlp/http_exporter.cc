@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "baggage/w3c_header.h"
 #include "tracepoint/thread_state.h"
 
 namespace pivot::otlp {
@@ -113,19 +114,6 @@ const char* env(const std::string& name) {
   return v != nullptr && *v != '\0' ? v : nullptr;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::string default_endpoint(std::string_view path) {
@@ -143,20 +131,12 @@ std::vector<std::string> parse_headers(std::string_view text) {
     text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
     size_t eq = member.find('=');
     if (eq == std::string_view::npos) continue;
-    std::string_view key = trim(member.substr(0, eq)), raw = trim(member.substr(eq + 1));
+    std::string_view key = internal::trim_ows(member.substr(0, eq));
     bool ok = !key.empty();
     for (char c : key) ok = ok && c > ' ' && c < 127 && c != ':';
+    // Values are percent-encoded, as in W3C baggage.
     std::string value;
-    for (size_t i = 0; ok && i < raw.size(); ++i) {
-      if (raw[i] != '%') {
-        value += raw[i];
-      } else if (i + 2 < raw.size() && hex_digit(raw[i + 1]) >= 0 && hex_digit(raw[i + 2]) >= 0) {
-        value += static_cast<char>(hex_digit(raw[i + 1]) * 16 + hex_digit(raw[i + 2]));
-        i += 2;
-      } else {
-        ok = false;
-      }
-    }
+    ok = ok && internal::percent_decode(internal::trim_ows(member.substr(eq + 1)), value, nullptr);
     // A header value must not end the header early.
     ok = ok && value.find_first_of("\r\n") == std::string::npos;
     if (ok) out.push_back(std::string(key) + ": " + value);
