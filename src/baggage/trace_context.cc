@@ -10,9 +10,11 @@
 #include "baggage/w3c_header.h"
 
 namespace pivot {
+
+using internal::t_trace;
+
 namespace {
 
-constinit thread_local TraceContext t_trace{};
 std::atomic<uint64_t> g_parse_errors{0};
 
 // traceparent = version "-" trace-id "-" parent-id "-" trace-flags
@@ -134,8 +136,6 @@ TraceContext from_header(std::string_view traceparent) noexcept {
 }  // namespace trace_context
 
 namespace internal {
-
-TraceContext& current_trace() noexcept { return t_trace; }
 
 void write_hex(const uint8_t* bytes, size_t n, char* out) noexcept {
   static constexpr char kDigits[] = "0123456789abcdef";

@@ -7,14 +7,23 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "pivot/trace_context.h"
 
 namespace pivot::internal {
 
 // The thread's current context, for reading and for spans to move span_id
-// as they open and close. valid() is false when there is none.
-TraceContext& current_trace() noexcept;
+// as they open and close. valid() is false when there is none. Inline, so a
+// span's begin asks "is a trace current?" without a call.
+inline constinit thread_local TraceContext t_trace{};
+inline TraceContext& current_trace() noexcept { return t_trace; }
+inline bool has_current_trace() noexcept {
+  uint64_t w[3];
+  std::memcpy(w, t_trace.trace_id.data(), 16);
+  std::memcpy(w + 2, t_trace.span_id.data(), 8);
+  return (w[0] | w[1]) != 0 && w[2] != 0;
+}
 
 // Writes n bytes as 2n lowercase hex digits at out.
 void write_hex(const uint8_t* bytes, size_t n, char* out) noexcept;

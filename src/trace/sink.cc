@@ -75,10 +75,9 @@ constexpr uint64_t round8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
 // big. False when the ring is full. On success the tree is the ring's (a
 // packed one is recycled at once).
 bool enqueue_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
-  uint64_t bytes = sizeof(PackedTree) + (tree->has_trace ? sizeof(TreeTrace) : 0) +
-                   tree->done.size() * sizeof(PackedSpan) + tree->uniq.size() + tree->kind.size();
-  for (const DoneSpan& d : tree->done) bytes += d.tag.size() + d.kind.size();
-  bytes = round8(bytes);
+  uint64_t bytes = round8(sizeof(PackedTree) + (tree->has_trace ? sizeof(TreeTrace) : 0) +
+                          tree->done.size() * sizeof(PackedSpan) + tree->uniq.size() + tree->kind.size() +
+                          tree->done_text);
   if (bytes > SpanRing::kMaxRecord) {
     char* p = ts.ring.reserve(sizeof(PointerRecord));
     if (p == nullptr) return false;
@@ -420,10 +419,26 @@ bool deliver_to_callback(ThreadSpans& ts, SpanTree* tree) {
   }
 }
 
-}  // namespace
+// Into the ring, counted; the writer is woken when the ring is half full.
+void enqueue_counted(ThreadSpans& ts, SpanTree* tree) noexcept {
+  size_t n = tree->done.size();
+  if (!enqueue_tree(ts, tree)) {
+    drop(ts, tree);
+    return;
+  }
+  bump(ts.trees_delivered);
+  bump(ts.spans_delivered, n);
+  if (ts.ring.maybe_half_full() && !ts.wake_sent.load(std::memory_order_relaxed)) {
+    ts.wake_sent.store(true, std::memory_order_relaxed);
+    wake_writer();
+  }
+}
 
-void deliver_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
-  bool builtin = ts.sink_callback == nullptr && ts.sink &&
+// Everything but the common case: a SinkCb, a sink not yet seen by this
+// thread, a writer not running.
+[[gnu::noinline]] void deliver_tree_slow(ThreadSpans& ts, SpanTree* tree) noexcept {
+  // The sink version is never 0, so a thread that matches it has its sink.
+  bool builtin = ts.sink_callback == nullptr &&
                  g_sink_version.load(std::memory_order_acquire) == ts.sink_version;
   if (!builtin) {
     try {
@@ -454,17 +469,20 @@ void deliver_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
     ts.ring.commit();
     ts.switch_pending = false;
   }
-  size_t n = tree->done.size();
-  if (!enqueue_tree(ts, tree)) {
-    drop(ts, tree);
+  enqueue_counted(ts, tree);
+}
+
+}  // namespace
+
+void deliver_tree(ThreadSpans& ts, SpanTree* tree) noexcept {
+  // A built-in sink this thread has announced to the running writer.
+  if (ts.sink_callback == nullptr && !ts.switch_pending &&
+      g_sink_version.load(std::memory_order_acquire) == ts.sink_version &&
+      g_writer_state.load(std::memory_order_acquire) == kRunning) [[likely]] {
+    enqueue_counted(ts, tree);
     return;
   }
-  bump(ts.trees_delivered);
-  bump(ts.spans_delivered, n);
-  if (ts.ring.used_hint() >= SpanRing::kCapacity / 2 && !ts.wake_sent.load(std::memory_order_relaxed)) {
-    ts.wake_sent.store(true, std::memory_order_relaxed);
-    wake_writer();
-  }
+  deliver_tree_slow(ts, tree);
 }
 
 // The writer, standing in for a zombie's owner, writes its trees directly.

@@ -157,6 +157,7 @@ struct SpanTree {
   uint32_t open_count = 0;
   SpanSlots stack;
   std::vector<DoneSpan> done;  // in the order spans ended
+  size_t done_text = 0;        // bytes of their tags and kinds
   Arena arena;
   SpanTree* next_returned = nullptr;  // link in ThreadSpans::returned or free_trees
 };
@@ -234,8 +235,13 @@ class SpanRing {
     return buf_ + (h + skip) % kCapacity;
   }
   void commit() noexcept { head_.store(pending_, std::memory_order_release); }
-  uint64_t used_hint() const noexcept {
-    return head_.load(std::memory_order_relaxed) - tail_.load(std::memory_order_relaxed);
+  // Producer: whether the ring may be half full. Reads the consumer's
+  // cache line only when the producer's view of it says so.
+  bool maybe_half_full() noexcept {
+    uint64_t h = head_.load(std::memory_order_relaxed);
+    if (h - tail_cache_ < kCapacity / 2) return false;
+    tail_cache_ = tail_.load(std::memory_order_acquire);
+    return h - tail_cache_ >= kCapacity / 2;
   }
 
   // Consumer.

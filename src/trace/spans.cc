@@ -154,10 +154,11 @@ SpanTree* new_tree(ThreadSpans& ts, std::string_view uniq, int64_t freq, bool sa
   tree->sampled = sampled;
   tree->kind = {};
   tree->has_trace = false;
-  if (const TraceContext& w3c = current_trace(); w3c.valid()) [[unlikely]]
-    join_trace(*tree, w3c);
+  if (has_current_trace()) [[unlikely]]
+    join_trace(*tree, current_trace());
   tree->next_id = 0;
   tree->open_count = 0;
+  tree->done_text = 0;
   ts.open_trees.push_back(tree);
   return tree;
 }
@@ -227,6 +228,7 @@ void close_span(ThreadSpans& ts, OpenSpan& s, uint64_t t2, bool cross_thread) no
   s.open = false;
   try {
     tree->done.push_back({s.id, s.pid, s.t1, t2, s.tag, s.kind, cross_thread});
+    tree->done_text += s.tag.size() + s.kind.size();
   } catch (...) {
     g_untraced.fetch_add(1, std::memory_order_relaxed);
   }
