@@ -105,4 +105,29 @@ void BM_FrontendMergeReport(benchmark::State& state) {
 }
 BENCHMARK(BM_FrontendMergeReport)->RangeMultiplier(16)->Range(1, 1 << 12)->Unit(benchmark::kMicrosecond);
 
+// The frontend's CPU for one interval of a fleet: 100 agents each report the
+// same 10,000 groups (Q8's shape, the group cap raised to hold them), and the
+// frontend decodes each report and merges it into the interval's and the
+// query's totals, as Frontend does. Per group: 1 / items_per_second.
+void BM_FrontendInterval_100Agents(benchmark::State& state) {
+  constexpr int kAgents = 100;
+  const int64_t groups = state.range(0);
+  std::vector<std::string> reports;
+  for (int a = 0; a < kAgents; ++a) reports.push_back(pivot::wire::to_json(partial_with_groups(groups)).dump());
+  Partial total = partial_with_groups(groups);
+  for (auto _ : state) {
+    Partial interval(&kShape);
+    for (const std::string& text : reports) {
+      Partial report(&kShape);
+      if (auto s = pivot::wire::partial_from_json(pivot::wire::Json::parse(text), report); !s)
+        return state.SkipWithError(s.error().message().c_str());
+      interval.merge(report);
+      total.merge(report);
+    }
+    benchmark::DoNotOptimize(interval);
+  }
+  state.SetItemsProcessed(state.iterations() * kAgents * groups);
+}
+BENCHMARK(BM_FrontendInterval_100Agents)->Arg(10'000)->Unit(benchmark::kMillisecond);
+
 }  // namespace

@@ -117,7 +117,7 @@ Partial::Group* Partial::find_or_add(const Keys& keys, size_t hash) {
     if (g.hash != hash) continue;
     const Value* gk = keys_.data() + (slot - 1) * shape_->keys;
     bool same = true;
-    for (size_t k = 0; k < keys.size() && same; ++k) same = gk[k] == deref(keys[k]);
+    for (size_t k = 0; k < keys.size() && same; ++k) same = same_key(gk[k], deref(keys[k]));
     if (same) return &g;
   }
 }
@@ -129,8 +129,21 @@ Partial::Group& Partial::append(const Keys& keys, size_t hash) {
   return groups_.emplace_back(Group{hash, 0});
 }
 
-void Partial::grow() {
-  size_t n = index_.empty() ? 16 : index_.size() * 2;
+void Partial::grow() { rehash(index_.empty() ? 16 : index_.size() * 2); }
+
+void Partial::reserve(size_t groups) {
+  groups = std::min<size_t>(groups, shape_->raw ? shape_->raw_cap : shape_->group_cap);
+  if (groups <= groups_.size()) return;
+  groups_.reserve(groups);
+  keys_.reserve(groups * shape_->keys);
+  states_.reserve(groups * n_aggs_);
+  if (shape_->raw) return;
+  size_t n = index_.empty() ? 16 : index_.size();
+  while (groups * 2 >= n) n *= 2;
+  if (n != index_.size()) rehash(n);
+}
+
+void Partial::rehash(size_t n) {
   index_.assign(n, 0);
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     for (size_t i = groups_[gi].hash & (n - 1);; i = (i + 1) & (n - 1)) {
@@ -253,6 +266,11 @@ void Partial::add_values(const Value* keys, const Value* inputs, int64_t weight)
 }
 
 void Partial::merge_group(std::span<const Value> keys, std::span<const AggState> states, int64_t events) {
+  merge_group(keys, shape_->raw ? 0 : hash_keys(keys), states, events);
+}
+
+void Partial::merge_group(std::span<const Value> keys, size_t hash, std::span<const AggState> states,
+                          int64_t events) {
   if (shape_->raw) {
     if (groups_.size() >= shape_->raw_cap) {
       ++dropped_;
@@ -261,23 +279,36 @@ void Partial::merge_group(std::span<const Value> keys, std::span<const AggState>
     append(keys, 0).events = 1;
     return;
   }
-  Group* g = find_or_add(keys, hash_keys(keys));
+  Group* g = find_or_add(keys, hash);
   if (g == nullptr) {
     dropped_ += static_cast<uint64_t>(std::max<int64_t>(events, 0));
     return;
   }
   g->events += events;
   AggState* mine = states_of(g);
+  const AggFn* fns = shape_->aggs.data();
   for (size_t i = 0; i < states.size() && i < n_aggs_; ++i) {
-    const bool ints = mine[i].acc.is_int() && states[i].acc.is_int();
-    combine(shape_->aggs[i], mine[i], states[i]);
-    if (ints && mine[i].acc.is_double()) overflow_ = true;  // a sum went past 64 bits
+    AggState& m = mine[i];
+    const AggState& s = states[i];
+    // SUM and AVG of ints that do not overflow, inline; combine() does the rest.
+    if (int64_t* a = m.acc.if_int(), sum; (fns[i] == AggFn::kSum || fns[i] == AggFn::kAvg) && a != nullptr &&
+                                          s.acc.is_int() && !__builtin_add_overflow(*a, s.acc.as_int(), &sum)) {
+      m.count += s.count;
+      *a = sum;
+      continue;
+    }
+    const bool ints = m.acc.is_int() && s.acc.is_int();
+    combine(fns[i], m, s);
+    if (ints && m.acc.is_double()) overflow_ = true;  // a sum went past 64 bits
   }
 }
 
 void Partial::merge(const Partial& other) {
+  // Room for every group at once (up to the cap), not a rehash per doubling;
+  // the hashes are the other partial's, not computed again.
+  reserve(groups_.size() + other.groups_.size());
   for (size_t i = 0; i < other.groups_.size(); ++i) {
-    merge_group(other.keys(i), other.states(i), other.groups_[i].events);
+    merge_group(other.keys(i), other.groups_[i].hash, other.states(i), other.groups_[i].events);
   }
   incomplete_ = incomplete_ || other.incomplete_;
   overflow_ = overflow_ || other.overflow_;

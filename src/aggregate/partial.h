@@ -161,6 +161,8 @@ class Partial {
   // Adds a group's states as they are (used to merge and to decode); when
   // the partial is full, counts its `events` as dropped instead.
   void merge_group(std::span<const Value> keys, std::span<const AggState> states, int64_t events);
+  // Room for `groups` groups (at most the cap) without growing.
+  void reserve(size_t groups);
 
   // What add_hashed's inline part reads, for advice that runs on the
   // general-purpose registers only (advice/gpr_run.cc, which finds and
@@ -198,6 +200,9 @@ class Partial {
   template <class Keys>
   Group& append(const Keys& keys, size_t hash);
   void grow();
+  void rehash(size_t index_size);
+  // merge_group with the keys' hash known (hash_keys(keys)).
+  void merge_group(std::span<const Value> keys, size_t hash, std::span<const AggState> states, int64_t events);
 
   const EmitShape* shape_;
   GroupBudget* budget_;  // null: this partial's own group_cap

@@ -344,11 +344,14 @@ void Frontend::handle_message(const std::string& key, const std::string& payload
   }
   if (seq > p->last_seq) p->last_seq = seq;
   for (size_t i = 0; i < parts.size(); ++i) {
-    if (auto s = wire::merge_from_json(parts[i], *interval_[i]); !s) {
+    // Decoded once, merged twice.
+    aggregate::Partial report(&interval_[i]->shape());
+    if (auto s = wire::partial_from_json(parts[i], report); !s) {
       events_.push_back(p->name() + ": " + s.error().message());
       continue;
     }
-    (void)wire::merge_from_json(parts[i], *total_[i]);
+    interval_[i]->merge(report);
+    total_[i]->merge(report);
   }
   if (bool_field(*m, "final")) p->final_seen = true;
 }

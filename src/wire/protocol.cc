@@ -84,11 +84,18 @@ Status dist_from_json(const Json& j, const aggregate::DistParams& params, aggreg
 }  // namespace
 
 Status merge_from_json(const Json& j, aggregate::Partial& out) {
+  aggregate::Partial in(&out.shape());
+  if (auto s = partial_from_json(j, in); !s) return s;
+  out.merge(in);
+  return Status();
+}
+
+Status partial_from_json(const Json& j, aggregate::Partial& in) {
   if (!j.is_object() || !j.contains("groups") || !j["groups"].is_array()) {
     return Error("partial aggregate: expected an object with a \"groups\" array");
   }
-  const aggregate::EmitShape& shape = out.shape();
-  aggregate::Partial in(&shape);
+  const aggregate::EmitShape& shape = in.shape();
+  in.clear();
   std::vector<Value> keys;
   std::vector<aggregate::AggState> states;
   // Each group's event count (what dropping it loses); an agent older than
@@ -146,9 +153,8 @@ Status merge_from_json(const Json& j, aggregate::Partial& out) {
     in.mark_incomplete();
   }
   if (auto o = j.find("overflow"); o != j.end() && o->is_boolean() && o->get<bool>()) in.mark_overflow();
-  out.merge(in);
   if (j.contains("dropped") && j["dropped"].is_number_unsigned())
-    out.add_dropped(j["dropped"].get<uint64_t>());
+    in.add_dropped(j["dropped"].get<uint64_t>());
   return Status();
 }
 

@@ -56,7 +56,10 @@ Result<Value> value_from_json(const Json& j);
 
 Json to_json(const aggregate::Partial& p);
 // Merges the groups of `j` into `out` (whose shape must match the sender's).
+// All or nothing: on an error `out` is unchanged.
 Status merge_from_json(const Json& j, aggregate::Partial& out);
+// Decodes `j` into `in` (emptied first), to merge into several partials.
+Status partial_from_json(const Json& j, aggregate::Partial& in);
 
 Json to_json(const planner::Catalog& c);
 Result<planner::Catalog> catalog_from_json(const Json& j);
