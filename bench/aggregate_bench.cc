@@ -108,18 +108,27 @@ BENCHMARK(BM_FrontendMergeReport)->RangeMultiplier(16)->Range(1, 1 << 12)->Unit(
 // The frontend's CPU for one interval of a fleet: 100 agents each report the
 // same 10,000 groups (Q8's shape, the group cap raised to hold them), and the
 // frontend decodes each report and merges it into the interval's and the
-// query's totals, as Frontend does. Per group: 1 / items_per_second.
+// query's totals, as Frontend does. Per group: 1 / items_per_second. The
+// second Arg is the report format: 0 JSON groups (older agents), 1 binary
+// (what a frontend asks for).
 void BM_FrontendInterval_100Agents(benchmark::State& state) {
   constexpr int kAgents = 100;
   const int64_t groups = state.range(0);
+  const auto format = state.range(1) == 1 ? pivot::wire::ReportFormat::kBinary : pivot::wire::ReportFormat::kJson;
   std::vector<std::string> reports;
-  for (int a = 0; a < kAgents; ++a) reports.push_back(pivot::wire::to_json(partial_with_groups(groups)).dump());
+  for (int a = 0; a < kAgents; ++a) {
+    pivot::wire::Json m = pivot::wire::message("report");
+    m["queries"] = pivot::wire::Json::array({pivot::wire::to_json(partial_with_groups(groups), format)});
+    reports.push_back(pivot::wire::encode(m));
+  }
   Partial total = partial_with_groups(groups);
   for (auto _ : state) {
     Partial interval(&kShape);
-    for (const std::string& text : reports) {
+    for (const std::string& frame : reports) {
+      auto m = pivot::wire::parse_message(frame);
+      if (!m) return state.SkipWithError(m.error().message().c_str());
       Partial report(&kShape);
-      if (auto s = pivot::wire::partial_from_json(pivot::wire::Json::parse(text), report); !s)
+      if (auto s = pivot::wire::partial_from_json((*m)["queries"][0], report); !s)
         return state.SkipWithError(s.error().message().c_str());
       interval.merge(report);
       total.merge(report);
@@ -128,6 +137,6 @@ void BM_FrontendInterval_100Agents(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * kAgents * groups);
 }
-BENCHMARK(BM_FrontendInterval_100Agents)->Arg(10'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FrontendInterval_100Agents)->Args({10'000, 0})->Args({10'000, 1})->Unit(benchmark::kMillisecond);
 
 }  // namespace

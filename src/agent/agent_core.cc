@@ -263,9 +263,13 @@ std::optional<Json> AgentCore::install(const From& from, const Json& m) {
     }
     max_groups = *v;
   }
+  // A frontend that reads binary reports says so; older ones get JSON groups.
+  auto rf = m.find("report_format");
+  wire::ReportFormat format = rf != m.end() && rf->is_string() && *rf == "binary" ? wire::ReportFormat::kBinary
+                                                                                  : wire::ReportFormat::kJson;
   if (!installer_) installer_ = std::make_unique<Installer>(sink_, install_fn_);
   installer_->submit({*id, *text, std::move(catalog), uid, static_cast<uint32_t>(max_groups)});
-  pending_[*id] = Pending{*text, {from}, interval, lease, false};
+  pending_[*id] = Pending{*text, {from}, interval, lease, format, false};
   return std::nullopt;
 }
 
@@ -332,6 +336,7 @@ void AgentCore::installed(const std::string& id, Result<std::unique_ptr<session:
   q.owner = p.waiting.empty() ? kNoOwner : p.waiting.back().owner;
   q.interval_ms = p.interval_ms;
   q.lease_ms = p.lease_ms;
+  q.report_format = p.report_format;
   q.lease_deadline = steady_ms() + p.lease_ms;
   q.next_report = steady_ms() + p.interval_ms;
   queries_[id] = std::move(q);
@@ -382,7 +387,7 @@ Json AgentCore::report(Query& q, bool final) {
   m["time"] = wall_ms();
   m["final"] = final;
   Json parts = Json::array();
-  for (const aggregate::Partial& p : q.installation->collect()) parts.push_back(wire::to_json(p));
+  for (const aggregate::Partial& p : q.installation->collect()) parts.push_back(wire::to_json(p, q.report_format));
   m["queries"] = std::move(parts);
   return m;
 }

@@ -101,6 +101,7 @@ class AgentCore {
     int64_t interval_ms = 0;
     int64_t next_report = 0;
     uint64_t seq = 0;
+    wire::ReportFormat report_format = wire::ReportFormat::kJson;
   };
   // A query being installed on the installer's thread.
   struct Pending {
@@ -108,6 +109,7 @@ class AgentCore {
     std::vector<From> waiting;  // who gets the answer
     int64_t interval_ms = 0;
     int64_t lease_ms = 0;
+    wire::ReportFormat report_format = wire::ReportFormat::kJson;
     bool cancelled = false;  // uninstalled meanwhile: dropped when done
   };
   class Installer;

@@ -55,12 +55,14 @@ class Sink : public ReportSink {
   int wakes_ = 0;
 };
 
-std::string install(const std::string& id, const std::string& text, bool again = false) {
+std::string install(const std::string& id, const std::string& text, bool again = false,
+                    const char* report_format = nullptr) {
   Json m = wire::message("install");
   m["id"] = id;
   m["text"] = text;
   m["interval_ms"] = 20;
   if (again) m["again"] = true;
+  if (report_format != nullptr) m["report_format"] = report_format;
   return m.dump();
 }
 
@@ -325,6 +327,33 @@ TEST(AgentCore, AnswersFunctionsAndExplainQuestionsOffItsThread) {
   auto no_text = core.handle({7, ""}, question("explain", "text", 42));
   ASSERT_TRUE(no_text);
   EXPECT_EQ((*no_text)["type"], "error");
+}
+
+// A frontend that asks for binary reports gets them; one that does not
+// (older) gets JSON groups; anything else in the field is ignored.
+TEST(AgentCore, ReportsInTheFormatTheFrontendAsked) {
+  Sink sink;
+  AgentCore core(1000, &sink);
+  EXPECT_FALSE(core.handle({7, ""}, install("b", kSum, false, "binary")));
+  EXPECT_FALSE(core.handle({7, ""}, install("c", kSum)));
+  Json odd = Json::parse(install("d", kSum));
+  odd["report_format"] = 5;
+  EXPECT_FALSE(core.handle({7, ""}, odd.dump()));
+  ASSERT_TRUE(sink.woken(3));
+  core.tick();
+  ASSERT_EQ(sink.answers.size(), 3u);
+  request(4);
+  request(5);
+  for (const char* id : {"b", "c", "d"}) EXPECT_FALSE(core.handle({7, ""}, command("flush", id)));
+  ASSERT_EQ(sink.reports.size(), 3u);
+  const Json& bin = sink.reports[0].message["queries"][0];
+  EXPECT_FALSE(bin.contains("groups")) << bin.dump();
+  aggregate::EmitShape shape{.keys = 0, .aggs = {aggregate::AggFn::kSum}};
+  aggregate::Partial p(&shape);
+  ASSERT_TRUE(wire::partial_from_json(bin, p)) << bin.dump();
+  EXPECT_EQ(p.rows(), (std::vector<std::vector<Value>>{{Value(int64_t{9})}}));
+  EXPECT_EQ(sink.reports[1].message["queries"][0]["groups"], Json::parse("[[[],[[2,9]]]]"));
+  EXPECT_EQ(sink.reports[2].message["queries"][0]["groups"], Json::parse("[[[],[[2,9]]]]"));
 }
 
 }  // namespace

@@ -97,7 +97,7 @@ class NatsAgentServer final : public Server, ReportSink {
     m["pid"] = p.proc_id;
     m["procName"] = p.proc_name;
     m["host"] = p.host;
-    return m.dump(-1, ' ', false, Json::error_handler_t::replace);
+    return wire::encode(m);
   }
 
   void announce() {

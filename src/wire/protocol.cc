@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/codec.h"
+
 namespace pivot::wire {
 
 Json to_json(const Value& v) {
@@ -32,7 +34,53 @@ Result<Value> value_from_json(const Json& j) {
   }
 }
 
-Json to_json(const aggregate::Partial& p) {
+namespace {
+
+// The binary form of a partial's groups (a report's "bin", base64url):
+//   varint format (1), varint keys per group, varint aggregates per group,
+//   varint groups, then per group: varint events, the keys (tagged values,
+//   core/codec.h), and per aggregate: zigzag count, tagged value, u8 extra
+//   (0: none, 1: a distribution: varint offset, varint n, n varint counts).
+constexpr uint64_t kBinaryFormat = 1;
+enum : uint8_t { kNoExtra = 0, kDistExtra = 1 };
+
+std::string partial_bytes(const aggregate::Partial& p) {
+  std::string out;
+  ByteWriter w(out);
+  w.varint(kBinaryFormat);
+  w.varint(p.shape().keys);
+  w.varint(p.shape().aggs.size());
+  w.varint(p.groups().size());
+  for (size_t i = 0; i < p.groups().size(); ++i) {
+    w.varint(static_cast<uint64_t>(std::max<int64_t>(p.groups()[i].events, 0)));
+    for (const Value& k : p.keys(i)) w.value(k);
+    for (const aggregate::AggState& s : p.states(i)) {
+      w.zigzag(s.count);
+      w.value(s.acc);
+      if (const aggregate::Dist* d = s.dist.get()) {
+        w.u8(kDistExtra);
+        w.varint(static_cast<uint64_t>(d->offset));
+        w.varint(d->counts.size());
+        for (int64_t c : d->counts) w.varint(static_cast<uint64_t>(c));
+      } else {
+        w.u8(kNoExtra);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Json to_json(const aggregate::Partial& p, ReportFormat format) {
+  if (format == ReportFormat::kBinary) {
+    std::string bytes = partial_bytes(p);
+    Json out{{"bin", Json::binary(Json::binary_t::container_type(bytes.begin(), bytes.end()))},
+             {"incomplete", p.incomplete()},
+             {"dropped", p.dropped()}};
+    if (p.overflow()) out["overflow"] = true;
+    return out;
+  }
   Json groups = Json::array();
   Json events = Json::array();
   for (size_t i = 0; i < p.groups().size(); ++i) {
@@ -90,12 +138,93 @@ Status merge_from_json(const Json& j, aggregate::Partial& out) {
   return Status();
 }
 
+namespace {
+
+// A report's marks: "incomplete", "overflow", "dropped".
+void flags_from_json(const Json& j, aggregate::Partial& in) {
+  if (auto inc = j.find("incomplete"); inc != j.end() && inc->is_boolean() && inc->get<bool>()) {
+    in.mark_incomplete();
+  }
+  if (auto o = j.find("overflow"); o != j.end() && o->is_boolean() && o->get<bool>()) in.mark_overflow();
+  if (j.contains("dropped") && j["dropped"].is_number_unsigned())
+    in.add_dropped(j["dropped"].get<uint64_t>());
+}
+
+Status binary_error(const ByteReader& r) {
+  return Error("partial aggregate: bad binary groups: " + r.error_message());
+}
+
+// The inverse of partial_bytes, group by group into `in`; every count and
+// bucket checked against the query's shape, so a hostile report cannot make
+// the frontend allocate more than its bytes and the group cap allow.
+Status groups_from_bytes(std::string_view bytes, aggregate::Partial& in) {
+  const aggregate::EmitShape& shape = in.shape();
+  ByteReader r(bytes);
+  uint64_t format = 0, n_keys = 0, n_aggs = 0, n_groups = 0;
+  if (!r.varint(format) || !r.varint(n_keys) || !r.varint(n_aggs) || !r.varint(n_groups)) return binary_error(r);
+  if (format != kBinaryFormat) {
+    return Error("partial aggregate: binary groups of format " + std::to_string(format) + "; this pivot reads 1");
+  }
+  if (n_keys != shape.keys || n_aggs != shape.aggs.size()) {
+    return Error("partial aggregate: groups have " + std::to_string(n_keys) + " keys and " +
+                 std::to_string(n_aggs) + " aggregates; the query has " + std::to_string(shape.keys) + " and " +
+                 std::to_string(shape.aggs.size()));
+  }
+  if (n_groups > r.remaining()) return Error("partial aggregate: more groups than bytes");
+  std::vector<Value> keys(n_keys);
+  std::vector<aggregate::AggState> states(n_aggs);
+  for (uint64_t g = 0; g < n_groups; ++g) {
+    uint64_t events = 0;
+    if (!r.varint(events)) return binary_error(r);
+    if (events > static_cast<uint64_t>(INT64_MAX)) return Error("partial aggregate: a group's event count is out of range");
+    for (Value& k : keys) {
+      if (!r.value(k)) return binary_error(r);
+    }
+    for (size_t i = 0; i < n_aggs; ++i) {
+      aggregate::AggState& s = states[i];
+      uint8_t extra = 0;
+      if (!r.zigzag(s.count) || !r.value(s.acc) || !r.u8(extra)) return binary_error(r);
+      s.dist = {};
+      if (extra == kNoExtra) continue;
+      if (extra != kDistExtra) return Error("partial aggregate: unknown state extra " + std::to_string(extra));
+      const aggregate::DistParams params = i < shape.params.size() ? shape.params[i] : aggregate::DistParams{};
+      const uint64_t buckets = static_cast<uint64_t>(params.buckets());
+      uint64_t offset = 0, n = 0;
+      if (!r.varint(offset) || !r.varint(n)) return binary_error(r);
+      if (buckets == 0) return Error("partial aggregate: buckets for an aggregate that is not a distribution");
+      if (offset > buckets || n > buckets - offset) {
+        return Error("partial aggregate: a distribution's buckets are out of range");
+      }
+      aggregate::Dist& d = s.dist.make();
+      for (uint64_t b = 0; b < n; ++b) {
+        uint64_t c = 0;
+        if (!r.varint(c)) return binary_error(r);
+        if (c > static_cast<uint64_t>(INT64_MAX)) return Error("partial aggregate: a bucket's count is out of range");
+        if (c != 0) d.add_bucket(static_cast<int32_t>(offset + b), static_cast<int64_t>(c));
+      }
+    }
+    in.merge_group(keys, states, static_cast<int64_t>(events));
+  }
+  if (!r.at_end()) return Error("partial aggregate: " + std::to_string(r.remaining()) + " bytes after the groups");
+  return Status();
+}
+
+}  // namespace
+
 Status partial_from_json(const Json& j, aggregate::Partial& in) {
+  in.clear();
+  if (auto bin = j.is_object() ? j.find("bin") : j.end(); j.is_object() && bin != j.end()) {
+    if (!bin->is_binary()) return Error("partial aggregate: \"bin\" must be bytes attached to the message");
+    const Json::binary_t& bytes = bin->get_binary();
+    std::string_view view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    if (auto s = groups_from_bytes(view, in); !s) return s;
+    flags_from_json(j, in);
+    return Status();
+  }
   if (!j.is_object() || !j.contains("groups") || !j["groups"].is_array()) {
     return Error("partial aggregate: expected an object with a \"groups\" array");
   }
   const aggregate::EmitShape& shape = in.shape();
-  in.clear();
   std::vector<Value> keys;
   std::vector<aggregate::AggState> states;
   // Each group's event count (what dropping it loses); an agent older than
@@ -149,12 +278,7 @@ Status partial_from_json(const Json& j, aggregate::Partial& in) {
     }
     in.merge_group(keys, states, n);
   }
-  if (auto inc = j.find("incomplete"); inc != j.end() && inc->is_boolean() && inc->get<bool>()) {
-    in.mark_incomplete();
-  }
-  if (auto o = j.find("overflow"); o != j.end() && o->is_boolean() && o->get<bool>()) in.mark_overflow();
-  if (j.contains("dropped") && j["dropped"].is_number_unsigned())
-    in.add_dropped(j["dropped"].get<uint64_t>());
+  flags_from_json(j, in);
   return Status();
 }
 
@@ -219,11 +343,45 @@ void merge_catalog(planner::Catalog& a, const planner::Catalog& b) {
             [](const auto& x, const auto& y) { return x.name < y.name; });
 }
 
-std::string encode(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+namespace {
+
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+// The parts of a report whose groups are bytes ("bin", ReportFormat::kBinary).
+bool has_attachments(const Json& j) {
+  auto q = j.is_object() ? j.find("queries") : j.end();
+  if (q == j.end() || !q->is_array()) return false;
+  return std::any_of(q->begin(), q->end(),
+                     [](const Json& part) { return part.is_object() && part.contains("bin") && part["bin"].is_binary(); });
+}
+
+}  // namespace
+
+std::string encode(const Json& j) {
+  if (!has_attachments(j)) return dump(j);
+  Json copy = j;
+  std::string attached;
+  for (Json& part : copy["queries"]) {
+    if (!part.is_object() || !part.contains("bin") || !part["bin"].is_binary()) continue;
+    const Json::binary_t& b = part["bin"].get_binary();
+    Json where = Json::array({attached.size(), b.size()});
+    attached.append(reinterpret_cast<const char*>(b.data()), b.size());
+    part["bin"] = std::move(where);
+  }
+  std::string out = dump(copy);
+  out.push_back('\0');
+  out += attached;
+  return out;
+}
 
 Json message(std::string_view type) { return Json{{"v", kVersion}, {"type", type}}; }
 
-Result<Json> parse_message(std::string_view text) {
+Result<Json> parse_message(std::string_view frame) {
+  // JSON text, then (after a NUL, which JSON text never holds) the bytes
+  // that "bin" fields of a report's parts point into (encode).
+  const size_t nul = frame.find('\0');
+  std::string_view text = frame.substr(0, nul);
+  std::string_view attached = nul == std::string_view::npos ? std::string_view() : frame.substr(nul + 1);
   Json m = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (m.is_discarded()) return Error("malformed message: not JSON");
   if (!m.is_object()) return Error("malformed message: expected a JSON object");
@@ -234,6 +392,27 @@ Result<Json> parse_message(std::string_view text) {
                  std::to_string(kVersion) + ")");
   }
   if (!m.contains("type") || !m["type"].is_string()) return Error("malformed message: no \"type\"");
+  if (nul == std::string_view::npos) return m;
+  auto q = m.find("queries");
+  if (q == m.end() || !q->is_array()) return Error("malformed message: bytes attached to a message without parts");
+  size_t used = 0;
+  for (Json& part : *q) {
+    auto bin = part.is_object() ? part.find("bin") : part.end();
+    if (!part.is_object() || bin == part.end()) continue;
+    // [offset, length], each part's bytes after the previous one's.
+    if (!bin->is_array() || bin->size() != 2 || !(*bin)[0].is_number_unsigned() ||
+        !(*bin)[1].is_number_unsigned() || (*bin)[0].get<uint64_t>() != used ||
+        (*bin)[1].get<uint64_t>() > attached.size() - used) {
+      return Error("malformed message: a part's \"bin\" must be [offset, length] of the attached bytes, in order");
+    }
+    const size_t n = (*bin)[1].get<uint64_t>();
+    const auto* p = reinterpret_cast<const uint8_t*>(attached.data() + used);
+    *bin = Json::binary(Json::binary_t::container_type(p, p + n));
+    used += n;
+  }
+  if (used != attached.size()) {
+    return Error("malformed message: " + std::to_string(attached.size() - used) + " attached bytes no part uses");
+  }
   return m;
 }
 

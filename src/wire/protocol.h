@@ -54,7 +54,13 @@ using Json = nlohmann::json;
 Json to_json(const Value& v);
 Result<Value> value_from_json(const Json& j);
 
-Json to_json(const aggregate::Partial& p);
+// A partial as a report carries it: its groups as JSON arrays, or (kBinary,
+// what a frontend asks for with "report_format": "binary" in its install)
+// as bytes, a JSON binary value in "bin" that encode() sends after the
+// message's text and parse_message() restores (docs/architecture.md,
+// "Reports"). Bytes decode several times faster than JSON groups.
+enum class ReportFormat { kJson, kBinary };
+Json to_json(const aggregate::Partial& p, ReportFormat format = ReportFormat::kJson);
 // Merges the groups of `j` into `out` (whose shape must match the sender's).
 // All or nothing: on an error `out` is unchanged.
 Status merge_from_json(const Json& j, aggregate::Partial& out);
@@ -72,7 +78,8 @@ void merge_catalog(planner::Catalog& a, const planner::Catalog& b);
 inline constexpr size_t kMaxListingBytes = 768 * 1024;
 void add_listing(Json& answer, const hook::Listing& listing);
 
-// The text of a message (or any JSON) to send or print. Never throws: a
+// The text of a message (or any JSON) to send or print: its JSON text, and
+// for a report whose parts carry bytes, a NUL and those bytes. Never throws: a
 // string that is not valid UTF-8 (a tracepoint's export, a comment in a
 // query text) has each bad byte replaced by U+FFFD, as nlohmann's dump()
 // would otherwise throw type_error.316 at it.
@@ -80,8 +87,9 @@ std::string encode(const Json& j);
 
 // A message: {"v": kVersion, "type": type}.
 Json message(std::string_view type);
-// Parses a frame's text into a message object with a supported version and
-// a string type; anything else is an Error saying what is wrong.
+// Parses a frame into a message object with a supported version and a
+// string type, a report's attached bytes back in its parts' "bin"; anything
+// else is an Error saying what is wrong.
 Result<Json> parse_message(std::string_view text);
 
 // Field access with clear errors for the message checkers.
