@@ -1,7 +1,8 @@
 // Feeds arbitrary bytes to an agent as one frontend message — what anyone
 // who can publish on a fleet's command subject (or connect to an agent's
-// socket) can send — and to the NATS transport URL parser. Neither may
-// crash, throw or hang; every bad message gets an error answer.
+// socket) can send — to the frontend's decoding of a report (an agent's
+// message, text and attached bytes), and to the NATS transport URL parser.
+// None may crash, throw or hang; every bad message gets an error answer.
 //
 //   cmake --preset fuzz && cmake --build --preset fuzz --target agent_message_fuzzer
 //   ./build/fuzz/fuzz/agent_message_fuzzer -max_total_time=60 fuzz/corpus/agent_message
@@ -12,6 +13,7 @@
 #include <string_view>
 
 #include "agent/agent_core.h"
+#include "aggregate/partial.h"
 #include "transport/nats_config.h"
 
 namespace {
@@ -22,6 +24,21 @@ class NullSink : public pivot::agent::ReportSink {
   void answer(const pivot::agent::From&, pivot::wire::Json) override {}
   void wake() override {}
 };
+
+// A frontend's query of one key, a SUM and a HIST.
+const pivot::aggregate::EmitShape kReportShape{.keys = 1,
+                                               .aggs = {pivot::aggregate::AggFn::kSum, pivot::aggregate::AggFn::kHist},
+                                               .params = {{}, pivot::aggregate::hist_params()}};
+
+// What the frontend does with a report: every part decoded (or refused).
+void decode_report(std::string_view frame) {
+  auto m = pivot::wire::parse_message(frame);
+  if (!m || !m->contains("queries") || !(*m)["queries"].is_array()) return;
+  for (const pivot::wire::Json& part : (*m)["queries"]) {
+    pivot::aggregate::Partial p(&kReportShape);
+    if (pivot::wire::partial_from_json(part, p)) (void)p.rows();
+  }
+}
 
 }  // namespace
 
@@ -40,6 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     core.tick();
     core.finish();
   }
+  decode_report(text);
   auto config = pivot::transport::nats_config(text);
   if (config && config->servers.empty()) {
     std::fprintf(stderr, "agent_message_fuzzer: a NATS URL without servers was accepted\n");
