@@ -114,7 +114,8 @@ BENCHMARK(BM_FrontendMergeReport)->RangeMultiplier(16)->Range(1, 1 << 12)->Unit(
 void BM_FrontendInterval_100Agents(benchmark::State& state) {
   constexpr int kAgents = 100;
   const int64_t groups = state.range(0);
-  const auto format = state.range(1) == 1 ? pivot::wire::ReportFormat::kBinary : pivot::wire::ReportFormat::kJson;
+  const auto format =
+      state.range(1) == 1 ? pivot::wire::ReportFormat::kBinary : pivot::wire::ReportFormat::kJson;
   std::vector<std::string> reports;
   for (int a = 0; a < kAgents; ++a) {
     pivot::wire::Json m = pivot::wire::message("report");

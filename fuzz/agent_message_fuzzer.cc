@@ -26,9 +26,10 @@ class NullSink : public pivot::agent::ReportSink {
 };
 
 // A frontend's query of one key, a SUM and a HIST.
-const pivot::aggregate::EmitShape kReportShape{.keys = 1,
-                                               .aggs = {pivot::aggregate::AggFn::kSum, pivot::aggregate::AggFn::kHist},
-                                               .params = {{}, pivot::aggregate::hist_params()}};
+const pivot::aggregate::EmitShape kReportShape{
+    .keys = 1,
+    .aggs = {pivot::aggregate::AggFn::kSum, pivot::aggregate::AggFn::kHist},
+    .params = {{}, pivot::aggregate::hist_params()}};
 
 // What the frontend does with a report: every part decoded (or refused).
 void decode_report(std::string_view frame) {

@@ -265,8 +265,9 @@ std::optional<Json> AgentCore::install(const From& from, const Json& m) {
   }
   // A frontend that reads binary reports says so; older ones get JSON groups.
   auto rf = m.find("report_format");
-  wire::ReportFormat format = rf != m.end() && rf->is_string() && *rf == "binary" ? wire::ReportFormat::kBinary
-                                                                                  : wire::ReportFormat::kJson;
+  wire::ReportFormat format = rf != m.end() && rf->is_string() && *rf == "binary"
+                                  ? wire::ReportFormat::kBinary
+                                  : wire::ReportFormat::kJson;
   if (!installer_) installer_ = std::make_unique<Installer>(sink_, install_fn_);
   installer_->submit({*id, *text, std::move(catalog), uid, static_cast<uint32_t>(max_groups)});
   pending_[*id] = Pending{*text, {from}, interval, lease, format, false};
@@ -387,7 +388,8 @@ Json AgentCore::report(Query& q, bool final) {
   m["time"] = wall_ms();
   m["final"] = final;
   Json parts = Json::array();
-  for (const aggregate::Partial& p : q.installation->collect()) parts.push_back(wire::to_json(p, q.report_format));
+  for (const aggregate::Partial& p : q.installation->collect())
+    parts.push_back(wire::to_json(p, q.report_format));
   m["queries"] = std::move(parts);
   return m;
 }

@@ -292,7 +292,8 @@ void Partial::merge_group(std::span<const Value> keys, size_t hash, std::span<co
     const AggState& s = states[i];
     // SUM and AVG of ints that do not overflow, inline; combine() does the rest.
     if (int64_t* a = m.acc.if_int(), sum; (fns[i] == AggFn::kSum || fns[i] == AggFn::kAvg) && a != nullptr &&
-                                          s.acc.is_int() && !__builtin_add_overflow(*a, s.acc.as_int(), &sum)) {
+                                          s.acc.is_int() &&
+                                          !__builtin_add_overflow(*a, s.acc.as_int(), &sum)) {
       m.count += s.count;
       *a = sum;
       continue;

@@ -202,7 +202,8 @@ class Partial {
   void grow();
   void rehash(size_t index_size);
   // merge_group with the keys' hash known (hash_keys(keys)).
-  void merge_group(std::span<const Value> keys, size_t hash, std::span<const AggState> states, int64_t events);
+  void merge_group(std::span<const Value> keys, size_t hash, std::span<const AggState> states,
+                   int64_t events);
 
   const EmitShape* shape_;
   GroupBudget* budget_;  // null: this partial's own group_cap

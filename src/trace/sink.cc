@@ -438,8 +438,8 @@ void enqueue_counted(ThreadSpans& ts, SpanTree* tree) noexcept {
 // thread, a writer not running.
 [[gnu::noinline]] void deliver_tree_slow(ThreadSpans& ts, SpanTree* tree) noexcept {
   // The sink version is never 0, so a thread that matches it has its sink.
-  bool builtin = ts.sink_callback == nullptr &&
-                 g_sink_version.load(std::memory_order_acquire) == ts.sink_version;
+  bool builtin =
+      ts.sink_callback == nullptr && g_sink_version.load(std::memory_order_acquire) == ts.sink_version;
   if (!builtin) {
     try {
       if (deliver_to_callback(ts, tree)) return;

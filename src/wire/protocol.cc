@@ -161,14 +161,16 @@ Status groups_from_bytes(std::string_view bytes, aggregate::Partial& in) {
   const aggregate::EmitShape& shape = in.shape();
   ByteReader r(bytes);
   uint64_t format = 0, n_keys = 0, n_aggs = 0, n_groups = 0;
-  if (!r.varint(format) || !r.varint(n_keys) || !r.varint(n_aggs) || !r.varint(n_groups)) return binary_error(r);
+  if (!r.varint(format) || !r.varint(n_keys) || !r.varint(n_aggs) || !r.varint(n_groups))
+    return binary_error(r);
   if (format != kBinaryFormat) {
-    return Error("partial aggregate: binary groups of format " + std::to_string(format) + "; this pivot reads 1");
+    return Error("partial aggregate: binary groups of format " + std::to_string(format) +
+                 "; this pivot reads 1");
   }
   if (n_keys != shape.keys || n_aggs != shape.aggs.size()) {
     return Error("partial aggregate: groups have " + std::to_string(n_keys) + " keys and " +
-                 std::to_string(n_aggs) + " aggregates; the query has " + std::to_string(shape.keys) + " and " +
-                 std::to_string(shape.aggs.size()));
+                 std::to_string(n_aggs) + " aggregates; the query has " + std::to_string(shape.keys) +
+                 " and " + std::to_string(shape.aggs.size()));
   }
   if (n_groups > r.remaining()) return Error("partial aggregate: more groups than bytes");
   std::vector<Value> keys(n_keys);
@@ -176,7 +178,8 @@ Status groups_from_bytes(std::string_view bytes, aggregate::Partial& in) {
   for (uint64_t g = 0; g < n_groups; ++g) {
     uint64_t events = 0;
     if (!r.varint(events)) return binary_error(r);
-    if (events > static_cast<uint64_t>(INT64_MAX)) return Error("partial aggregate: a group's event count is out of range");
+    if (events > static_cast<uint64_t>(INT64_MAX))
+      return Error("partial aggregate: a group's event count is out of range");
     for (Value& k : keys) {
       if (!r.value(k)) return binary_error(r);
     }
@@ -186,12 +189,15 @@ Status groups_from_bytes(std::string_view bytes, aggregate::Partial& in) {
       if (!r.zigzag(s.count) || !r.value(s.acc) || !r.u8(extra)) return binary_error(r);
       s.dist = {};
       if (extra == kNoExtra) continue;
-      if (extra != kDistExtra) return Error("partial aggregate: unknown state extra " + std::to_string(extra));
-      const aggregate::DistParams params = i < shape.params.size() ? shape.params[i] : aggregate::DistParams{};
+      if (extra != kDistExtra)
+        return Error("partial aggregate: unknown state extra " + std::to_string(extra));
+      const aggregate::DistParams params =
+          i < shape.params.size() ? shape.params[i] : aggregate::DistParams{};
       const uint64_t buckets = static_cast<uint64_t>(params.buckets());
       uint64_t offset = 0, n = 0;
       if (!r.varint(offset) || !r.varint(n)) return binary_error(r);
-      if (buckets == 0) return Error("partial aggregate: buckets for an aggregate that is not a distribution");
+      if (buckets == 0)
+        return Error("partial aggregate: buckets for an aggregate that is not a distribution");
       if (offset > buckets || n > buckets - offset) {
         return Error("partial aggregate: a distribution's buckets are out of range");
       }
@@ -199,13 +205,15 @@ Status groups_from_bytes(std::string_view bytes, aggregate::Partial& in) {
       for (uint64_t b = 0; b < n; ++b) {
         uint64_t c = 0;
         if (!r.varint(c)) return binary_error(r);
-        if (c > static_cast<uint64_t>(INT64_MAX)) return Error("partial aggregate: a bucket's count is out of range");
+        if (c > static_cast<uint64_t>(INT64_MAX))
+          return Error("partial aggregate: a bucket's count is out of range");
         if (c != 0) d.add_bucket(static_cast<int32_t>(offset + b), static_cast<int64_t>(c));
       }
     }
     in.merge_group(keys, states, static_cast<int64_t>(events));
   }
-  if (!r.at_end()) return Error("partial aggregate: " + std::to_string(r.remaining()) + " bytes after the groups");
+  if (!r.at_end())
+    return Error("partial aggregate: " + std::to_string(r.remaining()) + " bytes after the groups");
   return Status();
 }
 
@@ -351,8 +359,9 @@ std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_hand
 bool has_attachments(const Json& j) {
   auto q = j.is_object() ? j.find("queries") : j.end();
   if (q == j.end() || !q->is_array()) return false;
-  return std::any_of(q->begin(), q->end(),
-                     [](const Json& part) { return part.is_object() && part.contains("bin") && part["bin"].is_binary(); });
+  return std::any_of(q->begin(), q->end(), [](const Json& part) {
+    return part.is_object() && part.contains("bin") && part["bin"].is_binary();
+  });
 }
 
 }  // namespace
@@ -394,7 +403,8 @@ Result<Json> parse_message(std::string_view frame) {
   if (!m.contains("type") || !m["type"].is_string()) return Error("malformed message: no \"type\"");
   if (nul == std::string_view::npos) return m;
   auto q = m.find("queries");
-  if (q == m.end() || !q->is_array()) return Error("malformed message: bytes attached to a message without parts");
+  if (q == m.end() || !q->is_array())
+    return Error("malformed message: bytes attached to a message without parts");
   size_t used = 0;
   for (Json& part : *q) {
     auto bin = part.is_object() ? part.find("bin") : part.end();
@@ -403,7 +413,8 @@ Result<Json> parse_message(std::string_view frame) {
     if (!bin->is_array() || bin->size() != 2 || !(*bin)[0].is_number_unsigned() ||
         !(*bin)[1].is_number_unsigned() || (*bin)[0].get<uint64_t>() != used ||
         (*bin)[1].get<uint64_t>() > attached.size() - used) {
-      return Error("malformed message: a part's \"bin\" must be [offset, length] of the attached bytes, in order");
+      return Error(
+          "malformed message: a part's \"bin\" must be [offset, length] of the attached bytes, in order");
     }
     const size_t n = (*bin)[1].get<uint64_t>();
     const auto* p = reinterpret_cast<const uint8_t*>(attached.data() + used);
@@ -411,7 +422,8 @@ Result<Json> parse_message(std::string_view frame) {
     used += n;
   }
   if (used != attached.size()) {
-    return Error("malformed message: " + std::to_string(attached.size() - used) + " attached bytes no part uses");
+    return Error("malformed message: " + std::to_string(attached.size() - used) +
+                 " attached bytes no part uses");
   }
   return m;
 }

@@ -16,9 +16,10 @@ using aggregate::EmitShape;
 using aggregate::Partial;
 
 // Every key type, every aggregate, a distribution, and the marks.
-const EmitShape kShape{.keys = 2,
-                       .aggs = {AggFn::kCount, AggFn::kSum, AggFn::kMin, AggFn::kMax, AggFn::kAvg, AggFn::kHist},
-                       .params = {{}, {}, {}, {}, {}, aggregate::hist_params()}};
+const EmitShape kShape{
+    .keys = 2,
+    .aggs = {AggFn::kCount, AggFn::kSum, AggFn::kMin, AggFn::kMax, AggFn::kAvg, AggFn::kHist},
+    .params = {{}, {}, {}, {}, {}, aggregate::hist_params()}};
 
 Partial sample() {
   Partial p(&kShape);
@@ -31,7 +32,8 @@ Partial sample() {
     const Value inputs[] = {Value(true), x, x, x, x, x};
     p.add_values(keys[i % 4], inputs, i % 3 + 1);
   }
-  const Value big[] = {Value(true), Value(INT64_MAX), Value(1.5), Value("z"), Value(int64_t{1}), Value(int64_t{9})};
+  const Value big[] = {Value(true), Value(INT64_MAX),  Value(1.5),
+                       Value("z"),  Value(int64_t{1}), Value(int64_t{9})};
   p.add_values(keys[0], big);  // the SUM overflows into a double
   p.mark_incomplete();
   p.add_dropped(4);
@@ -51,7 +53,9 @@ std::string decode_error(const Json& j) {
   return s ? std::string("(no error)") : s.error().message();
 }
 
-Json bin_of(std::string_view bytes) { return Json::binary(Json::binary_t::container_type(bytes.begin(), bytes.end())); }
+Json bin_of(std::string_view bytes) {
+  return Json::binary(Json::binary_t::container_type(bytes.begin(), bytes.end()));
+}
 
 TEST(Reports, BinaryAndJsonCarryTheSame) {
   const Partial p = sample();
@@ -96,10 +100,11 @@ TEST(Reports, BinaryBytesAreTheDocumentedLayout) {
   Json m = message("report");
   m["queries"] = Json::array({part, to_json(p), part});
   const std::string frame = encode(m);
-  EXPECT_EQ(frame, R"({"queries":[{"bin":[0,11],"dropped":0,"incomplete":false},{"dropped":0,"events":[1],)"
-                   R"("groups":[[[5],[[1,7]]]],"incomplete":false},{"bin":[11,11],"dropped":0,"incomplete":false}],)"
-                   R"("type":"report","v":1})" +
-                       std::string(1, '\0') + want + want);
+  EXPECT_EQ(frame,
+            R"({"queries":[{"bin":[0,11],"dropped":0,"incomplete":false},{"dropped":0,"events":[1],)"
+            R"("groups":[[[5],[[1,7]]]],"incomplete":false},{"bin":[11,11],"dropped":0,"incomplete":false}],)"
+            R"("type":"report","v":1})" +
+                std::string(1, '\0') + want + want);
   auto back = parse_message(frame);
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_EQ(*back, m);
