@@ -16,7 +16,7 @@
 // return false having changed nothing, and the caller runs the interpreter
 // instead.
 //
-// Plans are built with the advice (interpreter.cc) and immutable after.
+// Plans are built with the advice (bind.cc) and immutable after.
 #pragma once
 
 #include <atomic>

@@ -193,7 +193,7 @@ PIVOT_GPR_CODE bool run_gpr(const internal::SiteAdvice& self, const int64_t* exp
     if (!prepare(plan, exports, have, ts, updates[n])) return false;
     ++n;
   }
-  // Plans write to distinct partials (interpreter.cc), so what each
+  // Plans write to distinct partials (bind.cc, add_gpr_plans), so what each
   // prepared still holds.
   for (uint32_t i = 0; i < n; ++i) commit(updates[i]);
   return true;
