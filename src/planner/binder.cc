@@ -347,6 +347,7 @@ class Binder {
     for (const query::SelectItem& item : q_.select) {
       auto t = type_of(*item.expr);
       if (!t) return t.error();
+      b_.types.push_back(*t);
       if (b_.raw) {
         b_.columns.push_back({true, static_cast<uint32_t>(b_.keys.size())});
         b_.keys.push_back(item.expr);

@@ -51,6 +51,7 @@ struct BoundQuery {
   std::vector<query::ExprPtr> keys;                // group keys (GroupBy, or the Select items of a raw query)
   std::vector<const query::Expr*> aggs;            // aggregate Select items, in order
   std::vector<std::pair<bool, uint32_t>> columns;  // per Select item: (is_key, index)
+  std::vector<Type> types;                         // per Select item
   bool raw = false;                                // no aggregates and no GroupBy
   std::vector<std::pair<uint32_t, bool>> order;    // OrderBy: (Select item, descending)
 

@@ -26,6 +26,7 @@ struct Installed {
   ResultTable table(size_t i) {
     std::vector<aggregate::Partial> deltas = installation->collect();
     for (size_t k = 0; k < deltas.size(); ++k) totals[k]->merge(deltas[k]);
+    session::derive(installation->plans(), totals);
     return session::to_table(installation->plans()[i], *totals[i]);
   }
 };
