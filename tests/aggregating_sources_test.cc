@@ -35,9 +35,10 @@ TEST(AggregatingSources, ADistributionOverPerRequestTotals) {
                      "Select x.proc, COUNT, SUM(x.bytes), MIN(x.bytes), MAX(x.bytes), AVG(x.bytes)");
   ASSERT_TRUE(q) << q.error().message();
   read_some();
-  EXPECT_EQ(s.results(*q).to_json(),
-            R"json({"columns":["x.proc","COUNT","SUM(x.bytes)","MIN(x.bytes)","MAX(x.bytes)","AVG(x.bytes)"],)json"
-            R"json("rows":[["HBase",2,35,5,30,17.5],["MapReduce",3,113,6,100,37.666666666666664]]})json");
+  EXPECT_EQ(
+      s.results(*q).to_json(),
+      R"json({"columns":["x.proc","COUNT","SUM(x.bytes)","MIN(x.bytes)","MAX(x.bytes)","AVG(x.bytes)"],)json"
+      R"json("rows":[["HBase",2,35,5,30,17.5],["MapReduce",3,113,6,100,37.666666666666664]]})json");
   auto inner = s.results(*q, "PerReq");
   ASSERT_TRUE(inner) << inner.error().message();
   EXPECT_EQ(inner->rows.size(), 5u);
@@ -91,26 +92,31 @@ TEST(AggregatingSources, Chains) {
   EXPECT_EQ(s.results(*q).to_json(), R"json({"columns":["SUM(p.n)","MAX(p.n)"],"rows":[[3,2]]})json");
   auto big = s.results(*q, "Big");
   ASSERT_TRUE(big) << big.error().message();
-  EXPECT_EQ(big->to_json(), R"json({"columns":["proc","bytes"],"rows":[["HBase",30],["MapReduce",7],["MapReduce",100]]})json");
+  EXPECT_EQ(
+      big->to_json(),
+      R"json({"columns":["proc","bytes"],"rows":[["HBase",30],["MapReduce",7],["MapReduce",100]]})json");
 }
 
 // Groups the source had no room for are missing from its rows: the later
 // query says it is incomplete, with the source's dropped events.
 TEST(AggregatingSources, TheSourcesLimitsCarryThrough) {
   pivot::Session s;
-  auto q = s.install(std::string(kPerRequest) + "From x In PerReq Select COUNT, SUM(x.bytes)",
-                     {.max_groups = 2});
+  auto q =
+      s.install(std::string(kPerRequest) + "From x In PerReq Select COUNT, SUM(x.bytes)", {.max_groups = 2});
   ASSERT_TRUE(q) << q.error().message();
   read_some();
   auto t = s.results(*q);
-  EXPECT_EQ(t.to_json(),
-            R"json({"columns":["COUNT","SUM(x.bytes)"],"rows":[[2,130]],"incomplete":true,"dropped":5,"max_groups":2})json");
-  EXPECT_NE(t.to_text().find("(incomplete: 5 events dropped: at most 2 groups"), std::string::npos) << t.to_text();
+  EXPECT_EQ(
+      t.to_json(),
+      R"json({"columns":["COUNT","SUM(x.bytes)"],"rows":[[2,130]],"incomplete":true,"dropped":5,"max_groups":2})json");
+  EXPECT_NE(t.to_text().find("(incomplete: 5 events dropped: at most 2 groups"), std::string::npos)
+      << t.to_text();
 }
 
 TEST(AggregatingSources, ExplainSaysWhereItRuns) {
   pivot::Session s;
-  auto text = s.explain(std::string(kPerRequest) + "From x In PerReq GroupBy x.proc Select x.proc, AVG(x.bytes)");
+  auto text =
+      s.explain(std::string(kPerRequest) + "From x In PerReq GroupBy x.proc Select x.proc, AVG(x.bytes)");
   ASSERT_TRUE(text) << text.error().message();
   EXPECT_EQ(*text,
             "A1 @ Sources.Read: OBSERVE proc, req, bytes; EMIT PerReq GROUP(proc, req) SUM(bytes)\n"

@@ -112,8 +112,9 @@ struct Output {
 
 struct Flattened {
   query::Query query;
-  std::vector<Output> outputs;  // per Select item; the expression is inlined only from a non-aggregating query
-  std::string from_query;       // as FlatQuery::from_query
+  // Per Select item; the expressions are inlined from a non-aggregating query only.
+  std::vector<Output> outputs;
+  std::string from_query;  // as FlatQuery::from_query
 };
 
 // Gives the source query's variables and Let names fresh names in `q`.
@@ -242,9 +243,8 @@ class Flattener {
 
   Error no_output(const Expr& field, const Flattened& inner, const std::string& inner_name) const {
     return query::make_error(program_.text, field.field_pos,
-                             "query '" + inner_name + "' has no output '" + field.field +
-                                 "'; its outputs: " + output_names(inner) +
-                                 " (name an expression with As to use it)");
+                             "query '" + inner_name + "' has no output '" + field.field + "'; its outputs: " +
+                                 output_names(inner) + " (name an expression with As to use it)");
   }
 
   // Every var.x of `q` names an output of `inner`.
@@ -302,10 +302,10 @@ class Flattener {
     const std::string inner_name = source->names[0];
     const query::Pos source_pos = source->name_pos[0];
     if (join != nullptr && (aggregates(inner.query) || !inner.from_query.empty())) {
-      std::string what = aggregates(inner.query)
-                             ? "query '" + inner_name + "' aggregates"
-                             : "query '" + inner_name + "' reads the rows of aggregating query '" +
-                                   inner.from_query + "'";
+      std::string what =
+          aggregates(inner.query)
+              ? "query '" + inner_name + "' aggregates"
+              : "query '" + inner_name + "' reads the rows of aggregating query '" + inner.from_query + "'";
       return query::make_error(program_.text, source_pos,
                                what +
                                    ": its rows exist only once the frontend merges them, so it cannot be "
