@@ -18,6 +18,10 @@
 // where open; from the first bucket with events to the last). `distribution_columns` lists those
 // columns: to_json() writes their cells as JSON, not as strings, and
 // to_text() draws them as bpftrace does, with bars.
+//
+// `units` says which columns are durations or byte counts (from the
+// tracepoints' PIVOT_EXPORT_UNIT, through the query's arithmetic and
+// aggregates); only the text table shows them.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +40,10 @@ struct ResultTable {
   uint32_t max_groups = 0;  // the group limit it ran with; 0 for a query without GroupBy or aggregates
   bool overflow = false;
   std::vector<uint32_t> distribution_columns;  // HIST and LHIST columns, ascending
+  // Per column, what its numbers measure (empty: none). to_text() prints a
+  // duration as `10.09 ms` and a byte count as `1.20 MiB`; to_json() and
+  // to_csv() keep the raw numbers (ns, bytes).
+  std::vector<Unit> units;
 
   // {"columns":[...],"rows":[[...],...]}, plus "incomplete":true,
   // "dropped":N, "max_groups":M and "overflow":true only when they apply.

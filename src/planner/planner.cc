@@ -53,13 +53,14 @@ TracepointSchema definition_schema(const std::string& name, const hook::ProbeSpe
   TracepointSchema schema;
   schema.name = name;
   for (size_t i = 0; i < spec.exports.size(); ++i) {
-    schema.exports.push_back({spec.exports[i].name, i < types.size() ? types[i] : ValueType::kNull, false});
+    schema.exports.push_back({spec.exports[i].name, i < types.size() ? types[i] : ValueType::kNull, false,
+                              hook::export_unit(spec.exports[i])});
   }
   for (int b = 0; b < internal::kBuiltinCount; ++b) {
     const internal::ExportDesc& d = internal::builtin_desc(static_cast<internal::Builtin>(b));
     bool shadowed = std::any_of(schema.exports.begin(), schema.exports.end(),
                                 [&](const ExportSchema& e) { return e.name == d.name; });
-    if (!shadowed) schema.exports.push_back({std::string(d.name), d.type, d.is_list});
+    if (!shadowed) schema.exports.push_back({std::string(d.name), d.type, d.is_list, d.unit});
   }
   return schema;
 }
@@ -71,7 +72,7 @@ TracepointSchema rows_schema(const FlatQuery& q, const BoundQuery& b) {
   schema.name = q.label;
   for (size_t i = 0; i < q.query.select.size(); ++i) {
     std::string name = output_name(q.query.select[i]);
-    if (!name.empty()) schema.exports.push_back({name, b.types[i], false});
+    if (!name.empty()) schema.exports.push_back({name, b.types[i], false, b.units[i]});
   }
   return schema;
 }

@@ -51,6 +51,7 @@ struct QueryPlan {
   aggregate::EmitShape shape;
   std::vector<std::string> columns;
   std::vector<uint32_t> column_index;  // result column i = Partial row[column_index[i]]
+  std::vector<Unit> units;             // per result column (planner/units.h)
   // OrderBy and Limit, applied to each merged table (session::to_table).
   struct OrderKey {
     uint32_t column;  // result column

@@ -179,6 +179,7 @@ void derive(const std::vector<planner::QueryPlan>& plans,
 ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& partial, bool limit) {
   ResultTable t;
   t.columns = plan.columns;
+  t.units = plan.units;
   for (const auto& row : partial.rows()) {
     std::vector<Value> out;
     for (uint32_t i : plan.column_index) out.push_back(i < row.size() ? row[i] : Value());

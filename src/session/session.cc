@@ -110,7 +110,7 @@ std::vector<TracepointInfo> Session::tracepoints() {
   std::vector<TracepointInfo> out;
   for (const auto& tp : internal::list_tracepoints()) {
     TracepointInfo t{tp.name, {}, tp.sites};
-    for (const auto& e : tp.exports) t.exports.push_back({std::string(e.name), e.type, e.is_list});
+    for (const auto& e : tp.exports) t.exports.push_back({std::string(e.name), e.type, e.is_list, e.unit});
     out.push_back(std::move(t));
   }
   return out;
