@@ -35,15 +35,15 @@ namespace pivot {
 struct ResultTable {
   std::vector<std::string> columns;
   std::vector<std::vector<Value>> rows;
+  // Per column, what its numbers measure (empty: none). to_text() prints a
+  // duration as `10.09 ms` and a byte count as `1.20 MiB`; to_json() and
+  // to_csv() keep the raw numbers (ns, bytes).
+  std::vector<Unit> units;
   bool incomplete = false;
   uint64_t dropped = 0;     // events (rows at the emitting tracepoint) a limit left out
   uint32_t max_groups = 0;  // the group limit it ran with; 0 for a query without GroupBy or aggregates
   bool overflow = false;
   std::vector<uint32_t> distribution_columns;  // HIST and LHIST columns, ascending
-  // Per column, what its numbers measure (empty: none). to_text() prints a
-  // duration as `10.09 ms` and a byte count as `1.20 MiB`; to_json() and
-  // to_csv() keep the raw numbers (ns, bytes).
-  std::vector<Unit> units;
 
   // {"columns":[...],"rows":[[...],...]}, plus "incomplete":true,
   // "dropped":N, "max_groups":M and "overflow":true only when they apply.

@@ -292,26 +292,6 @@ class Binder {
     return Type::kNull;
   }
 
-  // The unit of a well-typed expression (units.h).
-  Unit unit_of(const Expr& e) const {
-    switch (e.kind) {
-      case Expr::Kind::kLiteral: return Unit::kNone;
-      case Expr::Kind::kField: {
-        int n = b_.node_of(e.var);
-        for (const Field& f : b_.nodes[n].fields) {
-          if (f.name == e.field) return f.unit;
-        }
-        return Unit::kNone;
-      }
-      case Expr::Kind::kName: return b_.lets.at(e.name).unit;
-      case Expr::Kind::kUnary: return e.op == Op::kNeg ? unit_of(*e.args[0]) : Unit::kNone;
-      case Expr::Kind::kBinary: return binary_unit(e.op, unit_of(*e.args[0]), unit_of(*e.args[1]));
-      case Expr::Kind::kAggregate:
-        return aggregate_unit(e.agg, e.args.empty() ? Unit::kNone : unit_of(*e.args[0]));
-    }
-    return Unit::kNone;
-  }
-
   static bool contains_nested_aggregate(const Expr& e) {
     if (e.kind == Expr::Kind::kAggregate) return true;
     return std::any_of(e.args.begin(), e.args.end(),
@@ -358,6 +338,26 @@ class Binder {
         if (*a == Type::kNull || *b == Type::kNull) return Type::kNull;
         return (*a == Type::kInt && *b == Type::kInt) ? Type::kInt : Type::kDouble;
     }
+  }
+
+  // The unit of a well-typed expression (units.h).
+  Unit unit_of(const Expr& e) const {
+    switch (e.kind) {
+      case Expr::Kind::kLiteral: return Unit::kNone;
+      case Expr::Kind::kField: {
+        int n = b_.node_of(e.var);
+        for (const Field& f : b_.nodes[n].fields) {
+          if (f.name == e.field) return f.unit;
+        }
+        return Unit::kNone;
+      }
+      case Expr::Kind::kName: return b_.lets.at(e.name).unit;
+      case Expr::Kind::kUnary: return e.op == Op::kNeg ? unit_of(*e.args[0]) : Unit::kNone;
+      case Expr::Kind::kBinary: return binary_unit(e.op, unit_of(*e.args[0]), unit_of(*e.args[1]));
+      case Expr::Kind::kAggregate:
+        return aggregate_unit(e.agg, e.args.empty() ? Unit::kNone : unit_of(*e.args[0]));
+    }
+    return Unit::kNone;
   }
 
   Status bind_output() {

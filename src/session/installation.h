@@ -79,9 +79,9 @@ void release_free_memory();
 // Evaluates the queries over aggregating queries' rows (QueryPlan::source)
 // from their sources' partials, partials[i] being plans[i]'s: each is
 // replaced by its program run over the source's rows as its result table
-// has them (after its OrderBy and Limit), in plan order
-// so that a chain of them works. What made the source incomplete (dropped
-// events, an overflowed baggage or sum) carries over to it.
+// has them (after its OrderBy and Limit), in plan order so that a chain of
+// them works. What made the source incomplete (dropped events, an
+// overflowed baggage or sum) carries over to it.
 void derive(const std::vector<planner::QueryPlan>& plans,
             const std::vector<std::unique_ptr<aggregate::Partial>>& partials);
 
