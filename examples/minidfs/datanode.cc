@@ -131,7 +131,7 @@ void DataNode::read_block(Connection& conn, const Frame& request) {
     PIVOT_TRACEPOINT("DN.DataTransferProtocol", op, block, src);
     int64_t delta = send_block(conn, block, offset, length);  // bytes actually sent
     bool ok = delta == length;
-    PIVOT_TRACEPOINT("DataNodeMetrics.incrBytesRead", delta);
+    PIVOT_TRACEPOINT("DataNodeMetrics.incrBytesRead", PIVOT_EXPORT_UNIT("delta", delta, "bytes"));
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.reads;

@@ -84,8 +84,18 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
       "From response In SendResponse Join request In MostRecent(ReceiveRequest) On request -> response "
       "Let lat = response.timestamp - request.timestamp Select HIST(lat), COUNT, MIN(lat), MAX(lat)";
   frontends.push_back(std::make_unique<Subprocess>(argv));
+  // An aggregating query as a source: each op's bytes (its reads' sum,
+  // grouped by the op's first ClientProtocols event), then their
+  // distribution per client, over the merged rows at the frontend.
+  argv.back() =
+      "PerOp = From incr In DataNodeMetrics.incrBytesRead Join cl In First(ClientProtocols) On cl -> incr "
+      "GroupBy cl.procName, cl.host, cl.timestamp "
+      "Select cl.procName, cl.host, cl.timestamp, SUM(incr.delta) As bytes\n"
+      "From op In PerOp GroupBy op.procName "
+      "Select op.procName, COUNT, SUM(op.bytes), MIN(op.bytes), MAX(op.bytes), AVG(op.bytes)";
+  frontends.push_back(std::make_unique<Subprocess>(argv));
   const size_t kLatency = ids.size(), kTop2 = ids.size() + 1, kHist = ids.size() + 2,
-               kLatencyHist = ids.size() + 3;
+               kLatencyHist = ids.size() + 3, kPerOp = ids.size() + 4;
   for (size_t i = 0; i < frontends.size(); ++i) {
     if (frontends[i]->wait_err("query installed on 7 agents")) continue;
     std::string said;
@@ -95,6 +105,7 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
                : i == kLatency ? "L"
                : i == kTop2    ? "top2"
                : i == kHist    ? "hist"
+               : i == kPerOp   ? "per-op bytes"
                                : "latency hist")
            << " did not start; it said:" << said;
   }
@@ -181,6 +192,28 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
   EXPECT_LT(lat[0][2].get<int64_t>(), first["hi"].get<int64_t>());
   EXPECT_GE(lat[0][3].get<int64_t>(), last["lo"].get<int64_t>());
   EXPECT_LT(lat[0][3].get<int64_t>(), last["hi"].get<int64_t>());
+  // per-op bytes: the truth's ops that read anything, each its reads'
+  // sum; their count, sum, min, max and mean per client procName.
+  std::map<std::string, std::vector<int64_t>> per_op;
+  for (const auto& client : *records) {
+    for (const auto& op : client.ops) {
+      if (op.reads.empty()) continue;
+      int64_t bytes = 0;
+      for (const auto& read : op.reads) bytes += read.bytes;
+      per_op[client.proc_name].push_back(bytes);
+    }
+  }
+  Json want_per_op = Json::array();
+  for (const auto& [proc, ops] : per_op) {
+    int64_t sum = 0;
+    for (int64_t b : ops) sum += b;
+    want_per_op.push_back(Json::array({proc, ops.size(), sum, *std::min_element(ops.begin(), ops.end()),
+                                       *std::max_element(ops.begin(), ops.end()),
+                                       static_cast<double>(sum) / static_cast<double>(ops.size())}));
+  }
+  EXPECT_FALSE(per_op.empty());
+  EXPECT_EQ(totals[kPerOp]["rows"], want_per_op) << "its frontend said:" << stderrs[kPerOp];
+  EXPECT_FALSE(totals[kPerOp].contains("incomplete")) << totals[kPerOp];
   if (!::testing::Test::HasFailure()) (void)!system(("rm -rf '" + dir + "'").c_str());
 }
 

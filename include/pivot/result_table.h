@@ -18,6 +18,10 @@
 // where open; from the first bucket with events to the last). `distribution_columns` lists those
 // columns: to_json() writes their cells as JSON, not as strings, and
 // to_text() draws them as bpftrace does, with bars.
+//
+// `units` says which columns are durations or byte counts (from the
+// tracepoints' PIVOT_EXPORT_UNIT, through the query's arithmetic and
+// aggregates); only the text table shows them.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +35,10 @@ namespace pivot {
 struct ResultTable {
   std::vector<std::string> columns;
   std::vector<std::vector<Value>> rows;
+  // Per column, what its numbers measure (empty: none). to_text() prints a
+  // duration as `10.09 ms` and a byte count as `1.20 MiB`; to_json() and
+  // to_csv() keep the raw numbers (ns, bytes).
+  std::vector<Unit> units;
   bool incomplete = false;
   uint64_t dropped = 0;     // events (rows at the emitting tracepoint) a limit left out
   uint32_t max_groups = 0;  // the group limit it ran with; 0 for a query without GroupBy or aggregates

@@ -59,6 +59,7 @@ struct ExportInfo {
   std::string name;
   ValueType type = ValueType::kNull;
   bool is_list = false;
+  Unit unit = Unit::kNone;  // PIVOT_EXPORT_UNIT's; builtin `timestamp` is kEpochNanoseconds
 };
 
 struct TracepointInfo {

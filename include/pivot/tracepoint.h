@@ -7,7 +7,14 @@
 //   PIVOT_TRACEPOINT("NN.GetBlockLocations", src, PIVOT_EXPORT("replicas", locs.hosts()));
 //
 // Each argument after the name is exported under its own spelling (`delta`
-// is "delta"); PIVOT_EXPORT("name", expr) names an expression. Numbers, bools,
+// is "delta"); PIVOT_EXPORT("name", expr) names an expression, and
+// PIVOT_EXPORT_UNIT("name", expr, "unit") also says what it measures, so that
+// tables print it with a unit: "ns" (a duration), "bytes", or "epoch_ns" (a
+// time since the epoch, as `timestamp`):
+//
+//   PIVOT_TRACEPOINT("DataNodeMetrics.incrBytesRead", PIVOT_EXPORT_UNIT("delta", delta, "bytes"));
+//
+// Numbers, bools,
 // enums, strings and containers of them can be exported; a container is a
 // list-valued export, and advice runs once per element. Every tracepoint also
 // exports host, procName, procId, tid, timestamp (ns since the epoch) and cpu.
@@ -24,6 +31,7 @@
 #include "pivot/internal/tracepoint.h"
 
 #define PIVOT_EXPORT(name, expr) ::pivot::internal::pivot_export_named_(name, expr)
+#define PIVOT_EXPORT_UNIT(name, expr, unit) ::pivot::internal::pivot_export_unit_(name, unit, expr)
 
 #define PIVOT_TRACEPOINT(tracepoint_name, ...) \
   PIVOT_INTERNAL_TRACEPOINT(tracepoint_name __VA_OPT__(, ) __VA_ARGS__)

@@ -26,6 +26,36 @@ enum class ValueType : uint8_t { kNull, kBool, kInt, kDouble, kString };
 // "null", "bool", "int", "double" or "string".
 std::string_view type_name(ValueType t);
 
+// What a number measures, so that tables can print it with a unit
+// (`10.09 ms`, `1.20 MiB`); JSON and CSV keep the raw number. A tracepoint
+// declares it per export (PIVOT_EXPORT_UNIT); the query compiler carries it
+// through arithmetic and aggregates to the result's columns.
+//   kNanoseconds       a duration in ns (a hooked function's `duration`)
+//   kBytes             a byte count
+//   kEpochNanoseconds  a time in ns since the epoch (`timestamp`): the
+//                      difference of two is a duration
+enum class Unit : uint8_t { kNone, kNanoseconds, kBytes, kEpochNanoseconds };
+
+// "", "ns", "bytes" or "epoch_ns": how PIVOT_EXPORT_UNIT, the agents'
+// catalogs and `pivot tracepoints` spell a unit.
+constexpr std::string_view unit_name(Unit u) {
+  switch (u) {
+    case Unit::kNone: return "";
+    case Unit::kNanoseconds: return "ns";
+    case Unit::kBytes: return "bytes";
+    case Unit::kEpochNanoseconds: return "epoch_ns";
+  }
+  return "";
+}
+
+// The unit spelt `name`, or kNone.
+constexpr Unit unit_from_name(std::string_view name) {
+  for (Unit u : {Unit::kNanoseconds, Unit::kBytes, Unit::kEpochNanoseconds}) {
+    if (unit_name(u) == name) return u;
+  }
+  return Unit::kNone;
+}
+
 class Value {
  public:
   Value() noexcept : type_(ValueType::kNull), i_(0) {}

@@ -101,6 +101,21 @@ struct Step {
   uint16_t reg = 0;  // LET target
 };
 
+// Runs FILTER and LET steps on one row: a LET computes into vals[reg] and
+// points regs[reg] at it. False when a FILTER drops the row.
+[[gnu::always_inline]] inline bool run_steps(const Step* steps, size_t n, Value* vals, const Value** regs) {
+  for (size_t i = 0; i < n; ++i) {
+    const Step& step = steps[i];
+    if (step.is_filter) {
+      if (!eval(*step.expr, regs).truthy()) return false;
+    } else {
+      vals[step.reg] = eval(*step.expr, regs);
+      regs[step.reg] = &vals[step.reg];
+    }
+  }
+  return true;
+}
+
 struct Pack {
   internal::BagSpec spec;
   std::vector<ExprPtr> values;

@@ -114,14 +114,7 @@ void emit_row(const Bound& b, const Emit& emit, Scratch& s, internal::ThreadStat
 void finish_row(const Bound& b, Scratch& s, internal::ThreadState& ts, bool overflowed) {
   const Program& p = *b.program;
   const Value** regs = s.regs.data();
-  for (const Step& step : p.steps) {
-    if (step.is_filter) {
-      if (!eval(*step.expr, regs).truthy()) return;
-    } else {
-      s.vals[step.reg] = eval(*step.expr, regs);
-      regs[step.reg] = &s.vals[step.reg];
-    }
-  }
+  if (!run_steps(p.steps.data(), p.steps.size(), s.vals.data(), regs)) return;
   if (p.pack) {
     s.pack_values.clear();
     for (const ExprPtr& e : p.pack->values) s.pack_values.push_back(eval(*e, regs));
@@ -236,15 +229,7 @@ void run_simple(const Simple& p, void* ctx, internal::GetExportFn get, internal:
       regs[o.reg] = &vals[o.reg];
     }
   }
-  for (size_t i = 0; i < p.n_steps; ++i) {
-    const Step& step = p.steps[i];
-    if (step.is_filter) {
-      if (!eval(*step.expr, regs).truthy()) return;
-    } else {
-      vals[step.reg] = eval(*step.expr, regs);
-      regs[step.reg] = &vals[step.reg];
-    }
-  }
+  if (!run_steps(p.steps, p.n_steps, vals, regs)) return;
   aggregate::Partial* partial = p.collector->thread_partial(ts);
   if (partial == nullptr) [[unlikely]] {
     g_errors.fetch_add(1, std::memory_order_relaxed);

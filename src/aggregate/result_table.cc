@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "aggregate/histogram_text.h"
+#include "core/unit_text.h"
 #include "pivot/internal/json.h"
 
 namespace pivot {
@@ -51,6 +52,7 @@ std::string ResultTable::to_text_with_histograms() const {
     auto& line = plain.rows.emplace_back();
     for (size_t i : kept) line.push_back(i < row.size() ? row[i] : Value());
   }
+  for (size_t i : kept) plain.units.push_back(i < units.size() ? units[i] : Unit::kNone);
   plain.dropped = dropped;
   plain.max_groups = max_groups;
   plain.incomplete = incomplete;
@@ -91,7 +93,7 @@ std::string ResultTable::to_text() const {
   for (const auto& row : rows) {
     auto& line = cells.emplace_back();
     for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
-      line.push_back(row[i].to_string());
+      line.push_back(with_unit(row[i], i < units.size() ? units[i] : Unit::kNone));
       width[i] = std::max(width[i], line.back().size());
     }
   }

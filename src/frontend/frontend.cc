@@ -434,6 +434,8 @@ Snapshot Frontend::snapshot(bool reset_interval) {
   s.time_ms = wall_ms();
   s.agents = installed_agents();
   if (!plan_.queries.empty()) {
+    session::derive(plan_.queries, interval_);
+    session::derive(plan_.queries, total_);
     s.interval = session::to_table(plan_.queries[shown_], *interval_[shown_]);
     s.total = session::to_table(plan_.queries[shown_], *total_[shown_]);
     if (plan_.queries[shown_].limit > 0) {

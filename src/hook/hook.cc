@@ -289,7 +289,7 @@ Result<std::unique_ptr<Probes>> Probes::attach(std::vector<Probe> probes) {
           a->wants_time |= a->readers[i].source == Reader::Source::kDuration;
         }
         for (size_t i = 0; i < a->names.size(); ++i) {
-          a->descs.push_back({a->names[i], probe.types[i], false});
+          a->descs.push_back({a->names[i], probe.types[i], false, export_unit(probe.spec.exports[i])});
         }
         set_gpr_readers(*a);
         a->info = ::pivot::internal::SiteInfo{a->tracepoint, "", 0, a->descs.data(),

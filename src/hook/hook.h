@@ -50,6 +50,12 @@ struct ProbeSpec {
   std::vector<Export> exports;
 };
 
+// What an export of a definition measures: `duration` is in ns; arguments
+// and `ret` have no unit.
+inline Unit export_unit(const ProbeSpec::Export& e) {
+  return e.ref == "duration" ? Unit::kNanoseconds : Unit::kNone;
+}
+
 // How an export is read.
 struct Reader {
   enum class Source : uint8_t { kArg, kRet, kDuration } source = Source::kArg;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/suggest.h"
+#include "planner/units.h"
 #include "query/error.h"
 #include "query/printer.h"
 
@@ -119,13 +120,18 @@ class Binder {
         continue;
       node.tracepoints.push_back(tp->name);
       std::vector<Field> fields;
-      for (const ExportSchema& e : tp->exports) fields.push_back({e.name, e.type, e.is_list});
+      for (const ExportSchema& e : tp->exports) fields.push_back({e.name, e.type, e.is_list, e.unit});
       if (i == 0) {
         node.fields = fields;
       } else {  // Union: the exports common to all
         std::erase_if(node.fields, [&](const Field& f) {
           return std::none_of(fields.begin(), fields.end(), [&](const Field& g) { return g.name == f.name; });
         });
+        for (Field& f : node.fields) {  // a unit only when all agree
+          auto g =
+              std::find_if(fields.begin(), fields.end(), [&](const Field& x) { return x.name == f.name; });
+          if (g->unit != f.unit) f.unit = Unit::kNone;
+        }
       }
     }
     if (parent >= 0) {
@@ -176,6 +182,7 @@ class Binder {
     LetInfo info;
     info.let = &l;
     info.type = *t;
+    info.unit = unit_of(*l.expr);
     info.nodes = b_.refs(*l.expr);
     // A constant is computed at the From variable's advice; what uses it
     // goes there too, not where the constant would read as null.
@@ -333,6 +340,26 @@ class Binder {
     }
   }
 
+  // The unit of a well-typed expression (units.h).
+  Unit unit_of(const Expr& e) const {
+    switch (e.kind) {
+      case Expr::Kind::kLiteral: return Unit::kNone;
+      case Expr::Kind::kField: {
+        int n = b_.node_of(e.var);
+        for (const Field& f : b_.nodes[n].fields) {
+          if (f.name == e.field) return f.unit;
+        }
+        return Unit::kNone;
+      }
+      case Expr::Kind::kName: return b_.lets.at(e.name).unit;
+      case Expr::Kind::kUnary: return e.op == Op::kNeg ? unit_of(*e.args[0]) : Unit::kNone;
+      case Expr::Kind::kBinary: return binary_unit(e.op, unit_of(*e.args[0]), unit_of(*e.args[1]));
+      case Expr::Kind::kAggregate:
+        return aggregate_unit(e.agg, e.args.empty() ? Unit::kNone : unit_of(*e.args[0]));
+    }
+    return Unit::kNone;
+  }
+
   Status bind_output() {
     b_.aggregating = aggregates(q_);
     for (const ExprPtr& g : q_.group_by) {
@@ -347,6 +374,8 @@ class Binder {
     for (const query::SelectItem& item : q_.select) {
       auto t = type_of(*item.expr);
       if (!t) return t.error();
+      b_.types.push_back(*t);
+      b_.units.push_back(unit_of(*item.expr));
       if (b_.raw) {
         b_.columns.push_back({true, static_cast<uint32_t>(b_.keys.size())});
         b_.keys.push_back(item.expr);

@@ -22,6 +22,7 @@ struct Field {
   std::string name;
   Type type = Type::kNull;
   bool is_list = false;
+  Unit unit = Unit::kNone;
 };
 
 // One variable of the query: a tracepoint (or union) event.
@@ -40,6 +41,7 @@ struct Node {
 struct LetInfo {
   const query::Let* let = nullptr;
   Type type = Type::kNull;
+  Unit unit = Unit::kNone;
   std::set<int> nodes;  // variables it reads, through other Lets too; {0} for a constant
 };
 
@@ -51,6 +53,8 @@ struct BoundQuery {
   std::vector<query::ExprPtr> keys;                // group keys (GroupBy, or the Select items of a raw query)
   std::vector<const query::Expr*> aggs;            // aggregate Select items, in order
   std::vector<std::pair<bool, uint32_t>> columns;  // per Select item: (is_key, index)
+  std::vector<Type> types;                         // per Select item
+  std::vector<Unit> units;                         // per Select item (units.h)
   bool raw = false;                                // no aggregates and no GroupBy
   std::vector<std::pair<uint32_t, bool>> order;    // OrderBy: (Select item, descending)
 

@@ -10,7 +10,7 @@ Catalog local_catalog() {
     TracepointSchema& t = c.tracepoints.emplace_back();
     t.name = tp.name;
     for (const internal::ExportDesc& e : tp.exports)
-      t.exports.push_back({std::string(e.name), e.type, e.is_list});
+      t.exports.push_back({std::string(e.name), e.type, e.is_list, e.unit});
   }
   return c;
 }

@@ -14,6 +14,7 @@ struct ExportSchema {
   std::string name;
   ValueType type = ValueType::kNull;  // kNull: unknown until run time
   bool is_list = false;
+  Unit unit = Unit::kNone;
 };
 
 struct TracepointSchema {

@@ -116,6 +116,7 @@ class Generator {
       auto [is_key, index] = b_.columns[i];
       out.column_index.push_back(is_key ? index : static_cast<uint32_t>(b_.keys.size()) + index);
     }
+    out.units = b_.units;
     for (auto [column, desc] : b_.order) out.order.push_back({column, desc});
     out.limit = q.limit;
   }

@@ -1,5 +1,6 @@
 #include "planner/compose.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -20,6 +21,13 @@ bool contains_aggregate(const Expr& e) {
     if (a && contains_aggregate(*a)) return true;
   }
   return false;
+}
+
+std::string output_name(const query::SelectItem& item) {
+  if (!item.alias.empty()) return item.alias;
+  if (item.expr->kind == Expr::Kind::kField) return item.expr->field;
+  if (item.expr->kind == Expr::Kind::kName) return item.expr->name;
+  return "";
 }
 
 bool aggregates(const query::Query& q) {
@@ -104,14 +112,10 @@ struct Output {
 
 struct Flattened {
   query::Query query;
-  std::vector<Output> outputs;  // only for non-aggregating queries
+  // Per Select item; the expressions are inlined from a non-aggregating query only.
+  std::vector<Output> outputs;
+  std::string from_query;  // as FlatQuery::from_query
 };
-
-std::string output_name(const query::SelectItem& item) {
-  if (!item.alias.empty()) return item.alias;
-  if (item.expr->kind == Expr::Kind::kField) return item.expr->field;
-  return "";
-}
 
 // Gives the source query's variables and Let names fresh names in `q`.
 query::Query rename_apart(const query::Query& src, const std::string& prefix, std::set<std::string>& taken) {
@@ -175,7 +179,7 @@ class Flattener {
       auto flat = flatten_one(q, label);
       if (!flat) return flat.error();
       if (!q.name.empty()) done_[q.name] = *flat;
-      out.push_back({label, flat->query});
+      out.push_back({label, flat->query, flat->from_query});
     }
     return out;
   }
@@ -195,26 +199,74 @@ class Flattener {
     for (const auto& j : q.joins) taken.insert(j.var);
     for (const auto& l : q.lets) taken.insert(l.name);
 
-    // Inline each query-valued variable, From first, then the joins.
+    Flattened f;
+    // An aggregating query's rows are read where they exist, at the
+    // frontend; every other query source is inlined, From first, then the
+    // joins.
     std::vector<std::string> query_vars;
-    if (query_source(q.source)) query_vars.push_back(q.var);
+    if (const Flattened* src = query_source(q.source); src && aggregates(src->query)) {
+      if (auto s = check_outputs(cur, q.var, *src, q.source.names[0]); !s) return s.error();
+      f.from_query = q.source.names[0];
+    } else if (src) {
+      query_vars.push_back(q.var);
+    }
     for (const auto& j : q.joins) {
       if (query_source(j.source)) query_vars.push_back(j.var);
     }
     for (const std::string& var : query_vars) {
-      auto r = inline_var(cur, var, taken, label);
+      auto r = inline_var(cur, var, taken, label, f.from_query);
       if (!r) return r.error();
+    }
+    if (!f.from_query.empty() && !q.joins.empty()) {
+      return query::make_error(program_.text, q.joins[0].pos,
+                               "a query over the rows of aggregating query '" + f.from_query +
+                                   "' cannot Join: its rows are merged results, not events that happen "
+                                   "before one another");
     }
     if (uint64_t size = query_size(cur); size > kMaxQuerySize) {
       return query::make_error(program_.text, q.pos, too_large(label, size, ""));
     }
 
-    Flattened f;
     f.query = std::move(cur);
-    if (!aggregates(f.query)) {
-      for (const auto& item : f.query.select) f.outputs.push_back({output_name(item), item.expr});
-    }
+    for (const auto& item : f.query.select) f.outputs.push_back({output_name(item), item.expr});
     return f;
+  }
+
+  // The names of a source's outputs, for errors.
+  static std::string output_names(const Flattened& inner) {
+    std::string names;
+    for (const Output& o : inner.outputs) {
+      if (!o.name.empty()) names += (names.empty() ? "" : ", ") + o.name;
+    }
+    return names;
+  }
+
+  Error no_output(const Expr& field, const Flattened& inner, const std::string& inner_name) const {
+    return query::make_error(program_.text, field.field_pos,
+                             "query '" + inner_name + "' has no output '" + field.field + "'; its outputs: " +
+                                 output_names(inner) + " (name an expression with As to use it)");
+  }
+
+  // Every var.x of `q` names an output of `inner`.
+  Status check_outputs(const query::Query& q, const std::string& var, const Flattened& inner,
+                       const std::string& inner_name) const {
+    std::optional<Error> error;
+    std::function<void(const ExprPtr&)> walk = [&](const ExprPtr& e) {
+      if (!e || error) return;
+      if (e->kind == Expr::Kind::kField && e->var == var &&
+          std::none_of(inner.outputs.begin(), inner.outputs.end(),
+                       [&](const Output& o) { return !o.name.empty() && o.name == e->field; })) {
+        error = no_output(*e, inner, inner_name);
+      }
+      for (const ExprPtr& a : e->args) walk(a);
+    };
+    walk(q.where);
+    for (const auto& l : q.lets) walk(l.expr);
+    for (const auto& g : q.group_by) walk(g);
+    for (const auto& s : q.select) walk(s.expr);
+    for (const auto& o : q.order_by) walk(o.expr);
+    if (error) return *error;
+    return Status();
   }
 
   static std::string too_large(const std::string& label, uint64_t size, const std::string& inlined) {
@@ -230,8 +282,10 @@ class Flattener {
   // anything else is built from it: the expressions share the source's
   // subtrees (rewrite keeps sharing), so even an over-large result costs
   // little here.
+  // A source that reads an aggregating query's rows passes that on to the
+  // query it is inlined into (`from_query`), as its From only.
   Status inline_var(query::Query& cur, const std::string& var, std::set<std::string>& taken,
-                    const std::string& label) {
+                    const std::string& label, std::string& from_query) {
     const query::Source* source = nullptr;
     query::Join* join = nullptr;
     if (cur.var == var) {
@@ -247,25 +301,28 @@ class Flattener {
     const Flattened& inner = *query_source(*source);
     const std::string inner_name = source->names[0];
     const query::Pos source_pos = source->name_pos[0];
+    if (join != nullptr && (aggregates(inner.query) || !inner.from_query.empty())) {
+      std::string what =
+          aggregates(inner.query)
+              ? "query '" + inner_name + "' aggregates"
+              : "query '" + inner_name + "' reads the rows of aggregating query '" + inner.from_query + "'";
+      return query::make_error(program_.text, source_pos,
+                               what +
+                                   ": its rows exist only once the frontend merges them, so it cannot be "
+                                   "joined by happened-before; it can be the From of a query");
+    }
     if (!inner.query.order_by.empty() || inner.query.limit != 0) {
-      return query::make_error(program_.text, source->name_pos[0],
+      return query::make_error(program_.text, source_pos,
                                "query '" + inner_name +
                                    "' has OrderBy or Limit, which order and cut printed results; a source "
-                                   "query cannot have them");
-    }
-    if (aggregates(inner.query)) {
-      return query::make_error(
-          program_.text, source->name_pos[0],
-          "query '" + inner_name + "' aggregates; only a query without aggregates can be a source");
+                                   "query without aggregates cannot have them");
     }
     query::Query sub = rename_apart(inner.query, var, taken);
+    if (join == nullptr) from_query = inner.from_query;
     std::map<std::string, ExprPtr> outputs;
-    std::string names;
     for (size_t i = 0; i < sub.select.size(); ++i) {
-      std::string n = inner.outputs[i].name;
-      if (n.empty()) continue;
-      outputs[n] = sub.select[i].expr;
-      names += (names.empty() ? "" : ", ") + n;
+      const std::string& n = inner.outputs[i].name;
+      if (!n.empty()) outputs[n] = sub.select[i].expr;
     }
 
     // Replace var.x by the source's expression for x.
@@ -276,12 +333,7 @@ class Flattener {
         if (x.kind != Expr::Kind::kField || x.var != var) return nullptr;
         auto it = outputs.find(x.field);
         if (it != outputs.end()) return it->second;
-        if (!error) {
-          error =
-              query::make_error(program_.text, x.field_pos,
-                                "query '" + inner_name + "' has no output '" + x.field +
-                                    "'; its outputs: " + names + " (name an expression with As to use it)");
-        }
+        if (!error) error = no_output(x, inner, inner_name);
         return nullptr;
       });
     };

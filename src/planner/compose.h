@@ -6,9 +6,16 @@
 //
 // The later query is rewritten to stand on tracepoints alone: L's variables,
 // joins, Where and Lets are inlined where `l` was, and `l.latency` becomes
-// L's expression for it. A source query must not aggregate: its rows are
-// events at its emitting tracepoint, in the same causal execution, so they
-// join by happened-before like any other tracepoint.
+// L's expression for it: its rows are events at its emitting tracepoint, in
+// the same causal execution, so they join by happened-before like any other
+// tracepoint.
+//
+// An aggregating source is not inlined: its rows (one per group) exist only
+// once the frontend has merged every agent's report. A query whose From
+// names one keeps it (FlatQuery::from_query) and is evaluated at the
+// frontend over each merged table of the source; it cannot Join, and no
+// query can join an aggregating one. A non-aggregating query over an
+// aggregating one's rows is inlined as usual, and passes from_query on.
 //
 // Inlining copies: each use of a source's output is a copy of its
 // expression, so a chain of queries that each use the previous output twice
@@ -29,8 +36,9 @@
 namespace pivot::planner {
 
 struct FlatQuery {
-  std::string label;   // the query's name, or q<N> by position in the text
-  query::Query query;  // sources are tracepoints and unions only
+  std::string label;       // the query's name, or q<N> by position in the text
+  query::Query query;      // sources are tracepoints and unions, and from_query
+  std::string from_query;  // the aggregating query whose rows are the From's, or ""
 };
 
 // The most nodes a query may have once composed: expression nodes, counted
@@ -44,6 +52,10 @@ inline constexpr uint64_t kMaxQuerySize = 10'000;
 uint64_t query_size(const query::Query& q);
 
 Result<std::vector<FlatQuery>> flatten(const query::Program& program, const Catalog& catalog);
+
+// The name a later query reads a Select item by: its As name, else the
+// field or Let it is (`cl.procName` -> "procName"), else "" (not readable).
+std::string output_name(const query::SelectItem& item);
 
 // True when any Select item aggregates.
 bool aggregates(const query::Query& q);

@@ -6,6 +6,9 @@
 //   A1 @ ClientProtocols: OBSERVE procName; PACK-FIRST q1.cl(procName)
 //   A2 @ DataNodeMetrics.incrBytesRead: OBSERVE delta; UNPACK q1.cl(procName); EMIT q1 ...
 //
+// A query over an aggregating query's rows runs at the frontend, on each
+// merged table of that query: `A3 @ merged rows of R: OBSERVE bytes; ...`.
+//
 // A pre-aggregated bag shows its keys, then its row count, then each other
 // field as its spec combines it: `q1.st(host; COUNT, SUM(tid))`. EMIT's
 // aggregates are the query's shape, which its collector runs.
@@ -196,7 +199,8 @@ std::string Plan::explain() const {
       const advice::Program& p = *q.programs[i];
       std::vector<std::string> where;
       for (; i < q.programs.size() && q.programs[i]->label == p.label; ++i) {
-        where.push_back(tracepoint_name(q.programs[i]->tracepoint, probes));
+        where.push_back(q.source >= 0 ? "merged rows of " + queries[q.source].label
+                                      : tracepoint_name(q.programs[i]->tracepoint, probes));
       }
       out += p.label + " @ " + list(where) + ": " + program_text(p, q) + "\n";
     }

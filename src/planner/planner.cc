@@ -53,15 +53,40 @@ TracepointSchema definition_schema(const std::string& name, const hook::ProbeSpe
   TracepointSchema schema;
   schema.name = name;
   for (size_t i = 0; i < spec.exports.size(); ++i) {
-    schema.exports.push_back({spec.exports[i].name, i < types.size() ? types[i] : ValueType::kNull, false});
+    schema.exports.push_back({spec.exports[i].name, i < types.size() ? types[i] : ValueType::kNull, false,
+                              hook::export_unit(spec.exports[i])});
   }
   for (int b = 0; b < internal::kBuiltinCount; ++b) {
     const internal::ExportDesc& d = internal::builtin_desc(static_cast<internal::Builtin>(b));
     bool shadowed = std::any_of(schema.exports.begin(), schema.exports.end(),
                                 [&](const ExportSchema& e) { return e.name == d.name; });
-    if (!shadowed) schema.exports.push_back({std::string(d.name), d.type, d.is_list});
+    if (!shadowed) schema.exports.push_back({std::string(d.name), d.type, d.is_list, d.unit});
   }
   return schema;
+}
+
+// A query's rows as a tracepoint for the queries that read them: each
+// named Select item is an export.
+TracepointSchema rows_schema(const FlatQuery& q, const BoundQuery& b) {
+  TracepointSchema schema;
+  schema.name = q.label;
+  for (size_t i = 0; i < q.query.select.size(); ++i) {
+    std::string name = output_name(q.query.select[i]);
+    if (!name.empty()) schema.exports.push_back({name, b.types[i], false, b.units[i]});
+  }
+  return schema;
+}
+
+// Makes `qp` read the rows of query `source`: OBSERVE i reads the first
+// Select item of the source named as it observes.
+void read_rows(QueryPlan& qp, int source, const FlatQuery& from) {
+  qp.source = source;
+  const auto& items = from.query.select;
+  for (const advice::Observe& o : qp.programs.front()->observe) {
+    auto it = std::find_if(items.begin(), items.end(),
+                           [&](const query::SelectItem& item) { return output_name(item) == o.name; });
+    qp.source_columns.push_back(static_cast<uint32_t>(it - items.begin()));
+  }
 }
 
 }  // namespace
@@ -98,10 +123,24 @@ Result<Plan> compile(std::string_view text, const Catalog& catalog, uint64_t uid
   auto flat = flatten(*program, *cat);
   if (!flat) return flat.error();
   int counter = 0;
+  std::vector<TracepointSchema> rows;  // per query: its rows, as a later query reads them
   for (const FlatQuery& q : *flat) {
-    auto bound = bind_query(q, *cat, program->text);
+    Catalog with_rows;  // the catalog and the rows of the query this one reads
+    const Catalog* qcat = cat;
+    int source = -1;
+    if (!q.from_query.empty()) {
+      auto it = std::find_if(plan.queries.begin(), plan.queries.end(),
+                             [&](const QueryPlan& p) { return p.label == q.from_query; });
+      source = static_cast<int>(it - plan.queries.begin());
+      with_rows = *cat;
+      with_rows.tracepoints.push_back(rows[source]);
+      qcat = &with_rows;
+    }
+    auto bound = bind_query(q, *qcat, program->text);
     if (!bound) return bound.error();
     plan.queries.push_back(plan_query(*bound, uid, counter));
+    rows.push_back(rows_schema(q, *bound));
+    if (source >= 0) read_rows(plan.queries.back(), source, (*flat)[source]);
   }
   // Advice binds to the definitions' own sites.
   for (QueryPlan& qp : plan.queries) {

@@ -15,6 +15,8 @@
 //
 // One file per job, run in this order by compile() (planner.cc):
 //   compose.h          named queries inlined as their sources' tracepoints
+//                      (an aggregating source's rows become a tracepoint
+//                      of their own, with its outputs as exports)
 //   binder.h           names, types and the join tree
 //   placement.h        filters and Lets to the earliest advice
 //   pre_aggregation.h  which child of the root packs partial aggregates
@@ -49,6 +51,7 @@ struct QueryPlan {
   aggregate::EmitShape shape;
   std::vector<std::string> columns;
   std::vector<uint32_t> column_index;  // result column i = Partial row[column_index[i]]
+  std::vector<Unit> units;             // per result column (planner/units.h)
   // OrderBy and Limit, applied to each merged table (session::to_table).
   struct OrderKey {
     uint32_t column;  // result column
@@ -56,6 +59,13 @@ struct QueryPlan {
   };
   std::vector<OrderKey> order;
   int64_t limit = 0;  // 0: every row
+  // A query over the rows of an aggregating query (FlatQuery::from_query):
+  // that query's index in Plan::queries, else -1. Its one program is not
+  // advice and is never installed: the frontend runs it over each merged
+  // table of the source (session::derive), OBSERVE i reading the source's
+  // result column source_columns[i].
+  int source = -1;
+  std::vector<uint32_t> source_columns;
 };
 
 // A tracepoint the text defines (Tracepoint NAME = Entry(...)).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "advice/rows.h"
 #include "query/parser.h"
 
 #if defined(__GLIBC__)
@@ -80,10 +81,14 @@ Result<std::unique_ptr<Installation>> Installation::create(std::string_view text
     qp.shape.group_cap = max_groups;
     auto collector = aggregate::Collector::create(qp.shape);
     if (!collector) return collector.error();
-    for (auto& prog : qp.programs) {
-      prog->enabled = &in->enabled_;
-      if (prog->emit) prog->emit->collector = collector->get();
-      in->programs_.push_back(prog);
+    // A query over an aggregating query's rows has no advice to install
+    // (derive runs it); its collector stays empty.
+    if (qp.source < 0) {
+      for (auto& prog : qp.programs) {
+        prog->enabled = &in->enabled_;
+        if (prog->emit) prog->emit->collector = collector->get();
+        in->programs_.push_back(prog);
+      }
     }
     in->collectors_.push_back(std::move(*collector));
     in->plans_.push_back(std::move(qp));
@@ -155,9 +160,26 @@ void order_and_limit(const planner::QueryPlan& plan, std::vector<std::vector<Val
 
 }  // namespace
 
+void derive(const std::vector<planner::QueryPlan>& plans,
+            const std::vector<std::unique_ptr<aggregate::Partial>>& partials) {
+  for (size_t i = 0; i < plans.size() && i < partials.size(); ++i) {
+    const planner::QueryPlan& plan = plans[i];
+    if (plan.source < 0) continue;
+    const aggregate::Partial& in = *partials[plan.source];
+    aggregate::Partial& out = *partials[i];
+    out.clear();
+    advice::run_on_rows(*plan.programs.front(), plan.source_columns, to_table(plans[plan.source], in).rows,
+                        out);
+    out.add_dropped(in.dropped());
+    if (in.incomplete()) out.mark_incomplete();
+    if (in.overflow()) out.mark_overflow();
+  }
+}
+
 ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& partial, bool limit) {
   ResultTable t;
   t.columns = plan.columns;
+  t.units = plan.units;
   for (const auto& row : partial.rows()) {
     std::vector<Value> out;
     for (uint32_t i : plan.column_index) out.push_back(i < row.size() ? row[i] : Value());

@@ -4,6 +4,7 @@
 //
 //   auto in = Installation::create(text, catalog, uid);  // all advice or none
 //   std::vector<aggregate::Partial> deltas = (*in)->collect();
+//   ... merged into totals, then derive(in->plans(), totals) ...
 //   in->reset();  // destroying it removes the advice (after a grace period)
 //
 // Each query of the text holds at most `max_groups` groups per interval in
@@ -75,8 +76,18 @@ Result<std::vector<std::string>> describe_definitions(std::string_view text);
 // Returns the allocator's free memory to the system (malloc_trim on glibc).
 void release_free_memory();
 
+// Evaluates the queries over aggregating queries' rows (QueryPlan::source)
+// from their sources' partials, partials[i] being plans[i]'s: each is
+// replaced by its program run over the source's rows as its result table
+// has them (after its OrderBy and Limit), in plan order so that a chain of
+// them works. What made the source incomplete (dropped events, an
+// overflowed baggage or sum) carries over to it.
+void derive(const std::vector<planner::QueryPlan>& plans,
+            const std::vector<std::unique_ptr<aggregate::Partial>>& partials);
+
 // The result table of one query from its accumulated partial aggregate,
 // ordered by its OrderBy and cut to its Limit (unless `limit` is false).
+// A query over an aggregating query's rows must be derive()d first.
 ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& partial, bool limit = true);
 
 }  // namespace pivot::session

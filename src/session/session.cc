@@ -26,6 +26,7 @@ struct Installed {
   ResultTable table(size_t i) {
     std::vector<aggregate::Partial> deltas = installation->collect();
     for (size_t k = 0; k < deltas.size(); ++k) totals[k]->merge(deltas[k]);
+    session::derive(installation->plans(), totals);
     return session::to_table(installation->plans()[i], *totals[i]);
   }
 };
@@ -109,7 +110,7 @@ std::vector<TracepointInfo> Session::tracepoints() {
   std::vector<TracepointInfo> out;
   for (const auto& tp : internal::list_tracepoints()) {
     TracepointInfo t{tp.name, {}, tp.sites};
-    for (const auto& e : tp.exports) t.exports.push_back({std::string(e.name), e.type, e.is_list});
+    for (const auto& e : tp.exports) t.exports.push_back({std::string(e.name), e.type, e.is_list, e.unit});
     out.push_back(std::move(t));
   }
   return out;

@@ -69,11 +69,23 @@ std::vector<std::string> export_names(const Site& site) {
   return out;
 }
 
+std::vector<Unit> export_units(const Site& site) {
+  std::vector<Unit> out;
+  for (uint32_t i = 0; i < site.info->n_exports; ++i) out.push_back(site.info->exports[i].unit);
+  return out;
+}
+
 TEST_F(SpanTracepointTest, SitesAreRegisteredWithTheirExports) {
   EXPECT_EQ(export_names(internal::SpanBeginSite::site),
             (std::vector<std::string>{"tag", "kind", "uniq", "span", "parent", "t1"}));
   EXPECT_EQ(export_names(internal::SpanEndSite::site),
             (std::vector<std::string>{"tag", "kind", "uniq", "span", "parent", "t1", "t2", "duration"}));
+  // t1 and t2 are times (ns since the epoch), duration is in ns.
+  const Unit none = Unit::kNone, time = Unit::kEpochNanoseconds;
+  EXPECT_EQ(export_units(internal::SpanBeginSite::site),
+            (std::vector<Unit>{none, none, none, none, none, time}));
+  EXPECT_EQ(export_units(internal::SpanEndSite::site),
+            (std::vector<Unit>{none, none, none, none, none, time, time, Unit::kNanoseconds}));
   auto all = internal::list_tracepoints();
   auto named = [&](std::string_view n) {
     return std::any_of(all.begin(), all.end(),

@@ -20,9 +20,12 @@ Registry& registry() {
 }
 
 constexpr ExportDesc kBuiltins[kBuiltinCount] = {
-    {"host", ValueType::kString, false},   {"procName", ValueType::kString, false},
-    {"procId", ValueType::kInt, false},    {"tid", ValueType::kInt, false},
-    {"timestamp", ValueType::kInt, false}, {"cpu", ValueType::kInt, false},
+    {"host", ValueType::kString, false},
+    {"procName", ValueType::kString, false},
+    {"procId", ValueType::kInt, false},
+    {"tid", ValueType::kInt, false},
+    {"timestamp", ValueType::kInt, false, Unit::kEpochNanoseconds},
+    {"cpu", ValueType::kInt, false},
     {"traceId", ValueType::kString, false},
 };
 

@@ -295,7 +295,10 @@ Json to_json(const planner::Catalog& c) {
   for (const auto& t : c.tracepoints) {
     Json exports = Json::array();
     for (const auto& e : t.exports) {
-      exports.push_back({{"name", e.name}, {"type", std::string(type_name(e.type))}, {"list", e.is_list}});
+      Json x = {{"name", e.name}, {"type", std::string(type_name(e.type))}, {"list", e.is_list}};
+      if (e.unit != Unit::kNone)
+        x["unit"] = std::string(unit_name(e.unit));  // absent: none (older agents too)
+      exports.push_back(std::move(x));
     }
     out.push_back({{"name", t.name}, {"exports", std::move(exports)}});
   }
@@ -326,6 +329,8 @@ Result<planner::Catalog> catalog_from_json(const Json& j) {
       }
       auto list = e.find("list");
       x.is_list = list != e.end() && list->is_boolean() && list->get<bool>();
+      auto unit = e.find("unit");
+      if (unit != e.end() && unit->is_string()) x.unit = unit_from_name(unit->get<std::string>());
       s.exports.push_back(std::move(x));
     }
     c.tracepoints.push_back(std::move(s));

@@ -131,7 +131,8 @@ int cmd_tracepoints(pivot::frontend::Frontend& fe, bool json) {
     std::string exports, procs;
     for (const auto& e : tp.exports) {
       exports += (exports.empty() ? "" : " ") + e.name + ":" + std::string(pivot::type_name(e.type)) +
-                 (e.is_list ? "[]" : "");
+                 (e.is_list ? "[]" : "") +
+                 (e.unit == pivot::Unit::kNone ? "" : "(" + std::string(pivot::unit_name(e.unit)) + ")");
     }
     for (const auto& p : where[tp.name]) procs += (procs.empty() ? "" : ",") + p;
     t.rows.push_back({pivot::Value(tp.name), pivot::Value(exports), pivot::Value(procs)});

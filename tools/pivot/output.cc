@@ -72,6 +72,7 @@ std::string live_view(const frontend::Snapshot& s, const std::vector<frontend::C
     ResultTable& t = view.total;
     t.columns.clear();
     t.distribution_columns.clear();  // renumbered below, as rate columns go in
+    t.units.clear();                 // likewise; a rate has none
     for (auto& row : t.rows) row.clear();
     for (size_t i = 0; i < columns.size(); ++i) {
       const frontend::Column& c = columns[i];
@@ -79,11 +80,13 @@ std::string live_view(const frontend::Snapshot& s, const std::vector<frontend::C
       if (std::find(dist.begin(), dist.end(), i) != dist.end())
         t.distribution_columns.push_back(static_cast<uint32_t>(t.columns.size()));
       t.columns.push_back(s.total.columns[i]);
+      t.units.push_back(i < s.total.units.size() ? s.total.units[i] : Unit::kNone);
       for (size_t r = 0; r < t.rows.size(); ++r) t.rows[r].push_back(s.total.rows[r][i]);
       bool rate = c.role == frontend::Column::kAggregate &&
                   (c.fn == aggregate::AggFn::kCount || c.fn == aggregate::AggFn::kSum);
       if (!rate) continue;
       t.columns.push_back(s.total.columns[i] + "/s");
+      t.units.push_back(Unit::kNone);
       for (size_t r = 0; r < t.rows.size(); ++r) {
         auto it = interval.find(key_of(s.total.rows[r]));
         double per_s = 0;

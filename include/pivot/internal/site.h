@@ -28,6 +28,7 @@ struct ExportDesc {
   std::string_view name;
   ValueType type;  // element type when is_list
   bool is_list;
+  Unit unit = Unit::kNone;
 };
 
 struct SiteInfo {
@@ -152,17 +153,40 @@ constexpr bool is_identifier(std::string_view s) {
   return true;
 }
 
-constexpr std::string_view export_name(std::string_view spelling) {
-  constexpr std::string_view marker = "pivot_export_named_(";
+// The n-th string literal after `marker` in a spelling, or "" without the
+// marker. PIVOT_EXPORT's spelling is `pivot_export_named_("name", expr)`,
+// PIVOT_EXPORT_UNIT's `pivot_export_unit_("name", "unit", expr)`.
+constexpr std::string_view marked_literal(std::string_view spelling, std::string_view marker, int n) {
   size_t at = spelling.find(marker);
-  if (at == std::string_view::npos) return spelling;
+  if (at == std::string_view::npos) return "";
   size_t open = spelling.find('"', at);
   size_t close = spelling.find('"', open + 1);
+  for (; n > 0; --n) {
+    open = spelling.find('"', close + 1);
+    close = spelling.find('"', open + 1);
+  }
   return spelling.substr(open + 1, close - open - 1);
+}
+
+constexpr std::string_view export_name(std::string_view spelling) {
+  for (std::string_view marker : {"pivot_export_named_(", "pivot_export_unit_("}) {
+    if (spelling.find(marker) != std::string_view::npos) return marked_literal(spelling, marker, 0);
+  }
+  return spelling;
+}
+
+// The unit PIVOT_EXPORT_UNIT declares, as spelt ("" for none).
+constexpr std::string_view export_unit_name(std::string_view spelling) {
+  return marked_literal(spelling, "pivot_export_unit_(", 1);
 }
 
 template <class T>
 constexpr T&& pivot_export_named_(std::string_view, T&& v) {
+  return static_cast<T&&>(v);
+}
+
+template <class T>
+constexpr T&& pivot_export_unit_(std::string_view, std::string_view, T&& v) {
   return static_cast<T&&>(v);
 }
 
@@ -175,10 +199,11 @@ struct SiteHolder;
 template <class Tag, class... Ts>
 struct SiteHolder<Tag, TypeList<void, Ts...>> {  // void leads so the list may be empty
   static constexpr std::array<std::string_view, sizeof...(Ts)> kNames = Tag::names();
+  static constexpr std::array<std::string_view, sizeof...(Ts)> kUnits = Tag::units();
   static constexpr auto kExports = [] {
     std::array<ExportDesc, sizeof...(Ts)> out{};
     size_t i = 0;
-    ((out[i] = describe<Ts>(kNames[i]), ++i), ...);
+    ((out[i] = describe<Ts>(kNames[i]), out[i].unit = unit_from_name(kUnits[i]), ++i), ...);
     return out;
   }();
   static constexpr SiteInfo kInfo{Tag::tracepoint(), Tag::file(), Tag::line(), kExports.data(),
@@ -200,9 +225,14 @@ inline void fire(Site& site, F& getter) {
 }  // namespace pivot::internal
 
 #define PIVOT_INTERNAL_NAME(i, arg) ::pivot::internal::export_name(#arg),
-#define PIVOT_INTERNAL_CHECK(i, arg)                                                    \
-  static_assert(::pivot::internal::is_identifier(::pivot::internal::export_name(#arg)), \
-                "pivot: a tracepoint export must be a variable name or PIVOT_EXPORT(\"name\", expr)");
+#define PIVOT_INTERNAL_UNIT(i, arg) ::pivot::internal::export_unit_name(#arg),
+#define PIVOT_INTERNAL_CHECK(i, arg)                                                                   \
+  static_assert(::pivot::internal::is_identifier(::pivot::internal::export_name(#arg)),                \
+                "pivot: a tracepoint export must be a variable name or PIVOT_EXPORT(\"name\", expr)"); \
+  static_assert(                                                                                       \
+      ::pivot::internal::export_unit_name(#arg).empty() ||                                             \
+          ::pivot::unit_from_name(::pivot::internal::export_unit_name(#arg)) != ::pivot::Unit::kNone,  \
+      "pivot: PIVOT_EXPORT_UNIT's unit must be \"ns\", \"bytes\" or \"epoch_ns\"");
 #define PIVOT_INTERNAL_TYPE(i, arg) , decltype((arg))
 #define PIVOT_INTERNAL_CASE(i, arg) \
   case (i): pivot_sink_.put(arg); break;

@@ -24,6 +24,7 @@ struct SpanBeginTag {
   static constexpr auto names() {
     return std::array<std::string_view, 6>{"tag", "kind", "uniq", "span", "parent", "t1"};
   }
+  static constexpr auto units() { return std::array<std::string_view, 6>{"", "", "", "", "", "epoch_ns"}; }
 };
 struct SpanEndTag {
   static constexpr std::string_view tracepoint() { return "SpanEnd"; }
@@ -31,6 +32,9 @@ struct SpanEndTag {
   static constexpr int line() { return __LINE__; }
   static constexpr auto names() {
     return std::array<std::string_view, 8>{"tag", "kind", "uniq", "span", "parent", "t1", "t2", "duration"};
+  }
+  static constexpr auto units() {
+    return std::array<std::string_view, 8>{"", "", "", "", "", "epoch_ns", "epoch_ns", "ns"};
   }
 };
 // The two span tracepoint sites, named (unlike a PIVOT_TRACEPOINT's) so that a

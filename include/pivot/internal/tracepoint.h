@@ -26,6 +26,10 @@
         return ::std::array<::std::string_view, PIVOT_INTERNAL_COUNT(__VA_ARGS__)>{                     \
             __VA_OPT__(PIVOT_INTERNAL_FOR_EACH(PIVOT_INTERNAL_NAME, __VA_ARGS__))};                     \
       }                                                                                                 \
+      static constexpr auto units() {                                                                   \
+        return ::std::array<::std::string_view, PIVOT_INTERNAL_COUNT(__VA_ARGS__)>{                     \
+            __VA_OPT__(PIVOT_INTERNAL_FOR_EACH(PIVOT_INTERNAL_UNIT, __VA_ARGS__))};                     \
+      }                                                                                                 \
     };                                                                                                  \
     __VA_OPT__(PIVOT_INTERNAL_FOR_EACH(PIVOT_INTERNAL_CHECK, __VA_ARGS__))                              \
     using PivotSite_ =                                                                                  \
