@@ -255,13 +255,17 @@ uint64_t splitmix64_mix(uint64_t z) noexcept {
 
 }  // namespace
 
-uint64_t next_entry_id() noexcept {
+uint64_t next_random64() noexcept {
   if (t_rng_state == 0) [[unlikely]] {
     seed_rng();
   }
   t_rng_state += 0x9e3779b97f4a7c15ull;
   return splitmix64_mix(t_rng_state);
 }
+
+// 31 random bits with bit 31 set: every id is a 5-byte varint, so an
+// entry's size does not depend on its id.
+uint64_t next_entry_id() noexcept { return (next_random64() >> 33) | (uint64_t{1} << 31); }
 
 void seed_entry_ids_for_testing(uint64_t seed) noexcept { t_rng_state = seed == 0 ? 1 : seed; }
 

@@ -19,8 +19,9 @@ namespace pivot::internal {
 void write_binary(const BagData& d, std::string& out);
 // The same into a buffer of at least d.bytes() bytes; returns the end.
 char* write_binary_to(const BagData& d, char* out) noexcept;
-// base64url of the binary encoding, without padding.
-std::string write_text(const BagData& d);
+// base64url of the binary encoding, without padding, replacing `out`'s
+// contents and reusing its capacity.
+void write_text(const BagData& d, std::string& out);
 
 // Parses a binary encoding into `out` (null for the empty baggage). A valid
 // baggage larger than `cap` loses its latest entries and is marked
