@@ -150,6 +150,18 @@ TEST_F(AllocTest, EncodeIntoOfEmptyBaggageClearsTheBuffer) {
   EXPECT_EQ(binary, "");
 }
 
+TEST_F(AllocTest, JoiningWhatTheBaggageAlreadyHoldsAllocatesNothing) {
+  pack(spec(1), {"sent and returned unchanged"});
+  pack(spec(2), {1, 2.5});
+  Baggage reply = baggage::fork();  // a server that packs nothing replies with this
+  std::string before = baggage::encode_binary();
+  AllocationCount c;
+  baggage::join(std::move(reply));
+  EXPECT_EQ(c.count(), 0);
+  EXPECT_EQ(baggage::encode_binary(), before);
+  testing::expect_current_valid();
+}
+
 TEST_F(AllocTest, SmallDecodeReusesARecycledBaggage) {
   pack(spec(1), {"GET"});
   std::string text = baggage::encode();
