@@ -31,13 +31,13 @@ namespace pivot::internal {
 // Encoders write version 2; decoders also read version 1.
 inline constexpr uint8_t kWireVersion = 2;
 inline constexpr uint8_t kWireVersion1 = 1;
-inline constexpr uint8_t kOverflowFlag = 0x01;    // header flags
-inline constexpr uint8_t kV1SharedFlag = 0x01;    // version 1's entry flags
+inline constexpr uint8_t kOverflowFlag = 0x01;  // header flags
+inline constexpr uint8_t kV1SharedFlag = 0x01;  // version 1's entry flags
 // Smallest possible encodings, used to reject counts that the remaining
 // bytes cannot hold before allocating anything for them.
-inline constexpr size_t kMinEntryBytes = 1 + 1 + 1;                  // seq, id, n_values
-inline constexpr size_t kMinEntryBytesV1 = 8 + 1 + 1 + 1;            // id, seq, flags, n_values
-inline constexpr size_t kMinBagBytes = 1 + 1 + kMinEntryBytes;       // bag_id, count, one entry
+inline constexpr size_t kMinEntryBytes = 1 + 1 + 1;             // seq, id, n_values
+inline constexpr size_t kMinEntryBytesV1 = 8 + 1 + 1 + 1;       // id, seq, flags, n_values
+inline constexpr size_t kMinBagBytes = 1 + 1 + kMinEntryBytes;  // bag_id, count, one entry
 inline constexpr size_t kMinBagBytesV1 = 1 + 1 + kMinEntryBytesV1;
 // Input limits: text beyond kMaxTextBytes is rejected before any work;
 // kMaxBinaryBytes is the binary size whose base64url is exactly that long.

@@ -23,8 +23,9 @@ char* write_binary_to(const BagData& d, char* out) noexcept;
 // contents and reusing its capacity.
 void write_text(const BagData& d, std::string& out);
 
-// Parses a binary encoding into `out` (null for the empty baggage). A valid
-// baggage larger than `cap` loses its latest entries and is marked
+// Parses a binary encoding, version 2 or 1, into `out` (null for the empty
+// baggage); a version 1 baggage is sized as the version 2 it re-encodes to.
+// A valid baggage larger than `cap` loses its latest entries and is marked
 // overflowed. On bad input returns false, leaving `out` null, and sets
 // *error if `error` is not null (building no message otherwise).
 bool read_binary(std::string_view bytes, size_t cap, BagPtr& out, Error* error);

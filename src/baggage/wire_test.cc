@@ -62,7 +62,7 @@ const std::string kKnown = bytes({
     0x00,                                            //       null
     0x01,                                            //       false
     0x02,                                            //       true
-    0x04, 0,    0,    0,    0,    0,    0,    0xe0, 0x3f,  //       double 0.5
+    0x04, 0,    0,    0,    0,    0, 0, 0xe0, 0x3f,  //       double 0.5
 });
 
 // The same tuples in version 1, as pivot wrote them before the compact
