@@ -60,7 +60,7 @@ pivot::Status DataNode::register_with_namenode() {
 }
 
 void DataNode::handle(Connection& conn, const Frame& request) {
-  pivot::baggage::Scope scope{pivot::baggage::decode(request.get("baggage"))};
+  pivot::baggage::Scope scope{received_baggage(request)};
   std::string op(request.get("op"));
   PIVOT_TRACEPOINT("ReceiveRequest", op);
   if (op == "ReadBlock") {
@@ -75,7 +75,7 @@ void DataNode::handle(Connection& conn, const Frame& request) {
   }
   Frame response = make_error_response("unknown op \"" + op.substr(0, 64) + "\"");
   PIVOT_TRACEPOINT("SendResponse", op);
-  response.set("baggage", pivot::baggage::encode());
+  send_baggage(response, request);
   (void)conn.send(response);
 }
 
@@ -143,7 +143,7 @@ void DataNode::read_block(Connection& conn, const Frame& request) {
     response.set("bytes", std::to_string(delta));
   }
   PIVOT_TRACEPOINT("SendResponse", op);
-  response.set("baggage", pivot::baggage::encode());
+  send_baggage(response, request);
   (void)conn.send(response);
 }
 

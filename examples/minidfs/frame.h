@@ -12,10 +12,11 @@
 //   12      ...   header block: entries of  u16 key size, key, u16 value size, value
 //   ...     ...   body
 //
-// Requests carry "op" and "baggage" (pivot::baggage::encode() of the caller,
-// "" when empty) plus op arguments; responses carry "status" ("ok" or
-// "error"), "message" on error, and the server's "baggage". ReadBlock answers
-// with data frames followed by one response frame.
+// Requests carry "op", "baggage" (pivot::baggage::encode_binary() of the
+// caller; absent when empty) and op arguments; responses carry "status"
+// ("ok" or "error"), "message" on error, and the server's "baggage" (absent
+// when empty or what the request carried; rpc.h). ReadBlock answers with data frames followed by one response
+// frame.
 //
 // Everything read from a socket is untrusted: decode_frame() checks magic,
 // version, kind, every size against the limits below, key syntax and

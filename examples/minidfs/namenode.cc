@@ -47,7 +47,7 @@ std::vector<std::string> NameNode::replica_order(const FileInfo& file, std::stri
 void NameNode::handle(Connection& conn, const Frame& request) {
   // The request runs under the caller's baggage: whatever the client packed
   // (say, its procName) is visible to tracepoints here.
-  pivot::baggage::Scope scope{pivot::baggage::decode(request.get("baggage"))};
+  pivot::baggage::Scope scope{received_baggage(request)};
   std::string op(request.get("op"));
   pivot::Trace<RequestSpan> span(RequestSpan{"minidfs.op", request.get("rid")},
                                  "NameNode." + op.substr(0, 64));
@@ -65,7 +65,7 @@ void NameNode::handle(Connection& conn, const Frame& request) {
     ++stats_.errors;
   }
   PIVOT_TRACEPOINT("SendResponse", op);
-  response.set("baggage", pivot::baggage::encode());
+  send_baggage(response, request);
   (void)conn.send(response);
 }
 

@@ -4,9 +4,21 @@
 
 #include <exception>
 
-#include "pivot/baggage.h"
-
 namespace minidfs {
+
+pivot::Baggage received_baggage(const Frame& frame) {
+  std::string_view bytes = frame.get(kBaggageKey);
+  if (bytes.empty()) return pivot::Baggage();
+  pivot::Result<pivot::Baggage> b = pivot::baggage::decode_binary(bytes);
+  return b ? std::move(*b) : pivot::Baggage();  // hostile bytes: served without baggage
+}
+
+void send_baggage(Frame& response, const Frame& request) {
+  thread_local std::string buffer;  // kept: encoding allocates nothing once it has grown
+  pivot::baggage::encode_binary_into(buffer);
+  // The encoding is canonical: equal bytes are equal baggage.
+  if (!buffer.empty() && buffer != request.get(kBaggageKey)) response.set(kBaggageKey, buffer);
+}
 
 pivot::Result<Frame> RpcChannel::call(Frame request, const DataCallback& on_data) {
   if (!socket_.valid()) {
@@ -16,7 +28,8 @@ pivot::Result<Frame> RpcChannel::call(Frame request, const DataCallback& on_data
   }
   request.kind = FrameKind::kRequest;
 #ifndef MINIDFS_BARE  // bare.h: the no-pivot baseline carries no baggage
-  request.set("baggage", pivot::baggage::encode());
+  pivot::baggage::encode_binary_into(sent_);
+  if (!sent_.empty()) request.set(kBaggageKey, sent_);
 #endif
   if (auto s = write_frame(socket_.fd(), request); !s) {
     socket_.reset();
@@ -45,8 +58,9 @@ pivot::Result<Frame> RpcChannel::call(Frame request, const DataCallback& on_data
                           ": unexpected request frame");
     }
     // What the server did is now part of this execution's causal history.
+    // No baggage in the reply: the server holds nothing this thread lacks.
 #ifndef MINIDFS_BARE
-    pivot::baggage::join(pivot::baggage::decode(frame.get("baggage")));
+    if (frame.has(kBaggageKey)) pivot::baggage::join(received_baggage(frame));
 #endif
     if (frame.get("status") != "ok") {
       return pivot::Error(std::string(request.get("op")) + " on " + address_ +

@@ -1,21 +1,31 @@
 // minidfs RPC: request/response over framed TCP, with pivot baggage in a
 // header, the way a real RPC layer would carry it.
 //
-// Client side. RpcChannel::call() puts pivot::baggage::encode() of the
-// calling thread into the request's "baggage" header and, when the response
-// arrives, joins the server's baggage back with pivot::baggage::join(), so
-// what happened in the server happened-before what the caller does next.
+// Baggage on the wire: the "baggage" header holds
+// pivot::baggage::encode_binary() (frames carry any bytes, so there is no
+// need for the text form). A request has no header when the caller's
+// baggage is empty; a response has none when the server's baggage is empty
+// or is exactly what the request carried (a server that packed nothing):
+// the caller holds all of that already, and joining it would change
+// nothing. So a request costs nothing on the wire until a query packs, and
+// a reply costs nothing until the server packs.
+//
+// Client side. RpcChannel::call() puts the calling thread's baggage into
+// the request and, when a response carries baggage, joins it back with
+// pivot::baggage::join(), so what happened in the server happened-before
+// what the caller does next.
 //
 //   minidfs::RpcChannel nn("127.0.0.1:9000");
 //   auto resp = nn.call(minidfs::make_request("GetBlockLocations"));
 //
 // Server side. RpcServer accepts connections on a loopback port and runs one
 // thread per connection that reads request frames and hands each to the
-// handler. The handler decodes the baggage (pivot::baggage::Scope over
-// pivot::baggage::decode(request.get("baggage"))), fires ReceiveRequest and
-// SendResponse, and writes exactly one response frame (data frames may come
-// first). A malformed frame is answered with an error response and the
-// connection is closed; the server goes on.
+// handler. The handler makes the request's baggage current
+// (pivot::baggage::Scope over received_baggage(request)), fires
+// ReceiveRequest and SendResponse, puts its baggage into the response
+// (send_baggage(response, request)) and writes exactly one response frame
+// (data frames may come first). A malformed frame is answered with an
+// error response and the connection is closed; the server goes on.
 //
 // Thread safety: an RpcChannel is used by one thread at a time. RpcServer's
 // start() and stop() are called from one thread; the handler runs on many.
@@ -33,9 +43,18 @@
 
 #include "frame.h"
 #include "net.h"
+#include "pivot/baggage.h"
 #include "pivot/result.h"
 
 namespace minidfs {
+
+inline constexpr std::string_view kBaggageKey = "baggage";
+
+// The baggage a frame carries; empty when it has none, or bad bytes.
+pivot::Baggage received_baggage(const Frame& frame);
+// Puts the current baggage into `response`, unless it is empty or the very
+// bytes `request` carried.
+void send_baggage(Frame& response, const Frame& request);
 
 class RpcChannel {
  public:
@@ -51,7 +70,8 @@ class RpcChannel {
 
  private:
   std::string address_;
-  Socket socket_;  // connected lazily; dropped after any I/O error
+  Socket socket_;     // connected lazily; dropped after any I/O error
+  std::string sent_;  // the request's baggage: a kept buffer, so encoding does not allocate
 };
 
 // The server end of one connection, handed to the handler.

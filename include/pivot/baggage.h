@@ -102,6 +102,21 @@ std::string encode_binary();
 std::string encode_binary(const Baggage& b);
 Result<Baggage> decode_binary(std::string_view bytes);
 
+// encode() and encode_binary() into a caller's buffer: `out` is replaced by
+// the encoding ("" when empty) and keeps its capacity, so a caller that
+// reuses one buffer (per connection, per thread) encodes without
+// allocating once it has grown. The forms without a Baggage, like encode(),
+// mark the current tuples as sent. Never throw: if the buffer cannot grow,
+// `out` is "" and nothing is sent.
+//
+//   thread_local std::string buf;
+//   pivot::baggage::encode_binary_into(buf);
+//   frame.set_header("baggage-bin", buf);
+void encode_into(std::string& out) noexcept;
+void encode_into(const Baggage& b, std::string& out) noexcept;
+void encode_binary_into(std::string& out) noexcept;
+void encode_binary_into(const Baggage& b, std::string& out) noexcept;
+
 // A copy of the current baggage for a child execution. The tuples it holds
 // are marked as shared, so joining the child back does not count them twice.
 Baggage fork();
@@ -173,7 +188,7 @@ Result<Baggage> try_extract_header(std::string_view header);
 // the whole current baggage was sent.
 //
 //   std::map<std::string, std::string> headers = {{"baggage", "userId=alice"}};
-//   pivot::baggage::inject(headers);   // "userId=alice,pivot=AQAB..."
+//   pivot::baggage::inject(headers);   // "userId=alice,pivot=AgAB..."
 template <class C>
 requires HeaderCarrier<C> || StringMap<C>
 bool inject(C& carrier) {

@@ -122,6 +122,46 @@ TEST_F(AllocTest, EncodeMakesOneAllocation) {
   EXPECT_EQ(c.count(), 1);
 }
 
+TEST_F(AllocTest, EncodeIntoAKeptBufferAllocatesNothing) {
+  pack(spec(1), {"a tuple that does not fit in a small string"});
+  std::string text, binary;
+  baggage::encode_into(text);  // the buffers grow once
+  baggage::encode_binary_into(binary);
+  Baggage copy = baggage::fork();
+  AllocationCount c;
+  for (int i = 0; i < 10; ++i) {
+    baggage::encode_into(text);
+    baggage::encode_binary_into(binary);
+    baggage::encode_into(copy, text);
+    baggage::encode_binary_into(copy, binary);
+  }
+  EXPECT_EQ(c.count(), 0);
+  EXPECT_EQ(text, baggage::encode());
+  EXPECT_EQ(binary, baggage::encode_binary());
+}
+
+TEST_F(AllocTest, EncodeIntoOfEmptyBaggageClearsTheBuffer) {
+  std::string text = "stale", binary = "stale";
+  AllocationCount c;
+  baggage::encode_into(text);
+  baggage::encode_binary_into(binary);
+  EXPECT_EQ(c.count(), 0);
+  EXPECT_EQ(text, "");
+  EXPECT_EQ(binary, "");
+}
+
+TEST_F(AllocTest, JoiningWhatTheBaggageAlreadyHoldsAllocatesNothing) {
+  pack(spec(1), {"sent and returned unchanged"});
+  pack(spec(2), {1, 2.5});
+  Baggage reply = baggage::fork();  // a server that packs nothing replies with this
+  std::string before = baggage::encode_binary();
+  AllocationCount c;
+  baggage::join(std::move(reply));
+  EXPECT_EQ(c.count(), 0);
+  EXPECT_EQ(baggage::encode_binary(), before);
+  testing::expect_current_valid();
+}
+
 TEST_F(AllocTest, SmallDecodeReusesARecycledBaggage) {
   pack(spec(1), {"GET"});
   std::string text = baggage::encode();
@@ -148,6 +188,34 @@ TEST_F(AllocTest, PackEncodeDecodeUnpackInSteadyStateAllocatesOnlyTheText) {
   AllocationCount c;
   request();
   EXPECT_EQ(c.count(), 1) << "the encoded text";
+}
+
+TEST_F(AllocTest, PackEncodeIntoDecodeUnpackInSteadyStateAllocatesNothing) {
+  const BagSpec s = spec(1);
+  const Value tuple[] = {Value("GET")};
+  std::vector<Tuple> out;
+  std::string text, binary;
+  auto request = [&] {
+    bag_pack(s, tuple);
+    baggage::encode_into(text);
+    Baggage sent = baggage::take();
+    {
+      baggage::Scope scope(baggage::decode(text));
+      EXPECT_TRUE(bag_unpack(s, out, nullptr));
+    }
+    // The binary form, for binary frames.
+    (void)baggage::exchange(std::move(sent));
+    baggage::encode_binary_into(binary);
+    sent = baggage::take();
+    Result<Baggage> received = baggage::decode_binary(binary);
+    ASSERT_TRUE(received);
+    baggage::Scope scope(std::move(*received));
+    EXPECT_TRUE(bag_unpack(s, out, nullptr));
+  };
+  request();
+  AllocationCount c;
+  for (int i = 0; i < 10; ++i) request();
+  EXPECT_EQ(c.count(), 0);
 }
 
 }  // namespace

@@ -184,7 +184,32 @@ void shrink_to_cap(BagData& d, size_t cap, const std::vector<bool>* prefer_drop)
   maybe_compact(d);
 }
 
+namespace {
+
+// Whether merging `branch` would keep `into`'s entries as they are: every
+// branch entry is in `into`, and not as a newer unshared copy of a shared
+// one. The common join: a reply from a server that packed nothing.
+bool adds_no_entry(const BagData& into, const BagData& branch) noexcept {
+  const std::vector<Entry>& a = into.entries;
+  size_t i = 0;
+  for (const Entry& e : branch.entries) {
+    while (i < a.size() && entry_less(a[i], e)) ++i;
+    if (i == a.size() || !same_entry(a[i], e) || (a[i].shared && !e.shared)) return false;
+    ++i;
+  }
+  return true;
+}
+
+}  // namespace
+
 void merge(BagData& into, const BagData& branch, size_t cap) {
+  if (adds_no_entry(into, branch)) {
+    // Only the clock and the mark can change: no copy, no allocation.
+    into.max_seq = std::max(into.max_seq, branch.max_seq);
+    into.overflow = into.overflow || branch.overflow;
+    shrink_to_cap(into, cap);
+    return;
+  }
   const std::vector<Entry>& a = into.entries;
   const std::vector<Entry>& b = branch.entries;
   std::vector<Entry> out;
@@ -255,13 +280,17 @@ uint64_t splitmix64_mix(uint64_t z) noexcept {
 
 }  // namespace
 
-uint64_t next_entry_id() noexcept {
+uint64_t next_random64() noexcept {
   if (t_rng_state == 0) [[unlikely]] {
     seed_rng();
   }
   t_rng_state += 0x9e3779b97f4a7c15ull;
   return splitmix64_mix(t_rng_state);
 }
+
+// 31 random bits with bit 31 set: every id is a 5-byte varint, so an
+// entry's size does not depend on its id.
+uint64_t next_entry_id() noexcept { return (next_random64() >> 33) | (uint64_t{1} << 31); }
 
 void seed_entry_ids_for_testing(uint64_t seed) noexcept { t_rng_state = seed == 0 ? 1 : seed; }
 

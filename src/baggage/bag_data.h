@@ -28,13 +28,17 @@
 namespace pivot::internal {
 
 // Wire format constants (docs/baggage.md has the byte-by-byte layout).
-inline constexpr uint8_t kWireVersion = 1;
+// Encoders write version 2; decoders also read version 1.
+inline constexpr uint8_t kWireVersion = 2;
+inline constexpr uint8_t kWireVersion1 = 1;
 inline constexpr uint8_t kOverflowFlag = 0x01;  // header flags
-inline constexpr uint8_t kSharedFlag = 0x01;    // entry flags
+inline constexpr uint8_t kV1SharedFlag = 0x01;  // version 1's entry flags
 // Smallest possible encodings, used to reject counts that the remaining
 // bytes cannot hold before allocating anything for them.
-inline constexpr size_t kMinEntryBytes = 8 + 1 + 1 + 1;         // id, seq, flags, n_values
+inline constexpr size_t kMinEntryBytes = 1 + 1 + 1;             // seq, id, n_values
+inline constexpr size_t kMinEntryBytesV1 = 8 + 1 + 1 + 1;       // id, seq, flags, n_values
 inline constexpr size_t kMinBagBytes = 1 + 1 + kMinEntryBytes;  // bag_id, count, one entry
+inline constexpr size_t kMinBagBytesV1 = 1 + 1 + kMinEntryBytesV1;
 // Input limits: text beyond kMaxTextBytes is rejected before any work;
 // kMaxBinaryBytes is the binary size whose base64url is exactly that long.
 // The byte cap is clamped to kMaxBinaryBytes so that whatever one process
@@ -49,7 +53,7 @@ inline constexpr size_t kDefaultByteCap = 3067;
 struct Entry {
   uint64_t bag_id;
   uint64_t seq;     // Lamport time at pack
-  uint64_t id;      // random
+  uint64_t id;      // random: 32 bits when packed here, 64 from a version 1 sender
   uint32_t offset;  // of the encoded values in BagData::arena
   uint32_t size;    // bytes of encoded values
   uint32_t n_values;
@@ -65,9 +69,9 @@ inline bool same_entry(const Entry& a, const Entry& b) noexcept {
   return a.bag_id == b.bag_id && a.seq == b.seq && a.id == b.id;
 }
 
-// Wire bytes of one entry: id, seq, flags, n_values, values.
+// Wire bytes of one entry: seq, id, n_values, values.
 inline size_t entry_wire_size(const Entry& e) noexcept {
-  return 8 + varint_size(e.seq) + 1 + varint_size(e.n_values) + e.size;
+  return varint_size(e.seq) + varint_size(e.id) + varint_size(e.n_values) + e.size;
 }
 // Wire bytes of a bag's header: bag_id, count.
 inline size_t bag_header_size(uint64_t bag_id, size_t count) noexcept {
@@ -139,8 +143,13 @@ void shrink_to_cap(BagData& d, size_t cap, const std::vector<bool>* prefer_drop 
 // OR-ed, then the cap enforced dropping branch-only entries first.
 void merge(BagData& into, const BagData& branch, size_t cap);
 
-// A fresh random entry id (splitmix64, per-thread state).
+// A fresh random entry id of 32 bits, 31 of them random (splitmix64,
+// per-thread state), always a 5-byte varint. An id only tells apart entries
+// of one bag packed with the same seq on branches that ran concurrently:
+// a 2^-31 chance of a clash per such pair.
 uint64_t next_entry_id() noexcept;
+// 64 random bits from the same per-thread state (trace_context's span ids).
+uint64_t next_random64() noexcept;
 // Makes the calling thread's entry ids reproducible (tests only).
 void seed_entry_ids_for_testing(uint64_t seed) noexcept;
 

@@ -109,51 +109,68 @@ size_t Baggage::byte_size() const noexcept { return data_ == nullptr ? 0 : data_
 
 namespace baggage {
 
-std::string encode() {
-  BagData* d = t_current;
-  if (d == nullptr) return std::string();
-  internal::mark_shared(*d);
+namespace {
+
+// The encodings of d (null: empty) into `out`, which is "" on failure: an
+// encoding that cannot be built is not sent, and the host never sees the
+// exception.
+void text_into(const BagData* d, std::string& out) noexcept {
+  out.clear();
+  if (d == nullptr) return;
   try {
-    return internal::write_text(*d);
+    internal::write_text(*d, out);
   } catch (...) {
-    return std::string();
+    out.clear();
   }
+}
+
+void binary_into(const BagData* d, std::string& out) noexcept {
+  out.clear();
+  if (d == nullptr) return;
+  try {
+    internal::write_binary(*d, out);
+  } catch (...) {
+    out.clear();
+  }
+}
+
+// The current baggage, its tuples marked as sent: the receiver holds a copy.
+const BagData* current_for_sending() noexcept {
+  BagData* d = t_current;
+  if (d != nullptr) internal::mark_shared(*d);
+  return d;
+}
+
+}  // namespace
+
+std::string encode() {
+  std::string out;
+  text_into(current_for_sending(), out);
+  return out;
 }
 
 std::string encode(const Baggage& b) {
-  const BagData* d = BagAccess::get(b);
-  if (d == nullptr) return std::string();
-  try {
-    return internal::write_text(*d);
-  } catch (...) {
-    return std::string();
-  }
+  std::string out;
+  text_into(BagAccess::get(b), out);
+  return out;
 }
 
 std::string encode_binary() {
-  BagData* d = t_current;
-  if (d == nullptr) return std::string();
-  internal::mark_shared(*d);
-  try {
-    std::string out;
-    internal::write_binary(*d, out);
-    return out;
-  } catch (...) {
-    return std::string();
-  }
+  std::string out;
+  binary_into(current_for_sending(), out);
+  return out;
 }
 
 std::string encode_binary(const Baggage& b) {
-  const BagData* d = BagAccess::get(b);
-  if (d == nullptr) return std::string();
-  try {
-    std::string out;
-    internal::write_binary(*d, out);
-    return out;
-  } catch (...) {
-    return std::string();
-  }
+  std::string out;
+  binary_into(BagAccess::get(b), out);
+  return out;
 }
+
+void encode_into(std::string& out) noexcept { text_into(current_for_sending(), out); }
+void encode_into(const Baggage& b, std::string& out) noexcept { text_into(BagAccess::get(b), out); }
+void encode_binary_into(std::string& out) noexcept { binary_into(current_for_sending(), out); }
+void encode_binary_into(const Baggage& b, std::string& out) noexcept { binary_into(BagAccess::get(b), out); }
 
 Result<Baggage> try_decode(std::string_view text) {
   try {

@@ -87,7 +87,7 @@ TEST_F(CurrentTest, ExchangeAndTake) {
   EXPECT_EQ(unpacked(spec(1)), "[1]");
   Baggage taken = baggage::take();
   EXPECT_EQ(unpacked(spec(1)), "");
-  EXPECT_EQ(taken.byte_size(), 18u);
+  EXPECT_EQ(taken.byte_size(), 14u);
 }
 
 TEST_F(CurrentTest, ThreadsHaveTheirOwnBaggage) {
@@ -302,15 +302,16 @@ TEST_F(RpcTest, BinaryRoundTrip) {
 }
 
 TEST_F(CapTest, PackPastTheCapIsDroppedAndMarked) {
-  // 3 header bytes, 2 bag header bytes, 13 bytes per one-int entry.
-  baggage::set_byte_cap(50);
+  // 3 header bytes, 2 bag header bytes, 9 bytes per one-int entry (seq,
+  // a 5-byte id, value count, value).
+  baggage::set_byte_cap(40);
   for (int i = 1; i <= 5; ++i) pack(spec(1), {i});
   bool overflowed = false;
   EXPECT_EQ(unpacked(spec(1), &overflowed), "[1] [2] [3]");
   EXPECT_TRUE(overflowed);
   Baggage b = baggage::take();
   EXPECT_TRUE(b.overflowed());
-  EXPECT_EQ(b.byte_size(), 44u);
+  EXPECT_EQ(b.byte_size(), 32u);
   expect_valid(b);
 }
 
@@ -323,7 +324,7 @@ TEST_F(CapTest, MostRecentEvictionMakesRoom) {
 }
 
 TEST_F(CapTest, OverflowSurvivesEncodeDecodeForkAndJoin) {
-  baggage::set_byte_cap(50);
+  baggage::set_byte_cap(40);
   for (int i = 1; i <= 5; ++i) pack(spec(1), {i});
   Baggage decoded = baggage::decode(baggage::encode());
   EXPECT_TRUE(decoded.overflowed());
@@ -344,9 +345,10 @@ TEST_F(CapTest, OverflowedEmptyBaggageStillCarriesTheMark) {
   Baggage b = baggage::take();
   EXPECT_FALSE(b.empty());
   EXPECT_TRUE(b.overflowed());
-  EXPECT_EQ(baggage::encode_binary(b), std::string("\x01\x01\x00", 3));
-  EXPECT_EQ(baggage::encode(b), "AQEA");
-  EXPECT_TRUE(baggage::decode("AQEA").overflowed());
+  EXPECT_EQ(baggage::encode_binary(b), std::string("\x02\x01\x00", 3));
+  EXPECT_EQ(baggage::encode(b), "AgEA");
+  EXPECT_TRUE(baggage::decode("AgEA").overflowed());
+  EXPECT_TRUE(baggage::decode("AQEA").overflowed());  // version 1
 }
 
 TEST_F(CapTest, JoinPastTheCapDropsTheBranchsLatestFirst) {
@@ -358,7 +360,7 @@ TEST_F(CapTest, JoinPastTheCapDropsTheBranchsLatestFirst) {
     pack(spec(1), {50});  // seq 5
   });
   pack(spec(1), {3});                 // seq 3: local, kept even though later than 30
-  baggage::set_byte_cap(5 + 13 * 4);  // room for 4 of the 6 distinct entries
+  baggage::set_byte_cap(5 + 9 * 4);  // room for 4 of the 6 distinct entries
   baggage::join(std::move(branch));
   bool overflowed = false;
   (void)unpacked(spec(1), &overflowed);
@@ -370,10 +372,10 @@ TEST_F(CapTest, JoinPastTheCapDropsTheBranchsLatestFirst) {
 TEST_F(CapTest, DecodeTruncatesToTheCapDeterministically) {
   for (int i = 1; i <= 6; ++i) pack(spec(1 + i % 2), {i});
   std::string text = baggage::encode();
-  baggage::set_byte_cap(5 + 2 + 13 * 3);  // two bags, room for 3 entries
+  baggage::set_byte_cap(5 + 2 + 9 * 3);  // two bags, room for 3 entries
   Baggage b = baggage::decode(text);
   EXPECT_TRUE(b.overflowed());
-  EXPECT_EQ(b.byte_size(), 5u + 2 + 13 * 3);
+  EXPECT_EQ(b.byte_size(), 5u + 2 + 9 * 3);
   expect_valid(b);
   baggage::Scope scope(std::move(b));
   EXPECT_EQ(unpacked(spec(1)), "[2]");

@@ -145,7 +145,7 @@ void write_hex(const uint8_t* bytes, size_t n, char* out) noexcept {
   }
 }
 
-uint64_t random_span_base() noexcept { return next_entry_id(); }
+uint64_t random_span_base() noexcept { return next_random64(); }
 
 uint64_t w3c_span_id(uint64_t base, int64_t id) noexcept {
   uint64_t v = splitmix(base + static_cast<uint64_t>(id));

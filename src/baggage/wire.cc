@@ -48,12 +48,31 @@ class Failure {
   Error* error_;
 };
 
+// One entry's fixed fields, as each version lays them out: version 2
+// (seq, id), version 1 (id:fixed64, seq, flags). Fails through `f`.
+bool read_entry_head(ByteReader& r, uint8_t version, Entry& e, Failure& f) {
+  if (version == kWireVersion) {
+    if (!r.varint(e.seq) || !r.varint(e.id)) return f.reader(r);
+    e.shared = true;  // whoever decodes holds a copy
+    return true;
+  }
+  uint8_t flags = 0;
+  if (!r.fixed64(e.id) || !r.varint(e.seq)) return f.reader(r);
+  size_t flags_at = r.offset();
+  if (!r.u8(flags)) return f.reader(r);
+  if (flags & ~kV1SharedFlag) return f.flags("unknown entry flags", flags, flags_at);
+  e.shared = (flags & kV1SharedFlag) != 0;
+  return true;
+}
+
 // Parses the bags of a baggage whose header has been read, into d.
-bool read_bags(ByteReader& r, BagData& d, Failure& f) {
+bool read_bags(ByteReader& r, uint8_t version, BagData& d, Failure& f) {
+  const size_t min_bag = version == kWireVersion ? kMinBagBytes : kMinBagBytesV1;
+  const size_t min_entry = version == kWireVersion ? kMinEntryBytes : kMinEntryBytesV1;
   size_t at = r.offset();
   uint64_t n_bags;
   if (!r.varint(n_bags)) return f.reader(r);
-  if (n_bags > r.remaining() / kMinBagBytes) return f.too_many("bag count", n_bags, r.remaining(), at);
+  if (n_bags > r.remaining() / min_bag) return f.too_many("bag count", n_bags, r.remaining(), at);
   const size_t bags_start = r.offset();
   // The values are copied out of the input, so they fit in its size.
   if (r.remaining() > d.arena.capacity()) d.arena.reserve(r.remaining());
@@ -67,27 +86,22 @@ bool read_bags(ByteReader& r, BagData& d, Failure& f) {
     at = r.offset();
     if (!r.varint(count)) return f.reader(r);
     if (count == 0) return f.fail_at("empty bag", at);
-    if (count > r.remaining() / kMinEntryBytes) return f.too_many("entry count", count, r.remaining(), at);
+    if (count > r.remaining() / min_entry) return f.too_many("entry count", count, r.remaining(), at);
     d.entries.reserve(d.entries.size() + count);  // bounded by the input size, checked just above
     for (uint64_t i = 0; i < count; ++i) {
       Entry e{};
       e.bag_id = bag_id;
       at = r.offset();
-      uint8_t flags = 0;
-      uint64_t n_values = 0;
-      if (!r.fixed64(e.id) || !r.varint(e.seq)) return f.reader(r);
-      size_t flags_at = r.offset();
-      if (!r.u8(flags)) return f.reader(r);
-      if (flags & ~kSharedFlag) return f.flags("unknown entry flags", flags, flags_at);
+      if (!read_entry_head(r, version, e, f)) return false;
       if (i > 0 && !entry_less(d.entries.back(), e)) return f.fail_at("entries not in (seq, id) order", at);
       size_t n_at = r.offset();
+      uint64_t n_values = 0;
       if (!r.varint(n_values)) return f.reader(r);
       if (n_values > r.remaining()) return f.too_many("value count", n_values, r.remaining(), n_at);
       size_t start = r.offset();
       for (uint64_t v = 0; v < n_values; ++v) {
         if (!r.skip_value()) return f.reader(r);
       }
-      e.shared = (flags & kSharedFlag) != 0;
       e.n_values = static_cast<uint32_t>(n_values);
       e.offset = static_cast<uint32_t>(d.arena.size());
       e.size = static_cast<uint32_t>(r.offset() - start);
@@ -101,10 +115,14 @@ bool read_bags(ByteReader& r, BagData& d, Failure& f) {
                                      std::to_string(r.offset()))
                             : false;
   }
-  // Varints are minimal, so the input's bags are exactly as long as their
-  // encoding (an entry's flags byte is one byte either way).
-  d.body = r.offset() - bags_start;
-  d.n_bags = static_cast<uint32_t>(n_bags);
+  if (version == kWireVersion) {
+    // Varints are minimal, so the input's bags are exactly as long as their
+    // encoding.
+    d.body = r.offset() - bags_start;
+    d.n_bags = static_cast<uint32_t>(n_bags);
+  } else {
+    recount(d);  // re-encoded as version 2, whose entries are shorter
+  }
   return true;
 }
 
@@ -125,9 +143,8 @@ char* write_binary_to(const BagData& d, char* p) noexcept {
     p = put_varint(p, j - i);
     for (; i < j; ++i) {
       const Entry& e = es[i];
-      p = put_fixed64(p, e.id);
       p = put_varint(p, e.seq);
-      *p++ = static_cast<char>(kSharedFlag);
+      p = put_varint(p, e.id);
       p = put_varint(p, e.n_values);
       std::memcpy(p, d.arena.data() + e.offset, e.size);
       p += e.size;
@@ -143,7 +160,7 @@ void write_binary(const BagData& d, std::string& out) {
   assert(end == out.data() + out.size());
 }
 
-std::string write_text(const BagData& d) {
+void write_text(const BagData& d, std::string& out) {
   // Small baggage (the common case) goes through the stack.
   size_t n = d.bytes();
   char stack[512];
@@ -155,9 +172,8 @@ std::string write_text(const BagData& d) {
   }
   [[maybe_unused]] char* end = write_binary_to(d, buf);
   assert(end == buf + n);
-  std::string out(base64url_encoded_size(n), '\0');
+  out.resize(base64url_encoded_size(n));
   base64url_encode(std::string_view(buf, n), out.data());
-  return out;
 }
 
 bool read_binary(std::string_view bytes, size_t cap, BagPtr& out, Error* error) {
@@ -172,14 +188,14 @@ bool read_binary(std::string_view bytes, size_t cap, BagPtr& out, Error* error) 
   ByteReader r(bytes);
   uint8_t version = 0, flags = 0;
   if (!r.u8(version)) return f.reader(r);
-  if (version != kWireVersion) {
+  if (version != kWireVersion && version != kWireVersion1) {
     return f.error_wanted() ? f.fail("unknown version " + std::to_string(version)) : false;
   }
   if (!r.u8(flags)) return f.reader(r);
   if (flags & ~kOverflowFlag) return f.flags("unknown flags", flags, 1);
   BagPtr d = make_bag_data();
   d->overflow = (flags & kOverflowFlag) != 0;
-  if (!read_bags(r, *d, f)) return false;
+  if (!read_bags(r, version, *d, f)) return false;
   if (d->empty()) return true;
   if (d->bytes() > cap) shrink_to_cap(*d, cap);
   out = std::move(d);

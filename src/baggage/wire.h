@@ -19,11 +19,13 @@ namespace pivot::internal {
 void write_binary(const BagData& d, std::string& out);
 // The same into a buffer of at least d.bytes() bytes; returns the end.
 char* write_binary_to(const BagData& d, char* out) noexcept;
-// base64url of the binary encoding, without padding.
-std::string write_text(const BagData& d);
+// base64url of the binary encoding, without padding, replacing `out`'s
+// contents and reusing its capacity.
+void write_text(const BagData& d, std::string& out);
 
-// Parses a binary encoding into `out` (null for the empty baggage). A valid
-// baggage larger than `cap` loses its latest entries and is marked
+// Parses a binary encoding, version 2 or 1, into `out` (null for the empty
+// baggage); a version 1 baggage is sized as the version 2 it re-encodes to.
+// A valid baggage larger than `cap` loses its latest entries and is marked
 // overflowed. On bad input returns false, leaving `out` null, and sets
 // *error if `error` is not null (building no message otherwise).
 bool read_binary(std::string_view bytes, size_t cap, BagPtr& out, Error* error);

@@ -33,15 +33,41 @@ std::string b64(std::string_view raw) {
   return out;
 }
 
-std::string le64(uint64_t v) {
-  std::string s;
-  for (int i = 0; i < 8; ++i) s.push_back(static_cast<char>(v >> (8 * i)));
-  return s;
+std::string varint(uint64_t v) {
+  char buf[10];
+  return std::string(buf, put_varint(buf, v) - buf);
 }
 
 // A baggage made by hand: bag 5 holds one empty tuple; bag 300 holds
 // (-3, "ab") and (null, false, true, 0.5).
 const std::string kKnown = bytes({
+    0x02,                                            // version 2
+    0x00,                                            // flags: not overflowed
+    0x02,                                            // 2 bags
+    0x05,                                            // bag id 5
+    0x01,                                            //   1 entry
+    0x03,                                            //     seq 3
+    0xb9, 0xf3, 0xdd, 0xf1, 0x09,                    //     id 0x9e3779b9
+    0x00,                                            //     0 values
+    0xac, 0x02,                                      // bag id 300
+    0x02,                                            //   2 entries
+    0x01,                                            //     seq 1
+    0x11,                                            //     id 0x11
+    0x02,                                            //     2 values
+    0x03, 0x05,                                      //       int -3 (zigzag 5)
+    0x05, 0x02, 'a',  'b',                           //       string "ab"
+    0x02,                                            //     seq 2
+    0x22,                                            //     id 0x22
+    0x04,                                            //     4 values
+    0x00,                                            //       null
+    0x01,                                            //       false
+    0x02,                                            //       true
+    0x04, 0,    0,    0,    0,    0, 0, 0xe0, 0x3f,  //       double 0.5
+});
+
+// The same tuples in version 1, as pivot wrote them before the compact
+// layout (golden bytes: decoders keep reading them), with 64-bit entry ids.
+const std::string kKnownV1 = bytes({
     0x01,                                                  // version 1
     0x00,                                                  // flags: not overflowed
     0x02,                                                  // 2 bags
@@ -68,20 +94,49 @@ const std::string kKnown = bytes({
     0x02,                                                  //       true
     0x04, 0,    0,    0,    0,    0,    0,    0xe0, 0x3f,  //       double 0.5
 });
+const char kKnownV1Text[] = "AQACBQEIBwYFBAMCAQMBAKwCAhEAAAAAAAAAAQECAwUFAmFiIgAAAAAAAAACAQQAAQIEAAAAAAAA4D8";
+
+// kKnownV1 re-encoded: version 2, its 64-bit id a 9-byte varint.
+const std::string kKnownV1AsV2 =
+    bytes({0x02, 0x00, 0x02, 0x05, 0x01, 0x03}) + varint(0x0102030405060708) + kKnown.substr(11);
 
 TEST_F(WireTest, KnownBytesDecodeAndEncodeBackExactly) {
-  ASSERT_EQ(kKnown.size(), 59u);
+  ASSERT_EQ(kKnown.size(), 39u);
   Result<Baggage> b = baggage::decode_binary(kKnown);
   ASSERT_TRUE(b) << b.error().message();
-  EXPECT_EQ(b->byte_size(), 59u);
+  EXPECT_EQ(b->byte_size(), 39u);
   EXPECT_FALSE(b->overflowed());
   EXPECT_EQ(baggage::encode_binary(*b), kKnown);
-  EXPECT_EQ(baggage::encode(*b),
-            "AQACBQEIBwYFBAMCAQMBAKwCAhEAAAAAAAAAAQECAwUFAmFiIgAAAAAAAAACAQQAAQIEAAAAAAAA4D8");
+  EXPECT_EQ(baggage::encode(*b), "AgACBQEDufPd8QkArAICARECAwUFAmFiAiIEAAECBAAAAAAAAOA_");
   expect_valid(*b);
   baggage::Scope scope(std::move(*b));
   EXPECT_EQ(unpacked(spec(5)), "[]");
   EXPECT_EQ(unpacked(spec(300)), R"([-3,"ab"] [null,false,true,0.5])");
+}
+
+TEST_F(WireTest, Version1BytesStillDecodeAndReEncodeAsVersion2) {
+  ASSERT_EQ(kKnownV1.size(), 59u);
+  ASSERT_EQ(kKnownV1AsV2.size(), 43u);
+  Result<Baggage> text = baggage::try_decode(kKnownV1Text);
+  ASSERT_TRUE(text) << text.error().message();
+  Result<Baggage> b = baggage::decode_binary(kKnownV1);
+  ASSERT_TRUE(b) << b.error().message();
+  EXPECT_EQ(baggage::encode_binary(*text), kKnownV1AsV2);
+  EXPECT_EQ(baggage::encode_binary(*b), kKnownV1AsV2);
+  EXPECT_EQ(b->byte_size(), 43u);
+  expect_valid(*b);
+  const BagData* d = BagAccess::get(*b);
+  ASSERT_EQ(d->entries.size(), 3u);
+  EXPECT_EQ(d->entries[0].id, 0x0102030405060708u);
+  EXPECT_EQ(d->entries[0].seq, 3u);
+  EXPECT_TRUE(d->entries[0].shared);
+  baggage::Scope scope(std::move(*b));
+  EXPECT_EQ(unpacked(spec(5)), "[]");
+  EXPECT_EQ(unpacked(spec(300)), R"([-3,"ab"] [null,false,true,0.5])");
+  // And the re-encoding reads back as itself.
+  Result<Baggage> again = baggage::decode_binary(kKnownV1AsV2);
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(baggage::encode_binary(*again), kKnownV1AsV2);
 }
 
 TEST_F(WireTest, PackedBaggageBytes) {
@@ -92,13 +147,23 @@ TEST_F(WireTest, PackedBaggageBytes) {
   Baggage b = baggage::take();
   const BagData* d = BagAccess::get(b);
   ASSERT_EQ(d->entries.size(), 3u);
-  const std::string expected = bytes({0x01, 0x00, 0x02, 0x01, 0x02}) + le64(d->entries[0].id) +
-                               bytes({0x01, 0x01, 0x01, 0x03, 0x0e}) + le64(d->entries[1].id) +
-                               bytes({0x02, 0x01, 0x01, 0x05, 0x01, 'x'}) + bytes({0xc8, 0x01, 0x01}) +
-                               le64(d->entries[2].id) + bytes({0x03, 0x01, 0x01, 0x02});
+  for (const Entry& e : d->entries) EXPECT_LE(e.id, 0xffffffffu) << "new entry ids are 32 bits";
+  const std::string expected = bytes({0x02, 0x00, 0x02, 0x01, 0x02, 0x01}) + varint(d->entries[0].id) +
+                               bytes({0x01, 0x03, 0x0e, 0x02}) + varint(d->entries[1].id) +
+                               bytes({0x01, 0x05, 0x01, 'x', 0xc8, 0x01, 0x01, 0x03}) +
+                               varint(d->entries[2].id) + bytes({0x01, 0x02});
   EXPECT_EQ(baggage::encode_binary(b), expected);
   EXPECT_EQ(b.byte_size(), expected.size());
   EXPECT_EQ(baggage::encode(b), b64(expected));
+}
+
+TEST_F(WireTest, OneSmallTupleIsTwentyOneBytes) {
+  // The typical request: one bag with a 32-bit id (the planner's), one
+  // entry with a 32-bit id, ("GET").
+  seed_entry_ids_for_testing(7);
+  pack(spec(0x9e3779b9), {"GET"});
+  EXPECT_EQ(baggage::encode_binary().size(), 21u);
+  EXPECT_EQ(baggage::encode().size(), 28u);
 }
 
 TEST_F(WireTest, OverflowFlagIsTheFirstFlagBit) {
@@ -171,27 +236,35 @@ TEST_F(WireTest, DecodeIgnoresSurroundingWhitespace) {
 }
 
 TEST_F(WireTest, DecodeAcceptsPadding) {
-  std::string text = b64(kKnown);  // 59 bytes: needs one '='
-  ASSERT_EQ(text.size() % 4, 3u);
-  Result<Baggage> b = baggage::try_decode(text + "=");
+  std::string text = b64(kKnownV1AsV2);  // 43 bytes: needs "=="
+  ASSERT_EQ(text.size() % 4, 2u);
+  Result<Baggage> b = baggage::try_decode(text + "==");
   ASSERT_TRUE(b) << b.error().message();
-  EXPECT_EQ(baggage::encode_binary(*b), kKnown);
+  EXPECT_EQ(baggage::encode_binary(*b), kKnownV1AsV2);
 }
 
 TEST_F(WireTest, AHeaderWithNoBagsIsTheEmptyBaggage) {
-  Result<Baggage> b = baggage::decode_binary(bytes({0x01, 0x00, 0x00}));
-  ASSERT_TRUE(b);
-  EXPECT_TRUE(b->empty());
+  for (int version : {1, 2}) {
+    Result<Baggage> b = baggage::decode_binary(bytes({version, 0x00, 0x00}));
+    ASSERT_TRUE(b) << version;
+    EXPECT_TRUE(b->empty()) << version;
+  }
 }
 
-TEST_F(WireTest, EntriesDecodeAsSharedWhateverTheirFlag) {
-  std::string unshared = kKnown;
+TEST_F(WireTest, EntriesDecodeAsShared) {
+  Result<Baggage> b = baggage::decode_binary(kKnown);
+  ASSERT_TRUE(b) << b.error().message();
+  for (const Entry& e : BagAccess::get(*b)->entries) EXPECT_TRUE(e.shared);
+}
+
+TEST_F(WireTest, Version1EntryFlagIsReadButNeverWritten) {
+  std::string unshared = kKnownV1;
   unshared[14] = 0x00;  // bag 5's entry: not shared
   Result<Baggage> b = baggage::decode_binary(unshared);
   ASSERT_TRUE(b) << b.error().message();
   EXPECT_FALSE(BagAccess::get(*b)->entries[0].shared);
-  // Encoders always write shared: whoever reads the bytes holds a copy.
-  EXPECT_EQ(baggage::encode_binary(*b), kKnown);
+  // Version 2 has no entry flags: whoever reads the bytes holds a copy.
+  EXPECT_EQ(baggage::encode_binary(*b), kKnownV1AsV2);
 }
 
 // Hostile input: each is rejected with its exact message, decode() gives
@@ -202,61 +275,71 @@ struct Hostile {
   std::string message;
 };
 
-// kKnown's bag 5 alone: 3 header bytes + bag 5 (13 bytes).
+// kKnown's bag 5 alone: 3 header bytes + bag 5 (9 bytes).
 std::string one_entry() {
-  std::string s = kKnown.substr(0, 16);
+  std::string s = kKnown.substr(0, 12);
   s[2] = 0x01;
   return s;
 }
 
 std::vector<Hostile> hostile_inputs() {
-  std::string v = kKnown;
-  auto with = [&](size_t at, std::string_view replacement, size_t len = 1) {
+  auto with_in = [](const std::string& v, size_t at, std::string_view replacement, size_t len = 1) {
     std::string s = v;
     s.replace(at, len, replacement);
     return b64(s);
   };
+  const std::string& v = kKnown;
+  auto with = [&](size_t at, std::string_view replacement, size_t len = 1) {
+    return with_in(v, at, replacement, len);
+  };
   return {
       {"bad character", "%%%%", "baggage: invalid base64url character '%' at offset 0"},
-      {"standard base64", "AQ+A", "baggage: invalid base64url character '+' at offset 2"},
-      {"space inside", "AQ A", "baggage: invalid base64url character 0x20 at offset 2"},
-      {"bad length", "AQACB", "baggage: invalid base64url length 5"},
+      {"standard base64", "Ag+A", "baggage: invalid base64url character '+' at offset 2"},
+      {"space inside", "Ag A", "baggage: invalid base64url character 0x20 at offset 2"},
+      {"bad length", "AgACB", "baggage: invalid base64url length 5"},
       {"trailing bits", "AB", "baggage: invalid base64url: non-zero trailing bits"},
       {"version 0", b64(bytes({0x00})), "baggage: unknown version 0"},
       {"version 9", b64(bytes({0x09, 0x00, 0x00})), "baggage: unknown version 9"},
-      {"version only", b64(bytes({0x01})), "baggage: truncated at byte 1"},
-      {"unknown flags", b64(bytes({0x01, 0x80, 0x00})), "baggage: unknown flags 0x80 at byte 1"},
-      {"no bag count", b64(bytes({0x01, 0x00})), "baggage: truncated at byte 2"},
-      {"huge bag count", b64(bytes({0x01, 0x00, 0xff, 0xff, 0xff, 0xff, 0x0f})),
+      {"version only", b64(bytes({0x02})), "baggage: truncated at byte 1"},
+      {"unknown flags", b64(bytes({0x02, 0x80, 0x00})), "baggage: unknown flags 0x80 at byte 1"},
+      {"no bag count", b64(bytes({0x02, 0x00})), "baggage: truncated at byte 2"},
+      {"huge bag count", b64(bytes({0x02, 0x00, 0xff, 0xff, 0xff, 0xff, 0x0f})),
        "baggage: bag count 4294967295 too large for 0 remaining bytes at byte 2"},
-      {"bag count past the bags", with(2, bytes({0x05})),
-       "baggage: bag count 5 too large for 56 remaining bytes at byte 2"},
-      {"overlong varint", b64(bytes({0x01, 0x00, 0x80, 0x00})), "baggage: bad varint at byte 2"},
+      {"bag count past the bags", with(2, bytes({0x08})),
+       "baggage: bag count 8 too large for 36 remaining bytes at byte 2"},
+      {"overlong varint", b64(bytes({0x02, 0x00, 0x80, 0x00})), "baggage: bad varint at byte 2"},
       {"varint over 64 bits",
-       b64(bytes({0x01, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})),
+       b64(bytes({0x02, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})),
        "baggage: bad varint at byte 2"},
       {"empty bag", with(4, bytes({0x00})), "baggage: empty bag at byte 4"},
       {"huge entry count", with(4, bytes({0xff, 0xff, 0x03})),
-       "baggage: entry count 65535 too large for 54 remaining bytes at byte 4"},
-      {"entry count past the entries", with(18, bytes({0x04})),
-       "baggage: entry count 4 too large for 40 remaining bytes at byte 18"},
-      {"truncated id", b64(v.substr(0, 41)), "baggage: truncated at byte 36"},
-      {"truncated seq", b64(v.substr(0, 44)), "baggage: truncated at byte 44"},
-      {"unknown entry flags", with(14, bytes({0x02})), "baggage: unknown entry flags 0x02 at byte 14"},
-      {"huge value count", with(15, bytes({0x64})),
-       "baggage: value count 100 too large for 43 remaining bytes at byte 15"},
-      {"bags out of order", with(16, bytes({0x05}), 2), "baggage: bag ids not ascending at byte 16"},
-      {"duplicate entry", b64(v.substr(0, 36) + v.substr(19, 17) + v.substr(53)),
-       "baggage: entries not in (seq, id) order at byte 36"},
-      {"entries out of order", with(44, bytes({0x00})), "baggage: entries not in (seq, id) order at byte 36"},
-      {"bad value tag", with(30, bytes({0x09})), "baggage: unknown value tag 9 at byte 30"},
-      {"string past the end", with(33, bytes({0x7f})),
-       "baggage: length 127 exceeds the 25 remaining bytes at byte 33"},
-      {"truncated double", b64(v.substr(0, 53)), "baggage: truncated at byte 51"},
-      {"trailing bytes", b64(v + bytes({0x00, 0x00})), "baggage: 2 trailing bytes at byte 59"},
+       "baggage: entry count 65535 too large for 34 remaining bytes at byte 4"},
+      {"entry count past the entries", with(14, bytes({0x09})),
+       "baggage: entry count 9 too large for 24 remaining bytes at byte 14"},
+      {"truncated id", b64(one_entry().substr(0, 9)), "baggage: truncated at byte 6"},
+      {"truncated seq", b64(v.substr(0, 24)), "baggage: truncated at byte 24"},
+      {"huge value count", with(11, bytes({0x64})),
+       "baggage: value count 100 too large for 27 remaining bytes at byte 11"},
+      {"bags out of order", with(12, bytes({0x05}), 2), "baggage: bag ids not ascending at byte 12"},
+      {"duplicate entry", b64(v.substr(0, 24) + v.substr(15, 9) + v.substr(24)),
+       "baggage: entries not in (seq, id) order at byte 24"},
+      {"entries out of order", with(24, bytes({0x00})), "baggage: entries not in (seq, id) order at byte 24"},
+      {"bad value tag", with(18, bytes({0x09})), "baggage: unknown value tag 9 at byte 18"},
+      {"string past the end", with(21, bytes({0x7f})),
+       "baggage: length 127 exceeds the 17 remaining bytes at byte 21"},
+      {"truncated double", b64(v.substr(0, 35)), "baggage: truncated at byte 31"},
+      {"trailing bytes", b64(v + bytes({0x00, 0x00})), "baggage: 2 trailing bytes at byte 39"},
       {"trailing garbage text", b64(one_entry()) + " x",
-       "baggage: invalid base64url character 0x20 at offset 22"},
+       "baggage: invalid base64url character 0x20 at offset 16"},
       {"too long", std::string(70000, 'A'), "baggage: input too long (70000 bytes, limit 65536)"},
+      // Version 1 is still checked field by field.
+      {"v1 truncated id", b64(kKnownV1.substr(0, 41)), "baggage: truncated at byte 36"},
+      {"v1 unknown entry flags", with_in(kKnownV1, 14, bytes({0x02})),
+       "baggage: unknown entry flags 0x02 at byte 14"},
+      {"v1 huge entry count", with_in(kKnownV1, 4, bytes({0xff, 0xff, 0x03})),
+       "baggage: entry count 65535 too large for 54 remaining bytes at byte 4"},
+      {"v1 entries out of order", with_in(kKnownV1, 44, bytes({0x00})),
+       "baggage: entries not in (seq, id) order at byte 36"},
   };
 }
 
@@ -296,9 +379,11 @@ TEST_F(WireTest, TryDecodeDoesNotCountErrors) {
 }
 
 TEST_F(WireTest, EveryTruncationOfAValidEncodingIsRejected) {
-  for (size_t n = 1; n < kKnown.size(); ++n) {
-    Result<Baggage> r = baggage::decode_binary(kKnown.substr(0, n));
-    EXPECT_FALSE(r) << n;
+  for (const std::string* valid : {&kKnown, &kKnownV1}) {
+    for (size_t n = 1; n < valid->size(); ++n) {
+      Result<Baggage> r = baggage::decode_binary(valid->substr(0, n));
+      EXPECT_FALSE(r) << n;
+    }
   }
 }
 
@@ -312,6 +397,8 @@ TEST_F(WireTest, WriteSeedCorpus) {
   };
   write("known.bin", kKnown);
   write("known.txt", b64(kKnown));
+  write("known_v1.bin", kKnownV1);
+  write("known_v1.txt", kKnownV1Text);
   seed_entry_ids_for_testing(7);
   pack(spec(1), {"GET"});
   write("one_string.txt", baggage::encode());
