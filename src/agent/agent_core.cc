@@ -216,17 +216,20 @@ std::optional<Json> AgentCore::install(const From& from, const Json& m) {
   // A frontend that lost track after a network fault re-sends the query
   // with "again": the same text then just confirms it.
   bool again = m.contains("again") && m["again"].is_boolean() && m["again"].get<bool>();
+  const wire::ReportFormat format = wire::report_format_asked(m);
   if (auto it = pending_.find(*id); it != pending_.end()) {
     if (it->second.cancelled) return error_message(*id, "query " + *id + " is being uninstalled; try again");
     if (!again || it->second.text != *text)
       return error_message(*id, "query " + *id + " is already installed");
     it->second.waiting.push_back(from);  // answered when the install under way finishes
+    it->second.report_format = format;   // reports go to the frontend that asked last
     return std::nullopt;
   }
   if (auto it = queries_.find(*id); it != queries_.end()) {
     if (!again || it->second.text != *text)
       return error_message(*id, "query " + *id + " is already installed");
     it->second.owner = from.owner;
+    it->second.report_format = format;
     Json ok = wire::message("installed");
     ok["id"] = *id;
     ok["already"] = true;
@@ -263,11 +266,6 @@ std::optional<Json> AgentCore::install(const From& from, const Json& m) {
     }
     max_groups = *v;
   }
-  // A frontend that reads binary reports says so; older ones get JSON groups.
-  auto rf = m.find("report_format");
-  wire::ReportFormat format = rf != m.end() && rf->is_string() && *rf == "binary"
-                                  ? wire::ReportFormat::kBinary
-                                  : wire::ReportFormat::kJson;
   if (!installer_) installer_ = std::make_unique<Installer>(sink_, install_fn_);
   installer_->submit({*id, *text, std::move(catalog), uid, static_cast<uint32_t>(max_groups)});
   pending_[*id] = Pending{*text, {from}, interval, lease, format, false};

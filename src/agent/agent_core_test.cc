@@ -334,7 +334,7 @@ TEST(AgentCore, AnswersFunctionsAndExplainQuestionsOffItsThread) {
 TEST(AgentCore, ReportsInTheFormatTheFrontendAsked) {
   Sink sink;
   AgentCore core(1000, &sink);
-  EXPECT_FALSE(core.handle({7, ""}, install("b", kSum, false, "binary")));
+  EXPECT_FALSE(core.handle({7, ""}, install("b", kSum, false, "binary-1")));
   EXPECT_FALSE(core.handle({7, ""}, install("c", kSum)));
   Json odd = Json::parse(install("d", kSum));
   odd["report_format"] = 5;

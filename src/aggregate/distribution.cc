@@ -1,5 +1,7 @@
 #include "aggregate/distribution.h"
 
+#include "core/value_ops.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -96,7 +98,7 @@ void Dist::add_bucket(int32_t index, int64_t n) {
   }
   size_t at = static_cast<size_t>(index - offset);
   if (at >= counts.size()) counts.resize(at + 1, 0);
-  counts[at] += n;
+  add_saturating(counts[at], n);
 }
 
 void Dist::merge(const Dist& other) {

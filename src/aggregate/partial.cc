@@ -59,7 +59,7 @@ bool accumulate(Value& acc, const Value& in, int64_t weight) {
 }
 
 void combine(AggFn fn, AggState& a, const AggState& b) {
-  a.count += b.count;
+  add_saturating(a.count, b.count);
   if (const Dist* d = b.dist.get()) a.dist.make().merge(*d);
   if (b.acc.is_null()) return;
   if (a.acc.is_null()) {
@@ -172,13 +172,7 @@ void Partial::add_states(AggState* states, const Value* const* inputs, int64_t w
       case AggFn::kSum:
       case AggFn::kAvg:
         // int += int, inline; accumulate() does the rest.
-        if (int64_t* a = s.acc.if_int(); a != nullptr && in.is_int() && weight == 1) {
-          int64_t sum;
-          if (!__builtin_add_overflow(*a, in.as_int(), &sum)) {
-            *a = sum;
-            break;
-          }
-        }
+        if (weight == 1 && add_int_inline(s.acc, in)) break;
         overflow_ |= accumulate(s.acc, in, weight);
         break;
       case AggFn::kMin:
@@ -284,18 +278,15 @@ void Partial::merge_group(std::span<const Value> keys, size_t hash, std::span<co
     dropped_ += static_cast<uint64_t>(std::max<int64_t>(events, 0));
     return;
   }
-  g->events += events;
+  add_saturating(g->events, events);
   AggState* mine = states_of(g);
   const AggFn* fns = shape_->aggs.data();
   for (size_t i = 0; i < states.size() && i < n_aggs_; ++i) {
     AggState& m = mine[i];
     const AggState& s = states[i];
     // SUM and AVG of ints that do not overflow, inline; combine() does the rest.
-    if (int64_t* a = m.acc.if_int(), sum; (fns[i] == AggFn::kSum || fns[i] == AggFn::kAvg) && a != nullptr &&
-                                          s.acc.is_int() &&
-                                          !__builtin_add_overflow(*a, s.acc.as_int(), &sum)) {
-      m.count += s.count;
-      *a = sum;
+    if ((fns[i] == AggFn::kSum || fns[i] == AggFn::kAvg) && add_int_inline(m.acc, s.acc)) {
+      add_saturating(m.count, s.count);
       continue;
     }
     const bool ints = m.acc.is_int() && s.acc.is_int();
@@ -305,9 +296,11 @@ void Partial::merge_group(std::span<const Value> keys, size_t hash, std::span<co
 }
 
 void Partial::merge(const Partial& other) {
-  // Room for every group at once (up to the cap), not a rehash per doubling;
-  // the hashes are the other partial's, not computed again.
-  reserve(groups_.size() + other.groups_.size());
+  // Room for the other's groups at once (up to the cap), not a rehash per
+  // doubling: into an empty partial, the common first merge, every group is
+  // new; merges of the same groups (the frontend's totals) need no more.
+  // The hashes are the other partial's, not computed again.
+  reserve(std::max(groups_.size(), other.groups_.size()));
   for (size_t i = 0; i < other.groups_.size(); ++i) {
     merge_group(other.keys(i), other.groups_[i].hash, other.states(i), other.groups_[i].events);
   }

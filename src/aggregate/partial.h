@@ -238,6 +238,16 @@ class Partial {
   return true;
 }
 
+// acc += b when both are ints and the sum fits in 64 bits, inline: SUM and
+// AVG's common case. False (acc unchanged) for the general path to take.
+[[gnu::always_inline]] inline bool add_int_inline(Value& acc, const Value& b) {
+  int64_t* a = acc.if_int();
+  int64_t sum;
+  if (a == nullptr || !b.is_int() || __builtin_add_overflow(*a, b.as_int(), &sum)) return false;
+  *a = sum;
+  return true;
+}
+
 // Key equality as Value's ==, with ints and strings (the common group keys)
 // inline.
 [[gnu::always_inline]] inline bool same_key(const Value& a, const Value& b) {
@@ -247,6 +257,8 @@ class Partial {
     const std::string& y = b.as_string();
     return x.size() == y.size() && same_bytes(x.data(), y.data(), x.size());
   }
+  // NaN keys are one group (Value's hash agrees), not one group per event.
+  if (a.is_double() && b.is_double() && a.as_double() != a.as_double()) return b.as_double() != b.as_double();
   return a == b;
 }
 
@@ -282,13 +294,10 @@ class Partial {
   for (size_t i = 0, n = n_aggs_; i < n; ++i) {
     const Value& in = *inputs[i];
     AggState& s = states[i];
-    int64_t sum;
     if (fns[i] == AggFn::kCount) {
       s.count += !in.is_null();
-    } else if ((fns[i] == AggFn::kSum || fns[i] == AggFn::kAvg) && in.is_int() && s.acc.is_int() &&
-               !__builtin_add_overflow(s.acc.as_int(), in.as_int(), &sum)) {
+    } else if ((fns[i] == AggFn::kSum || fns[i] == AggFn::kAvg) && add_int_inline(s.acc, in)) {
       ++s.count;
-      *s.acc.if_int() = sum;
     } else {
       add_states(states, inputs, 1, i);
       return;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 
 namespace pivot::aggregate {
@@ -177,6 +178,40 @@ TEST(Partial, PartialsSharingABudgetHoldTheCapTogether) {
   budget.reset();
   add(b, 4);
   EXPECT_EQ(rows_json(b), "[2,2][4,1]");
+}
+
+// A NaN key is one group however often it comes (NaN != NaN would make a
+// group per event, and fill the cap).
+TEST(Partial, NanKeysAreOneGroup) {
+  EmitShape shape{.keys = 1, .aggs = {AggFn::kCount}};
+  Partial p(&shape), q(&shape);
+  Value yes = true;
+  const Value nans[] = {Value(std::numeric_limits<double>::quiet_NaN()),
+                        Value(-std::numeric_limits<double>::quiet_NaN()), Value(std::nan("7"))};
+  for (const Value& k : nans) p.add_values(&k, &yes);
+  ASSERT_EQ(p.groups().size(), 1u);
+  EXPECT_EQ(p.states(0)[0].count, 3);
+  q.merge(p);
+  q.merge(p);
+  ASSERT_EQ(q.groups().size(), 1u);
+  EXPECT_EQ(q.states(0)[0].count, 6);
+}
+
+// Counts merged past 64 bits (a hostile report, a long total) stop at the
+// limit instead of wrapping (which would also be undefined behaviour).
+TEST(Partial, MergedCountsSaturate) {
+  EmitShape shape{.keys = 0, .aggs = {AggFn::kCount, AggFn::kSum}};
+  Partial big(&shape), total(&shape);
+  const AggState states[] = {{std::numeric_limits<int64_t>::max() - 1, Value(), {}},
+                             {std::numeric_limits<int64_t>::max() - 1, Value(int64_t{1}), {}}};
+  big.merge_group({}, states, std::numeric_limits<int64_t>::max());
+  total.merge(big);
+  total.merge(big);
+  ASSERT_EQ(total.groups().size(), 1u);
+  EXPECT_EQ(total.groups()[0].events, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(total.states(0)[0].count, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(total.states(0)[1].count, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(total.states(0)[1].acc, Value(int64_t{2}));
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ namespace pivot::internal {
 // The thread's current context, for reading and for spans to move span_id
 // as they open and close. valid() is false when there is none. Inline, so a
 // span's begin asks "is a trace current?" without a call.
-inline constinit thread_local TraceContext t_trace{};
+inline constinit thread_local TraceContext t_trace [[gnu::tls_model("initial-exec")]]{};
 inline TraceContext& current_trace() noexcept { return t_trace; }
 inline bool has_current_trace() noexcept {
   uint64_t w[3];

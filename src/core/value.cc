@@ -149,6 +149,7 @@ size_t Value::hash_other() const {
     case ValueType::kDouble: {
       // Integral doubles hash as the equal int, since they compare equal.
       double d = as_double();
+      if (std::isnan(d)) return 0x7ff8000000000000ull;  // every NaN alike: one group key
       if (d == std::trunc(d) && std::fabs(d) < 9.2e18) {
         return std::hash<int64_t>()(static_cast<int64_t>(d)) * 0x9e3779b97f4a7c15ull;
       }

@@ -142,7 +142,7 @@ Json Frontend::install_message(const planner::Catalog& extra) const {
   install["interval_ms"] = options_.interval_ms;
   install["lease_ms"] = options_.lease_ms;
   install["max_groups"] = options_.max_groups;
-  install["report_format"] = "binary";
+  install["report_format"] = wire::kBinaryReports;
   return install;
 }
 

@@ -36,11 +36,14 @@ Result<Value> value_from_json(const Json& j) {
 
 namespace {
 
-// The binary form of a partial's groups (a report's "bin", base64url):
+// The binary form of a partial's groups (a report's "bin", attached after
+// the message's text by encode()):
 //   varint format (1), varint keys per group, varint aggregates per group,
 //   varint groups, then per group: varint events, the keys (tagged values,
 //   core/codec.h), and per aggregate: zigzag count, tagged value, u8 extra
 //   (0: none, 1: a distribution: varint offset, varint n, n varint counts).
+// Values go as they are: a NaN stays a NaN and a string's bytes stay its
+// bytes, where JSON groups made them null and U+FFFD.
 constexpr uint64_t kBinaryFormat = 1;
 enum : uint8_t { kNoExtra = 0, kDistExtra = 1 };
 
@@ -71,6 +74,12 @@ std::string partial_bytes(const aggregate::Partial& p) {
 }
 
 }  // namespace
+
+ReportFormat report_format_asked(const Json& install) {
+  auto f = install.is_object() ? install.find("report_format") : install.end();
+  return f != install.end() && f->is_string() && *f == kBinaryReports ? ReportFormat::kBinary
+                                                                      : ReportFormat::kJson;
+}
 
 Json to_json(const aggregate::Partial& p, ReportFormat format) {
   if (format == ReportFormat::kBinary) {
@@ -219,8 +228,9 @@ Status groups_from_bytes(std::string_view bytes, aggregate::Partial& in) {
 
 }  // namespace
 
-Status partial_from_json(const Json& j, aggregate::Partial& in) {
-  in.clear();
+namespace {
+
+Status decode_partial(const Json& j, aggregate::Partial& in) {
   if (auto bin = j.is_object() ? j.find("bin") : j.end(); j.is_object() && bin != j.end()) {
     if (!bin->is_binary()) return Error("partial aggregate: \"bin\" must be bytes attached to the message");
     const Json::binary_t& bytes = bin->get_binary();
@@ -288,6 +298,15 @@ Status partial_from_json(const Json& j, aggregate::Partial& in) {
   }
   flags_from_json(j, in);
   return Status();
+}
+
+}  // namespace
+
+Status partial_from_json(const Json& j, aggregate::Partial& in) {
+  in.clear();
+  Status s = decode_partial(j, in);
+  if (!s) in.clear();  // nothing half decoded is left to merge
+  return s;
 }
 
 Json to_json(const planner::Catalog& c) {
@@ -360,13 +379,16 @@ namespace {
 
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-// The parts of a report whose groups are bytes ("bin", ReportFormat::kBinary).
+// A report's part whose groups are bytes ("bin", ReportFormat::kBinary).
+bool carries_bytes(const Json& part) {
+  if (!part.is_object()) return false;
+  auto bin = part.find("bin");
+  return bin != part.end() && bin->is_binary();
+}
+
 bool has_attachments(const Json& j) {
   auto q = j.is_object() ? j.find("queries") : j.end();
-  if (q == j.end() || !q->is_array()) return false;
-  return std::any_of(q->begin(), q->end(), [](const Json& part) {
-    return part.is_object() && part.contains("bin") && part["bin"].is_binary();
-  });
+  return q != j.end() && q->is_array() && std::any_of(q->begin(), q->end(), carries_bytes);
 }
 
 }  // namespace
@@ -376,7 +398,7 @@ std::string encode(const Json& j) {
   Json copy = j;
   std::string attached;
   for (Json& part : copy["queries"]) {
-    if (!part.is_object() || !part.contains("bin") || !part["bin"].is_binary()) continue;
+    if (!carries_bytes(part)) continue;
     const Json::binary_t& b = part["bin"].get_binary();
     Json where = Json::array({attached.size(), b.size()});
     attached.append(reinterpret_cast<const char*>(b.data()), b.size());

@@ -1,9 +1,11 @@
-// The frontend <-> agent protocol: JSON messages, one per frame.
+// The frontend <-> agent protocol: JSON messages, one per frame; a report
+// may carry its parts' groups as bytes after the text (encode()).
 //
 // Every message is an object with "v" (the protocol version, kVersion) and
 // "type". Frontend to agent:
 //   hello                                  -> info
-//   install   {id, text, catalog, lease_ms, interval_ms, max_groups?, again?} -> installed | error
+//   install   {id, text, catalog, lease_ms, interval_ms, max_groups?, report_format?, again?}
+//                                          -> installed | error
 //             (id: 1 to 16 hex digits; with "again": true, an agent that
 //             already has the same query answers installed {"already": true})
 //   uninstall {id}                         -> uninstalled | error
@@ -29,7 +31,10 @@
 //             "events": [n, ...] (per group: the events it holds),
 //             "incomplete": bool, "dropped": n (events a limit left out),
 //             "overflow": true (only when a SUM or AVG of integers went
-//             past 64 bits)}.
+//             past 64 bits)}, or, when the install said "report_format":
+//             kBinaryReports, {"bin": [offset, length] of the bytes after
+//             the message's text, "incomplete", "dropped", "overflow"?}
+//             (the layout: protocol.cc, partial_bytes).
 // install may carry "max_groups" (1 to aggregate::kMaxMaxGroups): the most
 // groups each query of the text holds in the agent's process per interval.
 // A message the receiver does not understand is answered with an error; it
@@ -60,11 +65,18 @@ Result<Value> value_from_json(const Json& j);
 // message's text and parse_message() restores (docs/architecture.md,
 // "Reports"). Bytes decode several times faster than JSON groups.
 enum class ReportFormat { kJson, kBinary };
+// What a frontend that reads binary reports puts in "report_format": the
+// byte format's version, so that a later one is asked for by a name of its
+// own and agents that do not know it send JSON groups.
+inline constexpr const char* kBinaryReports = "binary-1";
+// The format an install asks for: kBinary for kBinaryReports, else kJson.
+ReportFormat report_format_asked(const Json& install);
 Json to_json(const aggregate::Partial& p, ReportFormat format = ReportFormat::kJson);
 // Merges the groups of `j` into `out` (whose shape must match the sender's).
 // All or nothing: on an error `out` is unchanged.
 Status merge_from_json(const Json& j, aggregate::Partial& out);
-// Decodes `j` into `in` (emptied first), to merge into several partials.
+// Decodes `j` into `in` (emptied first), to merge into several partials;
+// on an error `in` is left empty.
 Status partial_from_json(const Json& j, aggregate::Partial& in);
 
 Json to_json(const planner::Catalog& c);
@@ -90,7 +102,7 @@ Json message(std::string_view type);
 // Parses a frame into a message object with a supported version and a
 // string type, a report's attached bytes back in its parts' "bin"; anything
 // else is an Error saying what is wrong.
-Result<Json> parse_message(std::string_view text);
+Result<Json> parse_message(std::string_view frame);
 
 // Field access with clear errors for the message checkers.
 Result<std::string> get_string(const Json& m, const char* key);

@@ -161,6 +161,7 @@ TEST(Reports, HostileBinaryIsRefusedWithTheReason) {
   ASSERT_TRUE(partial_from_json(with(ok), out));
   ASSERT_EQ(out.groups().size(), 1u);
   EXPECT_FALSE(partial_from_json(with(ok + "x"), out));
+  EXPECT_TRUE(out.empty());
   Partial total(&kShape);
   EXPECT_FALSE(merge_from_json(with(ok + "x"), total));
   EXPECT_TRUE(total.empty());
