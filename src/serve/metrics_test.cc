@@ -49,6 +49,10 @@ pivot_query_avg{query="seed",column="AVG(incr.delta)",cl_procName="Map\"Re\\duce
 # TYPE pivot_query_min gauge
 # HELP pivot_query_max MAX columns of managed queries since the query (re)started
 # TYPE pivot_query_max gauge
+# HELP pivot_query_quantile QUANTILE, P50, P90 and P99 columns of managed queries since the query (re)started
+# TYPE pivot_query_quantile gauge
+# HELP pivot_query_count_distinct COUNT(DISTINCT) columns of managed queries since the query (re)started
+# TYPE pivot_query_count_distinct gauge
 # HELP pivot_query_running 1 while the managed query is installed, 0 when paused or failed
 # TYPE pivot_query_running gauge
 pivot_query_running{query="seed"} 1
