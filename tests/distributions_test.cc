@@ -131,8 +131,8 @@ TEST(Quantiles, ShorthandsAndQuantileAsNumbers) {
   for (int64_t v = 1; v <= 1000; ++v) request_done("a", v);
   request_done("b", 7);
   pivot::ResultTable t = s.results(*q);
-  ASSERT_EQ(t.columns, (std::vector<std::string>{"r.host", "P50(r.latency)", "P90(r.latency)",
-                                                 "P99(r.latency)", "q1"}));
+  ASSERT_EQ(t.columns,
+            (std::vector<std::string>{"r.host", "P50(r.latency)", "P90(r.latency)", "P99(r.latency)", "q1"}));
   ASSERT_EQ(t.rows.size(), 2u);
   // Ranks floor(q * 999) of 1..1000: 500, 900, 990, 250.
   const double want[] = {500, 900, 990, 250};
@@ -159,15 +159,17 @@ TEST(Quantiles, MergedExactlyAcrossThreads) {
   // One thread's sketch of the same values.
   pivot::aggregate::QuantileSketch whole;
   for (int64_t v = 0; v < 4000; ++v) whole.add(pivot::Value(v), 1);
-  EXPECT_EQ(s.results(*q).to_json(), "{\"columns\":[\"P99(r.latency)\",\"QUANTILE(r.latency, 1.0)\",\"COUNT\"],"
-                                     "\"rows\":[[" +
-                                         pivot::Value(*whole.quantile(0.99)).to_json() + ",3999.0,4000]]}");
+  EXPECT_EQ(s.results(*q).to_json(),
+            "{\"columns\":[\"P99(r.latency)\",\"QUANTILE(r.latency, 1.0)\",\"COUNT\"],"
+            "\"rows\":[[" +
+                pivot::Value(*whole.quantile(0.99)).to_json() + ",3999.0,4000]]}");
 }
 
 TEST(CountDistinct, ExactThenEstimatedAndSaidSo) {
   pivot::Session s;
   auto q = s.install(
-      "From r In Dist.Request GroupBy r.host Select r.host, COUNT(DISTINCT r.latency), COUNT(DISTINCT r.host)");
+      "From r In Dist.Request GroupBy r.host Select r.host, COUNT(DISTINCT r.latency), COUNT(DISTINCT "
+      "r.host)");
   ASSERT_TRUE(q) << q.error().message();
   for (int64_t v = 0; v < 3000; ++v) request_done("a", v % 1000);
   for (int64_t v = 0; v < 10000; ++v) request_done("b", v);

@@ -9,8 +9,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "aggregate/distribution.h"
 #include "support/files.h"
@@ -103,13 +103,13 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
     std::string said;
     for (const std::string& l : frontends[i]->rest_err(1000)) said += "\n  " + l;
     FAIL() << "the frontend of "
-           << (i < ids.size()  ? ids[i]
-               : i == kLatency ? "L"
-               : i == kTop2    ? "top2"
-               : i == kHist    ? "hist"
+           << (i < ids.size()    ? ids[i]
+               : i == kLatency   ? "L"
+               : i == kTop2      ? "top2"
+               : i == kHist      ? "hist"
                : i == kQuantiles ? "quantiles"
                : i == kDistinct  ? "distinct"
-                               : "latency hist")
+                                 : "latency hist")
            << " did not start; it said:" << said;
   }
 
@@ -206,7 +206,8 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
     std::sort(values.begin(), values.end());
     const double qs[] = {0.5, 0.9, 0.99, 0.25};
     for (size_t k = 0; k < 4; ++k) {
-      const auto exact = static_cast<double>(values[static_cast<size_t>(qs[k] * static_cast<double>(values.size() - 1))]);
+      const auto exact =
+          static_cast<double>(values[static_cast<size_t>(qs[k] * static_cast<double>(values.size() - 1))]);
       EXPECT_LE(std::abs(r[k + 1].get<double>() - exact), 0.01 * exact * (1 + 1e-9))
           << host << " q=" << qs[k] << ": " << r[k + 1] << " for " << exact;
     }

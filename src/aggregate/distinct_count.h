@@ -65,15 +65,17 @@ class DistinctCount {
   static Result<DistinctCount> from_hashes(const std::vector<uint64_t>& hashes);
   static Result<DistinctCount> from_registers(std::vector<uint8_t> registers);
 
-  bool operator==(const DistinctCount& o) const { return hashes() == o.hashes() && registers_ == o.registers_; }
+  bool operator==(const DistinctCount& o) const {
+    return hashes() == o.hashes() && registers_ == o.registers_;
+  }
 
  private:
   void to_sketch();
   void add_to_registers(uint64_t h);
   bool insert(uint64_t h);  // into the set; true when new
 
-  std::vector<uint64_t> slots_;    // exact: open addressing, 0 = empty, at most half full
-  size_t size_ = 0;                // hashes in slots_
+  std::vector<uint64_t> slots_;     // exact: open addressing, 0 = empty, at most half full
+  size_t size_ = 0;                 // hashes in slots_
   std::vector<uint8_t> registers_;  // sketch: kHllRegisters of them; empty while exact
 };
 

@@ -25,7 +25,8 @@ TEST(DistinctCount, ExactUpToTheBound) {
 
 TEST(DistinctCount, ValuesThatCompareEqualCountOnce) {
   DistinctCount d;
-  for (const Value& v : {Value(int64_t{3}), Value(3.0), Value("3"), Value(true), Value(3.5), Value(int64_t{3})})
+  for (const Value& v :
+       {Value(int64_t{3}), Value(3.0), Value("3"), Value(true), Value(3.5), Value(int64_t{3})})
     d.add(v);
   EXPECT_EQ(d.count(), 4);  // 3 (int and double), "3", true, 3.5
 }

@@ -100,13 +100,15 @@ Value final_value(AggFn fn, const AggState& s, const DistParams& params) {
   switch (fn) {
     case AggFn::kCount: return Value(s.count);
     case AggFn::kHist:
-    case AggFn::kLhist: return Value(s.box.get<Dist>() ? s.box.get<Dist>()->to_json(params) : std::string("[]"));
+    case AggFn::kLhist:
+      return Value(s.box.get<Dist>() ? s.box.get<Dist>()->to_json(params) : std::string("[]"));
     case AggFn::kQuantile: {
       const QuantileSketch* q = s.box.get<QuantileSketch>();
       std::optional<double> v = q ? q->quantile(params.q) : std::nullopt;
       return v ? Value(*v) : Value();
     }
-    case AggFn::kCountDistinct: return Value(s.box.get<DistinctCount>() ? s.box.get<DistinctCount>()->count() : 0);
+    case AggFn::kCountDistinct:
+      return Value(s.box.get<DistinctCount>() ? s.box.get<DistinctCount>()->count() : 0);
     case AggFn::kAvg:
       if (s.count == 0 || s.acc.is_null()) return Value();
       return Value(s.acc.to_double() / static_cast<double>(s.count));
@@ -366,8 +368,7 @@ std::vector<std::vector<Value>> Partial::rows() const {
     std::span<const AggState> st = states(gi);
     std::vector<Value> row(k.begin(), k.end());
     for (size_t i = 0; i < st.size(); ++i) {
-      row.push_back(
-          final_value(shape_->aggs[i], st[i], params_of(i)));
+      row.push_back(final_value(shape_->aggs[i], st[i], params_of(i)));
     }
     out.push_back(std::move(row));
   }

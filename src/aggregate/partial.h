@@ -308,8 +308,5 @@ void combine(AggFn fn, AggState& a, const AggState& b);
 // (DISTINCT)'s the count.
 Value final_value(AggFn fn, const AggState& s, const DistParams& params = {});
 inline bool is_distribution(AggFn fn) { return fn == AggFn::kHist || fn == AggFn::kLhist; }
-// Aggregates whose state is in AggState::box: no presummed form, and
-// advice always adds their values in add_states.
-inline bool is_boxed(AggFn fn) { return is_distribution(fn) || fn == AggFn::kQuantile || fn == AggFn::kCountDistinct; }
 
 }  // namespace pivot::aggregate

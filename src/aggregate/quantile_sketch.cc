@@ -65,7 +65,8 @@ int64_t total(const Store& s) { return s.buckets.total(); }
 Status check_store(const Store& s, const char* sign) {
   const Dist& d = s.buckets;
   if (d.counts.empty()) {
-    if (s.collapsed != 0) return Error(std::string("quantile sketch: collapsed values in an empty ") + sign + " store");
+    if (s.collapsed != 0)
+      return Error(std::string("quantile sketch: collapsed values in an empty ") + sign + " store");
     return Status();
   }
   if (d.counts.size() > static_cast<size_t>(kSketchMaxBuckets) || d.offset < kSketchMinIndex ||
@@ -79,7 +80,8 @@ Status check_store(const Store& s, const char* sign) {
     }
   }
   if (s.collapsed < 0 || s.collapsed > d.counts[0]) {
-    return Error(std::string("quantile sketch: more collapsed values than the lowest ") + sign + " bucket holds");
+    return Error(std::string("quantile sketch: more collapsed values than the lowest ") + sign +
+                 " bucket holds");
   }
   return Status();
 }
@@ -117,8 +119,10 @@ void QuantileSketch::merge(const QuantileSketch& other) {
     *this = other;
     return;
   }
-  merge_into(positive, other.positive.buckets.offset, other.positive.buckets.counts, other.positive.collapsed);
-  merge_into(negative, other.negative.buckets.offset, other.negative.buckets.counts, other.negative.collapsed);
+  merge_into(positive, other.positive.buckets.offset, other.positive.buckets.counts,
+             other.positive.collapsed);
+  merge_into(negative, other.negative.buckets.offset, other.negative.buckets.counts,
+             other.negative.collapsed);
   zero += other.zero;
   min = std::min(min, other.min);
   max = std::max(max, other.max);
@@ -155,7 +159,8 @@ std::optional<double> QuantileSketch::quantile(double q) const {
 Status QuantileSketch::check() const {
   if (auto st = check_store(positive, "positive"); !st) return st;
   if (auto st = check_store(negative, "negative"); !st) return st;
-  if (zero < 0 || zero > kSketchMaxCount) return Error("quantile sketch: the count of zeros must be between 0 and 2^53");
+  if (zero < 0 || zero > kSketchMaxCount)
+    return Error("quantile sketch: the count of zeros must be between 0 and 2^53");
   const int64_t n = count();
   if (n > kSketchMaxCount) return Error("quantile sketch: more than 2^53 values");
   if (n > 0 && !(std::isfinite(min) && std::isfinite(max) && min <= max)) {

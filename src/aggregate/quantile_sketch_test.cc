@@ -82,7 +82,8 @@ TEST(QuantileSketch, ExactAtTheEndsAndForConstantData) {
 
 TEST(QuantileSketch, SkipsWhatIsNotAFiniteNumber) {
   QuantileSketch s;
-  for (const Value& v : {Value(), Value("x"), Value(true), Value(std::nan("")), Value(HUGE_VAL), Value(-HUGE_VAL)})
+  for (const Value& v :
+       {Value(), Value("x"), Value(true), Value(std::nan("")), Value(HUGE_VAL), Value(-HUGE_VAL)})
     s.add(v, 1);
   EXPECT_EQ(s.count(), 0);
   s.add(Value(2.5), 3);

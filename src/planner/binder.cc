@@ -275,7 +275,8 @@ class Binder {
           case query::AggFn::kLhist:
           case query::AggFn::kQuantile:
             if (!is_number(*t) && *t != Type::kNull) {
-              return error(e.args[0]->pos, aggregate_name(e) + " needs numbers, but " + describe(*e.args[0], *t));
+              return error(e.args[0]->pos,
+                           aggregate_name(e) + " needs numbers, but " + describe(*e.args[0], *t));
             }
             if (e.agg == query::AggFn::kHist || e.agg == query::AggFn::kLhist) return Type::kString;
             return e.agg == query::AggFn::kAvg || e.agg == query::AggFn::kQuantile ? Type::kDouble : *t;

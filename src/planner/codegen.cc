@@ -24,7 +24,8 @@ static_assert(aggregate::kMaxLhistBuckets == query::kMaxLhistBuckets);
 // for the others.
 aggregate::DistParams dist_params(const Expr& a) {
   if (a.agg == query::AggFn::kHist) return aggregate::hist_params();
-  if (a.agg == query::AggFn::kQuantile && a.args.size() == 2) return aggregate::quantile_params(a.args[1]->literal.to_double());
+  if (a.agg == query::AggFn::kQuantile && a.args.size() == 2)
+    return aggregate::quantile_params(a.args[1]->literal.to_double());
   if (a.agg == query::AggFn::kLhist && a.args.size() == 4) {
     return aggregate::lhist_params(a.args[1]->literal.as_int(), a.args[2]->literal.as_int(),
                                    a.args[3]->literal.as_int());

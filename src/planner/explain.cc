@@ -152,7 +152,8 @@ query::ExprPtr literal(Value v) {
 
 // Aggregate i of an EMIT in canonical text: SUM(delta), LHIST(delta, 0,
 // 100, 10), P99(delta).
-std::string aggregate_text(const QueryPlan& q, size_t i, const advice::Expr& input, const advice::Program& p) {
+std::string aggregate_text(const QueryPlan& q, size_t i, const advice::Expr& input,
+                           const advice::Program& p) {
   auto e = std::make_shared<query::Expr>();
   e->kind = query::Expr::Kind::kAggregate;
   e->agg = query_agg(q.shape.aggs[i]);

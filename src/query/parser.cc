@@ -884,8 +884,9 @@ Node Parser::parse_aggregate() {
   }
   const Token& lparen = advance();
   if (at(TokenKind::kRParen)) {
-    fail(cur().pos, fn == AggFn::kCount ? "COUNT() is empty; write COUNT, without parentheses, to count tuples"
-                                        : canonical + " needs an argument: " + usage);
+    fail(cur().pos, fn == AggFn::kCount
+                        ? "COUNT() is empty; write COUNT, without parentheses, to count tuples"
+                        : canonical + " needs an argument: " + usage);
     return {};
   }
   if (++nesting_ > kMaxExprDepth) {
@@ -952,8 +953,9 @@ bool Parser::parse_quantile_param(Expr& e, const Token& name) {
     return true;
   }
   if (!accept(TokenKind::kComma)) {
-    return fail(cur().pos, "QUANTILE needs the quantile: QUANTILE(expr, q), with 0 < q <= 1 (P99(expr) is "
-                           "QUANTILE(expr, 0.99))");
+    return fail(cur().pos,
+                "QUANTILE needs the quantile: QUANTILE(expr, q), with 0 < q <= 1 (P99(expr) is "
+                "QUANTILE(expr, 0.99))");
   }
   q->pos = cur().pos;
   const bool negative = accept(TokenKind::kMinus);

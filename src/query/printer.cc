@@ -101,9 +101,10 @@ void print_binary(const Expr& e, std::string& out) {
 }
 
 void print_aggregate(const Expr& e, std::string& out) {
-  std::string_view shorthand = e.agg == AggFn::kQuantile && e.args.size() == 2 && e.args[1]->literal.is_double()
-                                   ? quantile_shorthand(e.args[1]->literal.as_double())
-                                   : "";
+  std::string_view shorthand =
+      e.agg == AggFn::kQuantile && e.args.size() == 2 && e.args[1]->literal.is_double()
+          ? quantile_shorthand(e.args[1]->literal.as_double())
+          : "";
   out += shorthand.empty() ? agg_name(e.agg) : shorthand;
   if (e.args.empty()) return;  // bare COUNT
   out += '(';

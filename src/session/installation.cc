@@ -154,7 +154,8 @@ void order_and_limit(const planner::QueryPlan& plan, std::vector<std::vector<Val
 }
 
 // The COUNT(DISTINCT) columns that some group counted by HyperLogLog.
-std::vector<std::string> estimated_columns(const planner::QueryPlan& plan, const aggregate::Partial& partial) {
+std::vector<std::string> estimated_columns(const planner::QueryPlan& plan,
+                                           const aggregate::Partial& partial) {
   std::vector<std::string> out;
   if (plan.shape.raw) return out;
   for (uint32_t i = 0; i < plan.column_index.size() && i < plan.columns.size(); ++i) {

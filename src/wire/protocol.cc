@@ -185,7 +185,8 @@ Status buckets_from_json(const Json& j, int64_t lo, int64_t hi, aggregate::Dist&
 Status dist_from_json(const Json& j, const aggregate::DistParams& params, aggregate::StateBox& out) {
   const int64_t n = params.buckets();
   if (n == 0) return Error("partial aggregate: buckets for an aggregate that is not a distribution");
-  if (!j.is_array() || j.size() != 2) return Error("partial aggregate: a distribution must be [offset, [counts...]]");
+  if (!j.is_array() || j.size() != 2)
+    return Error("partial aggregate: a distribution must be [offset, [counts...]]");
   return buckets_from_json(j, 0, n - 1, out.make<aggregate::Dist>());
 }
 
@@ -194,8 +195,8 @@ Status sketch_from_json(const Json& j, aggregate::StateBox& out) {
   if (!j.is_object()) return Error("partial aggregate: a quantile sketch must be an object");
   aggregate::QuantileSketch q;
   auto zero = j.find("zero"), min = j.find("min"), max = j.find("max");
-  if (zero == j.end() || !zero->is_number_integer() || min == j.end() || !min->is_number() || max == j.end() ||
-      !max->is_number()) {
+  if (zero == j.end() || !zero->is_number_integer() || min == j.end() || !min->is_number() ||
+      max == j.end() || !max->is_number()) {
     return Error("partial aggregate: a quantile sketch needs \"zero\", \"min\" and \"max\"");
   }
   q.zero = zero->get<int64_t>();
@@ -206,10 +207,12 @@ Status sketch_from_json(const Json& j, aggregate::StateBox& out) {
     if (it == j.end()) continue;
     // Checked against the widest range here, the bucket cap by check().
     if (!it->is_array() || it->size() != 3 || !(*it)[1].is_array() ||
-        (*it)[1].size() > static_cast<size_t>(aggregate::kSketchMaxBuckets) || !(*it)[2].is_number_integer()) {
+        (*it)[1].size() > static_cast<size_t>(aggregate::kSketchMaxBuckets) ||
+        !(*it)[2].is_number_integer()) {
       return Error("partial aggregate: a quantile sketch's store must be [offset, [counts...], collapsed]");
     }
-    if (auto st = buckets_from_json(*it, aggregate::kSketchMinIndex, aggregate::kSketchMaxIndex, store->buckets);
+    if (auto st =
+            buckets_from_json(*it, aggregate::kSketchMinIndex, aggregate::kSketchMaxIndex, store->buckets);
         !st)
       return st;
     store->collapsed = (*it)[2].get<int64_t>();
@@ -234,7 +237,8 @@ Result<aggregate::DistinctCount> distinct_from_json(const Json& j) {
     const std::string& text = r->get_ref<const std::string&>();
     if (text.size() != aggregate::kHllRegisters) return Error("bad HyperLogLog registers");
     std::vector<uint8_t> regs;
-    for (char c : text) regs.push_back(static_cast<uint8_t>(static_cast<uint8_t>(c) - '0'));  // '/' wraps: refused
+    for (char c : text)
+      regs.push_back(static_cast<uint8_t>(static_cast<uint8_t>(c) - '0'));  // '/' wraps: refused
     return aggregate::DistinctCount::from_registers(std::move(regs));
   }
   return Error("a distinct count must be {\"hashes\": [...]} or {\"hll\": \"...\"}");
