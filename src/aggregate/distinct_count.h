@@ -6,9 +6,9 @@
 //   d.add(Value("a"), 1); d.add(Value("b"), 1); d.add(Value("a"), 1);
 //   d.count();  // 2, d.exact()
 //
-// A value's hash is CityHash64 of its bytes behind a type tag, so every
-// process hashes the same value alike; a double equal to an int hashes as
-// that int, as the two compare equal. Exact mode is exact up to hash
+// A value's hash is CityHash64 of its bytes with its type folded in, so
+// every process hashes the same value alike; a double equal to an int
+// hashes as that int, as the two compare equal. Exact mode is exact up to hash
 // collisions (about n^2 / 2^65: none in practice). Past the bound, the
 // registers estimate the count with a standard error of 1.04 / sqrt(m),
 // m = 2^kHllPrecision (0.81 %), by Ertl's improved estimator ("New
