@@ -194,16 +194,20 @@ TEST(Quantiles, WireRoundTripIsExactAndChecked) {
   pivot::aggregate::EmitShape shape{.keys = 0,
                                     .aggs = {AggFn::kQuantile, AggFn::kCountDistinct},
                                     .params = {pivot::aggregate::quantile_params(0.5), {}}};
-  // Two agents' values, exact sets on both and sketches on both.
-  for (int64_t n : {6000, 40000}) {
+  // Two agents' values, exact sets on both and sketches on both, in JSON
+  // and in the binary form.
+  for (auto [n, format] : {std::pair{int64_t{6000}, pivot::wire::ReportFormat::kJson},
+                           std::pair{int64_t{40000}, pivot::wire::ReportFormat::kJson},
+                           std::pair{int64_t{6000}, pivot::wire::ReportFormat::kBinary},
+                           std::pair{int64_t{40000}, pivot::wire::ReportFormat::kBinary}}) {
     pivot::aggregate::Partial agent(&shape), agent2(&shape), frontend(&shape), direct(&shape);
     for (int64_t v = -50; v < n; v += 3) {
       pivot::Value in[2] = {pivot::Value(v * 1.5), pivot::Value(v)};
       (v % 2 ? agent : agent2).add_values(nullptr, in);
       direct.add_values(nullptr, in);
     }
-    ASSERT_TRUE(pivot::wire::merge_from_json(pivot::wire::to_json(agent), frontend));
-    ASSERT_TRUE(pivot::wire::merge_from_json(pivot::wire::to_json(agent2), frontend));
+    ASSERT_TRUE(pivot::wire::merge_from_json(pivot::wire::to_json(agent, format), frontend));
+    ASSERT_TRUE(pivot::wire::merge_from_json(pivot::wire::to_json(agent2, format), frontend));
     EXPECT_EQ(frontend.rows(), direct.rows());
     const auto& got = frontend.states(0);
     const auto& want = direct.states(0);
@@ -244,6 +248,23 @@ TEST(Quantiles, WireRoundTripIsExactAndChecked) {
   refused("registers out of range", [](Json& s) { s[1][2] = Json{{"hll", std::string(16384, '~')}}; });
   refused("registers below '0'", [](Json& s) { s[1][2] = Json{{"hll", std::string(16384, '\x01')}}; });
   refused("buckets for COUNT(DISTINCT)", [](Json& s) { s[1][2] = Json::array({0, {1}}); });
+
+  // The binary form: a sketch where the query has a distinct count, and
+  // every truncation of the bytes, are refused.
+  Json bin = pivot::wire::to_json(agent, pivot::wire::ReportFormat::kBinary);
+  pivot::aggregate::EmitShape swapped = shape;
+  std::swap(swapped.aggs[0], swapped.aggs[1]);
+  pivot::aggregate::Partial other(&swapped);
+  auto st = pivot::wire::merge_from_json(bin, other);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message(), "partial aggregate: state extra 2 for another kind of aggregate");
+  const auto& bytes = bin["bin"].get_binary();
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    Json part = bin;
+    part["bin"] = Json::binary(Json::binary_t::container_type(bytes.begin(), bytes.begin() + cut));
+    pivot::aggregate::Partial out(&shape);
+    EXPECT_FALSE(pivot::wire::merge_from_json(part, out)) << cut;
+  }
 }
 
 }  // namespace
