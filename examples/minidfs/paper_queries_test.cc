@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "aggregate/distribution.h"
 #include "support/files.h"
@@ -94,19 +96,32 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
       "From op In PerOp GroupBy op.procName "
       "Select op.procName, COUNT, SUM(op.bytes), MIN(op.bytes), MAX(op.bytes), AVG(op.bytes)";
   frontends.push_back(std::make_unique<Subprocess>(argv));
+  // Quantiles and distinct counts of each datanode's reads, against the truth.
+  argv.back() =
+      "From incr In DataNodeMetrics.incrBytesRead GroupBy incr.host "
+      "Select incr.host, P50(incr.delta), P90(incr.delta), P99(incr.delta), QUANTILE(incr.delta, 0.25), "
+      "COUNT(DISTINCT incr.delta)";
+  frontends.push_back(std::make_unique<Subprocess>(argv));
+  argv.back() =
+      "From b In DN.DataTransferProtocol GroupBy b.host "
+      "Select b.host, COUNT(DISTINCT b.block), COUNT(DISTINCT b.src), COUNT";
+  frontends.push_back(std::make_unique<Subprocess>(argv));
   const size_t kLatency = ids.size(), kTop2 = ids.size() + 1, kHist = ids.size() + 2,
-               kLatencyHist = ids.size() + 3, kPerOp = ids.size() + 4;
+               kLatencyHist = ids.size() + 3, kPerOp = ids.size() + 4, kQuantiles = ids.size() + 5,
+               kDistinct = ids.size() + 6;
   for (size_t i = 0; i < frontends.size(); ++i) {
     if (frontends[i]->wait_err("query installed on 7 agents")) continue;
     std::string said;
     for (const std::string& l : frontends[i]->rest_err(1000)) said += "\n  " + l;
     FAIL() << "the frontend of "
-           << (i < ids.size()  ? ids[i]
-               : i == kLatency ? "L"
-               : i == kTop2    ? "top2"
-               : i == kHist    ? "hist"
-               : i == kPerOp   ? "per-op bytes"
-                               : "latency hist")
+           << (i < ids.size()    ? ids[i]
+               : i == kLatency   ? "L"
+               : i == kTop2      ? "top2"
+               : i == kHist      ? "hist"
+               : i == kPerOp     ? "per-op bytes"
+               : i == kQuantiles ? "quantiles"
+               : i == kDistinct  ? "distinct"
+                                 : "latency hist")
            << " did not start; it said:" << said;
   }
 
@@ -178,6 +193,44 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
         Json::array({host, Json::parse(d.first.to_json(hist)), Json::parse(d.second.to_json(lhist))}));
   }
   EXPECT_EQ(totals[kHist]["rows"], want) << "its frontend said:" << stderrs[kHist];
+  // quantiles: each datanode's P50, P90, P99 and QUANTILE(0.25) of the bytes
+  // of its reads within 1 % of the exact value of rank floor(q (n - 1));
+  // its distinct byte counts, and (distinct) the blocks and files it
+  // served, exactly.
+  std::map<std::string, std::vector<int64_t>> bytes;
+  std::map<std::string, std::set<int64_t>> blocks;
+  std::map<std::string, std::set<std::string>> files;
+  for (const auto& client : *records) {
+    for (const auto& op : client.ops) {
+      for (const auto& read : op.reads) {
+        bytes[read.datanode].push_back(read.bytes);
+        blocks[read.datanode].insert(read.block);
+        files[read.datanode].insert(op.src);
+      }
+    }
+  }
+  const Json& quantile_rows = totals[kQuantiles]["rows"];
+  ASSERT_EQ(quantile_rows.size(), bytes.size()) << "its frontend said:" << stderrs[kQuantiles];
+  size_t row = 0;
+  for (auto& [host, values] : bytes) {
+    const Json& r = quantile_rows[row++];
+    EXPECT_EQ(r[0], host);
+    std::sort(values.begin(), values.end());
+    const double qs[] = {0.5, 0.9, 0.99, 0.25};
+    for (size_t k = 0; k < 4; ++k) {
+      const auto exact =
+          static_cast<double>(values[static_cast<size_t>(qs[k] * static_cast<double>(values.size() - 1))]);
+      EXPECT_LE(std::abs(r[k + 1].get<double>() - exact), 0.01 * exact * (1 + 1e-9))
+          << host << " q=" << qs[k] << ": " << r[k + 1] << " for " << exact;
+    }
+    EXPECT_EQ(r[5], std::set<int64_t>(values.begin(), values.end()).size()) << host;
+  }
+  EXPECT_FALSE(totals[kQuantiles].contains("estimated"));
+  Json want_distinct = Json::array();
+  for (const auto& [host, b] : blocks) {
+    want_distinct.push_back(Json::array({host, b.size(), files[host].size(), bytes[host].size()}));
+  }
+  EXPECT_EQ(totals[kDistinct]["rows"], want_distinct) << "its frontend said:" << stderrs[kDistinct];
   // latency hist: one count per RPC, MIN in the first bucket, MAX in the last.
   const Json& lat = totals[kLatencyHist]["rows"];
   ASSERT_EQ(lat.size(), 1u) << "its frontend said:" << stderrs[kLatencyHist];

@@ -13,6 +13,10 @@
 // `overflow` is set when a SUM or AVG of integers went past 64 bits: that
 // value is a double from then on, and approximate.
 //
+// A COUNT(DISTINCT x) column is exact up to 4096 distinct values per group
+// and estimated by HyperLogLog past them (standard error 0.81 %);
+// `estimated` names the columns where some row was estimated.
+//
 // A HIST or LHIST column's cells are its buckets as JSON text, a string
 // such as `[{"lo":4,"hi":8,"count":3}]` (lo inclusive, hi exclusive, null
 // where open; from the first bucket with events to the last). `distribution_columns` lists those
@@ -44,9 +48,11 @@ struct ResultTable {
   uint32_t max_groups = 0;  // the group limit it ran with; 0 for a query without GroupBy or aggregates
   bool overflow = false;
   std::vector<uint32_t> distribution_columns;  // HIST and LHIST columns, ascending
+  std::vector<std::string> estimated;          // COUNT(DISTINCT) columns some row of which was estimated
 
   // {"columns":[...],"rows":[[...],...]}, plus "incomplete":true,
-  // "dropped":N, "max_groups":M and "overflow":true only when they apply.
+  // "dropped":N, "max_groups":M, "overflow":true and "estimated":[column...]
+  // only when they apply.
   std::string to_json() const;
   // An aligned text table with a header line.
   std::string to_text() const;

@@ -14,6 +14,8 @@ DistParams lhist_params(int64_t min, int64_t max, int64_t step) {
   return DistParams{DistParams::kLhist, min, max, step};
 }
 
+DistParams quantile_params(double q) { return DistParams{DistParams::kNone, 0, 0, 1, q}; }
+
 int32_t DistParams::buckets() const {
   switch (kind) {
     case kHist: return kHistBuckets;

@@ -18,7 +18,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,11 +25,12 @@
 
 namespace pivot::aggregate {
 
-// What a distribution aggregate was asked for; the same on every agent and
-// the frontend, since each compiles the same text.
+// What a distribution aggregate (or QUANTILE) was asked for; the same on
+// every agent and the frontend, since each compiles the same text.
 struct DistParams {
   enum Kind : uint8_t { kNone, kHist, kLhist } kind = kNone;
   int64_t min = 0, max = 0, step = 1;  // LHIST
+  double q = 0;                        // QUANTILE: the quantile asked for, 0 < q <= 1
   // Bucket count: 66 for HIST (below 0, [0], [1], 2^1..2^63), LHIST's
   // (max - min + step - 1) / step + 2.
   int32_t buckets() const;
@@ -47,6 +47,7 @@ inline constexpr int64_t kMaxLhistBuckets = 1000;
 
 DistParams hist_params();
 DistParams lhist_params(int64_t min, int64_t max, int64_t step);
+DistParams quantile_params(double q);
 
 // Counts from bucket `offset` on; empty until a value arrives. Buckets are
 // bounded by the parameters (at most kMaxLhistBuckets + 2), so the vector is.
@@ -58,34 +59,11 @@ struct Dist {
   void add_bucket(int32_t index, int64_t n);
   void merge(const Dist& other);
   int64_t total() const;
+  bool operator==(const Dist&) const = default;
   // The buckets from the first with events to the last, empty ones between
   // included: [{"lo":L,"hi":H,"count":N},...], lo and hi null where the
   // bucket is open (docs/query-language.md, "Distributions").
   std::string to_json(const DistParams& p) const;
-};
-
-// A Dist that copies deeply, so AggState stays a plain aggregate that
-// copies like a value. Null until the first value: other aggregates pay one
-// pointer.
-class DistBox {
- public:
-  DistBox() = default;
-  DistBox(const DistBox& o) : p_(o.p_ ? std::make_unique<Dist>(*o.p_) : nullptr) {}
-  DistBox(DistBox&&) noexcept = default;
-  DistBox& operator=(const DistBox& o) {
-    if (this != &o) p_ = o.p_ ? std::make_unique<Dist>(*o.p_) : nullptr;
-    return *this;
-  }
-  DistBox& operator=(DistBox&&) noexcept = default;
-
-  Dist* get() const { return p_.get(); }
-  Dist& make() {
-    if (!p_) p_ = std::make_unique<Dist>();
-    return *p_;
-  }
-
- private:
-  std::unique_ptr<Dist> p_;
 };
 
 }  // namespace pivot::aggregate

@@ -58,9 +58,22 @@ bool accumulate(Value& acc, const Value& in, int64_t weight) {
   return ints && acc.is_double();
 }
 
+// Adds a value (not null) into a boxed state.
+void add_boxed(AggFn fn, AggState& s, const DistParams& params, const Value& in, int64_t weight) {
+  switch (fn) {
+    case AggFn::kHist:
+    case AggFn::kLhist: s.box.make<Dist>().add(params, in, weight); break;
+    case AggFn::kQuantile: s.box.make<QuantileSketch>().add(in, weight); break;
+    case AggFn::kCountDistinct: s.box.make<DistinctCount>().add(in); break;
+    default: break;
+  }
+}
+
 void combine(AggFn fn, AggState& a, const AggState& b) {
   add_saturating(a.count, b.count);
-  if (const Dist* d = b.dist.get()) a.dist.make().merge(*d);
+  if (const Dist* d = b.box.get<Dist>()) a.box.make<Dist>().merge(*d);
+  if (const QuantileSketch* q = b.box.get<QuantileSketch>()) a.box.make<QuantileSketch>().merge(*q);
+  if (const DistinctCount* d = b.box.get<DistinctCount>()) a.box.make<DistinctCount>().merge(*d);
   if (b.acc.is_null()) return;
   if (a.acc.is_null()) {
     a.acc = b.acc;
@@ -69,7 +82,9 @@ void combine(AggFn fn, AggState& a, const AggState& b) {
   switch (fn) {
     case AggFn::kCount:
     case AggFn::kHist:
-    case AggFn::kLhist: break;
+    case AggFn::kLhist:
+    case AggFn::kQuantile:
+    case AggFn::kCountDistinct: break;
     case AggFn::kSum:
     case AggFn::kAvg: a.acc = value_add(a.acc, b.acc); break;
     case AggFn::kMin:
@@ -85,7 +100,15 @@ Value final_value(AggFn fn, const AggState& s, const DistParams& params) {
   switch (fn) {
     case AggFn::kCount: return Value(s.count);
     case AggFn::kHist:
-    case AggFn::kLhist: return Value(s.dist.get() ? s.dist.get()->to_json(params) : std::string("[]"));
+    case AggFn::kLhist:
+      return Value(s.box.get<Dist>() ? s.box.get<Dist>()->to_json(params) : std::string("[]"));
+    case AggFn::kQuantile: {
+      const QuantileSketch* q = s.box.get<QuantileSketch>();
+      std::optional<double> v = q ? q->quantile(params.q) : std::nullopt;
+      return v ? Value(*v) : Value();
+    }
+    case AggFn::kCountDistinct:
+      return Value(s.box.get<DistinctCount>() ? s.box.get<DistinctCount>()->count() : 0);
     case AggFn::kAvg:
       if (s.count == 0 || s.acc.is_null()) return Value();
       return Value(s.acc.to_double() / static_cast<double>(s.count));
@@ -182,7 +205,9 @@ void Partial::add_states(AggState* states, const Value* const* inputs, int64_t w
         if (s.acc.is_null() || compare(in, s.acc) > 0) s.acc = in;
         break;
       case AggFn::kHist:
-      case AggFn::kLhist: s.dist.make().add(shape_->params[i], in, weight); break;
+      case AggFn::kLhist:
+      case AggFn::kQuantile:
+      case AggFn::kCountDistinct: add_boxed(fns[i], s, params_of(i), in, weight); break;
     }
   }
 }
@@ -243,13 +268,20 @@ void Partial::add_slow(const Value* const* keys, size_t hash, const Value* const
           s.acc = in;
         break;
       case AggFn::kHist:
-      case AggFn::kLhist:  // never presummed: the planner does not pre-aggregate distributions
+      case AggFn::kLhist:
+      case AggFn::kQuantile:
+      case AggFn::kCountDistinct:  // never presummed: the planner does not pre-aggregate boxed states
         if (in.is_null()) break;
         s.count += weight;
-        s.dist.make().add(shape_->params[i], in, weight);
+        add_boxed(fn, s, params_of(i), in, weight);
         break;
     }
   }
+}
+
+const DistParams& Partial::params_of(size_t agg) const {
+  static const DistParams kNone;
+  return agg < shape_->params.size() ? shape_->params[agg] : kNone;
 }
 
 void Partial::add_values(const Value* keys, const Value* inputs, int64_t weight) {
@@ -329,8 +361,7 @@ std::vector<std::vector<Value>> Partial::rows() const {
     std::span<const AggState> st = states(gi);
     std::vector<Value> row(k.begin(), k.end());
     for (size_t i = 0; i < st.size(); ++i) {
-      row.push_back(
-          final_value(shape_->aggs[i], st[i], i < shape_->params.size() ? shape_->params[i] : DistParams{}));
+      row.push_back(final_value(shape_->aggs[i], st[i], params_of(i)));
     }
     out.push_back(std::move(row));
   }

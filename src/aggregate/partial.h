@@ -31,12 +31,13 @@
 #include <vector>
 
 #include "aggregate/distribution.h"
+#include "aggregate/state_box.h"
 #include "pivot/result_table.h"
 #include "pivot/value.h"
 
 namespace pivot::aggregate {
 
-enum class AggFn : uint8_t { kCount, kSum, kMin, kMax, kAvg, kHist, kLhist };
+enum class AggFn : uint8_t { kCount, kSum, kMin, kMax, kAvg, kHist, kLhist, kQuantile, kCountDistinct };
 
 // Groups a query may hold per process and interval unless told otherwise
 // (pivot query --max-groups): a few MB of a host. A group of one int key and
@@ -63,7 +64,7 @@ struct EmitShape {
   uint32_t keys = 0;
   std::vector<AggFn> aggs;
   std::vector<bool> presummed;     // per agg; empty means none
-  std::vector<DistParams> params;  // per agg, for HIST and LHIST; empty means none
+  std::vector<DistParams> params;  // per agg, for HIST, LHIST and QUANTILE; empty means none
   bool raw = false;
   uint32_t raw_cap = 10000;
   uint32_t group_cap = kDefaultMaxGroups;
@@ -72,7 +73,7 @@ struct EmitShape {
 struct AggState {
   int64_t count = 0;  // COUNT, AVG
   Value acc;          // SUM, MIN, MAX, AVG (sum); null until a value arrives
-  DistBox dist;       // HIST, LHIST; null until a value arrives
+  StateBox box;       // HIST, LHIST, QUANTILE, COUNT(DISTINCT); null until a value arrives
 };
 
 // Storage for a partial's group table and index: from the heap while small,
@@ -195,6 +196,8 @@ class Partial {
   void add_slow(const Value* const* keys, size_t hash, const Value* const* inputs, int64_t weight);
   // Adds inputs[from...] into a group's states (plain shape).
   void add_states(AggState* states, const Value* const* inputs, int64_t weight, size_t from);
+  // The parameters of aggregate `agg`; none when the shape gives none.
+  const DistParams& params_of(size_t agg) const;
   AggState* states_of(const Group* g) { return states_.data() + (g - groups_.data()) * n_aggs_; }
   // A new group: appends its keys and empty states to the tables.
   template <class Keys>
@@ -309,7 +312,9 @@ size_t hash_keys(std::span<const Value> keys);
 size_t hash_keys(std::span<const Value* const> keys);
 // Combines b into a for aggregate fn.
 void combine(AggFn fn, AggState& a, const AggState& b);
-// A distribution's value is its buckets as JSON text (Dist::to_json).
+// A distribution's value is its buckets as JSON text (Dist::to_json), a
+// QUANTILE's the value at params.q (null without values), a COUNT
+// (DISTINCT)'s the count.
 Value final_value(AggFn fn, const AggState& s, const DistParams& params = {});
 inline bool is_distribution(AggFn fn) { return fn == AggFn::kHist || fn == AggFn::kLhist; }
 

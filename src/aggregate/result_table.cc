@@ -1,12 +1,24 @@
 #include "pivot/result_table.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 
+#include "aggregate/distinct_count.h"
 #include "aggregate/histogram_text.h"
 #include "core/unit_text.h"
 #include "pivot/internal/json.h"
 
 namespace pivot {
+
+namespace {
+// "0.81%": 1.04 / sqrt(registers).
+std::string distinct_standard_error() {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.2f%%", 104 / std::sqrt(static_cast<double>(aggregate::kHllRegisters)));
+  return buf;
+}
+}  // namespace
 
 std::string ResultTable::to_json() const {
   std::string out = "{\"columns\":[";
@@ -29,6 +41,14 @@ std::string ResultTable::to_json() const {
   if (dropped) out += ",\"dropped\":" + std::to_string(dropped);
   if (dropped && max_groups) out += ",\"max_groups\":" + std::to_string(max_groups);
   if (overflow) out += ",\"overflow\":true";
+  if (!estimated.empty()) {
+    out += ",\"estimated\":[";
+    for (size_t i = 0; i < estimated.size(); ++i) {
+      if (i) out += ',';
+      internal::append_json_string(out, estimated[i]);
+    }
+    out += ']';
+  }
   out += '}';
   return out;
 }
@@ -57,6 +77,7 @@ std::string ResultTable::to_text_with_histograms() const {
   plain.max_groups = max_groups;
   plain.incomplete = incomplete;
   plain.overflow = overflow;
+  plain.estimated = estimated;
   std::string table = kept.empty() ? std::string() : plain.to_text();
   // The table's lines: the header, one per row, then any notes.
   std::vector<std::string> lines;
@@ -78,7 +99,7 @@ std::string ResultTable::to_text_with_histograms() const {
     }
   }
   for (size_t i = kept.empty() ? 0 : rows.size() + 1; i < lines.size(); ++i) out += lines[i];
-  if (kept.empty() && (dropped || incomplete || overflow)) {
+  if (kept.empty() && (dropped || incomplete || overflow || !estimated.empty())) {
     std::string notes = plain.to_text();  // the header line, then the notes
     out += notes.substr(notes.find('\n') + 1);
   }
@@ -120,6 +141,10 @@ std::string ResultTable::to_text() const {
     out += "(incomplete: some baggage overflowed its byte cap)\n";
   }
   if (overflow) out += "(overflow: a sum of integers went past 64 bits and is approximate)\n";
+  for (const std::string& c : estimated) {
+    out += "(estimated: " + c + " past " + std::to_string(aggregate::kDistinctExactMax) +
+           " distinct values, by HyperLogLog with a standard error of " + distinct_standard_error() + ")\n";
+  }
   return out;
 }
 

@@ -41,6 +41,8 @@ const char* agg_name(aggregate::AggFn fn) {
     case aggregate::AggFn::kAvg: return "avg";
     case aggregate::AggFn::kHist: return "hist";
     case aggregate::AggFn::kLhist: return "lhist";
+    case aggregate::AggFn::kQuantile: return "quantile";
+    case aggregate::AggFn::kCountDistinct: return "count_distinct";
   }
   return "count";
 }

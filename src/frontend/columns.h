@@ -24,7 +24,8 @@ std::vector<Column> describe_columns(const planner::QueryPlan& plan);
 
 // "group", "aggregate" or "value".
 const char* role_name(Column::Role r);
-// "count", "sum", "min", "max", "avg", "hist" or "lhist".
+// "count", "sum", "min", "max", "avg", "hist", "lhist", "quantile" or
+// "count_distinct".
 const char* agg_name(aggregate::AggFn fn);
 
 }  // namespace pivot::frontend

@@ -16,12 +16,16 @@ struct MetricOf {
   std::string_view description;
   MetricsRequest::Kind kind;
 };
-constexpr std::array<MetricOf, 5> kMetrics{{
+constexpr std::array<MetricOf, 7> kMetrics{{
     {AggFn::kCount, "pivot.query.count", "COUNT columns of pivot queries", MetricsRequest::kMonotonicSum},
     {AggFn::kSum, "pivot.query.sum", "SUM columns of pivot queries", MetricsRequest::kMonotonicSum},
     {AggFn::kAvg, "pivot.query.avg", "AVG columns of pivot queries", MetricsRequest::kGauge},
     {AggFn::kMin, "pivot.query.min", "MIN columns of pivot queries", MetricsRequest::kGauge},
     {AggFn::kMax, "pivot.query.max", "MAX columns of pivot queries", MetricsRequest::kGauge},
+    {AggFn::kQuantile, "pivot.query.quantile", "QUANTILE, P50, P90 and P99 columns of pivot queries",
+     MetricsRequest::kGauge},
+    {AggFn::kCountDistinct, "pivot.query.count_distinct", "COUNT(DISTINCT) columns of pivot queries",
+     MetricsRequest::kGauge},
 }};
 
 constexpr std::string_view kQueryKey = "pivot.query";

@@ -274,22 +274,30 @@ class Binder {
         auto t = type_of(*e.args[0]);
         if (!t) return t;
         switch (e.agg) {
-          case query::AggFn::kCount: return Type::kInt;
+          case query::AggFn::kCount:
+          case query::AggFn::kCountDistinct: return Type::kInt;
           case query::AggFn::kSum:
           case query::AggFn::kAvg:
           case query::AggFn::kHist:
           case query::AggFn::kLhist:
+          case query::AggFn::kQuantile:
             if (!is_number(*t) && *t != Type::kNull) {
-              return error(e.args[0]->pos, std::string(query::agg_name(e.agg)) + " needs numbers, but " +
-                                               describe(*e.args[0], *t));
+              return error(e.args[0]->pos,
+                           aggregate_name(e) + " needs numbers, but " + describe(*e.args[0], *t));
             }
             if (e.agg == query::AggFn::kHist || e.agg == query::AggFn::kLhist) return Type::kString;
-            return e.agg == query::AggFn::kAvg ? Type::kDouble : *t;
+            return e.agg == query::AggFn::kAvg || e.agg == query::AggFn::kQuantile ? Type::kDouble : *t;
           default: return *t;
         }
       }
     }
     return Type::kNull;
+  }
+
+  // "SUM", "P99", "QUANTILE": as the canonical text names it.
+  static std::string aggregate_name(const Expr& e) {
+    std::string text = query::to_string(e);
+    return text.substr(0, text.find('('));
   }
 
   static bool contains_nested_aggregate(const Expr& e) {

@@ -20,9 +20,12 @@ static_assert(static_cast<int>(query::Op::kNeg) == static_cast<int>(advice::Op::
 
 static_assert(aggregate::kMaxLhistBuckets == query::kMaxLhistBuckets);
 
-// HIST and LHIST's parameters (the parser checked them); none for the others.
+// HIST, LHIST and QUANTILE's parameters (the parser checked them); none
+// for the others.
 aggregate::DistParams dist_params(const Expr& a) {
   if (a.agg == query::AggFn::kHist) return aggregate::hist_params();
+  if (a.agg == query::AggFn::kQuantile && a.args.size() == 2)
+    return aggregate::quantile_params(a.args[1]->literal.to_double());
   if (a.agg == query::AggFn::kLhist && a.args.size() == 4) {
     return aggregate::lhist_params(a.args[1]->literal.as_int(), a.args[2]->literal.as_int(),
                                    a.args[3]->literal.as_int());
@@ -39,6 +42,8 @@ aggregate::AggFn agg_fn(query::AggFn f) {
     case query::AggFn::kAvg: return aggregate::AggFn::kAvg;
     case query::AggFn::kHist: return aggregate::AggFn::kHist;
     case query::AggFn::kLhist: return aggregate::AggFn::kLhist;
+    case query::AggFn::kQuantile: return aggregate::AggFn::kQuantile;
+    case query::AggFn::kCountDistinct: return aggregate::AggFn::kCountDistinct;
   }
   return aggregate::AggFn::kCount;
 }

@@ -26,17 +26,19 @@ namespace {
 query::Op query_op(advice::Op op) { return static_cast<query::Op>(static_cast<int>(op)); }
 static_assert(static_cast<int>(query::Op::kNeg) == static_cast<int>(advice::Op::kNeg));
 
-std::string_view agg_name(aggregate::AggFn f) {
+query::AggFn query_agg(aggregate::AggFn f) {
   switch (f) {
-    case aggregate::AggFn::kCount: return query::agg_name(query::AggFn::kCount);
-    case aggregate::AggFn::kSum: return query::agg_name(query::AggFn::kSum);
-    case aggregate::AggFn::kMin: return query::agg_name(query::AggFn::kMin);
-    case aggregate::AggFn::kMax: return query::agg_name(query::AggFn::kMax);
-    case aggregate::AggFn::kAvg: return query::agg_name(query::AggFn::kAvg);
-    case aggregate::AggFn::kHist: return query::agg_name(query::AggFn::kHist);
-    case aggregate::AggFn::kLhist: return query::agg_name(query::AggFn::kLhist);
+    case aggregate::AggFn::kCount: return query::AggFn::kCount;
+    case aggregate::AggFn::kSum: return query::AggFn::kSum;
+    case aggregate::AggFn::kMin: return query::AggFn::kMin;
+    case aggregate::AggFn::kMax: return query::AggFn::kMax;
+    case aggregate::AggFn::kAvg: return query::AggFn::kAvg;
+    case aggregate::AggFn::kHist: return query::AggFn::kHist;
+    case aggregate::AggFn::kLhist: return query::AggFn::kLhist;
+    case aggregate::AggFn::kQuantile: return query::AggFn::kQuantile;
+    case aggregate::AggFn::kCountDistinct: return query::AggFn::kCountDistinct;
   }
-  return "?";
+  return query::AggFn::kCount;
 }
 
 std::string_view combine_name(internal::Combine c) {
@@ -145,11 +147,27 @@ bool counts_rows(aggregate::AggFn f, const advice::Expr& input) {
          input.constant.is_bool() && input.constant.as_bool();
 }
 
-// ", 0, 100, 10" of an LHIST; "" for the others.
-std::string params_text(const aggregate::EmitShape& shape, size_t i) {
-  if (i >= shape.params.size() || shape.params[i].kind != aggregate::DistParams::kLhist) return "";
-  const aggregate::DistParams& d = shape.params[i];
-  return ", " + std::to_string(d.min) + ", " + std::to_string(d.max) + ", " + std::to_string(d.step);
+query::ExprPtr literal(Value v) {
+  auto e = std::make_shared<query::Expr>();
+  e->literal = std::move(v);
+  return e;
+}
+
+// Aggregate i of an EMIT in canonical text: SUM(delta), LHIST(delta, 0,
+// 100, 10), P99(delta).
+std::string aggregate_text(const QueryPlan& q, size_t i, const advice::Expr& input,
+                           const advice::Program& p) {
+  auto e = std::make_shared<query::Expr>();
+  e->kind = query::Expr::Kind::kAggregate;
+  e->agg = query_agg(q.shape.aggs[i]);
+  e->args = {as_query(input, p.reg_names)};
+  const aggregate::DistParams d = i < q.shape.params.size() ? q.shape.params[i] : aggregate::DistParams{};
+  if (d.kind == aggregate::DistParams::kLhist) {
+    for (int64_t v : {d.min, d.max, d.step}) e->args.push_back(literal(Value(v)));
+  } else if (e->agg == query::AggFn::kQuantile) {
+    e->args.push_back(literal(Value(d.q)));
+  }
+  return query::to_string(*e);
 }
 
 std::string emit_text(const advice::Emit& e, const advice::Program& p, const QueryPlan& q) {
@@ -160,7 +178,7 @@ std::string emit_text(const advice::Emit& e, const advice::Program& p, const Que
     if (counts_rows(f, *e.inputs[i]))
       aggs.push_back("COUNT");
     else
-      aggs.push_back(std::string(agg_name(f)) + "(" + show(*e.inputs[i], p) + params_text(q.shape, i) + ")");
+      aggs.push_back(aggregate_text(q, i, *e.inputs[i], p));
   }
   std::string s = "EMIT " + q.label;
   if (q.shape.raw) return s + " ROW(" + list(keys) + ")";

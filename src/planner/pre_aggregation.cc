@@ -42,9 +42,10 @@ bool try_pre_aggregate(const BoundQuery& b, int u, AdvicePlan& plan) {
   }
   for (const Expr* a : b.aggs) {
     if (a->args.empty() || !touches(b, *a->args[0], u)) continue;
-    // COUNT and the distributions have no presummed form.
+    // COUNT, the distributions, QUANTILE and COUNT(DISTINCT) have no presummed form.
     if (!only(b, *a->args[0], u) || a->agg == query::AggFn::kCount || a->agg == query::AggFn::kHist ||
-        a->agg == query::AggFn::kLhist)
+        a->agg == query::AggFn::kLhist || a->agg == query::AggFn::kQuantile ||
+        a->agg == query::AggFn::kCountDistinct)
       return false;
     aggs.push_back(a);
   }

@@ -39,7 +39,7 @@ enum class Op : uint8_t {
   kNeg,  // unary
 };
 
-enum class AggFn : uint8_t { kCount, kSum, kMin, kMax, kAvg, kHist, kLhist };
+enum class AggFn : uint8_t { kCount, kSum, kMin, kMax, kAvg, kHist, kLhist, kQuantile, kCountDistinct };
 
 struct Expr;
 using ExprPtr = std::shared_ptr<const Expr>;
@@ -64,7 +64,8 @@ struct Expr {
   Pos op_pos;
   AggFn agg = AggFn::kCount;  // kAggregate
   std::string agg_spelling;   // as written, e.g. "AVERAGE"
-  std::vector<ExprPtr> args;  // an aggregate's parameters follow its argument: LHIST(x, min, max, step)
+  std::vector<ExprPtr> args;  // an aggregate's parameters follow its argument: LHIST(x, min, max, step),
+                              // QUANTILE(x, q) (P50(x) is QUANTILE(x, 0.5))
 };
 
 // `Foo`, `Union(A, B)` or the name of an earlier query.

@@ -14,7 +14,7 @@ struct KeywordEntry {
   Keyword keyword;
 };
 
-constexpr std::array<KeywordEntry, 39> kKeywords = {{
+constexpr std::array<KeywordEntry, 44> kKeywords = {{
     {"From", Keyword::kFrom},
     {"In", Keyword::kIn},
     {"Join", Keyword::kJoin},
@@ -54,6 +54,11 @@ constexpr std::array<KeywordEntry, 39> kKeywords = {{
     {"Asc", Keyword::kAsc},
     {"HIST", Keyword::kHist},
     {"LHIST", Keyword::kLhist},
+    {"QUANTILE", Keyword::kQuantile},
+    {"P50", Keyword::kP50},
+    {"P90", Keyword::kP90},
+    {"P99", Keyword::kP99},
+    {"DISTINCT", Keyword::kDistinct},
 }};
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }

@@ -100,7 +100,13 @@ enum class Keyword : uint8_t {
   kAsc,
   kHist,
   kLhist,
+  kQuantile,
+  kP50,
+  kP90,
+  kP99,
+  kDistinct,  // only right after COUNT(
 };
+inline constexpr Keyword kLastKeyword = Keyword::kDistinct;
 
 // The keyword `word` spells (any case), or kNone.
 Keyword keyword_of(std::string_view word);

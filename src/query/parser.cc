@@ -66,6 +66,10 @@ std::optional<AggFn> aggregate_of(Keyword k) {
     case Keyword::kAverage: return AggFn::kAvg;
     case Keyword::kHist: return AggFn::kHist;
     case Keyword::kLhist: return AggFn::kLhist;
+    case Keyword::kQuantile:
+    case Keyword::kP50:
+    case Keyword::kP90:
+    case Keyword::kP99: return AggFn::kQuantile;
     default: return std::nullopt;
   }
 }
@@ -170,6 +174,8 @@ class Parser {
   Node parse_primary();
   Node parse_aggregate();
   bool parse_lhist_params(Expr& e);
+  bool parse_quantile_param(Expr& e, const Token& name);
+  bool at_distinct() const;
   bool parse_int_param(int64_t& out, std::string_view what);
   void unknown_function(const Token& name);
   Node parse_field_or_name();
@@ -859,7 +865,8 @@ Node Parser::parse_parenthesised() {
   return inner;
 }
 
-// COUNT, COUNT(expr), SUM(expr), MIN, MAX, AVG, AVERAGE.
+// COUNT, COUNT(expr), COUNT(DISTINCT expr), SUM(expr), MIN, MAX, AVG,
+// AVERAGE, HIST, LHIST, QUANTILE(expr, q), P50, P90, P99.
 Node Parser::parse_aggregate() {
   const Token& name = advance();
   const AggFn fn = *aggregate_of(name.keyword);
@@ -869,16 +876,17 @@ Node Parser::parse_aggregate() {
   e->pos = name.pos;
   e->agg = fn;
   e->agg_spelling = std::string(name.text);
+  const std::string usage = canonical + (name.is(Keyword::kQuantile) ? "(expr, q)" : "(expr)");
   if (!at(TokenKind::kLParen)) {
     if (fn == AggFn::kCount) return Node{std::move(e), 0, name.pos};
-    fail(name.pos, canonical + " needs an argument: " + canonical + "(expr)");
+    fail(name.pos, canonical + " needs an argument: " + usage);
     return {};
   }
   const Token& lparen = advance();
   if (at(TokenKind::kRParen)) {
     fail(cur().pos, fn == AggFn::kCount
                         ? "COUNT() is empty; write COUNT, without parentheses, to count tuples"
-                        : canonical + " needs an argument: " + canonical + "(expr)");
+                        : canonical + " needs an argument: " + usage);
     return {};
   }
   if (++nesting_ > kMaxExprDepth) {
@@ -886,9 +894,14 @@ Node Parser::parse_aggregate() {
     return {};
   }
   ++parens_;
+  if (fn == AggFn::kCount && at_distinct()) {
+    advance();
+    e->agg = AggFn::kCountDistinct;
+  }
   Node arg = parse_expr();
   if (arg.expr) e->args = {arg.expr};
   if (arg.expr && fn == AggFn::kLhist && !parse_lhist_params(*e)) arg = {};
+  if (arg.expr && fn == AggFn::kQuantile && !parse_quantile_param(*e, name)) arg = {};
   if (arg.expr && !accept(TokenKind::kRParen)) {
     expected("')' after the argument of " + canonical);
     arg = {};
@@ -928,6 +941,50 @@ bool Parser::parse_lhist_params(Expr& e) {
   return true;
 }
 
+// QUANTILE's ", q", a number literal with 0 < q <= 1; P50, P90 and P99
+// have theirs.
+bool Parser::parse_quantile_param(Expr& e, const Token& name) {
+  auto q = std::make_shared<Expr>();
+  q->kind = Expr::Kind::kLiteral;
+  if (!name.is(Keyword::kQuantile)) {
+    q->pos = name.pos;
+    q->literal = Value(name.is(Keyword::kP50) ? 0.5 : name.is(Keyword::kP90) ? 0.9 : 0.99);
+    e.args.push_back(std::move(q));
+    return true;
+  }
+  if (!accept(TokenKind::kComma)) {
+    return fail(cur().pos,
+                "QUANTILE needs the quantile: QUANTILE(expr, q), with 0 < q <= 1 (P99(expr) is "
+                "QUANTILE(expr, 0.99))");
+  }
+  q->pos = cur().pos;
+  const bool negative = accept(TokenKind::kMinus);
+  const Token& t = cur();
+  if (t.kind == TokenKind::kError) return fail(t.pos, t.string_value);
+  if (t.kind != TokenKind::kInt && t.kind != TokenKind::kDouble) {
+    return fail(t.pos, "the quantile of QUANTILE must be a number, found " + describe(t));
+  }
+  double v = t.kind == TokenKind::kInt ? static_cast<double>(t.int_value) : t.double_value;
+  if (negative) v = -v;
+  if (!(v > 0 && v <= 1)) {
+    return fail(q->pos, "the quantile of QUANTILE must be greater than 0 and at most 1, found '" +
+                            std::string(negative ? "-" : "") + std::string(t.text) + "'");
+  }
+  advance();
+  q->literal = Value(v);
+  e.args.push_back(std::move(q));
+  return true;
+}
+
+// DISTINCT right after COUNT( is a keyword when an expression follows it
+// (COUNT(DISTINCT r.x)); else it is a name (COUNT(distinct), a Let).
+bool Parser::at_distinct() const {
+  if (!at(Keyword::kDistinct)) return false;
+  TokenKind next = ahead(1).kind;
+  return next == TokenKind::kIdent || next == TokenKind::kLParen || next == TokenKind::kInt ||
+         next == TokenKind::kDouble || next == TokenKind::kString;
+}
+
 // An integer literal, maybe negative, as an aggregate's parameter.
 bool Parser::parse_int_param(int64_t& out, std::string_view what) {
   bool negative = accept(TokenKind::kMinus);
@@ -944,7 +1001,7 @@ bool Parser::parse_int_param(int64_t& out, std::string_view what) {
 // `name(` where name is not an aggregate: the aggregates, and the closest.
 void Parser::unknown_function(const Token& name) {
   std::vector<std::string> aggregates;
-  for (int k = static_cast<int>(Keyword::kFrom); k <= static_cast<int>(Keyword::kLhist); ++k) {
+  for (int k = static_cast<int>(Keyword::kFrom); k <= static_cast<int>(kLastKeyword); ++k) {
     if (aggregate_of(static_cast<Keyword>(k)))
       aggregates.emplace_back(keyword_spelling(static_cast<Keyword>(k)));
   }

@@ -101,11 +101,16 @@ void print_binary(const Expr& e, std::string& out) {
 }
 
 void print_aggregate(const Expr& e, std::string& out) {
-  out += agg_name(e.agg);
+  std::string_view shorthand =
+      e.agg == AggFn::kQuantile && e.args.size() == 2 && e.args[1]->literal.is_double()
+          ? quantile_shorthand(e.args[1]->literal.as_double())
+          : "";
+  out += shorthand.empty() ? agg_name(e.agg) : shorthand;
   if (e.args.empty()) return;  // bare COUNT
   out += '(';
+  if (e.agg == AggFn::kCountDistinct) out += "DISTINCT ";
   print_operand(arg(e, 0), kOrPrec, out);
-  for (size_t i = 1; i < e.args.size(); ++i) {
+  for (size_t i = 1; i < e.args.size() && shorthand.empty(); ++i) {
     out += ", ";
     print_operand(arg(e, i), kOrPrec, out);
   }
@@ -155,8 +160,14 @@ std::string_view agg_name(AggFn fn) {
     case AggFn::kAvg: return "AVG";
     case AggFn::kHist: return "HIST";
     case AggFn::kLhist: return "LHIST";
+    case AggFn::kQuantile: return "QUANTILE";
+    case AggFn::kCountDistinct: return "COUNT";
   }
   return "?";
+}
+
+std::string_view quantile_shorthand(double q) {
+  return q == 0.5 ? "P50" : q == 0.9 ? "P90" : q == 0.99 ? "P99" : "";
 }
 
 std::string to_string(const Expr& e) {

@@ -84,6 +84,23 @@ std::vector<std::string> group_label_names(const std::vector<frontend::Column>& 
   return out;
 }
 
+// The family of an aggregate's samples in query_families' by_fn, or -1
+// for none (HIST and LHIST: a histogram is not a sample).
+int family_of(aggregate::AggFn fn) {
+  switch (fn) {
+    case aggregate::AggFn::kCount: return 0;
+    case aggregate::AggFn::kSum: return 1;
+    case aggregate::AggFn::kMin: return 2;
+    case aggregate::AggFn::kMax: return 3;
+    case aggregate::AggFn::kAvg: return 4;
+    case aggregate::AggFn::kQuantile: return 5;
+    case aggregate::AggFn::kCountDistinct: return 6;
+    case aggregate::AggFn::kHist:
+    case aggregate::AggFn::kLhist: break;
+  }
+  return -1;
+}
+
 void add_query_samples(const QueryMetrics& q, std::vector<Family>& by_fn, std::set<std::string>& seen) {
   if (q.columns.size() != q.total.columns.size()) return;  // not compiled yet
   std::vector<std::string> names = group_label_names(q.columns);
@@ -97,31 +114,40 @@ void add_query_samples(const QueryMetrics& q, std::vector<Family>& by_fn, std::s
     }
     for (size_t i = 0; i < q.columns.size() && i < row.size(); ++i) {
       if (q.columns[i].role != frontend::Column::kAggregate) continue;
-      if (static_cast<size_t>(q.columns[i].fn) >= by_fn.size()) continue;  // distributions: not a sample
+      const int family = family_of(q.columns[i].fn);
+      if (family < 0) continue;  // distributions: not a sample
       Sample s;
       if (!sample_value(row[i], &s.value)) continue;
       s.labels = label("query", q.name) + "," + label("column", q.columns[i].name) + groups;
       // A null key and an empty string both make an empty label: a family
       // must not repeat a label set, so the second one is left out.
       if (!seen.insert(s.labels).second) continue;
-      by_fn[static_cast<size_t>(q.columns[i].fn)].samples.push_back(std::move(s));
+      by_fn[static_cast<size_t>(family)].samples.push_back(std::move(s));
     }
   }
 }
 
 std::vector<Family> query_families(const std::vector<QueryMetrics>& queries) {
-  // Indexed by AggFn: kCount, kSum, kMin, kMax, kAvg.
+  // Indexed by family_of.
   std::vector<Family> by_fn = {
       {"pivot_query_count", true, "COUNT columns of managed queries: events since the query (re)started", {}},
       {"pivot_query_sum", true, "SUM columns of managed queries since the query (re)started", {}},
       {"pivot_query_min", false, "MIN columns of managed queries since the query (re)started", {}},
       {"pivot_query_max", false, "MAX columns of managed queries since the query (re)started", {}},
       {"pivot_query_avg", false, "AVG columns of managed queries since the query (re)started", {}},
+      {"pivot_query_quantile",
+       false,
+       "QUANTILE, P50, P90 and P99 columns of managed queries since the query (re)started",
+       {}},
+      {"pivot_query_count_distinct",
+       false,
+       "COUNT(DISTINCT) columns of managed queries since the query (re)started",
+       {}},
   };
   std::set<std::string> seen;  // label sets; the column label keeps families apart
   for (const QueryMetrics& q : queries) add_query_samples(q, by_fn, seen);
   // Counters first, then gauges, in a fixed order.
-  return {by_fn[0], by_fn[1], by_fn[4], by_fn[2], by_fn[3]};
+  return {by_fn[0], by_fn[1], by_fn[4], by_fn[2], by_fn[3], by_fn[5], by_fn[6]};
 }
 
 std::vector<Family> health_families(const std::vector<QueryMetrics>& queries, const ServeHealth& h) {

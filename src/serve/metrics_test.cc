@@ -49,6 +49,10 @@ pivot_query_avg{query="seed",column="AVG(incr.delta)",cl_procName="Map\"Re\\duce
 # TYPE pivot_query_min gauge
 # HELP pivot_query_max MAX columns of managed queries since the query (re)started
 # TYPE pivot_query_max gauge
+# HELP pivot_query_quantile QUANTILE, P50, P90 and P99 columns of managed queries since the query (re)started
+# TYPE pivot_query_quantile gauge
+# HELP pivot_query_count_distinct COUNT(DISTINCT) columns of managed queries since the query (re)started
+# TYPE pivot_query_count_distinct gauge
 # HELP pivot_query_running 1 while the managed query is installed, 0 when paused or failed
 # TYPE pivot_query_running gauge
 pivot_query_running{query="seed"} 1
@@ -171,6 +175,32 @@ TEST(Metrics, ValuesThatAreNotNumbersHaveNoSampleAndLabelSetsAreUnique) {
   EXPECT_NE(text.find("pivot_query_min{query=\"q\",column=\"MIN(s)\",k=\"k2\"} +Inf\n"), std::string::npos)
       << text;
   EXPECT_EQ(text.find("text"), std::string::npos);
+}
+
+// Quantiles and distinct counts are gauges; a histogram has no sample, and
+// a quantile of a group without values (null) neither.
+TEST(Metrics, QuantilesAndDistinctCountsAreGauges) {
+  QueryMetrics q;
+  q.name = "lat";
+  q.columns = {group("host"), agg("P99(r.took)", aggregate::AggFn::kQuantile),
+               agg("COUNT(DISTINCT r.user)", aggregate::AggFn::kCountDistinct),
+               agg("HIST(r.took)", aggregate::AggFn::kHist)};
+  q.total.columns = {"host", "P99(r.took)", "COUNT(DISTINCT r.user)", "HIST(r.took)"};
+  q.total.rows = {{Value("a"), Value(1250.5), Value(int64_t{17}), Value("[]")},
+                  {Value("b"), Value(), Value(int64_t{0}), Value("[]")}};
+  std::string text = render_metrics({q}, ServeHealth{}, MetricsFormat::kPrometheus);
+  EXPECT_NE(text.find("# TYPE pivot_query_quantile gauge\n"
+                      "pivot_query_quantile{query=\"lat\",column=\"P99(r.took)\",host=\"a\"} 1250.5\n"
+                      "# HELP pivot_query_count_distinct"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("# TYPE pivot_query_count_distinct gauge\n"
+                "pivot_query_count_distinct{query=\"lat\",column=\"COUNT(DISTINCT r.user)\",host=\"a\"} 17\n"
+                "pivot_query_count_distinct{query=\"lat\",column=\"COUNT(DISTINCT r.user)\",host=\"b\"} 0\n"),
+      std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("HIST"), std::string::npos);
 }
 
 }  // namespace

@@ -158,6 +158,27 @@ void order_and_limit(const planner::QueryPlan& plan, std::vector<std::vector<Val
     rows.resize(static_cast<size_t>(plan.limit));
 }
 
+// The COUNT(DISTINCT) columns that some group counted by HyperLogLog.
+std::vector<std::string> estimated_columns(const planner::QueryPlan& plan,
+                                           const aggregate::Partial& partial) {
+  std::vector<std::string> out;
+  if (plan.shape.raw) return out;
+  for (uint32_t i = 0; i < plan.column_index.size() && i < plan.columns.size(); ++i) {
+    const uint32_t at = plan.column_index[i];
+    if (at < plan.shape.keys || at - plan.shape.keys >= plan.shape.aggs.size()) continue;
+    const size_t agg = at - plan.shape.keys;
+    if (plan.shape.aggs[agg] != aggregate::AggFn::kCountDistinct) continue;
+    for (size_t g = 0; g < partial.groups().size(); ++g) {
+      const aggregate::DistinctCount* d = partial.states(g)[agg].box.get<aggregate::DistinctCount>();
+      if (d != nullptr && !d->exact()) {
+        out.push_back(plan.columns[i]);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void derive(const std::vector<planner::QueryPlan>& plans,
@@ -197,6 +218,7 @@ ResultTable to_table(const planner::QueryPlan& plan, const aggregate::Partial& p
   t.incomplete = partial.incomplete() || t.dropped > 0;
   if (!plan.shape.raw) t.max_groups = plan.shape.group_cap;
   t.overflow = partial.overflow();
+  t.estimated = estimated_columns(plan, partial);
   return t;
 }
 

@@ -41,11 +41,46 @@ namespace {
 //   varint format (1), varint keys per group, varint aggregates per group,
 //   varint groups, then per group: varint events, the keys (tagged values,
 //   core/codec.h), and per aggregate: zigzag count, tagged value, u8 extra
-//   (0: none, 1: a distribution: varint offset, varint n, n varint counts).
+//   (0: none, 1: a distribution: varint offset, varint n, n varint counts;
+//   2: a quantile sketch: zigzag zeros, f64 min, f64 max, then the positive
+//   and the negative store, each zigzag offset, varint n, n varint counts,
+//   varint collapsed; 3: a distinct count's hashes: varint n, n fixed64;
+//   4: its HyperLogLog registers, kHllRegisters bytes).
 // Values go as they are: a NaN stays a NaN and a string's bytes stay its
 // bytes, where JSON groups made them null and U+FFFD.
 constexpr uint64_t kBinaryFormat = 1;
-enum : uint8_t { kNoExtra = 0, kDistExtra = 1 };
+enum : uint8_t { kNoExtra = 0, kDistExtra = 1, kSketchExtra = 2, kHashesExtra = 3, kRegistersExtra = 4 };
+
+// A state's box as partial_bytes writes it: its extra's tag and bytes.
+void box_bytes(const aggregate::StateBox& box, ByteWriter& w) {
+  if (const aggregate::Dist* d = box.get<aggregate::Dist>()) {
+    w.u8(kDistExtra);
+    w.varint(static_cast<uint64_t>(d->offset));
+    w.varint(d->counts.size());
+    for (int64_t c : d->counts) w.varint(static_cast<uint64_t>(c));
+  } else if (const aggregate::QuantileSketch* q = box.get<aggregate::QuantileSketch>(); q && q->count() > 0) {
+    w.u8(kSketchExtra);
+    w.zigzag(q->zero);
+    w.f64(q->min);
+    w.f64(q->max);
+    for (const aggregate::QuantileSketch::Store* st : {&q->positive, &q->negative}) {
+      w.zigzag(st->buckets.offset);
+      w.varint(st->buckets.counts.size());
+      for (int64_t c : st->buckets.counts) w.varint(static_cast<uint64_t>(c));
+      w.varint(static_cast<uint64_t>(st->collapsed));
+    }
+  } else if (const aggregate::DistinctCount* dc = box.get<aggregate::DistinctCount>(); dc && dc->exact()) {
+    w.u8(kHashesExtra);
+    const std::vector<uint64_t> hashes = dc->hashes();
+    w.varint(hashes.size());
+    for (uint64_t h : hashes) w.fixed64(h);
+  } else if (dc != nullptr) {
+    w.u8(kRegistersExtra);
+    w.bytes(std::string_view(reinterpret_cast<const char*>(dc->registers().data()), dc->registers().size()));
+  } else {
+    w.u8(kNoExtra);
+  }
+}
 
 std::string partial_bytes(const aggregate::Partial& p) {
   std::string out;
@@ -60,17 +95,37 @@ std::string partial_bytes(const aggregate::Partial& p) {
     for (const aggregate::AggState& s : p.states(i)) {
       w.zigzag(s.count);
       w.value(s.acc);
-      if (const aggregate::Dist* d = s.dist.get()) {
-        w.u8(kDistExtra);
-        w.varint(static_cast<uint64_t>(d->offset));
-        w.varint(d->counts.size());
-        for (int64_t c : d->counts) w.varint(static_cast<uint64_t>(c));
-      } else {
-        w.u8(kNoExtra);
-      }
+      box_bytes(s.box, w);
     }
   }
   return out;
+}
+
+// A HIST or LHIST: [offset, [counts...]]. A QUANTILE: {"zero": n, "min": x,
+// "max": y, "pos": STORE, "neg": STORE}, a STORE [offset, [counts...],
+// collapsed] (left out when empty). A COUNT(DISTINCT): {"hashes": [h...]}
+// while exact, else {"hll": REGISTERS}, one character per register, '0' + its
+// value. Null for a box without values.
+Json box_to_json(const aggregate::StateBox& box) {
+  if (const aggregate::Dist* d = box.get<aggregate::Dist>()) return Json::array({d->offset, d->counts});
+  if (const aggregate::QuantileSketch* q = box.get<aggregate::QuantileSketch>()) {
+    if (q->count() == 0) return nullptr;
+    Json out{{"zero", q->zero}, {"min", q->min}, {"max", q->max}};
+    auto store = [&](const char* name, const aggregate::QuantileSketch::Store& st) {
+      if (!st.buckets.counts.empty())
+        out[name] = Json::array({st.buckets.offset, st.buckets.counts, st.collapsed});
+    };
+    store("pos", q->positive);
+    store("neg", q->negative);
+    return out;
+  }
+  if (const aggregate::DistinctCount* d = box.get<aggregate::DistinctCount>()) {
+    if (d->exact()) return Json{{"hashes", d->hashes()}};
+    std::string regs(d->registers().begin(), d->registers().end());
+    for (char& c : regs) c = static_cast<char>('0' + c);
+    return Json{{"hll", std::move(regs)}};
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -99,7 +154,7 @@ Json to_json(const aggregate::Partial& p, ReportFormat format) {
     Json states = Json::array();
     for (const auto& s : p.states(i)) {
       Json state = Json::array({s.count, to_json(s.acc)});
-      if (const aggregate::Dist* d = s.dist.get()) state.push_back(Json::array({d->offset, d->counts}));
+      if (Json box = box_to_json(s.box); !box.is_null()) state.push_back(std::move(box));
       states.push_back(std::move(state));
     }
     groups.push_back(Json::array({std::move(keys), std::move(states)}));
@@ -114,19 +169,16 @@ Json to_json(const aggregate::Partial& p, ReportFormat format) {
 
 namespace {
 
-// A distribution's buckets, [offset, [count...]], each within the
-// aggregate's buckets: a hostile report cannot make a frontend allocate more.
-Status dist_from_json(const Json& j, const aggregate::DistParams& params, aggregate::DistBox& out) {
-  const int64_t n = params.buckets();
-  if (n == 0) return Error("partial aggregate: buckets for an aggregate that is not a distribution");
-  if (!j.is_array() || j.size() != 2 || !j[0].is_number_integer() || !j[1].is_array()) {
-    return Error("partial aggregate: a distribution must be [offset, [counts...]]");
+// Buckets [offset, [count...]] into d, each within [lo, hi]: a hostile
+// report cannot make a frontend allocate more than the aggregate's range.
+Status buckets_from_json(const Json& j, int64_t lo, int64_t hi, aggregate::Dist& d) {
+  if (!j.is_array() || j.size() < 2 || !j[0].is_number_integer() || !j[1].is_array()) {
+    return Error("partial aggregate: buckets must be [offset, [counts...]]");
   }
   const int64_t offset = j[0].get<int64_t>();
-  if (offset < 0 || offset > n || static_cast<int64_t>(j[1].size()) > n - offset) {
+  if (offset < lo || offset > hi + 1 || static_cast<int64_t>(j[1].size()) > hi + 1 - offset) {
     return Error("partial aggregate: a distribution's buckets are out of range");
   }
-  aggregate::Dist& d = out.make();
   for (size_t i = 0; i < j[1].size(); ++i) {
     const Json& c = j[1][i];
     if (!c.is_number_integer() || c.get<int64_t>() < 0) {
@@ -136,6 +188,84 @@ Status dist_from_json(const Json& j, const aggregate::DistParams& params, aggreg
       d.add_bucket(static_cast<int32_t>(offset + static_cast<int64_t>(i)), c.get<int64_t>());
   }
   return Status();
+}
+
+// A HIST or LHIST's buckets, within the aggregate's.
+Status dist_from_json(const Json& j, const aggregate::DistParams& params, aggregate::StateBox& out) {
+  const int64_t n = params.buckets();
+  if (n == 0) return Error("partial aggregate: buckets for an aggregate that is not a distribution");
+  if (!j.is_array() || j.size() != 2)
+    return Error("partial aggregate: a distribution must be [offset, [counts...]]");
+  return buckets_from_json(j, 0, n - 1, out.make<aggregate::Dist>());
+}
+
+// A QUANTILE's sketch, checked as QuantileSketch::check says.
+Status sketch_from_json(const Json& j, aggregate::StateBox& out) {
+  if (!j.is_object()) return Error("partial aggregate: a quantile sketch must be an object");
+  aggregate::QuantileSketch q;
+  auto zero = j.find("zero"), min = j.find("min"), max = j.find("max");
+  if (zero == j.end() || !zero->is_number_integer() || min == j.end() || !min->is_number() ||
+      max == j.end() || !max->is_number()) {
+    return Error("partial aggregate: a quantile sketch needs \"zero\", \"min\" and \"max\"");
+  }
+  q.zero = zero->get<int64_t>();
+  q.min = min->get<double>();
+  q.max = max->get<double>();
+  for (auto [name, store] : {std::pair{"pos", &q.positive}, std::pair{"neg", &q.negative}}) {
+    auto it = j.find(name);
+    if (it == j.end()) continue;
+    // Checked against the widest range here, the bucket cap by check().
+    if (!it->is_array() || it->size() != 3 || !(*it)[1].is_array() ||
+        (*it)[1].size() > static_cast<size_t>(aggregate::kSketchMaxBuckets) ||
+        !(*it)[2].is_number_integer()) {
+      return Error("partial aggregate: a quantile sketch's store must be [offset, [counts...], collapsed]");
+    }
+    if (auto st =
+            buckets_from_json(*it, aggregate::kSketchMinIndex, aggregate::kSketchMaxIndex, store->buckets);
+        !st)
+      return st;
+    store->collapsed = (*it)[2].get<int64_t>();
+  }
+  if (auto st = q.check(); !st) return Error("partial aggregate: " + st.error().message());
+  out.make<aggregate::QuantileSketch>() = std::move(q);
+  return Status();
+}
+
+// A COUNT(DISTINCT)'s hashes or registers.
+Result<aggregate::DistinctCount> distinct_from_json(const Json& j) {
+  if (auto h = j.is_object() ? j.find("hashes") : j.end(); h != j.end() && h->is_array()) {
+    if (h->size() > aggregate::kDistinctExactMax) return Error("too many distinct hashes");
+    std::vector<uint64_t> hashes;
+    for (const Json& x : *h) {
+      if (!x.is_number_unsigned()) return Error("a distinct hash must be an unsigned integer");
+      hashes.push_back(x.get<uint64_t>());
+    }
+    return aggregate::DistinctCount::from_hashes(hashes);
+  }
+  if (auto r = j.is_object() ? j.find("hll") : j.end(); r != j.end() && r->is_string()) {
+    const std::string& text = r->get_ref<const std::string&>();
+    if (text.size() != aggregate::kHllRegisters) return Error("bad HyperLogLog registers");
+    std::vector<uint8_t> regs;
+    for (char c : text)
+      regs.push_back(static_cast<uint8_t>(static_cast<uint8_t>(c) - '0'));  // '/' wraps: refused
+    return aggregate::DistinctCount::from_registers(std::move(regs));
+  }
+  return Error("a distinct count must be {\"hashes\": [...]} or {\"hll\": \"...\"}");
+}
+
+// The third element of an aggregate's state, as box_to_json wrote it.
+Status box_from_json(const Json& j, aggregate::AggFn fn, const aggregate::DistParams& params,
+                     aggregate::StateBox& out) {
+  switch (fn) {
+    case aggregate::AggFn::kQuantile: return sketch_from_json(j, out);
+    case aggregate::AggFn::kCountDistinct: {
+      auto d = distinct_from_json(j);
+      if (!d) return Error("partial aggregate: " + d.error().message());
+      out.make<aggregate::DistinctCount>() = std::move(*d);
+      return Status();
+    }
+    default: return dist_from_json(j, params, out);
+  }
 }
 
 }  // namespace
@@ -161,6 +291,89 @@ void flags_from_json(const Json& j, aggregate::Partial& in) {
 
 Status binary_error(const ByteReader& r) {
   return Error("partial aggregate: bad binary groups: " + r.error_message());
+}
+
+// Buckets from `offset` on, as box_bytes writes them, each in [lo, hi].
+Status buckets_from_bytes(ByteReader& r, int64_t offset, int64_t lo, int64_t hi, aggregate::Dist& d) {
+  uint64_t n = 0;
+  if (!r.varint(n)) return binary_error(r);
+  if (offset < lo || offset > hi + 1 || n > static_cast<uint64_t>(hi + 1 - offset)) {
+    return Error("partial aggregate: a distribution's buckets are out of range");
+  }
+  for (uint64_t b = 0; b < n; ++b) {
+    uint64_t c = 0;
+    if (!r.varint(c)) return binary_error(r);
+    if (c > static_cast<uint64_t>(INT64_MAX))
+      return Error("partial aggregate: a bucket's count is out of range");
+    if (c != 0) d.add_bucket(static_cast<int32_t>(offset + static_cast<int64_t>(b)), static_cast<int64_t>(c));
+  }
+  return Status();
+}
+
+// A state's box after its extra's tag, as box_bytes writes it; checked as
+// the JSON form is (QuantileSketch::check, DistinctCount::from_*).
+Status box_from_bytes(ByteReader& r, uint8_t extra, aggregate::AggFn fn, const aggregate::DistParams& params,
+                      aggregate::StateBox& out) {
+  const bool fits = extra == kDistExtra || (extra == kSketchExtra && fn == aggregate::AggFn::kQuantile) ||
+                    ((extra == kHashesExtra || extra == kRegistersExtra) && fn == aggregate::AggFn::kCountDistinct);
+  if (extra > kRegistersExtra) return Error("partial aggregate: unknown state extra " + std::to_string(extra));
+  if (!fits) {
+    return Error("partial aggregate: state extra " + std::to_string(extra) + " for another kind of aggregate");
+  }
+  switch (extra) {
+    case kDistExtra: {
+      const int64_t buckets = params.buckets();
+      uint64_t offset = 0;
+      if (!r.varint(offset)) return binary_error(r);
+      if (buckets == 0)
+        return Error("partial aggregate: buckets for an aggregate that is not a distribution");
+      if (offset > static_cast<uint64_t>(buckets))
+        return Error("partial aggregate: a distribution's buckets are out of range");
+      return buckets_from_bytes(r, static_cast<int64_t>(offset), 0, buckets - 1, out.make<aggregate::Dist>());
+    }
+    case kSketchExtra: {
+      aggregate::QuantileSketch q;
+      if (!r.zigzag(q.zero) || !r.f64(q.min) || !r.f64(q.max)) return binary_error(r);
+      for (aggregate::QuantileSketch::Store* st : {&q.positive, &q.negative}) {
+        int64_t offset = 0;
+        uint64_t collapsed = 0;
+        if (!r.zigzag(offset)) return binary_error(r);
+        if (offset < aggregate::kSketchMinIndex || offset > aggregate::kSketchMaxIndex + 1)
+          return Error("partial aggregate: a distribution's buckets are out of range");
+        const int64_t hi = std::min<int64_t>(aggregate::kSketchMaxIndex, offset + aggregate::kSketchMaxBuckets - 1);
+        if (auto e = buckets_from_bytes(r, offset, aggregate::kSketchMinIndex, hi, st->buckets); !e) return e;
+        if (!r.varint(collapsed)) return binary_error(r);
+        if (collapsed > static_cast<uint64_t>(aggregate::kSketchMaxCount))
+          return Error("partial aggregate: a quantile sketch's collapsed count is out of range");
+        st->collapsed = static_cast<int64_t>(collapsed);
+      }
+      if (auto st = q.check(); !st) return Error("partial aggregate: " + st.error().message());
+      out.make<aggregate::QuantileSketch>() = std::move(q);
+      return Status();
+    }
+    case kHashesExtra:
+    case kRegistersExtra: {
+      Result<aggregate::DistinctCount> d = Error("");
+      if (extra == kHashesExtra) {
+        uint64_t n = 0;
+        if (!r.varint(n)) return binary_error(r);
+        if (n > aggregate::kDistinctExactMax) return Error("partial aggregate: too many distinct hashes");
+        std::vector<uint64_t> hashes(n);
+        for (uint64_t& h : hashes) {
+          if (!r.fixed64(h)) return binary_error(r);
+        }
+        d = aggregate::DistinctCount::from_hashes(hashes);
+      } else {
+        std::string_view regs;
+        if (!r.bytes(aggregate::kHllRegisters, regs)) return binary_error(r);
+        d = aggregate::DistinctCount::from_registers(std::vector<uint8_t>(regs.begin(), regs.end()));
+      }
+      if (!d) return Error("partial aggregate: " + d.error().message());
+      out.make<aggregate::DistinctCount>() = std::move(*d);
+      return Status();
+    }
+  }
+  return Status();
 }
 
 // The inverse of partial_bytes, group by group into `in`; every count and
@@ -196,28 +409,11 @@ Status groups_from_bytes(std::string_view bytes, aggregate::Partial& in) {
       aggregate::AggState& s = states[i];
       uint8_t extra = 0;
       if (!r.zigzag(s.count) || !r.value(s.acc) || !r.u8(extra)) return binary_error(r);
-      s.dist = {};
+      s.box = {};
       if (extra == kNoExtra) continue;
-      if (extra != kDistExtra)
-        return Error("partial aggregate: unknown state extra " + std::to_string(extra));
       const aggregate::DistParams params =
           i < shape.params.size() ? shape.params[i] : aggregate::DistParams{};
-      const uint64_t buckets = static_cast<uint64_t>(params.buckets());
-      uint64_t offset = 0, n = 0;
-      if (!r.varint(offset) || !r.varint(n)) return binary_error(r);
-      if (buckets == 0)
-        return Error("partial aggregate: buckets for an aggregate that is not a distribution");
-      if (offset > buckets || n > buckets - offset) {
-        return Error("partial aggregate: a distribution's buckets are out of range");
-      }
-      aggregate::Dist& d = s.dist.make();
-      for (uint64_t b = 0; b < n; ++b) {
-        uint64_t c = 0;
-        if (!r.varint(c)) return binary_error(r);
-        if (c > static_cast<uint64_t>(INT64_MAX))
-          return Error("partial aggregate: a bucket's count is out of range");
-        if (c != 0) d.add_bucket(static_cast<int32_t>(offset + b), static_cast<int64_t>(c));
-      }
+      if (auto st = box_from_bytes(r, extra, shape.aggs[i], params, s.box); !st) return st;
     }
     in.merge_group(keys, states, static_cast<int64_t>(events));
   }
@@ -291,7 +487,7 @@ Status decode_partial(const Json& j, aggregate::Partial& in) {
         size_t i = states.size() - 1;
         const aggregate::DistParams params =
             i < shape.params.size() ? shape.params[i] : aggregate::DistParams{};
-        if (auto st = dist_from_json(s[2], params, states.back().dist); !st) return st;
+        if (auto st = box_from_json(s[2], shape.aggs[i], params, states.back().box); !st) return st;
       }
     }
     in.merge_group(keys, states, n);

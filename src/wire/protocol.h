@@ -27,7 +27,9 @@
 //   info      {pid, procName, host, tracepoints, queries}
 //   report    {id, seq, time, final, queries: [PARTIAL...]}  every interval
 //   error     {id?, message}
-// PARTIAL is {"groups": [[[keys...], [[count, acc], ...]], ...],
+// PARTIAL is {"groups": [[[keys...], [[count, acc], ...]], ...] (a HIST,
+//             LHIST, QUANTILE or COUNT(DISTINCT) state has a third element,
+//             its buckets, sketch or hashes: box_to_json in protocol.cc),
 //             "events": [n, ...] (per group: the events it holds),
 //             "incomplete": bool, "dropped": n (events a limit left out),
 //             "overflow": true (only when a SUM or AVG of integers went
