@@ -116,6 +116,24 @@ Value final_value(AggFn fn, const AggState& s, const DistParams& params) {
   }
 }
 
+size_t max_state_bytes(AggFn fn) {
+  switch (fn) {
+    // Both stores full (8-byte counts), and the exact set at its most (8-byte hashes).
+    case AggFn::kQuantile: return 2 * kSketchMaxBuckets * sizeof(int64_t);
+    case AggFn::kCountDistinct: return kDistinctExactMax * sizeof(uint64_t);
+    case AggFn::kHist: return kHistBuckets * sizeof(int64_t);
+    case AggFn::kLhist: return (kMaxLhistBuckets + 2) * sizeof(int64_t);
+    default: return 0;
+  }
+}
+
+uint32_t group_cap_for(const EmitShape& shape, uint32_t max_groups) {
+  size_t per_group = 0;
+  for (AggFn fn : shape.aggs) per_group += max_state_bytes(fn);
+  if (per_group == 0 || shape.raw) return max_groups;
+  return static_cast<uint32_t>(std::clamp<size_t>(kStateBudgetBytes / per_group, 1, max_groups));
+}
+
 Partial::Partial(const EmitShape* shape, GroupBudget* budget)
     : shape_(shape),
       budget_(budget),

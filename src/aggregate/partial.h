@@ -70,6 +70,18 @@ struct EmitShape {
   uint32_t group_cap = kDefaultMaxGroups;
 };
 
+// A query's groups may hold QUANTILE sketches and COUNT(DISTINCT) sets,
+// which grow to tens of kilobytes a group (the rest take a few dozen bytes):
+// its group cap is lowered so that one partial's states stay within this
+// however the groups fill. The host holds up to two such partials per query
+// (its threads' together, and their merge).
+inline constexpr size_t kStateBudgetBytes = size_t{32} << 20;
+// The most one state of fn grows to, past its AggState.
+size_t max_state_bytes(AggFn fn);
+// The group cap of `shape` under `max_groups`: max_groups, or lower when its
+// states may grow big (kStateBudgetBytes); at least 1.
+uint32_t group_cap_for(const EmitShape& shape, uint32_t max_groups);
+
 struct AggState {
   int64_t count = 0;  // COUNT, AVG
   Value acc;          // SUM, MIN, MAX, AVG (sum); null until a value arrives

@@ -214,5 +214,20 @@ TEST(Partial, MergedCountsSaturate) {
   EXPECT_EQ(total.states(0)[1].acc, Value(int64_t{2}));
 }
 
+// States that grow to kilobytes lower the group cap, so that a partial's
+// states stay within kStateBudgetBytes however its groups fill.
+TEST(Partial, BigStatesLowerTheGroupCap) {
+  const EmitShape sum{.keys = 1, .aggs = {AggFn::kSum}};
+  const EmitShape quantile{.keys = 1, .aggs = {AggFn::kQuantile, AggFn::kSum}};
+  const EmitShape both{.keys = 1, .aggs = {AggFn::kQuantile, AggFn::kCountDistinct}};
+  const EmitShape hist{.keys = 1, .aggs = {AggFn::kHist}};
+  EXPECT_EQ(group_cap_for(sum, kDefaultMaxGroups), kDefaultMaxGroups);
+  EXPECT_EQ(group_cap_for(hist, kDefaultMaxGroups), kDefaultMaxGroups);
+  EXPECT_EQ(group_cap_for(quantile, kDefaultMaxGroups), 1024u);  // 32 MiB / 32 KiB
+  EXPECT_EQ(group_cap_for(both, kDefaultMaxGroups), 512u);
+  EXPECT_EQ(group_cap_for(both, 100), 100u);  // a lower --max-groups stands
+  EXPECT_EQ(group_cap_for(quantile, kMaxMaxGroups), 1024u);
+}
+
 }  // namespace
 }  // namespace pivot::aggregate

@@ -230,7 +230,8 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   plan_ = std::move(*plan);
   shown_ = shown;
   catalog_ = std::move(merged);
-  for (planner::QueryPlan& q : plan_.queries) q.shape.group_cap = options_.max_groups;
+  for (planner::QueryPlan& q : plan_.queries)
+    q.shape.group_cap = aggregate::group_cap_for(q.shape, options_.max_groups);
   for (const planner::QueryPlan& q : plan_.queries) {
     interval_.push_back(std::make_unique<aggregate::Partial>(&q.shape));
     total_.push_back(std::make_unique<aggregate::Partial>(&q.shape));

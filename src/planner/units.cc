@@ -17,13 +17,15 @@ Unit binary_unit(query::Op op, Unit a, Unit b) {
 
 Unit aggregate_unit(query::AggFn fn, Unit arg) {
   switch (fn) {
-    case query::AggFn::kCount: return Unit::kNone;
+    case query::AggFn::kCount:
+    case query::AggFn::kCountDistinct: return Unit::kNone;
     case query::AggFn::kSum: return arg == Unit::kEpochNanoseconds ? Unit::kNone : arg;
     case query::AggFn::kMin:
     case query::AggFn::kMax:
     case query::AggFn::kAvg:
     case query::AggFn::kHist:
-    case query::AggFn::kLhist: return arg;
+    case query::AggFn::kLhist:
+    case query::AggFn::kQuantile: return arg;
   }
   return Unit::kNone;
 }

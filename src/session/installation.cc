@@ -78,7 +78,7 @@ Result<std::unique_ptr<Installation>> Installation::create(std::string_view text
   }
   in->skipped_ = std::move(skipped);
   for (planner::QueryPlan& qp : plan->queries) {
-    qp.shape.group_cap = max_groups;
+    qp.shape.group_cap = aggregate::group_cap_for(qp.shape, max_groups);
     auto collector = aggregate::Collector::create(qp.shape);
     if (!collector) return collector.error();
     // A query over an aggregating query's rows has no advice to install
