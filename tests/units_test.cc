@@ -73,6 +73,13 @@ TEST(Units, Aggregates) {
                          Unit::kNanoseconds, Unit::kNone, Unit::kNanoseconds}));
 }
 
+// A quantile is one of the values, so it keeps their unit; a distinct count
+// has none.
+TEST(Units, QuantilesKeepTheirArgumentsUnit) {
+  EXPECT_EQ(units_of("From o In Units.Op Select P99(o.dur), QUANTILE(o.size, 0.5), COUNT(DISTINCT o.size)"),
+            (std::vector<Unit>{Unit::kNanoseconds, Unit::kBytes, Unit::kNone}));
+}
+
 // An aggregating source's outputs keep their units for the query over them.
 TEST(Units, ThroughAnAggregatingSource) {
   EXPECT_EQ(
