@@ -1,10 +1,10 @@
 #include "aggregate/distribution.h"
 
-#include "core/value_ops.h"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
+
+#include "core/value_ops.h"
 
 namespace pivot::aggregate {
 

@@ -70,8 +70,9 @@ struct EmitShape {
   uint32_t group_cap = kDefaultMaxGroups;
 };
 
-// A query's groups may hold QUANTILE sketches and COUNT(DISTINCT) sets,
-// which grow to tens of kilobytes a group (the rest take a few dozen bytes):
+// A query's groups may hold QUANTILE sketches, COUNT(DISTINCT) sets and
+// LHIST buckets, which grow to kilobytes a group (the rest take a few dozen
+// bytes, HIST half a kilobyte):
 // its group cap is lowered so that one partial's states stay within this
 // however the groups fill. The host holds up to two such partials per query
 // (its threads' together, and their merge).

@@ -359,7 +359,7 @@ TEST_F(CapTest, JoinPastTheCapDropsTheBranchsLatestFirst) {
     pack(spec(1), {40});  // seq 4
     pack(spec(1), {50});  // seq 5
   });
-  pack(spec(1), {3});                 // seq 3: local, kept even though later than 30
+  pack(spec(1), {3});                // seq 3: local, kept even though later than 30
   baggage::set_byte_cap(5 + 9 * 4);  // room for 4 of the 6 distinct entries
   baggage::join(std::move(branch));
   bool overflowed = false;

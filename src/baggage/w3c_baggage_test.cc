@@ -21,8 +21,7 @@ using testing::unpacked;
 using W3cBaggageTest = BaggageTest;
 
 // The baggage of docs/baggage.md's annotated example (WireTest pins it).
-constexpr std::string_view kText =
-    "AgACBQEDufPd8QkArAICARECAwUFAmFiAiIEAAECBAAAAAAAAOA_";
+constexpr std::string_view kText = "AgACBQEDufPd8QkArAICARECAwUFAmFiAiIEAAECBAAAAAAAAOA_";
 
 // Makes the example baggage current for the test's scope.
 class WithExample : public W3cBaggageTest {

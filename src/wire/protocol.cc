@@ -314,11 +314,14 @@ Status buckets_from_bytes(ByteReader& r, int64_t offset, int64_t lo, int64_t hi,
 // the JSON form is (QuantileSketch::check, DistinctCount::from_*).
 Status box_from_bytes(ByteReader& r, uint8_t extra, aggregate::AggFn fn, const aggregate::DistParams& params,
                       aggregate::StateBox& out) {
-  const bool fits = extra == kDistExtra || (extra == kSketchExtra && fn == aggregate::AggFn::kQuantile) ||
-                    ((extra == kHashesExtra || extra == kRegistersExtra) && fn == aggregate::AggFn::kCountDistinct);
-  if (extra > kRegistersExtra) return Error("partial aggregate: unknown state extra " + std::to_string(extra));
+  const bool fits =
+      extra == kDistExtra || (extra == kSketchExtra && fn == aggregate::AggFn::kQuantile) ||
+      ((extra == kHashesExtra || extra == kRegistersExtra) && fn == aggregate::AggFn::kCountDistinct);
+  if (extra > kRegistersExtra)
+    return Error("partial aggregate: unknown state extra " + std::to_string(extra));
   if (!fits) {
-    return Error("partial aggregate: state extra " + std::to_string(extra) + " for another kind of aggregate");
+    return Error("partial aggregate: state extra " + std::to_string(extra) +
+                 " for another kind of aggregate");
   }
   switch (extra) {
     case kDistExtra: {
@@ -340,7 +343,8 @@ Status box_from_bytes(ByteReader& r, uint8_t extra, aggregate::AggFn fn, const a
         if (!r.zigzag(offset)) return binary_error(r);
         if (offset < aggregate::kSketchMinIndex || offset > aggregate::kSketchMaxIndex + 1)
           return Error("partial aggregate: a distribution's buckets are out of range");
-        const int64_t hi = std::min<int64_t>(aggregate::kSketchMaxIndex, offset + aggregate::kSketchMaxBuckets - 1);
+        const int64_t hi =
+            std::min<int64_t>(aggregate::kSketchMaxIndex, offset + aggregate::kSketchMaxBuckets - 1);
         if (auto e = buckets_from_bytes(r, offset, aggregate::kSketchMinIndex, hi, st->buckets); !e) return e;
         if (!r.varint(collapsed)) return binary_error(r);
         if (collapsed > static_cast<uint64_t>(aggregate::kSketchMaxCount))
