@@ -99,7 +99,8 @@ std::unique_ptr<const Simple> simple_plan(const Bound& b) {
 }  // namespace
 
 Bound bind(const ProgramPtr& p, const internal::Site& site) {
-  Bound b{p, {}, {}, {}, {}, {}, true, nullptr};
+  Bound b;
+  b.program = p;
   for (const Observe& o : p->observe) {
     int32_t index = kAbsent;
     bool list = false;
@@ -120,7 +121,10 @@ Bound bind(const ProgramPtr& p, const internal::Site& site) {
     b.export_index.push_back(index);
     b.is_list.push_back(list);
     b.fixed.push_back(std::move(fixed));
-    if (list) b.single_row = false;
+    if (list) {
+      b.single_row = false;
+      b.has_list = true;
+    }
   }
   if (!p->unpacks.empty()) b.single_row = false;
   if (p->emit) {

@@ -77,6 +77,7 @@ struct Bound {
   std::vector<Value> fixed;
   std::vector<Operand> keys, inputs;     // EMIT's
   bool single_row = true;                // no list-valued export and no UNPACK: exactly one row
+  bool has_list = false;                 // some observed export is list-valued
   std::unique_ptr<const Simple> simple;  // set when the program has the common shape
 };
 

@@ -110,6 +110,11 @@ void emit_row(const Bound& b, const Emit& emit, Scratch& s, internal::ThreadStat
   if (overflowed) partial->mark_incomplete();
 }
 
+// Points an UNPACK's registers at the fields of one of its tuples.
+inline void bind_tuple(const Unpack& up, const internal::Tuple& t, const Value** regs) {
+  for (uint16_t f = 0; f < up.n_fields; ++f) regs[up.first_reg + f] = f < t.size() ? &t[f] : &kNull;
+}
+
 // Runs the FILTER/LET steps, then PACK or EMIT, for the row in s.regs.
 void finish_row(const Bound& b, Scratch& s, internal::ThreadState& ts, bool overflowed) {
   const Program& p = *b.program;
@@ -179,6 +184,17 @@ void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal:
     finish_row(b, s, ts, false);
     return;
   }
+  if (!b.has_list) {
+    // UNPACKs only (a First or MostRecent join usually gives one tuple):
+    // the row iteration below without its bookkeeping when each gave one.
+    bool one_row = true;
+    for (size_t u = 0; u < p.unpacks.size() && one_row; ++u) one_row = s.unpacked[u].size() == 1;
+    if (one_row) {
+      for (size_t u = 0; u < p.unpacks.size(); ++u) bind_tuple(p.unpacks[u], s.unpacked[u][0], regs);
+      finish_row(b, s, ts, overflowed);
+      return;
+    }
+  }
 
   // Iterate over every combination of list elements and unpacked tuples.
   // Rows point into s.lists and s.unpacked, which nothing changes meanwhile.
@@ -195,11 +211,7 @@ void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal:
     for (size_t i = 0; i < p.observe.size(); ++i) {
       if (b.is_list[i]) regs[p.observe[i].reg] = &s.lists[i][pos[d++]];
     }
-    for (size_t u = 0; u < p.unpacks.size(); ++u) {
-      const internal::Tuple& t = s.unpacked[u][pos[d++]];
-      const Unpack& up = p.unpacks[u];
-      for (uint16_t f = 0; f < up.n_fields; ++f) regs[up.first_reg + f] = f < t.size() ? &t[f] : &kNull;
-    }
+    for (size_t u = 0; u < p.unpacks.size(); ++u) bind_tuple(p.unpacks[u], s.unpacked[u][pos[d++]], regs);
     finish_row(b, s, ts, overflowed);
     // Next combination.
     size_t k = 0;

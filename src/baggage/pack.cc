@@ -123,11 +123,29 @@ void append(BagData& d, const BagSpec& spec, std::span<const Value> tuple, Range
     return;
   }
 
+  if (n_evict == 1 && r.size() == 1 && vbytes <= es[r.first].size) {
+    // MostRecent replacing its one entry (PACK-RECENT at every event): the
+    // values go where the old ones were, so the arena neither grows nor
+    // needs compacting. Other copies of the old entry have their own arena.
+    Entry& old = es[r.first];
+    e.offset = old.offset;
+    char* p = d.arena.data() + e.offset;
+    for (const Value& v : tuple) p = put_value(p, v);
+    d.garbage += old.size - vbytes;
+    old = e;
+    d.body = body;
+    d.max_seq = std::max(d.max_seq, e.seq);
+    return;
+  }
   append_values(d, tuple, vbytes);
   if (n_evict == 0) {
     auto at = std::upper_bound(es.begin() + r.first, es.begin() + r.last, e, entry_less);
     try {
-      es.insert(at, e);
+      if (at == es.end()) {
+        es.push_back(e);
+      } else {
+        es.insert(at, e);
+      }
     } catch (...) {
       d.arena.resize(e.offset);
       throw;
@@ -192,18 +210,6 @@ bool aggregate_into(BagData& d, const BagSpec& spec, std::span<const Value> tupl
 }
 
 }  // namespace
-
-uint32_t keep_count(const BagSpec& spec) noexcept {
-  switch (spec.mode) {
-    case PackMode::kFirst:
-    case PackMode::kMostRecent: return 1;
-    case PackMode::kFirstN:
-    case PackMode::kMostRecentN: return spec.n;
-    case PackMode::kAll:
-    case PackMode::kAggregate: break;
-  }
-  return std::numeric_limits<uint32_t>::max();
-}
 
 void combine_into(Combine op, Value& acc, const Value& x) {
   if (x.is_null()) return;

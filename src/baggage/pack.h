@@ -4,6 +4,7 @@
 // Thread safety: none; the caller owns the BagData.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -14,7 +15,17 @@ namespace pivot::internal {
 
 // How many entries a First/MostRecent spec keeps (kFirst and kMostRecent
 // keep 1 whatever spec.n says); unlimited for kAll and kAggregate.
-uint32_t keep_count(const BagSpec& spec) noexcept;
+inline uint32_t keep_count(const BagSpec& spec) noexcept {
+  switch (spec.mode) {
+    case PackMode::kFirst:
+    case PackMode::kMostRecent: return 1;
+    case PackMode::kFirstN:
+    case PackMode::kMostRecentN: return spec.n;
+    case PackMode::kAll:
+    case PackMode::kAggregate: break;
+  }
+  return UINT32_MAX;
+}
 
 // Packs `tuple` per `spec`. A pack that would take d.bytes() past `cap` is
 // dropped and sets d.overflow. Strong exception guarantee: if an allocation

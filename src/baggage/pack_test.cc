@@ -111,6 +111,37 @@ TEST_F(PackTest, MostRecentStaysBoundedAcrossRepeatedSends) {
   EXPECT_EQ(BagAccess::get(b)->entries.size(), 1u);
 }
 
+TEST_F(PackTest, MostRecentReplacesItsOneEntryInPlace) {
+  BagSpec s = spec(1, PackMode::kMostRecent);
+  pack(s, {"a longer first value"});
+  Baggage branch = baggage::fork();  // holds its own copy of the arena
+  const size_t arena = BagAccess::get(branch)->arena.size();
+  pack(s, {"short"});  // fits where the first value was
+  pack(s, {7});
+  EXPECT_EQ(unpacked(s), "[7]");
+  {
+    Baggage b = baggage::take();
+    const BagData* d = BagAccess::get(b);
+    EXPECT_EQ(d->arena.size(), arena) << "the arena did not grow";
+    EXPECT_EQ(d->garbage, arena - value_size(Value(7)));
+    EXPECT_EQ(d->entries.size(), 1u);
+    testing::expect_valid(b);
+    (void)baggage::exchange(std::move(b));
+  }
+  {
+    baggage::Scope scope(std::move(branch));
+    EXPECT_EQ(unpacked(s), "[\"a longer first value\"]") << "the branch keeps the value it was forked with";
+  }
+  // A value larger than the slot goes to the end of the arena instead.
+  pack(s, {"a value longer than any before it"});
+  EXPECT_EQ(unpacked(s), "[\"a value longer than any before it\"]");
+  expect_current_valid();
+  // Encoded and decoded, the replaced entry reads as a fresh one would.
+  baggage::Scope scope(baggage::decode(baggage::encode()));
+  EXPECT_EQ(unpacked(s), "[\"a value longer than any before it\"]");
+  expect_current_valid();
+}
+
 TEST_F(PackTest, FirstAfterForkSelectsByLamportOrder) {
   BagSpec s = spec(1, PackMode::kFirst);
   Baggage branch = baggage::fork();  // empty: both sides start fresh
