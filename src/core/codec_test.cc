@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace pivot {
 namespace {
@@ -40,6 +41,41 @@ TEST(Codec, VarintBytesAndSizes) {
     ASSERT_TRUE(r.varint(got)) << c.v;
     EXPECT_EQ(got, c.v);
     EXPECT_TRUE(r.at_end());
+  }
+}
+
+// Varints with at least 8 bytes after their start take a word-at-a-time
+// path; each length, boundary and padding must read as the exact-size input.
+TEST(Codec, VarintsFollowedByMoreBytesReadTheSame) {
+  std::vector<uint64_t> values;
+  for (int bits = 0; bits <= 64; ++bits) {
+    uint64_t top = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+    values.push_back(top);
+    values.push_back(top + 1);
+    values.push_back(top / 3);
+  }
+  for (uint64_t v : values) {
+    for (char pad : {'\x00', '\x80', '\xff'}) {
+      std::string in;
+      ByteWriter(in).varint(v);
+      const size_t n = in.size();
+      in.append(12, pad);
+      ByteReader r(in);
+      uint64_t got = 0;
+      ASSERT_TRUE(r.varint(got)) << v;
+      EXPECT_EQ(got, v);
+      EXPECT_EQ(r.offset(), n) << v;
+    }
+  }
+  // Not minimal (a final 0x00 after the first byte), at every length.
+  for (size_t len = 2; len <= 10; ++len) {
+    std::string in(len - 1, '\x80');
+    in += '\x00';
+    in.append(12, '\x01');
+    ByteReader r(in);
+    uint64_t got;
+    EXPECT_FALSE(r.varint(got)) << len;
+    EXPECT_EQ(r.error_message(), "bad varint at byte 0") << len;
   }
 }
 
