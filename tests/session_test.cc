@@ -70,6 +70,40 @@ TEST(Session, AConstantLetIsSeenByTheFiltersThatUseIt) {
             R"json({"columns":["cl.procName","SUM(incr.delta)"],"rows":[["HBase",16]]})json");
 }
 
+// A join runs on the precompiled plan while its UNPACK gives one tuple, and
+// hands the event to the general interpreter when it gives more: both must
+// give the same rows, and an overflowed baggage marks the result either way.
+TEST(Session, JoinsOfOneTupleAndOfManyTuplesAgree) {
+  pivot::Session s;
+  auto q = s.install(
+      "From incr In Smoke.incrBytesRead Join cl In MostRecentN(Smoke.ClientProtocols, 2) On cl -> incr "
+      "GroupBy cl.procName Select cl.procName, SUM(incr.delta)");
+  ASSERT_TRUE(q) << q.error().message();
+  {
+    pivot::baggage::Scope scope{pivot::Baggage()};
+    client_protocols("HBase");
+    incr_bytes_read(10);  // one tuple: the plan
+    client_protocols("Hive");
+    incr_bytes_read(5);  // two tuples, a row each: the interpreter
+  }
+  EXPECT_EQ(s.results(*q).to_json(),
+            R"json({"columns":["cl.procName","SUM(incr.delta)"],"rows":[["HBase",15],["Hive",5]]})json");
+
+  const size_t cap = pivot::baggage::byte_cap();
+  pivot::baggage::set_byte_cap(24);  // room for one short tuple only
+  {
+    pivot::baggage::Scope scope{pivot::Baggage()};
+    client_protocols("Pig");
+    client_protocols("dropped: the baggage is full");
+    incr_bytes_read(3);  // one tuple, from an overflowed baggage: the plan
+  }
+  pivot::baggage::set_byte_cap(cap);
+  EXPECT_EQ(
+      s.results(*q).to_json(),
+      R"json({"columns":["cl.procName","SUM(incr.delta)"],"rows":[["HBase",15],["Hive",5],["Pig",3]],)json"
+      R"json("incomplete":true})json");
+}
+
 }  // namespace
 
 namespace {

@@ -67,9 +67,9 @@ Operand resolve(const Expr& e, const Bound& b) {
 // The Simple plan of b, or null when b's program has another shape.
 std::unique_ptr<const Simple> simple_plan(const Bound& b) {
   const Program& p = *b.program;
-  if (!b.single_row || p.pack || !p.emit || p.emit->weight_reg >= 0) return nullptr;
+  if (b.has_list || p.pack || !p.emit || p.emit->weight_reg >= 0) return nullptr;
   if (p.n_regs > kSimpleRegs || p.observe.size() > kSimpleObserves || b.keys.size() > kSimpleOperands ||
-      b.inputs.size() > kSimpleOperands)
+      b.inputs.size() > kSimpleOperands || p.unpacks.size() > UINT8_MAX)
     return nullptr;
   auto out = std::make_unique<Simple>();
   out->n_regs = p.n_regs;
@@ -91,8 +91,10 @@ std::unique_ptr<const Simple> simple_plan(const Bound& b) {
   std::copy(b.inputs.begin(), b.inputs.end(), out->inputs);
   out->steps = p.steps.data();
   out->n_steps = p.steps.size();
+  out->unpacks = p.unpacks.data();
+  out->n_unpacks = static_cast<uint8_t>(p.unpacks.size());
   out->collector = p.emit->collector;
-  out->run = simple_runner(out->n_keys, out->n_inputs);
+  out->run = simple_runner(out->n_keys, out->n_inputs, out->n_unpacks > 0);
   return out;
 }
 
@@ -132,6 +134,7 @@ Bound bind(const ProgramPtr& p, const internal::Site& site) {
     for (const ExprPtr& e : p->emit->inputs) b.inputs.push_back(resolve(*e, b));
   }
   b.simple = simple_plan(b);
+  b.simple_unpacks = b.simple != nullptr && !p->unpacks.empty();
   return b;
 }
 
@@ -205,7 +208,9 @@ bool gpr_filter(const Expr& e, const Bound& b, const internal::Site& site, GprPl
 // The plan of b (gpr_plan.h), or false when b's program has another shape.
 bool gpr_plan(const Bound& b, const internal::Site& site, GprPlan* out) {
   const Program& p = *b.program;
-  if (b.simple == nullptr || b.keys.size() > kGprOperands || b.inputs.size() > kGprOperands) return false;
+  if (b.simple == nullptr || b.simple_unpacks || b.keys.size() > kGprOperands ||
+      b.inputs.size() > kGprOperands)
+    return false;
   GprPlan plan;
   for (const Step& step : p.steps) {
     if (!step.is_filter || !gpr_filter(*step.expr, b, site, plan)) return false;

@@ -43,8 +43,9 @@ struct Operand {
   size_t hash = 0;
 };
 
-// The common shape, precompiled: one row (no list-valued export, no
-// UNPACK), no PACK, and an EMIT of a few keys and inputs. Everything the
+// The common shape, precompiled: one row (no list-valued export; UNPACKs
+// only when each gives one tuple, as First and MostRecent joins do), no
+// PACK, and an EMIT of a few keys and inputs. Everything the
 // run needs is in fixed arrays here, so it loops over no vectors and calls
 // nothing but the export getter, eval for what is not a simple operand, and
 // Partial::add_hashed.
@@ -62,7 +63,11 @@ struct Simple {
   Operand keys[kSimpleOperands], inputs[kSimpleOperands];
   const Step* steps = nullptr;
   size_t n_steps = 0;
+  const Unpack* unpacks = nullptr;
+  uint8_t n_unpacks = 0;
   aggregate::Collector* collector = nullptr;
+  // With UNPACKs, an UNPACK that gives more than one tuple hands the event,
+  // before any export is read, to the general interpreter (run_program).
   using RunFn = void (*)(const Simple&, void* ctx, internal::GetExportFn get, internal::ThreadState& ts);
   RunFn run = nullptr;  // run_simple<n_keys, n_inputs>
 };
@@ -79,6 +84,7 @@ struct Bound {
   bool single_row = true;                // no list-valued export and no UNPACK: exactly one row
   bool has_list = false;                 // some observed export is list-valued
   std::unique_ptr<const Simple> simple;  // set when the program has the common shape
+  bool simple_unpacks = false;           // simple runs UNPACKs (and may hand an event back)
 };
 
 struct InstalledAdvice : GprAdvice {
@@ -94,7 +100,7 @@ void add_gpr_plans(InstalledAdvice& advice, const internal::Site& site);
 // builtins binding needs.
 void run_advice(const internal::SiteAdvice& self, const internal::Site&, void* ctx,
                 internal::GetExportFn get) noexcept;
-Simple::RunFn simple_runner(uint32_t n_keys, uint32_t n_inputs);
+Simple::RunFn simple_runner(uint32_t n_keys, uint32_t n_inputs, bool unpacks);
 void free_scratch(internal::ThreadState& ts);
 bool builtin_is_fixed(internal::Builtin b);
 Value fixed_builtin_value(internal::Builtin b);

@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "advice/bound.h"
 #include "baggage/trace_state.h"
@@ -37,6 +38,7 @@ struct Scratch {
   Value simple_vals[kSimpleRegs];
   const Value* simple_regs[kSimpleRegs];
   Value simple_temps[2 * kSimpleOperands];
+  bool handed_back = false;  // run_simple left this event to run_program
 };
 
 inline Scratch* scratch_of(internal::ThreadState& ts) {
@@ -221,13 +223,36 @@ void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal:
 }
 
 // NK and NI are the numbers of keys and inputs when known at compile time
-// (the common few, so that their loops unroll), else -1.
-template <int NK, int NI>
+// (the common few, so that their loops unroll), else -1; U: the program
+// has UNPACKs (a separate instance, so that the others pay nothing for it).
+template <int NK, int NI, bool U>
 void run_simple(const Simple& p, void* ctx, internal::GetExportFn get, internal::ThreadState& ts) {
   Scratch& s = *scratch_of(ts);
   const Value** regs = s.simple_regs;
   Value* vals = s.simple_vals;
   std::fill_n(regs, p.n_regs, &kNull);  // as in run_program
+  // UNPACK first, so that an event with more than one tuple goes to
+  // run_program before any export is read.
+  bool overflowed = false;
+  if constexpr (U) {
+    if (s.unpacked.size() < p.n_unpacks) s.unpacked.resize(p.n_unpacks);
+    for (uint32_t u = 0; u < p.n_unpacks; ++u) {
+      bool o = false;
+      if (!internal::bag_unpack(p.unpacks[u].spec, s.unpacked[u], &o)) {
+        // An absent bag: no rows (as in run_program).
+        if (o) {
+          if (aggregate::Partial* partial = p.collector->thread_partial(ts)) partial->mark_incomplete();
+        }
+        return;
+      }
+      if (s.unpacked[u].size() != 1) {
+        s.handed_back = true;
+        return;
+      }
+      overflowed = overflowed || o;
+      bind_tuple(p.unpacks[u], s.unpacked[u][0], regs);
+    }
+  }
   for (uint32_t i = 0; i < p.n_observe; ++i) {
     const Simple::Obs& o = p.obs[i];
     if (o.index >= 0) [[likely]] {
@@ -259,6 +284,14 @@ void run_simple(const Simple& p, void* ctx, internal::GetExportFn get, internal:
   for (uint32_t i = 0; i < n_inputs; ++i)
     inputs[i] = operand_value(p.inputs[i], regs, s.simple_temps[kSimpleOperands + i]);
   partial->add_hashed(keys, hash, inputs, 1);
+  if (U && overflowed) partial->mark_incomplete();
+}
+
+// Whether run_simple handed the event back (UNPACK gave more than one
+// tuple), clearing the mark.
+bool handed_back(internal::ThreadState& ts) {
+  Scratch& s = *scratch_of(ts);
+  return std::exchange(s.handed_back, false);
 }
 
 }  // namespace
@@ -270,10 +303,12 @@ void run_advice(const internal::SiteAdvice& self, const internal::Site&, void* c
   for (const Bound& b : static_cast<const InstalledAdvice&>(self).bound) {
     if (!b.program->enabled->load(std::memory_order_relaxed)) continue;
     try {
-      if (b.simple != nullptr) [[likely]]
+      if (b.simple != nullptr) [[likely]] {
         b.simple->run(*b.simple, ctx, get, *ts);
-      else
+        if (b.simple_unpacks && handed_back(*ts)) run_program(b, ctx, get, *ts);
+      } else {
         run_program(b, ctx, get, *ts);
+      }
     } catch (...) {
       g_errors.fetch_add(1, std::memory_order_relaxed);
     }
@@ -285,21 +320,26 @@ namespace {
 template <int NK>
 Simple::RunFn simple_runner_for_keys(uint32_t n_inputs) {
   switch (n_inputs) {
-    case 1: return &run_simple<NK, 1>;
-    case 2: return &run_simple<NK, 2>;
-    default: return &run_simple<NK, -1>;
+    case 1: return &run_simple<NK, 1, false>;
+    case 2: return &run_simple<NK, 2, false>;
+    default: return &run_simple<NK, -1, false>;
   }
 }
 
-}  // namespace
-
-Simple::RunFn simple_runner(uint32_t n_keys, uint32_t n_inputs) {
+Simple::RunFn simple_runner_for(uint32_t n_keys, uint32_t n_inputs) {
   switch (n_keys) {
     case 0: return simple_runner_for_keys<0>(n_inputs);
     case 1: return simple_runner_for_keys<1>(n_inputs);
     case 2: return simple_runner_for_keys<2>(n_inputs);
     default: return simple_runner_for_keys<-1>(n_inputs);
   }
+}
+
+}  // namespace
+
+Simple::RunFn simple_runner(uint32_t n_keys, uint32_t n_inputs, bool unpacks) {
+  // Joins get one instance: the UNPACKs outweigh unrolled operand loops.
+  return unpacks ? &run_simple<-1, -1, true> : simple_runner_for(n_keys, n_inputs);
 }
 
 void free_scratch(internal::ThreadState& ts) {
