@@ -70,38 +70,64 @@ TEST(Session, AConstantLetIsSeenByTheFiltersThatUseIt) {
             R"json({"columns":["cl.procName","SUM(incr.delta)"],"rows":[["HBase",16]]})json");
 }
 
-// A join runs on the precompiled plan while its UNPACK gives one tuple, and
-// hands the event to the general interpreter when it gives more: both must
-// give the same rows, and an overflowed baggage marks the result either way.
-TEST(Session, JoinsOfOneTupleAndOfManyTuplesAgree) {
+// A MostRecent join runs on the precompiled plan, a MostRecentN one on the
+// general interpreter: over the same events they give the same rows while
+// one tuple is there, and an overflowed baggage marks both results.
+TEST(Session, JoinsOnThePlanAndOnTheInterpreterAgree) {
   pivot::Session s;
-  auto q = s.install(
-      "From incr In Smoke.incrBytesRead Join cl In MostRecentN(Smoke.ClientProtocols, 2) On cl -> incr "
-      "GroupBy cl.procName Select cl.procName, SUM(incr.delta)");
-  ASSERT_TRUE(q) << q.error().message();
+  const std::string rest = " On cl -> incr GroupBy cl.procName Select cl.procName, SUM(incr.delta)";
+  auto plan =
+      s.install("From incr In Smoke.incrBytesRead Join cl In MostRecent(Smoke.ClientProtocols)" + rest);
+  auto general =
+      s.install("From incr In Smoke.incrBytesRead Join cl In MostRecentN(Smoke.ClientProtocols, 2)" + rest);
+  ASSERT_TRUE(plan) << plan.error().message();
+  ASSERT_TRUE(general) << general.error().message();
   {
     pivot::baggage::Scope scope{pivot::Baggage()};
+    incr_bytes_read(1000);  // nothing packed yet: no row
     client_protocols("HBase");
-    incr_bytes_read(10);  // one tuple: the plan
+    incr_bytes_read(10);
     client_protocols("Hive");
-    incr_bytes_read(5);  // two tuples, a row each: the interpreter
+    incr_bytes_read(5);  // the plan: Hive; the interpreter: HBase and Hive
   }
-  EXPECT_EQ(s.results(*q).to_json(),
+  EXPECT_EQ(s.results(*plan).to_json(),
+            R"json({"columns":["cl.procName","SUM(incr.delta)"],"rows":[["HBase",10],["Hive",5]]})json");
+  EXPECT_EQ(s.results(*general).to_json(),
             R"json({"columns":["cl.procName","SUM(incr.delta)"],"rows":[["HBase",15],["Hive",5]]})json");
 
   const size_t cap = pivot::baggage::byte_cap();
-  pivot::baggage::set_byte_cap(24);  // room for one short tuple only
+  pivot::baggage::set_byte_cap(40);  // room for one short tuple in each query's bag
   {
     pivot::baggage::Scope scope{pivot::Baggage()};
     client_protocols("Pig");
     client_protocols("dropped: the baggage is full");
-    incr_bytes_read(3);  // one tuple, from an overflowed baggage: the plan
+    incr_bytes_read(3);  // one tuple, from an overflowed baggage
   }
   pivot::baggage::set_byte_cap(cap);
-  EXPECT_EQ(
-      s.results(*q).to_json(),
-      R"json({"columns":["cl.procName","SUM(incr.delta)"],"rows":[["HBase",15],["Hive",5],["Pig",3]],)json"
-      R"json("incomplete":true})json");
+  const std::string pig = R"json(,["Pig",3]],"incomplete":true})json";
+  EXPECT_EQ(s.results(*plan).to_json(),
+            R"json({"columns":["cl.procName","SUM(incr.delta)"],"rows":[["HBase",10],["Hive",5])json" + pig);
+  EXPECT_EQ(s.results(*general).to_json(),
+            R"json({"columns":["cl.procName","SUM(incr.delta)"],"rows":[["HBase",15],["Hive",5])json" + pig);
+}
+
+// A join whose tuple the byte cap dropped has no row, and says so.
+TEST(Session, AJoinWithItsTupleDroppedIsIncomplete) {
+  pivot::Session s;
+  auto q = s.install(
+      "From incr In Smoke.incrBytesRead Join cl In MostRecent(Smoke.ClientProtocols) On cl -> incr "
+      "GroupBy cl.procName Select cl.procName, SUM(incr.delta)");
+  ASSERT_TRUE(q) << q.error().message();
+  const size_t cap = pivot::baggage::byte_cap();
+  pivot::baggage::set_byte_cap(8);  // not even one tuple
+  {
+    pivot::baggage::Scope scope{pivot::Baggage()};
+    client_protocols("HBase");
+    incr_bytes_read(10);
+  }
+  pivot::baggage::set_byte_cap(cap);
+  EXPECT_EQ(s.results(*q).to_json(),
+            R"json({"columns":["cl.procName","SUM(incr.delta)"],"rows":[],"incomplete":true})json");
 }
 
 }  // namespace

@@ -69,8 +69,12 @@ std::unique_ptr<const Simple> simple_plan(const Bound& b) {
   const Program& p = *b.program;
   if (b.has_list || p.pack || !p.emit || p.emit->weight_reg >= 0) return nullptr;
   if (p.n_regs > kSimpleRegs || p.observe.size() > kSimpleObserves || b.keys.size() > kSimpleOperands ||
-      b.inputs.size() > kSimpleOperands || p.unpacks.size() > UINT8_MAX)
+      b.inputs.size() > kSimpleOperands || p.unpacks.size() > kSimpleUnpacks)
     return nullptr;
+  // A First or MostRecent join gives at most one tuple, so one row.
+  for (const Unpack& u : p.unpacks) {
+    if (internal::keep_count(u.spec) != 1) return nullptr;
+  }
   auto out = std::make_unique<Simple>();
   out->n_regs = p.n_regs;
   out->n_observe = static_cast<uint8_t>(p.observe.size());
@@ -134,7 +138,6 @@ Bound bind(const ProgramPtr& p, const internal::Site& site) {
     for (const ExprPtr& e : p->emit->inputs) b.inputs.push_back(resolve(*e, b));
   }
   b.simple = simple_plan(b);
-  b.simple_unpacks = b.simple != nullptr && !p->unpacks.empty();
   return b;
 }
 
@@ -208,7 +211,7 @@ bool gpr_filter(const Expr& e, const Bound& b, const internal::Site& site, GprPl
 // The plan of b (gpr_plan.h), or false when b's program has another shape.
 bool gpr_plan(const Bound& b, const internal::Site& site, GprPlan* out) {
   const Program& p = *b.program;
-  if (b.simple == nullptr || b.simple_unpacks || b.keys.size() > kGprOperands ||
+  if (b.simple == nullptr || b.simple->n_unpacks > 0 || b.keys.size() > kGprOperands ||
       b.inputs.size() > kGprOperands)
     return false;
   GprPlan plan;

@@ -11,6 +11,7 @@
 
 #include "advice/gpr_plan.h"
 #include "advice/interpreter.h"
+#include "baggage/pack.h"
 #include "tracepoint/registry.h"
 #include "tracepoint/thread_state.h"
 
@@ -44,12 +45,12 @@ struct Operand {
 };
 
 // The common shape, precompiled: one row (no list-valued export; UNPACKs
-// only when each gives one tuple, as First and MostRecent joins do), no
-// PACK, and an EMIT of a few keys and inputs. Everything the
-// run needs is in fixed arrays here, so it loops over no vectors and calls
-// nothing but the export getter, eval for what is not a simple operand, and
-// Partial::add_hashed.
-inline constexpr uint32_t kSimpleRegs = 16, kSimpleObserves = 8, kSimpleOperands = 4;
+// only of First and MostRecent joins, which give at most one tuple), no
+// PACK, and an EMIT of a few keys and inputs. Everything the run needs is
+// in fixed arrays here, so it loops over no vectors and calls nothing but
+// the export getter, bag_unpack, eval for what is not a simple operand,
+// and Partial::add_hashed.
+inline constexpr uint32_t kSimpleRegs = 16, kSimpleObserves = 8, kSimpleOperands = 4, kSimpleUnpacks = 4;
 struct Simple {
   struct Obs {
     int32_t index;  // >= 0: the site's export
@@ -66,10 +67,8 @@ struct Simple {
   const Unpack* unpacks = nullptr;
   uint8_t n_unpacks = 0;
   aggregate::Collector* collector = nullptr;
-  // With UNPACKs, an UNPACK that gives more than one tuple hands the event,
-  // before any export is read, to the general interpreter (run_program).
   using RunFn = void (*)(const Simple&, void* ctx, internal::GetExportFn get, internal::ThreadState& ts);
-  RunFn run = nullptr;  // run_simple<n_keys, n_inputs>
+  RunFn run = nullptr;  // run_simple<n_keys, n_inputs, n_unpacks > 0>
 };
 
 // A program bound to one site: where each observed export is in that site.
@@ -84,7 +83,6 @@ struct Bound {
   bool single_row = true;                // no list-valued export and no UNPACK: exactly one row
   bool has_list = false;                 // some observed export is list-valued
   std::unique_ptr<const Simple> simple;  // set when the program has the common shape
-  bool simple_unpacks = false;           // simple runs UNPACKs (and may hand an event back)
 };
 
 struct InstalledAdvice : GprAdvice {

@@ -2,8 +2,8 @@
 // to a plan that code using only the general-purpose registers runs
 // (tracepoint/gpr_code.h, SiteAdvice::run_gpr).
 //
-// A program has a plan when it is the interpreter's simple shape (one row,
-// no UNPACK, no PACK, an EMIT without weight) with no LET, when every EMIT
+// A program has a plan when it is the interpreter's simple shape without
+// UNPACK (one row, no PACK, an EMIT without weight) with no LET, when every EMIT
 // key and input is a register or a constant, every FILTER is a comparison
 // of two such ints (or an And of comparisons), and every register they
 // read holds an int export of the site, the thread id, or a value fixed

@@ -4,7 +4,6 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <utility>
 
 #include "advice/bound.h"
 #include "baggage/trace_state.h"
@@ -38,7 +37,6 @@ struct Scratch {
   Value simple_vals[kSimpleRegs];
   const Value* simple_regs[kSimpleRegs];
   Value simple_temps[2 * kSimpleOperands];
-  bool handed_back = false;  // run_simple left this event to run_program
 };
 
 inline Scratch* scratch_of(internal::ThreadState& ts) {
@@ -231,8 +229,6 @@ void run_simple(const Simple& p, void* ctx, internal::GetExportFn get, internal:
   const Value** regs = s.simple_regs;
   Value* vals = s.simple_vals;
   std::fill_n(regs, p.n_regs, &kNull);  // as in run_program
-  // UNPACK first, so that an event with more than one tuple goes to
-  // run_program before any export is read.
   bool overflowed = false;
   if constexpr (U) {
     if (s.unpacked.size() < p.n_unpacks) s.unpacked.resize(p.n_unpacks);
@@ -245,11 +241,7 @@ void run_simple(const Simple& p, void* ctx, internal::GetExportFn get, internal:
         }
         return;
       }
-      if (s.unpacked[u].size() != 1) {
-        s.handed_back = true;
-        return;
-      }
-      overflowed = overflowed || o;
+      overflowed = overflowed || o;  // First and MostRecent: exactly one tuple
       bind_tuple(p.unpacks[u], s.unpacked[u][0], regs);
     }
   }
@@ -287,13 +279,6 @@ void run_simple(const Simple& p, void* ctx, internal::GetExportFn get, internal:
   if (U && overflowed) partial->mark_incomplete();
 }
 
-// Whether run_simple handed the event back (UNPACK gave more than one
-// tuple), clearing the mark.
-bool handed_back(internal::ThreadState& ts) {
-  Scratch& s = *scratch_of(ts);
-  return std::exchange(s.handed_back, false);
-}
-
 }  // namespace
 
 void run_advice(const internal::SiteAdvice& self, const internal::Site&, void* ctx,
@@ -303,12 +288,10 @@ void run_advice(const internal::SiteAdvice& self, const internal::Site&, void* c
   for (const Bound& b : static_cast<const InstalledAdvice&>(self).bound) {
     if (!b.program->enabled->load(std::memory_order_relaxed)) continue;
     try {
-      if (b.simple != nullptr) [[likely]] {
+      if (b.simple != nullptr) [[likely]]
         b.simple->run(*b.simple, ctx, get, *ts);
-        if (b.simple_unpacks && handed_back(*ts)) run_program(b, ctx, get, *ts);
-      } else {
+      else
         run_program(b, ctx, get, *ts);
-      }
     } catch (...) {
       g_errors.fetch_add(1, std::memory_order_relaxed);
     }

@@ -123,26 +123,34 @@ void append(BagData& d, const BagSpec& spec, std::span<const Value> tuple, Range
     return;
   }
 
-  if (n_evict == 1 && r.size() == 1 && vbytes <= es[r.first].size) {
+  if (n_evict == 1 && r.size() == 1) {
     // MostRecent replacing its one entry (PACK-RECENT at every event): the
-    // values go where the old ones were, so the arena neither grows nor
-    // needs compacting. Other copies of the old entry have their own arena.
+    // values go where the old ones were when they fit there or the old ones
+    // end the arena, so that it does not grow at every event and need
+    // compacting. Other copies of the old entry have their own arena.
     Entry& old = es[r.first];
-    e.offset = old.offset;
-    char* p = d.arena.data() + e.offset;
-    for (const Value& v : tuple) p = put_value(p, v);
-    d.garbage += old.size - vbytes;
-    old = e;
-    d.body = body;
-    d.max_seq = std::max(d.max_seq, e.seq);
-    return;
+    const bool at_end = old.offset + old.size == d.arena.size();
+    if (vbytes <= old.size || at_end) {
+      if (at_end) {
+        d.arena.resize(old.offset + vbytes);  // may throw: nothing has changed yet
+      } else {
+        d.garbage += old.size - vbytes;
+      }
+      e.offset = old.offset;
+      char* p = d.arena.data() + e.offset;
+      for (const Value& v : tuple) p = put_value(p, v);
+      old = e;
+      d.body = body;
+      d.max_seq = std::max(d.max_seq, e.seq);
+      return;
+    }
   }
   append_values(d, tuple, vbytes);
   if (n_evict == 0) {
     auto at = std::upper_bound(es.begin() + r.first, es.begin() + r.last, e, entry_less);
     try {
       if (at == es.end()) {
-        es.push_back(e);
+        es.push_back(e);  // inline, where insert's end case is a call
       } else {
         es.insert(at, e);
       }

@@ -114,17 +114,19 @@ TEST_F(PackTest, MostRecentStaysBoundedAcrossRepeatedSends) {
 TEST_F(PackTest, MostRecentReplacesItsOneEntryInPlace) {
   BagSpec s = spec(1, PackMode::kMostRecent);
   pack(s, {"a longer first value"});
+  pack(spec(2), {1});                // after it in the arena
   Baggage branch = baggage::fork();  // holds its own copy of the arena
   const size_t arena = BagAccess::get(branch)->arena.size();
   pack(s, {"short"});  // fits where the first value was
+  EXPECT_EQ(unpacked(s), "[\"short\"]");
   pack(s, {7});
   EXPECT_EQ(unpacked(s), "[7]");
   {
     Baggage b = baggage::take();
     const BagData* d = BagAccess::get(b);
     EXPECT_EQ(d->arena.size(), arena) << "the arena did not grow";
-    EXPECT_EQ(d->garbage, arena - value_size(Value(7)));
-    EXPECT_EQ(d->entries.size(), 1u);
+    EXPECT_EQ(d->garbage, value_size(Value("a longer first value")) - value_size(Value(7)));
+    EXPECT_EQ(d->entries.size(), 2u);
     testing::expect_valid(b);
     (void)baggage::exchange(std::move(b));
   }
@@ -132,10 +134,26 @@ TEST_F(PackTest, MostRecentReplacesItsOneEntryInPlace) {
     baggage::Scope scope(std::move(branch));
     EXPECT_EQ(unpacked(s), "[\"a longer first value\"]") << "the branch keeps the value it was forked with";
   }
-  // A value larger than the slot goes to the end of the arena instead.
+  // A value larger than the slot goes to the end of the arena instead...
   pack(s, {"a value longer than any before it"});
   EXPECT_EQ(unpacked(s), "[\"a value longer than any before it\"]");
   expect_current_valid();
+  // ...where the next one, longer or shorter, takes its place.
+  {
+    Baggage b = baggage::take();
+    const size_t offset = BagAccess::get(b)->entries[0].offset;
+    (void)baggage::exchange(std::move(b));
+    pack(s, {"longer still: the arena grows by the difference only"});
+    pack(s, {8});
+    b = baggage::take();
+    const BagData* d = BagAccess::get(b);
+    EXPECT_EQ(d->entries[0].offset, offset);
+    EXPECT_EQ(d->arena.size(), offset + value_size(Value(8)));
+    testing::expect_valid(b);
+    (void)baggage::exchange(std::move(b));
+  }
+  EXPECT_EQ(unpacked(s), "[8]");
+  pack(s, {"a value longer than any before it"});
   // Encoded and decoded, the replaced entry reads as a fresh one would.
   baggage::Scope scope(baggage::decode(baggage::encode()));
   EXPECT_EQ(unpacked(s), "[\"a value longer than any before it\"]");
