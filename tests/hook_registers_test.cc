@@ -524,6 +524,21 @@ TEST_P(HookRegisters, FastAndSlowPathsKeepEveryRegister) {
     EXPECT_EQ(count_of(s, *q), kCalls);
     ASSERT_TRUE(s.uninstall(*q));
   }
+  {
+    // The same at Return: a hook with nothing at entry only marks the call
+    // there (EntryShortcut), and the thread's first call still makes its
+    // state on the slow path before anything runs fast.
+    auto q = s.install(fast_return_query(leaf.name));
+    ASSERT_TRUE(q) << q.error().message();
+    uint64_t slow = 0;
+    std::thread t([&] { slow = call_small(leaf, std::string("fast Return on a new thread, ") + leaf.name); });
+    t.join();
+    EXPECT_GE(slow, 1u);
+    EXPECT_LE(slow, 4u);
+    EXPECT_EQ(count_of(s, *q), kCalls);
+    EXPECT_EQ(column_sum(s, *q, 2), 99);
+    ASSERT_TRUE(s.uninstall(*q));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Leaves, HookRegisters, ::testing::ValuesIn(kLeaves),

@@ -103,12 +103,12 @@ class TscClock {
   [[gnu::always_inline]] bool between_ns(uint64_t t1, uint64_t t2, int64_t* out) const noexcept {
     uint32_t seq = seq_.load(std::memory_order_acquire);
     uint64_t base_tsc = base_tsc_.load(std::memory_order_relaxed);
-    int64_t base_ns = base_ns_.load(std::memory_order_relaxed);
     uint64_t mult = mult_.load(std::memory_order_relaxed);
     uint64_t next_tsc = next_tsc_.load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     if ((seq & 1) != 0 || seq_.load(std::memory_order_relaxed) != seq || t2 >= next_tsc) return false;
-    *out = line_ns(base_tsc, base_ns, mult, t2) - line_ns(base_tsc, base_ns, mult, t1);
+    // The line's base_ns is in both terms: it cancels.
+    *out = line_ns(base_tsc, 0, mult, t2) - line_ns(base_tsc, 0, mult, t1);
     return true;
   }
 

@@ -100,6 +100,10 @@ using ::pivot::internal::ThreadState;
 }
 
 }  // namespace
+
+[[gnu::visibility("hidden")]] uint64_t observe_entry_gpr(Hook* hook, const Regs* regs,
+                                                         ThreadState* ts) noexcept;
+
 }  // namespace pivot::hook
 
 // As pivot_hook_entry, or kGprFallback.
@@ -118,6 +122,13 @@ PIVOT_GPR_CODE uint64_t pivot_hook_entry_gpr(pivot::hook::HookHeader* header,
       break;
     case EntryShortcut::kNone: break;
   }
+  return observe_entry_gpr(hook, regs, ts);
+}
+
+// The rest of pivot_hook_entry_gpr, out of line so that the shortcut above
+// saves no register. noclone: a clone could leave the section.
+PIVOT_GPR_CODE [[gnu::noclone]] uint64_t pivot::hook::observe_entry_gpr(Hook* hook, const Regs* regs,
+                                                                        ThreadState* ts) noexcept {
   ::pivot::internal::TracerScope busy;
   ::pivot::internal::ReadSection section(ts);
   if (!section.entered()) return 0;
