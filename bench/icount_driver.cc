@@ -82,6 +82,26 @@ const pivot::Value kGet[] = {pivot::Value("GET")};
   (void)pivot::internal::bag_unpack(bag_spec(), out, &overflowed);
 }
 
+}  // namespace
+
+// Functions hooked at run time (hook_bench.cc's hookbench::work): real calls,
+// no inlining or cloning, GCC's -fipa-ra on as in users' code. Outside the
+// anonymous namespace so that a tracepoint definition can name them.
+namespace icount {
+#if defined(__clang__)
+#define ICOUNT_OPAQUE [[gnu::noinline]]
+#else
+#define ICOUNT_OPAQUE [[gnu::noinline, gnu::noclone]]
+#endif
+ICOUNT_OPAQUE int64_t hooked_entry(int64_t delta) { return delta * 3 + 1; }
+ICOUNT_OPAQUE int64_t hooked_return(int64_t delta) { return delta * 5 + 2; }
+}  // namespace icount
+
+namespace {
+
+// Uses a result, so that GCC cannot drop a call to a function it found const.
+inline void keep(int64_t v) { asm volatile("" : : "r"(v)); }
+
 using Step = void (*)(int64_t);
 
 struct Path {
@@ -117,6 +137,14 @@ const Path kPaths[] = {
      [](int64_t) { one_span(kSampled); }},
     {"span_nested3_sampled", "three nested sampled spans of one id", nullptr,
      [](int64_t) { three_nested_spans(kSampled); }},
+    {"hook_entry_sum_by_host", "a hooked function's Entry, OBSERVE + EMIT SUM grouped by host",
+     "Tracepoint w = Entry(\"icount::hooked_entry\") Exports delta = arg0\n"
+     "From a In w GroupBy a.host Select a.host, SUM(a.delta)",
+     [](int64_t i) { keep(icount::hooked_entry(i)); }},
+    {"hook_return_sum_duration", "a hooked function's Return, SUM(duration) and SUM(ret) grouped by host",
+     "Tracepoint w = Return(\"icount::hooked_return\")\n"
+     "From a In w GroupBy a.host Select a.host, SUM(a.duration), SUM(a.ret)",
+     [](int64_t i) { keep(icount::hooked_return(i)); }},
 };
 
 }  // namespace

@@ -437,9 +437,8 @@ TEST_P(HookRegisters, FastAndSlowPathsKeepEveryRegister) {
     EXPECT_GE(slow, 2u + 33u);
     EXPECT_LE(slow, 2u + 33u + 6u);
     pivot::ResultTable r = s.results(*q);
-    EXPECT_EQ(r.to_json(),
-              R"json({"columns":["x.a","COUNT","SUM(x.b)"],"rows":[[0,34,170],[1,33,165]],)json"
-              R"json("incomplete":true,"dropped":33,"max_groups":2})json");
+    EXPECT_EQ(r.to_json(), R"json({"columns":["x.a","COUNT","SUM(x.b)"],"rows":[[0,34,170],[1,33,165]],)json"
+                           R"json("incomplete":true,"dropped":33,"max_groups":2})json");
     // The next interval's partial has room again: rdi = 2 makes its group
     // (slow) and the fast path adds the rest into it, counting each event,
     // so that the running total, which has no room for it, drops them all.
@@ -471,6 +470,22 @@ TEST_P(HookRegisters, FastAndSlowPathsKeepEveryRegister) {
     EXPECT_EQ(count_of(s, *q), kCalls);
     EXPECT_EQ(column_sum(s, *q, 2), 99);  // rdi = i % 3
     EXPECT_EQ(column_sum(s, *q, 3), 11 * kCalls);
+    ASSERT_TRUE(s.uninstall(*q));
+  }
+  {
+    // `duration` runs on the fast path too: integer ticks to ns on the
+    // clock's current line (core/clock.h, tsc_ticks_between_ns).
+    auto q = s.install(std::string("Tracepoint g = Return(\"") + leaf.name +
+                       "\") Exports a = arg0, d = duration\n"
+                       "From x In g Where x.d >= 0 GroupBy x.procName "
+                       "Select x.procName, COUNT, SUM(x.a), SUM(x.ret), SUM(x.d)");
+    ASSERT_TRUE(q) << q.error().message();
+    uint64_t slow = call_small(leaf, std::string("fast Return with duration on ") + leaf.name);
+    EXPECT_LE(slow, 3u);
+    EXPECT_EQ(count_of(s, *q), kCalls);
+    EXPECT_EQ(column_sum(s, *q, 2), 99);
+    EXPECT_EQ(column_sum(s, *q, 3), 11 * kCalls);
+    EXPECT_GE(column_sum(s, *q, 4), 0);
     ASSERT_TRUE(s.uninstall(*q));
   }
   {
@@ -507,6 +522,21 @@ TEST_P(HookRegisters, FastAndSlowPathsKeepEveryRegister) {
     EXPECT_GE(slow, 1u);
     EXPECT_LE(slow, 4u);
     EXPECT_EQ(count_of(s, *q), kCalls);
+    ASSERT_TRUE(s.uninstall(*q));
+  }
+  {
+    // The same at Return: a hook with nothing at entry only marks the call
+    // there (EntryShortcut), and the thread's first call still makes its
+    // state on the slow path before anything runs fast.
+    auto q = s.install(fast_return_query(leaf.name));
+    ASSERT_TRUE(q) << q.error().message();
+    uint64_t slow = 0;
+    std::thread t([&] { slow = call_small(leaf, std::string("fast Return on a new thread, ") + leaf.name); });
+    t.join();
+    EXPECT_GE(slow, 1u);
+    EXPECT_LE(slow, 4u);
+    EXPECT_EQ(count_of(s, *q), kCalls);
+    EXPECT_EQ(column_sum(s, *q, 2), 99);
     ASSERT_TRUE(s.uninstall(*q));
   }
 }

@@ -185,6 +185,14 @@ struct Update {
 PIVOT_GPR_CODE bool run_gpr(const internal::SiteAdvice& self, const int64_t* exports, uint64_t have,
                             internal::ThreadState& ts) noexcept {
   const auto& a = static_cast<const GprAdvice&>(self);
+  if (a.n_plans == 1) {  // one query at the site: no updates to hold for the others
+    const GprPlan& plan = a.plans[0];
+    if (!plan.enabled->load(std::memory_order_relaxed)) return true;
+    Update u;
+    if (!prepare(plan, exports, have, ts, u)) return false;
+    commit(u);
+    return true;
+  }
   Update updates[kGprPrograms];
   uint32_t n = 0;
   for (uint32_t p = 0; p < a.n_plans; ++p) {

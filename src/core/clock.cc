@@ -82,15 +82,11 @@ TscClock& global_clock() noexcept {
   // Never destroyed: spans and tracepoints may read the clock during exit.
   static TscClock* clock = [] {
     auto* c = new TscClock(choose_source());
+    g_tsc_clock.store(c, std::memory_order_release);
     g_tick_source.store(static_cast<int>(c->source()), std::memory_order_relaxed);
     return c;
   }();
   return *clock;
-}
-
-int64_t eval(uint64_t base_tsc, int64_t base_ns, uint64_t mult, uint64_t t) noexcept {
-  auto delta = static_cast<int64_t>(t - base_tsc);  // negative for ticks before the anchor
-  return base_ns + static_cast<int64_t>((static_cast<__int128>(delta) * mult) >> 32);
 }
 
 constinit thread_local int64_t t_last_ns = 0;
@@ -98,6 +94,7 @@ constinit thread_local int64_t t_last_ns = 0;
 }  // namespace
 
 constinit std::atomic<int> g_tick_source{0};
+constinit std::atomic<TscClock*> g_tsc_clock{nullptr};
 
 TscClock::TscClock(TickSource source) : source_(source) {
   if (source_ != TickSource::kTsc) {
@@ -158,7 +155,7 @@ int64_t TscClock::to_ns(uint64_t t) noexcept {
     recalibrate(false);
     l = read_line();
   }
-  return eval(l.base_tsc, l.base_ns, l.mult, t);
+  return line_ns(l.base_tsc, l.base_ns, l.mult, t);
 }
 
 double TscClock::ns_per_tick() const noexcept {
@@ -189,7 +186,7 @@ void TscClock::recalibrate(bool forced) noexcept {
     if (r > rate_ * 0.99 && r < rate_ * 1.01) rate_ = r;
   }
   double interval_ticks = static_cast<double>(recalibrations_ == 0 ? kFirstIntervalNs : kIntervalNs) / rate_;
-  int64_t predicted = eval(cur.base_tsc, cur.base_ns, cur.mult, s.tsc);
+  int64_t predicted = line_ns(cur.base_tsc, cur.base_ns, cur.mult, s.tsc);
   int64_t err = predicted - s.ns;
   Line next{s.tsc, predicted, 0, s.tsc + static_cast<uint64_t>(interval_ticks)};
   double slope = rate_;

@@ -69,6 +69,18 @@ inline int64_t wall_ms() {
 // Wall-clock ns for ticks from tsc_now() of this process.
 int64_t ticks_to_ns(uint64_t ticks) noexcept;
 
+class TscClock;
+// The clock behind ticks_to_ns(), once made (it is made before
+// g_tick_source says kTsc); null before.
+extern constinit std::atomic<TscClock*> g_tsc_clock;
+
+// ticks_to_ns(t2) - ticks_to_ns(t1) for TSC ticks t1 <= t2, into *out,
+// without ever re-anchoring or waiting: false when ticks_to_ns would
+// re-anchor first (t2 is past the line's end), a re-anchor is being
+// published, or the clock is not the TSC's. Integer code only, inline:
+// the hook stub's fast path runs it (tracepoint/gpr_code.h).
+[[gnu::always_inline]] inline bool tsc_ticks_between_ns(uint64_t t1, uint64_t t2, int64_t* out) noexcept;
+
 // The source in use (decided on first use).
 TickSource tick_source() noexcept;
 
@@ -86,6 +98,20 @@ class TscClock {
   int64_t to_ns(uint64_t ticks) noexcept;
   int64_t now_ns() noexcept { return to_ns(ticks()); }
 
+  // to_ns(t2) - to_ns(t1) on the current line, or false (see
+  // tsc_ticks_between_ns, which calls it).
+  [[gnu::always_inline]] bool between_ns(uint64_t t1, uint64_t t2, int64_t* out) const noexcept {
+    uint32_t seq = seq_.load(std::memory_order_acquire);
+    uint64_t base_tsc = base_tsc_.load(std::memory_order_relaxed);
+    uint64_t mult = mult_.load(std::memory_order_relaxed);
+    uint64_t next_tsc = next_tsc_.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if ((seq & 1) != 0 || seq_.load(std::memory_order_relaxed) != seq || t2 >= next_tsc) return false;
+    // The line's base_ns is in both terms: it cancels.
+    *out = line_ns(base_tsc, 0, mult, t2) - line_ns(base_tsc, 0, mult, t1);
+    return true;
+  }
+
   // The current multiplier, nanoseconds per tick.
   double ns_per_tick() const noexcept;
   // Re-anchors now, whatever the schedule says (tests).
@@ -98,6 +124,12 @@ class TscClock {
     uint64_t mult;  // ns per tick, 32.32 fixed point
     uint64_t next_tsc;
   };
+  // The line's ns at tick t (ticks before its anchor included).
+  [[gnu::always_inline]] static int64_t line_ns(uint64_t base_tsc, int64_t base_ns, uint64_t mult,
+                                                uint64_t t) noexcept {
+    auto delta = static_cast<int64_t>(t - base_tsc);
+    return base_ns + static_cast<int64_t>((static_cast<__int128>(delta) * mult) >> 32);
+  }
   Line read_line() const noexcept;
   void publish(const Line& line) noexcept;
   void recalibrate(bool forced) noexcept;
@@ -116,5 +148,11 @@ class TscClock {
   double rate_ = 0;  // measured ns per tick
   int recalibrations_ = 0;
 };
+
+inline bool tsc_ticks_between_ns(uint64_t t1, uint64_t t2, int64_t* out) noexcept {
+  if (g_tick_source.load(std::memory_order_relaxed) != static_cast<int>(TickSource::kTsc)) return false;
+  const TscClock* clock = g_tsc_clock.load(std::memory_order_acquire);
+  return clock != nullptr && clock->between_ns(t1, t2, out);
+}
 
 }  // namespace pivot::internal

@@ -97,6 +97,43 @@ TEST(TscClock, TracksRealtimeAcrossRecalibrations) {
   EXPECT_NEAR(c.ns_per_tick(), rate, rate * 0.01);
 }
 
+// between_ns (the hook stub's fast path) is the difference of two to_ns
+// on one line, to the nanosecond, and refuses what to_ns would re-anchor for.
+TEST(TscClock, BetweenIsTheDifferenceOfTwoConversionsOnOneLine) {
+  if (tick_source() != TickSource::kTsc) GTEST_SKIP() << "no invariant TSC here";
+  TscClock c(TickSource::kTsc);
+  c.recalibrate_now();
+  c.recalibrate_now();  // from the second re-anchor on, a line lasts 200 ms
+  uint64_t t = c.ticks();
+  int64_t d = -1;
+  for (uint64_t t1 : {t - 5'000'000, t, t + 17}) {  // before the anchor, at, after
+    for (uint64_t t2 : {t1, t1 + 1, t1 + 12'345, t1 + 1'000'000}) {
+      ASSERT_TRUE(c.between_ns(t1, t2, &d));
+      EXPECT_EQ(d, c.to_ns(t2) - c.to_ns(t1));
+    }
+  }
+  // Ten minutes on: to_ns would re-anchor first.
+  uint64_t far = t + static_cast<uint64_t>(600e9 / c.ns_per_tick());
+  EXPECT_FALSE(c.between_ns(t, far, &d));
+  TscClock realtime_clock(TickSource::kRealtime);
+  EXPECT_FALSE(realtime_clock.between_ns(1, 2, &d));
+}
+
+TEST(Clock, TicksBetweenAgreesWithTicksToNs) {
+  if (tick_source() != TickSource::kTsc) GTEST_SKIP() << "no invariant TSC here";
+  int agreed = 0;
+  for (int i = 0; i < 100 && agreed == 0; ++i) {
+    (void)ticks_to_ns(tsc_now());  // re-anchors if due: the line lasts 10 ms or more from here
+    uint64_t t1 = tsc_now();
+    uint64_t t2 = t1 + 4321;
+    int64_t d = -1;
+    if (!tsc_ticks_between_ns(t1, t2, &d)) continue;  // descheduled past the line's end
+    EXPECT_EQ(d, ticks_to_ns(t2) - ticks_to_ns(t1));
+    ++agreed;
+  }
+  EXPECT_EQ(agreed, 1);
+}
+
 TEST(TscClock, ReadersAndRecalibrationRaceSafely) {
   if (tick_source() != TickSource::kTsc) GTEST_SKIP() << "no invariant TSC here";
   TscClock c(TickSource::kTsc);

@@ -36,6 +36,15 @@ using ::pivot::internal::ThreadState;
   }
 }
 
+// The call's duration as the slow path computes it (pivot_hook_return),
+// or false when only the slow path can tell: the call began before its
+// hook wanted the time (the slow path exports null), or converting the
+// ticks needs the clock to re-anchor.
+[[gnu::always_inline]] inline bool duration_of(const Regs& regs, int64_t* out) {
+  if (regs.ctx <= 1 || regs.end_ticks == 0) return false;
+  return ::pivot::internal::tsc_ticks_between_ns(regs.ctx, regs.end_ticks, out);
+}
+
 // Runs a's advice on the general-purpose registers; false when its advice
 // cannot (then nothing changed).
 [[gnu::always_inline]] inline bool fire(const Attachment& a, const Regs& regs, ThreadState& ts) {
@@ -48,10 +57,14 @@ using ::pivot::internal::ThreadState;
   uint64_t have = 0;
   for (uint32_t i = 0; i < a.n_gpr_readers; ++i) {
     const GprReader& r = a.gpr_readers[i];
-    uint64_t raw = r.from == GprReader::From::kRet        ? regs.ret_rax
-                   : r.from == GprReader::From::kConstant ? r.constant
-                                                          : regs.gp[r.reg];
-    exports[r.export_index] = int_of(raw, r);
+    if (r.from == GprReader::From::kDuration) {
+      if (!duration_of(regs, &exports[r.export_index])) return false;
+    } else {
+      uint64_t raw = r.from == GprReader::From::kRet        ? regs.ret_rax
+                     : r.from == GprReader::From::kConstant ? r.constant
+                                                            : regs.gp[r.reg];
+      exports[r.export_index] = int_of(raw, r);
+    }
     have |= uint64_t{1} << r.export_index;
   }
   return run(*advice, exports, have, ts);
@@ -60,6 +73,13 @@ using ::pivot::internal::ThreadState;
 [[gnu::always_inline]] inline bool tsc_ticks() {
   return ::pivot::internal::g_tick_source.load(std::memory_order_relaxed) ==
          static_cast<int>(::pivot::internal::TickSource::kTsc);
+}
+
+// The entry time as the context for the return half: never 0 or 1 (no
+// Return wanted, no time) nor kGprFallback.
+[[gnu::always_inline]] inline uint64_t entry_ticks() {
+  uint64_t t = __builtin_ia32_rdtsc();
+  return t > 1 && t != kGprFallback ? t : 2;
 }
 
 // hook.cc's may_observe(), in the same order, for a thread that has pivot
@@ -80,6 +100,10 @@ using ::pivot::internal::ThreadState;
 }
 
 }  // namespace
+
+[[gnu::visibility("hidden")]] uint64_t observe_entry_gpr(Hook* hook, const Regs* regs,
+                                                         ThreadState* ts) noexcept;
+
 }  // namespace pivot::hook
 
 // As pivot_hook_entry, or kGprFallback.
@@ -88,17 +112,33 @@ PIVOT_GPR_CODE uint64_t pivot_hook_entry_gpr(pivot::hook::HookHeader* header,
   using namespace pivot::hook;
   ThreadState* ts = nullptr;
   if (int g = gate(&ts); g <= 0) return g == 0 ? 0 : kGprFallback;
+  auto* hook = static_cast<Hook*>(header);
+  // Nothing at entry: mark the call for the return half, which runs in its
+  // own read section (a re-entered call is skipped there).
+  switch (hook->entry_shortcut.load(std::memory_order_relaxed)) {
+    case EntryShortcut::kMark: return 1;
+    case EntryShortcut::kMarkTime:
+      if (tsc_ticks()) return entry_ticks();
+      break;
+    case EntryShortcut::kNone: break;
+  }
+  return observe_entry_gpr(hook, regs, ts);
+}
+
+// The rest of pivot_hook_entry_gpr, out of line so that the shortcut above
+// saves no register. noclone: a clone could leave the section.
+PIVOT_GPR_CODE [[gnu::noclone]] uint64_t pivot::hook::observe_entry_gpr(Hook* hook, const Regs* regs,
+                                                                        ThreadState* ts) noexcept {
   ::pivot::internal::TracerScope busy;
   ::pivot::internal::ReadSection section(ts);
   if (!section.entered()) return 0;
-  const Snapshot* s = static_cast<Hook*>(header)->snapshot.load(std::memory_order_acquire);
+  const Snapshot* s = hook->snapshot.load(std::memory_order_acquire);
   if (s == nullptr) return 0;
   if (!s->gpr || (s->wants_time && !tsc_ticks())) return kGprFallback;
   if (s->gpr_entry != nullptr && !fire(*s->gpr_entry, *regs, *ts)) return kGprFallback;
   if (s->gpr_ret == nullptr) return 0;
   if (!s->wants_time) return 1;
-  uint64_t t = __builtin_ia32_rdtsc();
-  return t > 1 && t != kGprFallback ? t : 2;
+  return entry_ticks();
 }
 
 // As pivot_hook_return, or false. Reads the end time first either way
@@ -115,6 +155,5 @@ PIVOT_GPR_CODE bool pivot_hook_return_gpr(pivot::hook::HookHeader* header, pivot
   const Snapshot* s = static_cast<Hook*>(header)->snapshot.load(std::memory_order_acquire);
   if (s == nullptr) return true;
   if (!s->gpr) return false;
-  // `duration` is no GprReader: advice that reads it gives the call back.
   return s->gpr_ret == nullptr || fire(*s->gpr_ret, *regs, *ts);
 }

@@ -45,6 +45,11 @@ const Snapshot* republish(Hook& h) {
     s->gpr_ret = s->ret.empty() ? nullptr : s->ret[0];
     fresh = s;
   }
+  EntryShortcut shortcut = EntryShortcut::kNone;
+  if (fresh != nullptr && fresh->gpr && fresh->entry.empty() && fresh->gpr_ret != nullptr) {
+    shortcut = fresh->wants_time ? EntryShortcut::kMarkTime : EntryShortcut::kMark;
+  }
+  h.entry_shortcut.store(shortcut, std::memory_order_relaxed);
   return h.snapshot.exchange(fresh, std::memory_order_acq_rel);
 }
 
@@ -206,11 +211,15 @@ void set_gpr_readers(Attachment& a) {
   a.n_gpr_readers = 0;
   for (size_t i = 0; i < a.readers.size() && i < kGprReaders; ++i) {
     const Reader& r = a.readers[i];
-    // A string, a double, a bool, the duration: the slow path's.
-    if (r.source == Reader::Source::kDuration || (r.kind != ArgKind::kInt && r.kind != ArgKind::kPointer))
-      continue;
     GprReader g;
     g.export_index = static_cast<uint8_t>(i);
+    if (r.source == Reader::Source::kDuration) {
+      g.from = GprReader::From::kDuration;
+      a.gpr_readers[a.n_gpr_readers++] = g;
+      continue;
+    }
+    // A string, a double, a bool: the slow path's.
+    if (r.kind != ArgKind::kInt && r.kind != ArgKind::kPointer) continue;
     if (r.source == Reader::Source::kRet) {
       g.from = GprReader::From::kRet;
     } else if (r.location == Location::kIntReg) {

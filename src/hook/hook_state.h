@@ -16,11 +16,12 @@ namespace pivot::hook {
 
 // How the fast path reads an export that is an int in a general-purpose
 // register, or a constant: an integer or pointer argument, `ret` of such a
-// type, or an argument that debug information says is a constant in this
-// clone. It reads the first kGprReaders exports at most, each as the slow
-// path's read_arg/read_ret would (hook.cc).
+// type, an argument that debug information says is a constant in this
+// clone, or `duration` (from the entry and return ticks in Regs). It reads
+// the first kGprReaders exports at most, each as the slow path's
+// read_arg/read_ret/get_export would (hook.cc).
 struct GprReader {
-  enum class From : uint8_t { kArg, kRet, kConstant };
+  enum class From : uint8_t { kArg, kRet, kConstant, kDuration };
   uint8_t export_index = 0;
   From from = From::kArg;
   uint8_t reg = 0;    // kArg: Regs::gp index
@@ -57,11 +58,25 @@ struct Snapshot {
   const Attachment* gpr_ret = nullptr;
 };
 
+// What the fast path's entry half does for a hook that has nothing to run
+// at entry and one Return attachment: it only marks the call for the
+// return half (with the time, when the Return advice wants it), which
+// reads the snapshot itself. Entry then needs no read section.
+enum class EntryShortcut : uint8_t {
+  kNone,      // read the snapshot
+  kMark,      // return 1
+  kMarkTime,  // return the entry ticks
+};
+
 // One per function ever hooked; never freed (a thread may be between the
 // function's entry and return in the stub long after it was unhooked).
 struct Hook : HookHeader {
   Patch* patch = nullptr;
   std::atomic<const Snapshot*> snapshot{nullptr};
+  // Follows snapshot (set with it, under hook.cc's hooks_mutex()); a
+  // reader may see one a little older than the other, as a call that
+  // began before a change may see either.
+  std::atomic<EntryShortcut> entry_shortcut{EntryShortcut::kNone};
   std::vector<Attachment*> attached;  // guarded by hook.cc's hooks_mutex()
 };
 
