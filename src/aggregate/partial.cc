@@ -346,17 +346,81 @@ void Partial::merge_group(std::span<const Value> keys, size_t hash, std::span<co
 }
 
 void Partial::merge(const Partial& other) {
-  // Room for the other's groups at once (up to the cap), not a rehash per
-  // doubling: into an empty partial, the common first merge, every group is
-  // new; merges of the same groups (the frontend's totals) need no more.
-  // The hashes are the other partial's, not computed again.
-  reserve(std::max(groups_.size(), other.groups_.size()));
-  for (size_t i = 0; i < other.groups_.size(); ++i) {
-    merge_group(other.keys(i), other.groups_[i].hash, other.states(i), other.groups_[i].events);
+  if (groups_.empty() && !shape_->raw && budget_ == nullptr && &other != this) {
+    copy_groups(other);
+  } else {
+    merge_groups(other);
   }
   incomplete_ = incomplete_ || other.incomplete_;
   overflow_ = overflow_ || other.overflow_;
   dropped_ += other.dropped_;
+}
+
+void Partial::copy_groups(const Partial& other) {
+  // Merging into no groups creates each of the other's in its order until
+  // the cap, with its states as they are: a copy of the first `n` groups,
+  // with no probe per group. The other's index fits them when they are all
+  // copied; a capped copy indexes its groups anew.
+  const size_t n = std::min<size_t>(other.groups_.size(), shape_->group_cap);
+  groups_.assign(other.groups_.begin(), other.groups_.begin() + n);
+  keys_.assign(other.keys_.begin(), other.keys_.begin() + n * shape_->keys);
+  states_.assign(other.states_.begin(), other.states_.begin() + n * n_aggs_);
+  if (n == other.groups_.size()) {
+    index_ = other.index_;
+  } else {
+    size_t size = 16;
+    while (n * 2 >= size) size *= 2;
+    rehash(size);
+  }
+  for (size_t i = n; i < other.groups_.size(); ++i) {
+    dropped_ += static_cast<uint64_t>(std::max<int64_t>(other.groups_[i].events, 0));
+  }
+}
+
+void Partial::merge_groups(const Partial& other) {
+  // Room for the other's groups at once (up to the cap), not a rehash per
+  // doubling. The hashes are the other partial's, not computed again.
+  reserve(std::max(groups_.size(), other.groups_.size()));
+  const size_t n = other.groups_.size();
+  const Group* from = other.groups_.data();
+  if (shape_->raw || index_.empty()) {  // rows, or no room at all (a cap of 0)
+    for (size_t i = 0; i < n; ++i) merge_group(other.keys(i), from[i].hash, other.states(i), from[i].events);
+    return;
+  }
+  // Tables past the caches make every probe a miss, three deep (index;
+  // group, keys and states; a long key's bytes). So the loop runs ahead of
+  // itself, as a hash join does: the index entry of the group 3 * kAhead on
+  // is fetched, then (2 * kAhead on, now cached) the group it points to,
+  // then (kAhead on) its keys' bytes, and the group at hand finds its lines
+  // arrived. A prefetch is a hint only: one made stale by a rehash or a
+  // collision costs nothing but the hint.
+  constexpr size_t kAhead = 4;
+  const size_t n_keys = shape_->keys;
+  for (size_t i = 0; i < n; ++i) {
+    // Read again each time: a merge_group that adds a group may grow them.
+    const uint32_t* index = index_.data();
+    const size_t mask = index_.size() - 1;
+    if (i + 3 * kAhead < n) __builtin_prefetch(&index[from[i + 3 * kAhead].hash & mask]);
+    if (i + 2 * kAhead < n) {
+      if (const uint32_t slot = index[from[i + 2 * kAhead].hash & mask]) {
+        const size_t g = slot - 1;
+        __builtin_prefetch(&groups_[g]);
+        __builtin_prefetch(keys_.data() + g * n_keys);
+        __builtin_prefetch(keys_.data() + (g + 1) * n_keys - 1);
+        __builtin_prefetch(states_.data() + g * n_aggs_);
+        __builtin_prefetch(states_.data() + (g + 1) * n_aggs_ - 1);
+      }
+    }
+    if (i + kAhead < n) {
+      if (const uint32_t slot = index[from[i + kAhead].hash & mask]) {
+        const Value* k = keys_.data() + (slot - 1) * n_keys;
+        for (size_t j = 0; j < n_keys; ++j) {
+          if (k[j].is_string()) __builtin_prefetch(k[j].as_string().data());
+        }
+      }
+    }
+    merge_group(other.keys(i), from[i].hash, other.states(i), from[i].events);
+  }
 }
 
 void Partial::clear() {

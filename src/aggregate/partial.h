@@ -220,6 +220,10 @@ class Partial {
   // merge_group with the keys' hash known (hash_keys(keys)).
   void merge_group(std::span<const Value> keys, size_t hash, std::span<const AggState> states,
                    int64_t events);
+  // merge() into no groups (and no budget): a copy of the other's tables.
+  void copy_groups(const Partial& other);
+  // merge() group by group, probes fetched ahead.
+  void merge_groups(const Partial& other);
 
   const EmitShape* shape_;
   GroupBudget* budget_;  // null: this partial's own group_cap
