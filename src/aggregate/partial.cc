@@ -330,19 +330,23 @@ void Partial::merge_group(std::span<const Value> keys, size_t hash, std::span<co
   }
   add_saturating(g->events, events);
   AggState* mine = states_of(g);
-  const AggFn* fns = shape_->aggs.data();
-  for (size_t i = 0; i < states.size() && i < n_aggs_; ++i) {
-    AggState& m = mine[i];
-    const AggState& s = states[i];
-    // SUM and AVG of ints that do not overflow, inline; combine() does the rest.
-    if ((fns[i] == AggFn::kSum || fns[i] == AggFn::kAvg) && add_int_inline(m.acc, s.acc)) {
-      add_saturating(m.count, s.count);
-      continue;
-    }
-    const bool ints = m.acc.is_int() && s.acc.is_int();
-    combine(fns[i], m, s);
-    if (ints && m.acc.is_double()) overflow_ = true;  // a sum went past 64 bits
+  for (size_t i = 0, n = std::min(states.size(), n_aggs_); i < n; ++i) combine_state(i, mine[i], states[i]);
+}
+
+void Partial::merge_states(AggState* mine, const AggState* theirs) {
+  for (size_t i = 0; i < n_aggs_; ++i) combine_state(i, mine[i], theirs[i]);
+}
+
+void Partial::combine_state(size_t i, AggState& m, const AggState& s) {
+  const AggFn fn = shape_->aggs[i];
+  // SUM and AVG of ints that do not overflow, inline; combine() does the rest.
+  if ((fn == AggFn::kSum || fn == AggFn::kAvg) && add_int_inline(m.acc, s.acc)) {
+    add_saturating(m.count, s.count);
+    return;
   }
+  const bool ints = m.acc.is_int() && s.acc.is_int();
+  combine(fn, m, s);
+  if (ints && m.acc.is_double()) overflow_ = true;  // a sum went past 64 bits
 }
 
 void Partial::merge(const Partial& other) {
@@ -419,7 +423,30 @@ void Partial::merge_groups(const Partial& other) {
         }
       }
     }
-    merge_group(other.keys(i), from[i].hash, other.states(i), from[i].events);
+    const Value* keys = other.keys_.data() + i * n_keys;
+    const AggState* states = other.states_.data() + i * n_aggs_;
+    if (Group* g = find_group(keys, from[i].hash)) {
+      add_saturating(g->events, from[i].events);
+      merge_states(states_of(g), states);
+    } else {  // a new group: the cap's
+      merge_group({keys, n_keys}, from[i].hash, {states, n_aggs_}, from[i].events);
+    }
+  }
+}
+
+Partial::Group* Partial::find_group(const Value* keys, size_t hash) {
+  const uint32_t* index = index_.data();
+  const size_t mask = index_.size() - 1;
+  const size_t n = shape_->keys;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint32_t slot = index[i];
+    if (slot == 0) return nullptr;
+    Group& g = groups_[slot - 1];
+    if (g.hash != hash) continue;
+    const Value* gk = keys_.data() + (slot - 1) * n;
+    size_t k = 0;
+    while (k < n && same_key(gk[k], keys[k])) ++k;
+    if (k == n) return &g;
   }
 }
 

@@ -224,6 +224,11 @@ class Partial {
   void copy_groups(const Partial& other);
   // merge() group by group, probes fetched ahead.
   void merge_groups(const Partial& other);
+  // The existing group of these keys (shape().keys of them), or null.
+  Group* find_group(const Value* keys, size_t hash);
+  // Combines a group's states (n_aggs_ of them) into one of this partial's.
+  void merge_states(AggState* mine, const AggState* theirs);
+  void combine_state(size_t agg, AggState& mine, const AggState& theirs);
 
   const EmitShape* shape_;
   GroupBudget* budget_;  // null: this partial's own group_cap
