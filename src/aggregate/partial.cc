@@ -462,6 +462,16 @@ void Partial::clear() {
   dropped_ = 0;
 }
 
+void Partial::reset() {
+  groups_.clear();
+  keys_.clear();
+  states_.clear();
+  std::fill(index_.begin(), index_.end(), 0);
+  incomplete_ = false;
+  overflow_ = false;
+  dropped_ = 0;
+}
+
 std::vector<std::vector<Value>> Partial::rows() const {
   std::vector<std::vector<Value>> out;
   out.reserve(groups_.size());

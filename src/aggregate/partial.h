@@ -146,7 +146,13 @@ class Partial {
   void mark_overflow() { overflow_ = true; }
   void add_dropped(uint64_t n) { dropped_ += n; }
   void merge(const Partial& other);
+  // Empties the partial and gives its tables' memory back.
   void clear();
+  // Empties the partial but keeps its tables' room, for one that fills
+  // again at once to about the same size (the frontend's partial that
+  // decodes every report, its interval's): no pages mapped and unmapped,
+  // and no table grown, per report.
+  void reset();
   bool empty() const { return groups_.empty() && dropped_ == 0 && !incomplete_ && !overflow_; }
 
   // The final value of each aggregate (AVG divides), one row per group:

@@ -503,9 +503,9 @@ Status decode_partial(const Json& j, aggregate::Partial& in) {
 }  // namespace
 
 Status partial_from_json(const Json& j, aggregate::Partial& in) {
-  in.clear();
+  in.reset();
   Status s = decode_partial(j, in);
-  if (!s) in.clear();  // nothing half decoded is left to merge
+  if (!s) in.reset();  // nothing half decoded is left to merge
   return s;
 }
 
