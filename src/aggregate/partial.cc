@@ -20,6 +20,11 @@ void unmap_pages(void* p, size_t bytes) { munmap(p, bytes); }
 namespace {
 const Value& deref(const Value& v) { return v; }
 const Value& deref(const Value* v) { return *v; }
+// A key as a new group takes it: moved from a span of Values it may take
+// (take_group), else copied.
+Value&& pass(Value& v) { return std::move(v); }
+const Value& pass(const Value& v) { return v; }
+const Value& pass(const Value* v) { return *v; }
 }  // namespace
 
 size_t hash_keys(std::span<const Value> keys) {
@@ -165,7 +170,7 @@ Partial::Group* Partial::find_or_add(const Keys& keys, size_t hash) {
 
 template <class Keys>
 Partial::Group& Partial::append(const Keys& keys, size_t hash) {
-  for (const auto& k : keys) keys_.push_back(deref(k));
+  for (auto&& k : keys) keys_.push_back(pass(k));
   states_.resize(states_.size() + n_aggs_);
   return groups_.emplace_back(Group{hash, 0});
 }
@@ -331,6 +336,27 @@ void Partial::merge_group(std::span<const Value> keys, size_t hash, std::span<co
   add_saturating(g->events, events);
   AggState* mine = states_of(g);
   for (size_t i = 0, n = std::min(states.size(), n_aggs_); i < n; ++i) combine_state(i, mine[i], states[i]);
+}
+
+void Partial::take_group(std::span<Value> keys, std::span<AggState> states, int64_t events) {
+  if (shape_->raw) {
+    merge_group(keys, states, events);
+    return;
+  }
+  const size_t before = groups_.size();
+  Group* g = find_or_add(keys, hash_keys(keys));  // a new group takes the keys
+  if (g == nullptr) {
+    dropped_ += static_cast<uint64_t>(std::max<int64_t>(events, 0));
+    return;
+  }
+  add_saturating(g->events, events);
+  AggState* mine = states_of(g);
+  const size_t n = std::min(states.size(), n_aggs_);
+  if (groups_.size() != before) {  // new: what merging into its empty states would make
+    for (size_t i = 0; i < n; ++i) mine[i] = std::move(states[i]);
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) combine_state(i, mine[i], states[i]);
 }
 
 void Partial::merge_states(AggState* mine, const AggState* theirs) {

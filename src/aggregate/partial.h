@@ -181,6 +181,9 @@ class Partial {
   // Adds a group's states as they are (used to merge and to decode); when
   // the partial is full, counts its `events` as dropped instead.
   void merge_group(std::span<const Value> keys, std::span<const AggState> states, int64_t events);
+  // The same for a decoder that refills its keys and states for each group:
+  // a new group takes them (moved, not copied), leaving them unspecified.
+  void take_group(std::span<Value> keys, std::span<AggState> states, int64_t events);
   // Room for `groups` groups (at most the cap) without growing.
   void reserve(size_t groups);
 
