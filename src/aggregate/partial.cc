@@ -421,8 +421,8 @@ void Partial::merge_groups(const Partial& other) {
   // group, keys and states; a long key's bytes). So the loop runs ahead of
   // itself, as a hash join does: the index entry of the group 3 * kAhead on
   // is fetched, then (2 * kAhead on, now cached) the group it points to,
-  // then (kAhead on) its keys' bytes, and the group at hand finds its lines
-  // arrived. A prefetch is a hint only: one made stale by a rehash or a
+  // then (kAhead on) its keys' bytes and the other's, and the group at hand
+  // finds its lines arrived. A prefetch is a hint only: one made stale by a rehash or a
   // collision costs nothing but the hint.
   constexpr size_t kAhead = 4;
   const size_t n_keys = shape_->keys;
@@ -442,6 +442,10 @@ void Partial::merge_groups(const Partial& other) {
       }
     }
     if (i + kAhead < n) {
+      const Value* theirs = other.keys_.data() + (i + kAhead) * n_keys;
+      for (size_t j = 0; j < n_keys; ++j) {
+        if (theirs[j].is_string()) __builtin_prefetch(theirs[j].as_string().data());
+      }
       if (const uint32_t slot = index[from[i + kAhead].hash & mask]) {
         const Value* k = keys_.data() + (slot - 1) * n_keys;
         for (size_t j = 0; j < n_keys; ++j) {
