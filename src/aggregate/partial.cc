@@ -359,11 +359,11 @@ void Partial::take_group(std::span<Value> keys, std::span<AggState> states, int6
   for (size_t i = 0; i < n; ++i) combine_state(i, mine[i], states[i]);
 }
 
-void Partial::merge_states(AggState* mine, const AggState* theirs) {
+[[gnu::always_inline]] inline void Partial::merge_states(AggState* mine, const AggState* theirs) {
   for (size_t i = 0; i < n_aggs_; ++i) combine_state(i, mine[i], theirs[i]);
 }
 
-void Partial::combine_state(size_t i, AggState& m, const AggState& s) {
+[[gnu::always_inline]] inline void Partial::combine_state(size_t i, AggState& m, const AggState& s) {
   const AggFn fn = shape_->aggs[i];
   // SUM and AVG of ints that do not overflow, inline; combine() does the rest.
   if ((fn == AggFn::kSum || fn == AggFn::kAvg) && add_int_inline(m.acc, s.acc)) {
@@ -417,6 +417,10 @@ void Partial::merge_groups(const Partial& other) {
     for (size_t i = 0; i < n; ++i) merge_group(other.keys(i), from[i].hash, other.states(i), from[i].events);
     return;
   }
+  if (groups_.size() < kMergePrefetchGroups) {  // tables in the cache: fetching ahead only costs
+    for (size_t i = 0; i < n; ++i) merge_one(other, i);
+    return;
+  }
   // Tables past the caches make every probe a miss, three deep (index;
   // group, keys and states; a long key's bytes). So the loop runs ahead of
   // itself, as a hash join does: the index entry of the group 3 * kAhead on
@@ -453,18 +457,23 @@ void Partial::merge_groups(const Partial& other) {
         }
       }
     }
-    const Value* keys = other.keys_.data() + i * n_keys;
-    const AggState* states = other.states_.data() + i * n_aggs_;
-    if (Group* g = find_group(keys, from[i].hash)) {
-      add_saturating(g->events, from[i].events);
-      merge_states(states_of(g), states);
-    } else {  // a new group: the cap's
-      merge_group({keys, n_keys}, from[i].hash, {states, n_aggs_}, from[i].events);
-    }
+    merge_one(other, i);
   }
 }
 
-Partial::Group* Partial::find_group(const Value* keys, size_t hash) {
+[[gnu::always_inline]] inline void Partial::merge_one(const Partial& other, size_t i) {
+  const Group& from = other.groups_[i];
+  const Value* keys = other.keys_.data() + i * shape_->keys;
+  const AggState* states = other.states_.data() + i * n_aggs_;
+  if (Group* g = find_group(keys, from.hash)) {
+    add_saturating(g->events, from.events);
+    merge_states(states_of(g), states);
+  } else {  // a new group: the cap's
+    merge_group({keys, shape_->keys}, from.hash, {states, n_aggs_}, from.events);
+  }
+}
+
+[[gnu::always_inline]] inline Partial::Group* Partial::find_group(const Value* keys, size_t hash) {
   const uint32_t* index = index_.data();
   const size_t mask = index_.size() - 1;
   const size_t n = shape_->keys;

@@ -121,6 +121,10 @@ struct TableAllocator {
   friend bool operator==(const TableAllocator&, const TableAllocator&) { return true; }
 };
 
+// A merge into a partial of fewer groups than this finds its tables in the
+// caches and does not fetch ahead (Partial::merge).
+inline constexpr size_t kMergePrefetchGroups = 8192;
+
 // The hash of a group key: mix_hash(... mix_hash(kKeyHashSeed, k0.hash()) ..., kn.hash()).
 // Advice computes it itself, so that it can use hashes it knows in advance.
 inline constexpr size_t kKeyHashSeed = 0x84222325cbf29ce4ull;
@@ -233,6 +237,8 @@ class Partial {
   void copy_groups(const Partial& other);
   // merge() group by group, probes fetched ahead.
   void merge_groups(const Partial& other);
+  // Group `i` of other into this partial (merge_groups' step).
+  void merge_one(const Partial& other, size_t i);
   // The existing group of these keys (shape().keys of them), or null.
   Group* find_group(const Value* keys, size_t hash);
   // Combines a group's states (n_aggs_ of them) into one of this partial's.

@@ -94,12 +94,12 @@ TEST(PartialMerge, IntoEmptyCopyIsDeepAndKeepsNanKeysOneGroup) {
   EXPECT_EQ(counts, 2 + 4 + 1);
 }
 
-// Group by group with thousands of groups (index entries collide under
+// Group by group with many thousand groups (index entries collide under
 // linear probing, long string keys live on the heap), half of them new, so
 // the tables grow in the middle of the merge and the probes fetched ahead
 // go stale: every sum still exact.
 TEST(PartialMerge, ManyGroupsWithCollisionsAndGrowthMergeExactly) {
-  const EmitShape shape{.keys = 2, .aggs = {AggFn::kSum, AggFn::kCount}};
+  const EmitShape shape{.keys = 2, .aggs = {AggFn::kSum, AggFn::kCount}, .group_cap = kMaxMaxGroups};
   Partial a(&shape), b(&shape);
   std::map<std::pair<int64_t, std::string>, std::pair<int64_t, int64_t>> want;
   auto put = [&](Partial& p, int64_t i, int64_t v) {
@@ -110,8 +110,10 @@ TEST(PartialMerge, ManyGroupsWithCollisionsAndGrowthMergeExactly) {
     w.first += v;
     w.second += 1;
   };
-  for (int64_t i = 0; i < 3000; ++i) put(a, i, i);
-  for (int64_t i = 1500; i < 6000; ++i) put(b, i, 2 * i + 1);
+  // a holds kMergePrefetchGroups and more: the path that fetches ahead.
+  const int64_t n = static_cast<int64_t>(kMergePrefetchGroups) + 1000;
+  for (int64_t i = 0; i < n; ++i) put(a, i, i);
+  for (int64_t i = n / 2; i < 2 * n; ++i) put(b, i, 2 * i + 1);
   a.add_values(std::array{Value(int64_t{0}), Value("/data/a-long-file-name-0")}.data(),
                std::array{Value(int64_t{5}), Value(true)}.data());  // an existing group again
   want[{0, "/data/a-long-file-name-0"}].first += 5;
