@@ -426,8 +426,8 @@ void Partial::merge_groups(const Partial& other) {
   // itself, as a hash join does: the index entry of the group 3 * kAhead on
   // is fetched, then (2 * kAhead on, now cached) the group it points to,
   // then (kAhead on) its keys' bytes and the other's, and the group at hand
-  // finds its lines arrived. A prefetch is a hint only: one made stale by a rehash or a
-  // collision costs nothing but the hint.
+  // finds its lines arrived. A prefetch is a hint only: one made stale by a
+  // rehash or a collision costs nothing but the hint.
   constexpr size_t kAhead = 4;
   const size_t n_keys = shape_->keys;
   for (size_t i = 0; i < n; ++i) {
@@ -439,10 +439,14 @@ void Partial::merge_groups(const Partial& other) {
       if (const uint32_t slot = index[from[i + 2 * kAhead].hash & mask]) {
         const size_t g = slot - 1;
         __builtin_prefetch(&groups_[g]);
-        __builtin_prefetch(keys_.data() + g * n_keys);
-        __builtin_prefetch(keys_.data() + (g + 1) * n_keys - 1);
-        __builtin_prefetch(states_.data() + g * n_aggs_);
-        __builtin_prefetch(states_.data() + (g + 1) * n_aggs_ - 1);
+        if (n_keys != 0) {  // a group's keys and states may straddle two lines
+          __builtin_prefetch(keys_.data() + g * n_keys);
+          __builtin_prefetch(keys_.data() + (g + 1) * n_keys - 1);
+        }
+        if (n_aggs_ != 0) {
+          __builtin_prefetch(states_.data() + g * n_aggs_);
+          __builtin_prefetch(states_.data() + (g + 1) * n_aggs_ - 1);
+        }
       }
     }
     if (i + kAhead < n) {
