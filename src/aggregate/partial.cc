@@ -20,6 +20,11 @@ void unmap_pages(void* p, size_t bytes) { munmap(p, bytes); }
 namespace {
 const Value& deref(const Value& v) { return v; }
 const Value& deref(const Value* v) { return *v; }
+// A key as a new group takes it: moved from a span of Values it may take
+// (take_group), else copied.
+Value&& pass(Value& v) { return std::move(v); }
+const Value& pass(const Value& v) { return v; }
+const Value& pass(const Value* v) { return *v; }
 }  // namespace
 
 size_t hash_keys(std::span<const Value> keys) {
@@ -165,7 +170,7 @@ Partial::Group* Partial::find_or_add(const Keys& keys, size_t hash) {
 
 template <class Keys>
 Partial::Group& Partial::append(const Keys& keys, size_t hash) {
-  for (const auto& k : keys) keys_.push_back(deref(k));
+  for (auto&& k : keys) keys_.push_back(pass(k));
   states_.resize(states_.size() + n_aggs_);
   return groups_.emplace_back(Group{hash, 0});
 }
@@ -330,33 +335,162 @@ void Partial::merge_group(std::span<const Value> keys, size_t hash, std::span<co
   }
   add_saturating(g->events, events);
   AggState* mine = states_of(g);
-  const AggFn* fns = shape_->aggs.data();
-  for (size_t i = 0; i < states.size() && i < n_aggs_; ++i) {
-    AggState& m = mine[i];
-    const AggState& s = states[i];
-    // SUM and AVG of ints that do not overflow, inline; combine() does the rest.
-    if ((fns[i] == AggFn::kSum || fns[i] == AggFn::kAvg) && add_int_inline(m.acc, s.acc)) {
-      add_saturating(m.count, s.count);
-      continue;
-    }
-    const bool ints = m.acc.is_int() && s.acc.is_int();
-    combine(fns[i], m, s);
-    if (ints && m.acc.is_double()) overflow_ = true;  // a sum went past 64 bits
+  for (size_t i = 0, n = std::min(states.size(), n_aggs_); i < n; ++i) combine_state(i, mine[i], states[i]);
+}
+
+void Partial::take_group(std::span<Value> keys, std::span<AggState> states, int64_t events) {
+  if (shape_->raw) {
+    merge_group(keys, states, events);
+    return;
   }
+  const size_t before = groups_.size();
+  Group* g = find_or_add(keys, hash_keys(keys));  // a new group takes the keys
+  if (g == nullptr) {
+    dropped_ += static_cast<uint64_t>(std::max<int64_t>(events, 0));
+    return;
+  }
+  add_saturating(g->events, events);
+  AggState* mine = states_of(g);
+  const size_t n = std::min(states.size(), n_aggs_);
+  if (groups_.size() != before) {  // new: what merging into its empty states would make
+    for (size_t i = 0; i < n; ++i) mine[i] = std::move(states[i]);
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) combine_state(i, mine[i], states[i]);
+}
+
+[[gnu::always_inline]] inline void Partial::merge_states(AggState* mine, const AggState* theirs) {
+  for (size_t i = 0; i < n_aggs_; ++i) combine_state(i, mine[i], theirs[i]);
+}
+
+[[gnu::always_inline]] inline void Partial::combine_state(size_t i, AggState& m, const AggState& s) {
+  const AggFn fn = shape_->aggs[i];
+  // SUM and AVG of ints that do not overflow, inline; combine() does the rest.
+  if ((fn == AggFn::kSum || fn == AggFn::kAvg) && add_int_inline(m.acc, s.acc)) {
+    add_saturating(m.count, s.count);
+    return;
+  }
+  const bool ints = m.acc.is_int() && s.acc.is_int();
+  combine(fn, m, s);
+  if (ints && m.acc.is_double()) overflow_ = true;  // a sum went past 64 bits
 }
 
 void Partial::merge(const Partial& other) {
-  // Room for the other's groups at once (up to the cap), not a rehash per
-  // doubling: into an empty partial, the common first merge, every group is
-  // new; merges of the same groups (the frontend's totals) need no more.
-  // The hashes are the other partial's, not computed again.
-  reserve(std::max(groups_.size(), other.groups_.size()));
-  for (size_t i = 0; i < other.groups_.size(); ++i) {
-    merge_group(other.keys(i), other.groups_[i].hash, other.states(i), other.groups_[i].events);
+  if (groups_.empty() && !shape_->raw && budget_ == nullptr && &other != this) {
+    copy_groups(other);
+  } else {
+    merge_groups(other);
   }
   incomplete_ = incomplete_ || other.incomplete_;
   overflow_ = overflow_ || other.overflow_;
   dropped_ += other.dropped_;
+}
+
+void Partial::copy_groups(const Partial& other) {
+  // Merging into no groups creates each of the other's in its order until
+  // the cap, with its states as they are: a copy of the first `n` groups,
+  // with no probe per group. The other's index fits them when they are all
+  // copied; a capped copy indexes its groups anew.
+  const size_t n = std::min<size_t>(other.groups_.size(), shape_->group_cap);
+  groups_.assign(other.groups_.begin(), other.groups_.begin() + n);
+  keys_.assign(other.keys_.begin(), other.keys_.begin() + n * shape_->keys);
+  states_.assign(other.states_.begin(), other.states_.begin() + n * n_aggs_);
+  if (n == other.groups_.size()) {
+    index_ = other.index_;
+  } else {
+    size_t size = 16;
+    while (n * 2 >= size) size *= 2;
+    rehash(size);
+  }
+  for (size_t i = n; i < other.groups_.size(); ++i) {
+    dropped_ += static_cast<uint64_t>(std::max<int64_t>(other.groups_[i].events, 0));
+  }
+}
+
+void Partial::merge_groups(const Partial& other) {
+  // Room for the other's groups at once (up to the cap), not a rehash per
+  // doubling. The hashes are the other partial's, not computed again.
+  reserve(std::max(groups_.size(), other.groups_.size()));
+  const size_t n = other.groups_.size();
+  const Group* from = other.groups_.data();
+  if (shape_->raw || index_.empty()) {  // rows, or no room at all (a cap of 0)
+    for (size_t i = 0; i < n; ++i) merge_group(other.keys(i), from[i].hash, other.states(i), from[i].events);
+    return;
+  }
+  if (groups_.size() < kMergePrefetchGroups) {  // tables in the cache: fetching ahead only costs
+    for (size_t i = 0; i < n; ++i) merge_one(other, i);
+    return;
+  }
+  // Tables past the caches make every probe a miss, three deep (index;
+  // group, keys and states; a long key's bytes). So the loop runs ahead of
+  // itself, as a hash join does: the index entry of the group 3 * kAhead on
+  // is fetched, then (2 * kAhead on, now cached) the group it points to,
+  // then (kAhead on) its keys' bytes and the other's, and the group at hand
+  // finds its lines arrived. A prefetch is a hint only: one made stale by a
+  // rehash or a collision costs nothing but the hint.
+  constexpr size_t kAhead = 4;
+  const size_t n_keys = shape_->keys;
+  for (size_t i = 0; i < n; ++i) {
+    // Read again each time: a merge_group that adds a group may grow them.
+    const uint32_t* index = index_.data();
+    const size_t mask = index_.size() - 1;
+    if (i + 3 * kAhead < n) __builtin_prefetch(&index[from[i + 3 * kAhead].hash & mask]);
+    if (i + 2 * kAhead < n) {
+      if (const uint32_t slot = index[from[i + 2 * kAhead].hash & mask]) {
+        const size_t g = slot - 1;
+        __builtin_prefetch(&groups_[g]);
+        if (n_keys != 0) {  // a group's keys and states may straddle two lines
+          __builtin_prefetch(keys_.data() + g * n_keys);
+          __builtin_prefetch(keys_.data() + (g + 1) * n_keys - 1);
+        }
+        if (n_aggs_ != 0) {
+          __builtin_prefetch(states_.data() + g * n_aggs_);
+          __builtin_prefetch(states_.data() + (g + 1) * n_aggs_ - 1);
+        }
+      }
+    }
+    if (i + kAhead < n) {
+      const Value* theirs = other.keys_.data() + (i + kAhead) * n_keys;
+      for (size_t j = 0; j < n_keys; ++j) {
+        if (theirs[j].is_string()) __builtin_prefetch(theirs[j].as_string().data());
+      }
+      if (const uint32_t slot = index[from[i + kAhead].hash & mask]) {
+        const Value* k = keys_.data() + (slot - 1) * n_keys;
+        for (size_t j = 0; j < n_keys; ++j) {
+          if (k[j].is_string()) __builtin_prefetch(k[j].as_string().data());
+        }
+      }
+    }
+    merge_one(other, i);
+  }
+}
+
+[[gnu::always_inline]] inline void Partial::merge_one(const Partial& other, size_t i) {
+  const Group& from = other.groups_[i];
+  const Value* keys = other.keys_.data() + i * shape_->keys;
+  const AggState* states = other.states_.data() + i * n_aggs_;
+  if (Group* g = find_group(keys, from.hash)) {
+    add_saturating(g->events, from.events);
+    merge_states(states_of(g), states);
+  } else {  // a new group: the cap's
+    merge_group({keys, shape_->keys}, from.hash, {states, n_aggs_}, from.events);
+  }
+}
+
+[[gnu::always_inline]] inline Partial::Group* Partial::find_group(const Value* keys, size_t hash) {
+  const uint32_t* index = index_.data();
+  const size_t mask = index_.size() - 1;
+  const size_t n = shape_->keys;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint32_t slot = index[i];
+    if (slot == 0) return nullptr;
+    Group& g = groups_[slot - 1];
+    if (g.hash != hash) continue;
+    const Value* gk = keys_.data() + (slot - 1) * n;
+    size_t k = 0;
+    while (k < n && same_key(gk[k], keys[k])) ++k;
+    if (k == n) return &g;
+  }
 }
 
 void Partial::clear() {
@@ -366,6 +500,16 @@ void Partial::clear() {
   decltype(keys_)().swap(keys_);
   decltype(states_)().swap(states_);
   decltype(index_)().swap(index_);
+  incomplete_ = false;
+  overflow_ = false;
+  dropped_ = 0;
+}
+
+void Partial::reset() {
+  groups_.clear();
+  keys_.clear();
+  states_.clear();
+  std::fill(index_.begin(), index_.end(), 0);
   incomplete_ = false;
   overflow_ = false;
   dropped_ = 0;

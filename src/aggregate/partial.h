@@ -121,6 +121,10 @@ struct TableAllocator {
   friend bool operator==(const TableAllocator&, const TableAllocator&) { return true; }
 };
 
+// A merge into a partial of fewer groups than this finds its tables in the
+// caches and does not fetch ahead (Partial::merge).
+inline constexpr size_t kMergePrefetchGroups = 8192;
+
 // The hash of a group key: mix_hash(... mix_hash(kKeyHashSeed, k0.hash()) ..., kn.hash()).
 // Advice computes it itself, so that it can use hashes it knows in advance.
 inline constexpr size_t kKeyHashSeed = 0x84222325cbf29ce4ull;
@@ -146,7 +150,13 @@ class Partial {
   void mark_overflow() { overflow_ = true; }
   void add_dropped(uint64_t n) { dropped_ += n; }
   void merge(const Partial& other);
+  // Empties the partial and gives its tables' memory back.
   void clear();
+  // Empties the partial but keeps its tables' room, for one that fills
+  // again at once to about the same size (the frontend's partial that
+  // decodes every report, its interval's): no pages mapped and unmapped,
+  // and no table grown, per report.
+  void reset();
   bool empty() const { return groups_.empty() && dropped_ == 0 && !incomplete_ && !overflow_; }
 
   // The final value of each aggregate (AVG divides), one row per group:
@@ -175,6 +185,9 @@ class Partial {
   // Adds a group's states as they are (used to merge and to decode); when
   // the partial is full, counts its `events` as dropped instead.
   void merge_group(std::span<const Value> keys, std::span<const AggState> states, int64_t events);
+  // The same for a decoder that refills its keys and states for each group:
+  // a new group takes them (moved, not copied), leaving them unspecified.
+  void take_group(std::span<Value> keys, std::span<AggState> states, int64_t events);
   // Room for `groups` groups (at most the cap) without growing.
   void reserve(size_t groups);
 
@@ -220,6 +233,17 @@ class Partial {
   // merge_group with the keys' hash known (hash_keys(keys)).
   void merge_group(std::span<const Value> keys, size_t hash, std::span<const AggState> states,
                    int64_t events);
+  // merge() into no groups (and no budget): a copy of the other's tables.
+  void copy_groups(const Partial& other);
+  // merge() group by group, probes fetched ahead.
+  void merge_groups(const Partial& other);
+  // Group `i` of other into this partial (merge_groups' step).
+  void merge_one(const Partial& other, size_t i);
+  // The existing group of these keys (shape().keys of them), or null.
+  Group* find_group(const Value* keys, size_t hash);
+  // Combines a group's states (n_aggs_ of them) into one of this partial's.
+  void merge_states(AggState* mine, const AggState* theirs);
+  void combine_state(size_t agg, AggState& mine, const AggState& theirs);
 
   const EmitShape* shape_;
   GroupBudget* budget_;  // null: this partial's own group_cap

@@ -235,6 +235,7 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   for (const planner::QueryPlan& q : plan_.queries) {
     interval_.push_back(std::make_unique<aggregate::Partial>(&q.shape));
     total_.push_back(std::make_unique<aggregate::Partial>(&q.shape));
+    report_.push_back(std::make_unique<aggregate::Partial>(&q.shape));
   }
   if (auto s = link_->begin(id_); !s) return s.error();
   int64_t t0 = steady_ms();
@@ -346,8 +347,9 @@ void Frontend::handle_message(const std::string& key, const std::string& payload
   }
   if (seq > p->last_seq) p->last_seq = seq;
   for (size_t i = 0; i < parts.size(); ++i) {
-    // Decoded once, merged twice.
-    aggregate::Partial report(&interval_[i]->shape());
+    // Decoded once (into the same partial every time: its tables stay
+    // mapped and sized), merged twice.
+    aggregate::Partial& report = *report_[i];
     if (auto s = wire::partial_from_json(parts[i], report); !s) {
       events_.push_back(p->name() + ": " + s.error().message());
       continue;
@@ -444,7 +446,7 @@ Snapshot Frontend::snapshot(bool reset_interval) {
     }
   }
   if (reset_interval) {
-    for (auto& p : interval_) p->clear();
+    for (auto& p : interval_) p->reset();  // the next interval's fills it about as much
   }
   s.events = std::move(events_);
   events_.clear();

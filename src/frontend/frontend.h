@@ -144,6 +144,7 @@ class Frontend {
   planner::Plan plan_;
   size_t shown_ = 0;  // the query of plan_ that snapshots carry
   std::vector<std::unique_ptr<aggregate::Partial>> interval_, total_;
+  std::vector<std::unique_ptr<aggregate::Partial>> report_;  // per query: each report part decodes here
   int64_t next_tick_ = 0;
   int64_t install_ms_ = 0;
   std::vector<AgentInfo> timed_out_;  // agents whose install did not answer in time (start())

@@ -419,7 +419,7 @@ Status groups_from_bytes(std::string_view bytes, aggregate::Partial& in) {
           i < shape.params.size() ? shape.params[i] : aggregate::DistParams{};
       if (auto st = box_from_bytes(r, extra, shape.aggs[i], params, s.box); !st) return st;
     }
-    in.merge_group(keys, states, static_cast<int64_t>(events));
+    in.take_group(keys, states, static_cast<int64_t>(events));
   }
   if (!r.at_end())
     return Error("partial aggregate: " + std::to_string(r.remaining()) + " bytes after the groups");
@@ -494,7 +494,7 @@ Status decode_partial(const Json& j, aggregate::Partial& in) {
         if (auto st = box_from_json(s[2], shape.aggs[i], params, states.back().box); !st) return st;
       }
     }
-    in.merge_group(keys, states, n);
+    in.take_group(keys, states, n);
   }
   flags_from_json(j, in);
   return Status();
@@ -503,9 +503,9 @@ Status decode_partial(const Json& j, aggregate::Partial& in) {
 }  // namespace
 
 Status partial_from_json(const Json& j, aggregate::Partial& in) {
-  in.clear();
+  in.reset();
   Status s = decode_partial(j, in);
-  if (!s) in.clear();  // nothing half decoded is left to merge
+  if (!s) in.reset();  // nothing half decoded is left to merge
   return s;
 }
 
