@@ -127,12 +127,9 @@ Bound bind(const ProgramPtr& p, const internal::Site& site) {
     b.export_index.push_back(index);
     b.is_list.push_back(list);
     b.fixed.push_back(std::move(fixed));
-    if (list) {
-      b.single_row = false;
-      b.has_list = true;
-    }
+    b.has_list = b.has_list || list;
   }
-  if (!p->unpacks.empty()) b.single_row = false;
+  b.single_row = !b.has_list && p->unpacks.empty();
   if (p->emit) {
     for (const ExprPtr& e : p->emit->keys) b.keys.push_back(resolve(*e, b));
     for (const ExprPtr& e : p->emit->inputs) b.inputs.push_back(resolve(*e, b));

@@ -110,6 +110,12 @@ void emit_row(const Bound& b, const Emit& emit, Scratch& s, internal::ThreadStat
   if (overflowed) partial->mark_incomplete();
 }
 
+// An UNPACK found no tuple in an overflowed baggage: the one this join
+// needed may be one the byte cap dropped, so the result says incomplete.
+void mark_join_dropped(aggregate::Collector& collector, internal::ThreadState& ts) {
+  if (aggregate::Partial* partial = collector.thread_partial(ts)) partial->mark_incomplete();
+}
+
 // Points an UNPACK's registers at the fields of one of its tuples.
 inline void bind_tuple(const Unpack& up, const internal::Tuple& t, const Value** regs) {
   for (uint16_t f = 0; f < up.n_fields; ++f) regs[up.first_reg + f] = f < t.size() ? &t[f] : &kNull;
@@ -171,10 +177,7 @@ void run_program(const Bound& b, void* ctx, internal::GetExportFn get, internal:
   for (size_t u = 0; u < p.unpacks.size(); ++u) {
     bool o = false;
     if (!internal::bag_unpack(p.unpacks[u].spec, s.unpacked[u], &o)) {
-      // A tuple this join needed may be one the byte cap dropped.
-      if (o && p.emit) {
-        if (aggregate::Partial* partial = p.emit->collector->thread_partial(ts)) partial->mark_incomplete();
-      }
+      if (o && p.emit) mark_join_dropped(*p.emit->collector, ts);
       return;
     }
     overflowed = overflowed || o;
@@ -235,10 +238,7 @@ void run_simple(const Simple& p, void* ctx, internal::GetExportFn get, internal:
     for (uint32_t u = 0; u < p.n_unpacks; ++u) {
       bool o = false;
       if (!internal::bag_unpack(p.unpacks[u].spec, s.unpacked[u], &o)) {
-        // An absent bag: no rows (as in run_program).
-        if (o) {
-          if (aggregate::Partial* partial = p.collector->thread_partial(ts)) partial->mark_incomplete();
-        }
+        if (o) mark_join_dropped(*p.collector, ts);  // an absent bag: no rows
         return;
       }
       overflowed = overflowed || o;  // First and MostRecent: exactly one tuple

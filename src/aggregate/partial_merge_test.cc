@@ -11,19 +11,12 @@
 #include <string>
 
 #include "aggregate/partial.h"
+#include "aggregate/test_util.h"
 
 namespace pivot::aggregate {
 namespace {
 
-std::string rows_json(const Partial& p) {
-  std::string out;
-  for (const auto& row : p.rows()) {
-    out += "[";
-    for (size_t i = 0; i < row.size(); ++i) out += (i ? "," : "") + row[i].to_json();
-    out += "]";
-  }
-  return out;
-}
+using testing::rows_json;
 
 void add(Partial& p, Value key, int64_t v, int64_t times = 1) {
   Value in = v;

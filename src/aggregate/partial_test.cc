@@ -5,18 +5,12 @@
 #include <cmath>
 #include <limits>
 
+#include "aggregate/test_util.h"
+
 namespace pivot::aggregate {
 namespace {
 
-std::string rows_json(const Partial& p) {
-  std::string out;
-  for (const auto& row : p.rows()) {
-    out += "[";
-    for (size_t i = 0; i < row.size(); ++i) out += (i ? "," : "") + row[i].to_json();
-    out += "]";
-  }
-  return out;
-}
+using testing::rows_json;
 
 TEST(Partial, IntSumOverflowTurnsDoubleWithoutLosingTheAddend) {
   EmitShape shape{.keys = 1, .aggs = {AggFn::kSum}};

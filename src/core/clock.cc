@@ -124,13 +124,8 @@ uint64_t TscClock::ticks() const noexcept {
 
 TscClock::Line TscClock::read_line() const noexcept {
   for (;;) {
-    uint32_t s1 = seq_.load(std::memory_order_acquire);
-    if ((s1 & 1) == 0) {
-      Line l{base_tsc_.load(std::memory_order_relaxed), base_ns_.load(std::memory_order_relaxed),
-             mult_.load(std::memory_order_relaxed), next_tsc_.load(std::memory_order_relaxed)};
-      std::atomic_thread_fence(std::memory_order_acquire);
-      if (seq_.load(std::memory_order_relaxed) == s1) return l;
-    }
+    Line l;
+    if (try_read_line(&l)) return l;
 #if defined(__x86_64__)
     __builtin_ia32_pause();
 #endif

@@ -101,14 +101,10 @@ class TscClock {
   // to_ns(t2) - to_ns(t1) on the current line, or false (see
   // tsc_ticks_between_ns, which calls it).
   [[gnu::always_inline]] bool between_ns(uint64_t t1, uint64_t t2, int64_t* out) const noexcept {
-    uint32_t seq = seq_.load(std::memory_order_acquire);
-    uint64_t base_tsc = base_tsc_.load(std::memory_order_relaxed);
-    uint64_t mult = mult_.load(std::memory_order_relaxed);
-    uint64_t next_tsc = next_tsc_.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if ((seq & 1) != 0 || seq_.load(std::memory_order_relaxed) != seq || t2 >= next_tsc) return false;
+    Line l;
+    if (!try_read_line(&l) || t2 >= l.next_tsc) return false;
     // The line's base_ns is in both terms: it cancels.
-    *out = line_ns(base_tsc, 0, mult, t2) - line_ns(base_tsc, 0, mult, t1);
+    *out = line_ns(l.base_tsc, 0, l.mult, t2) - line_ns(l.base_tsc, 0, l.mult, t1);
     return true;
   }
 
@@ -129,6 +125,16 @@ class TscClock {
                                                 uint64_t t) noexcept {
     auto delta = static_cast<int64_t>(t - base_tsc);
     return base_ns + static_cast<int64_t>((static_cast<__int128>(delta) * mult) >> 32);
+  }
+  // The current line, or false while one is being published (the
+  // seqlock's reader; read_line retries it).
+  [[gnu::always_inline]] bool try_read_line(Line* l) const noexcept {
+    uint32_t seq = seq_.load(std::memory_order_acquire);
+    if ((seq & 1) != 0) return false;
+    *l = Line{base_tsc_.load(std::memory_order_relaxed), base_ns_.load(std::memory_order_relaxed),
+              mult_.load(std::memory_order_relaxed), next_tsc_.load(std::memory_order_relaxed)};
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return seq_.load(std::memory_order_relaxed) == seq;
   }
   Line read_line() const noexcept;
   void publish(const Line& line) noexcept;
