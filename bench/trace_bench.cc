@@ -74,6 +74,30 @@ void BM_Span_Sampled(benchmark::State& state) {
 }
 BENCHMARK(BM_Span_Sampled);
 
+// The traced thread's cost when the writer keeps up, as it does at any rate
+// short of millions of trees a second per thread: every 256 spans (about a
+// third of the ring) the timer stops while the writer drains what they
+// queued. The ring's lines were last read on the writer's core, as in a
+// process whose writer drains between bursts. BM_Span_Sampled, which never
+// lets the writer catch up, measures the two threads fighting over the
+// ring's lines instead, and moves with how often the writer wins (see its
+// `dropped`).
+void BM_Span_Sampled_WriterKeepsUp(benchmark::State& state) {
+  SinkScope sink(pivot::discard_sink());
+  DropCounter drops(state);
+  int queued = 0;
+  for (auto _ : state) {
+    { pivot::Trace<Auction> t(kSampled, "Router::bid"); }
+    if (++queued == 256) {
+      state.PauseTiming();
+      pivot::flush_traces();
+      queued = 0;
+      state.ResumeTiming();
+    }
+  }
+}
+BENCHMARK(BM_Span_Sampled_WriterKeepsUp);
+
 // The same under a W3C trace context: the tree records the trace, and the
 // span is the thread's current span while open.
 void BM_Span_Sampled_W3cTrace(benchmark::State& state) {

@@ -177,6 +177,7 @@ void drain_ring(ThreadSpans& ts, std::vector<std::shared_ptr<SinkImpl>>& touched
     }
   };
   while (t != head) {
+    ts.ring.prefetch_ahead(t, head);
     const auto* rec = reinterpret_cast<const RecordHead*>(ts.ring.at(t));
     switch (rec->type) {
       case RecordHead::kTree: write(unpack(reinterpret_cast<const PackedTree*>(rec), scratch)); break;

@@ -206,10 +206,22 @@ struct PointerRecord {  // kTreePtr (a SpanTree*) or kSwitch (a SinkSwitch*)
   void* ptr;
 };
 
+// A prefetch that asks for the line in a state to be written (PREFETCHW,
+// a no-op on x86-64 processors without it); GCC emits only a read prefetch
+// for __builtin_prefetch(p, 1) unless the target has PRFCHW.
+inline void prefetch_for_write(const char* p) noexcept {
+#if defined(__x86_64__)
+  asm volatile("prefetchw %0" ::"m"(*p));
+#else
+  __builtin_prefetch(p, 1);
+#endif
+}
+
 class SpanRing {
  public:
   static constexpr uint64_t kCapacity = 64 * 1024;
   static constexpr uint64_t kMaxRecord = 4 * 1024;  // bigger trees go by pointer
+  static constexpr uint64_t kPrefetchAhead = 1024;  // bytes, both sides
 
   SpanRing() : buf_(new (std::align_val_t{64}) char[kCapacity]) {}
   ~SpanRing() { operator delete[](buf_, std::align_val_t{64}); }
@@ -232,6 +244,15 @@ class SpanRing {
       wrap->type = RecordHead::kWrap;
     }
     pending_ = h + skip + bytes;
+    // The lines a few records ahead, claimed for writing now if they are
+    // free: the writer's core read them on the last lap, and taking each
+    // back when the first store reaches it stalls the stores behind it.
+    // That was most of what a span cost with the writer on another core
+    // (performance.md, Spans).
+    if (pending_ + kPrefetchAhead + 128 - tail_cache_ <= kCapacity) {
+      prefetch_for_write(buf_ + (pending_ + kPrefetchAhead) % kCapacity);
+      prefetch_for_write(buf_ + (pending_ + kPrefetchAhead + 64) % kCapacity);
+    }
     return buf_ + (h + skip) % kCapacity;
   }
   void commit() noexcept { head_.store(pending_, std::memory_order_release); }
@@ -246,6 +267,14 @@ class SpanRing {
 
   // Consumer.
   uint64_t head() const noexcept { return head_.load(std::memory_order_acquire); }
+  // Reading at `offset` of records up to `head`: fetches the two lines
+  // kPrefetchAhead further on if the producer is done with them.
+  void prefetch_ahead(uint64_t offset, uint64_t head) const noexcept {
+    if (offset + kPrefetchAhead + 64 < head) {
+      __builtin_prefetch(buf_ + (offset + kPrefetchAhead) % kCapacity);
+      __builtin_prefetch(buf_ + (offset + kPrefetchAhead + 64) % kCapacity);
+    }
+  }
   uint64_t tail() const noexcept { return tail_.load(std::memory_order_relaxed); }
   const char* at(uint64_t offset) const noexcept { return buf_ + offset % kCapacity; }
   void advance(uint64_t new_tail) noexcept { tail_.store(new_tail, std::memory_order_release); }
@@ -288,13 +317,16 @@ struct ThreadSpans {
   std::atomic<uint64_t> calling_sink{0};  // sink version while inside a SinkCb, else 0
   std::atomic<Life> life{Life::kAlive};
   std::atomic<bool> wake_sent{false};
-  // Counters: written by the owner (plain add on its own line), read by stats.
-  std::atomic<uint64_t> trees_delivered{0};
+  // Counters: written by the owner (a plain add) for every tree, read by
+  // stats. On a line of their own, and so is writer_sink, which the writer
+  // reads for every tree it drains: on one line, they moved between the two
+  // cores twice per tree (performance.md, Spans).
+  alignas(64) std::atomic<uint64_t> trees_delivered{0};
   std::atomic<uint64_t> spans_delivered{0};
   std::atomic<uint64_t> trees_dropped{0};
 
   // Writer only.
-  std::shared_ptr<SinkImpl> writer_sink;  // sink for the ring's next trees
+  alignas(64) std::shared_ptr<SinkImpl> writer_sink;  // sink for the ring's next trees
 
   ThreadSpans* next = nullptr;  // registry list, guarded by its mutex
 };
