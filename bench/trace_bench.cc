@@ -75,13 +75,13 @@ void BM_Span_Sampled(benchmark::State& state) {
 BENCHMARK(BM_Span_Sampled);
 
 // The traced thread's cost when the writer keeps up, as it does at any rate
-// short of millions of trees a second per thread: every 256 spans (about a
-// third of the ring) the timer stops while the writer drains what they
-// queued. The ring's lines were last read on the writer's core, as in a
-// process whose writer drains between bursts. BM_Span_Sampled, which never
-// lets the writer catch up, measures the two threads fighting over the
-// ring's lines instead, and moves with how often the writer wins (see its
-// `dropped`).
+// short of millions of trees a second per thread: every 256 spans (30 KiB of
+// records, just under the half-full ring that wakes the writer) the timer
+// stops while the writer drains what they queued. The ring's lines were last
+// read on the writer's core, as in a process whose writer drains between
+// bursts. BM_Span_Sampled, which never lets the writer catch up, measures the
+// two threads fighting over the ring's lines instead, and moves with how
+// often the writer wins (see its `dropped`).
 void BM_Span_Sampled_WriterKeepsUp(benchmark::State& state) {
   SinkScope sink(pivot::discard_sink());
   DropCounter drops(state);
