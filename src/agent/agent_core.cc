@@ -216,13 +216,15 @@ std::optional<Json> AgentCore::install(const From& from, const Json& m) {
   // A frontend that lost track after a network fault re-sends the query
   // with "again": the same text then just confirms it.
   bool again = m.contains("again") && m["again"].is_boolean() && m["again"].get<bool>();
+  const Waiter waiter{from,
+                      m.contains("progress") && m["progress"].is_boolean() && m["progress"].get<bool>()};
   const wire::ReportFormat format = wire::report_format_asked(m);
   if (auto it = pending_.find(*id); it != pending_.end()) {
     if (it->second.cancelled) return error_message(*id, "query " + *id + " is being uninstalled; try again");
     if (!again || it->second.text != *text)
       return error_message(*id, "query " + *id + " is already installed");
-    it->second.waiting.push_back(from);  // answered when the install under way finishes
-    it->second.report_format = format;   // reports go to the frontend that asked last
+    it->second.waiting.push_back(waiter);  // answered when the install under way finishes
+    it->second.report_format = format;     // reports go to the frontend that asked last
     return std::nullopt;
   }
   if (auto it = queries_.find(*id); it != queries_.end()) {
@@ -268,7 +270,7 @@ std::optional<Json> AgentCore::install(const From& from, const Json& m) {
   }
   if (!installer_) installer_ = std::make_unique<Installer>(sink_, install_fn_);
   installer_->submit({*id, *text, std::move(catalog), uid, static_cast<uint32_t>(max_groups)});
-  pending_[*id] = Pending{*text, {from}, interval, lease, format, false};
+  pending_[*id] = Pending{*text, {waiter}, interval, lease, format, false};
   return std::nullopt;
 }
 
@@ -324,7 +326,7 @@ void AgentCore::installed(const std::string& id, Result<std::unique_ptr<session:
   pending_.erase(it);
   if (p.cancelled) return;  // destroying `in` removes its advice
   if (!in) {
-    for (const From& to : p.waiting) sink_->answer(to, error_message(id, in.error().message()));
+    for (const Waiter& w : p.waiting) sink_->answer(w.to, error_message(id, in.error().message()));
     return;
   }
   std::vector<std::string> skipped = (*in)->skipped();
@@ -332,7 +334,7 @@ void AgentCore::installed(const std::string& id, Result<std::unique_ptr<session:
   q.id = id;
   q.text = std::move(p.text);
   q.installation = std::move(*in);
-  q.owner = p.waiting.empty() ? kNoOwner : p.waiting.back().owner;
+  q.owner = p.waiting.empty() ? kNoOwner : p.waiting.back().to.owner;
   q.interval_ms = p.interval_ms;
   q.lease_ms = p.lease_ms;
   q.report_format = p.report_format;
@@ -342,7 +344,19 @@ void AgentCore::installed(const std::string& id, Result<std::unique_ptr<session:
   Json ok = wire::message("installed");
   ok["id"] = id;
   if (!skipped.empty()) ok["skipped"] = skipped;
-  for (const From& to : p.waiting) sink_->answer(to, ok);
+  for (const Waiter& w : p.waiting) sink_->answer(w.to, ok);
+}
+
+void AgentCore::tell_progress() {
+  for (const auto& [id, p] : pending_) {
+    if (p.cancelled) continue;
+    for (const Waiter& w : p.waiting) {
+      if (!w.progress) continue;
+      Json m = wire::message("installing");
+      m["id"] = id;
+      sink_->answer(w.to, std::move(m));
+    }
+  }
 }
 
 Json AgentCore::uninstall(const Json& m) {
@@ -351,8 +365,9 @@ Json AgentCore::uninstall(const Json& m) {
   if (auto it = pending_.find(*id); it != pending_.end() && !it->second.cancelled) {
     // Removed before it was in: whoever waits for the install hears so.
     it->second.cancelled = true;
-    for (const From& to : std::exchange(it->second.waiting, {}))
-      sink_->answer(to, error_message(*id, "query " + *id + " was uninstalled before its install finished"));
+    for (const Waiter& w : std::exchange(it->second.waiting, {}))
+      sink_->answer(w.to,
+                    error_message(*id, "query " + *id + " was uninstalled before its install finished"));
   } else if (queries_.erase(*id) == 0) {
     return error_message(*id, "no installed query " + *id);
   }
@@ -400,8 +415,11 @@ int64_t AgentCore::next_deadline() const {
 
 void AgentCore::tick() {
   if (installer_) {
-    for (auto& done : installer_->take()) installed(done.id, std::move(done.installation));
-    for (auto& a : installer_->take_answers()) sink_->answer(a.to, std::move(a.message));
+    std::vector<Installer::Done> done = installer_->take();
+    std::vector<Installer::Answered> answers = installer_->take_answers();
+    for (auto& d : done) installed(d.id, std::move(d.installation));
+    for (auto& a : answers) sink_->answer(a.to, std::move(a.message));
+    if (!done.empty() || !answers.empty()) tell_progress();
   }
   int64_t now = steady_ms();
   for (auto it = queries_.begin(); it != queries_.end();) {
@@ -423,7 +441,7 @@ void AgentCore::forget_owner(int64_t owner) {
     if (q.owner == owner) q.owner = kNoOwner;
   }
   for (auto& [id, p] : pending_) {  // the transport may reuse the name for another frontend
-    std::erase_if(p.waiting, [&](const From& f) { return f.owner == owner; });
+    std::erase_if(p.waiting, [&](const Waiter& w) { return w.to.owner == owner; });
   }
 }
 
@@ -432,8 +450,8 @@ bool AgentCore::owns_queries(int64_t owner) const {
     if (q.owner == owner) return true;
   }
   for (const auto& [id, p] : pending_) {
-    for (const From& f : p.waiting) {
-      if (f.owner == owner) return true;
+    for (const Waiter& w : p.waiting) {
+      if (w.to.owner == owner) return true;
     }
   }
   return false;

@@ -103,10 +103,16 @@ class AgentCore {
     uint64_t seq = 0;
     wire::ReportFormat report_format = wire::ReportFormat::kJson;
   };
+  // Who waits for an install's answer; `progress`: the install asked to
+  // hear, while it waits, each time the installer finishes other work.
+  struct Waiter {
+    From to;
+    bool progress = false;
+  };
   // A query being installed on the installer's thread.
   struct Pending {
     std::string text;
-    std::vector<From> waiting;  // who gets the answer
+    std::vector<Waiter> waiting;  // who gets the answer
     int64_t interval_ms = 0;
     int64_t lease_ms = 0;
     wire::ReportFormat report_format = wire::ReportFormat::kJson;
@@ -119,6 +125,9 @@ class AgentCore {
   // functions and explain: answered from the installer's thread.
   std::optional<Json> ask(const From& from, const Json& m);
   void installed(const std::string& id, Result<std::unique_ptr<session::Installation>> in);
+  // The installer finished something: every install still waiting whose
+  // frontend asked hears so ("installing").
+  void tell_progress();
   Json uninstall(const Json& m);
   void renew(const Json& m);
   std::optional<Json> flush(const Json& m);

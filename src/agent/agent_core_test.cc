@@ -135,6 +135,51 @@ TEST(AgentCore, ASlowInstallDoesNotHoldUpOtherQueries) {
   core.finish();
 }
 
+// Installs run one at a time: a frontend whose install asked for progress
+// hears "installing" each time the installer finishes other work meanwhile,
+// so that it can tell a queued install from a stuck one.
+TEST(AgentCore, AQueuedInstallHearsOfProgressWhenItAskedTo) {
+  Sink sink;
+  std::promise<void> open_b, open_c;
+  std::shared_future<void> gate_b = open_b.get_future().share(), gate_c = open_c.get_future().share();
+  AgentCore core(
+      1000, &sink,
+      [&](const std::string& text, const planner::Catalog& catalog, uint64_t uid, uint32_t max_groups) {
+        if (uid == 0xb) gate_b.wait();
+        if (uid == 0xc) gate_c.wait();
+        return session::Installation::create(text, catalog, uid, session::MissingFunctions::kError,
+                                             max_groups);
+      });
+  auto asking = [](const std::string& id, bool progress) {
+    Json m = Json::parse(install(id, kCount));
+    m["progress"] = progress;
+    return m.dump();
+  };
+  EXPECT_FALSE(core.handle({8, ""}, asking("b", true)));
+  EXPECT_FALSE(core.handle({9, ""}, asking("c", true)));
+  EXPECT_FALSE(core.handle({10, ""}, asking("d", false)));
+  core.tick();
+  EXPECT_TRUE(sink.answers.empty());  // nothing finished yet
+  open_b.set_value();
+  ASSERT_TRUE(sink.woken(1));
+  core.tick();
+  ASSERT_EQ(sink.answers.size(), 2u);
+  EXPECT_EQ(sink.answers[0].owner, 8);
+  EXPECT_EQ(sink.answers[0].message["type"], "installed");
+  EXPECT_EQ(sink.answers[1].owner, 9);
+  EXPECT_EQ(sink.answers[1].message["type"], "installing");
+  EXPECT_EQ(sink.answers[1].message["id"], "c");
+  open_c.set_value();
+  ASSERT_TRUE(sink.woken(3));  // c, then d
+  core.tick();
+  ASSERT_EQ(sink.answers.size(), 4u);
+  EXPECT_EQ(sink.answers[2].owner, 9);
+  EXPECT_EQ(sink.answers[2].message["type"], "installed");
+  EXPECT_EQ(sink.answers[3].owner, 10);
+  EXPECT_EQ(sink.answers[3].message["type"], "installed");
+  core.finish();
+}
+
 TEST(AgentCore, UninstalledBeforeItsInstallFinished) {
   Sink sink;
   Gated gated;

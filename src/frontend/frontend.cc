@@ -152,7 +152,7 @@ std::vector<std::string> Frontend::install(const std::vector<AgentInfo>& agents,
   Json message = install_message(extra);
   if (again) message["again"] = true;
   std::vector<std::string> errors;
-  for (Link::Installed& r : link_->install(agents, message, everyone)) {
+  for (Link::Installed& r : link_->install(agents, message, everyone, options_.install_timeout_ms)) {
     Peer probe;
     probe.info = r.info;
     if (!r.answer) {
@@ -221,11 +221,13 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
   id_ = id;
   text_ = std::string(text);
   options_ = options;
-  // An agent's lease starts when it has installed; the first renewal comes
-  // only after the slowest agent has answered (up to kInstallTimeoutMs), and
-  // joining agents are waited for the same way later on.
+  // An agent's lease starts when it has installed; the next renewal comes
+  // when another agent makes progress (up to the install timeout later) or
+  // after the slowest agent has answered, and joining agents are waited for
+  // the same way later on.
   if (options_.lease_ms <= 0) {
-    options_.lease_ms = std::max<int64_t>(3 * options_.interval_ms, kInstallTimeoutMs + options_.interval_ms);
+    options_.lease_ms =
+        std::max<int64_t>(3 * options_.interval_ms, options_.install_timeout_ms + options_.interval_ms);
   }
   plan_ = std::move(*plan);
   shown_ = shown;
@@ -249,8 +251,8 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
     Peer slow;
     slow.info = timed_out_.front();
     abandon(timed_out_);
-    return Error(slow.name() + " did not finish installing the query within " +
-                 std::to_string(kInstallTimeoutMs / 1000) + " s; it was removed from every agent");
+    return Error(slow.name() + " did not finish installing the query, nor make progress, for " +
+                 std::to_string(options_.install_timeout_ms / 1000) + " s; it was removed from every agent");
   }
   if (installed_agents() == 0) {
     std::string why = notes.empty() ? "" : ": " + notes.front();

@@ -39,10 +39,13 @@ namespace pivot::frontend {
 struct QueryOptions {
   int64_t interval_ms = 1000;
   int64_t lease_ms = 0;  // 0: three intervals, and at least the install timeout (10 s) plus one
-  std::string show;      // the named query of the text whose results snapshots carry; "" for the last
+  std::string show;  // the named query of the text whose results snapshots carry; "" for the last
   // Groups each query holds per agent and interval, and in the merged
   // interval and total tables here; the agents get it in the install.
   uint32_t max_groups = aggregate::kDefaultMaxGroups;
+  // How long an agent may go without answering the install or making
+  // progress on it (Link::install).
+  int64_t install_timeout_ms = kInstallTimeoutMs;
 };
 
 struct Snapshot {

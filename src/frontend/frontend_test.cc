@@ -35,11 +35,12 @@ class SlowAgentLink : public Link {
     return {agent("a", 1), agent("b", 2)};
   }
   Status begin(const std::string&) override { return Status(); }
-  std::vector<Installed> install(const std::vector<AgentInfo>& agents, const Json& message, bool) override {
+  std::vector<Installed> install(const std::vector<AgentInfo>& agents, const Json& message, bool,
+                                 int64_t) override {
     std::vector<Installed> out;
     for (const AgentInfo& a : agents) {
       if (a.key == "b") {
-        out.push_back({a, Error("no answer to the install within 10 s"), true});
+        out.push_back({a, Error("no answer to the install, nor progress, for 10 s"), true});
         continue;
       }
       Json ok = wire::message("installed");
@@ -71,7 +72,8 @@ TEST(Frontend, AnInstallThatDoesNotFinishInTimeIsTakenBackEverywhere) {
   ASSERT_FALSE(started);
   EXPECT_EQ(
       started.error().message(),
-      "agent 2 (app@h) did not finish installing the query within 10 s; it was removed from every agent");
+      "agent 2 (app@h) did not finish installing the query, nor make progress, for 10 s; it was removed "
+      "from every agent");
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(sent[0].first, "a");
   EXPECT_EQ(sent[0].second["type"], "uninstall");

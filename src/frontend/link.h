@@ -20,10 +20,13 @@
 
 namespace pivot::frontend {
 
-// How long an agent may take to answer an install: a runtime-defined
-// tracepoint makes it read every symbol table of its process and patch
-// functions, which takes seconds in a large program on a loaded machine.
-// Agents are asked at once and answer in parallel.
+// How long an agent may go without answering an install or saying it made
+// progress: a runtime-defined tracepoint makes it read every symbol table
+// of its process and patch functions, which takes seconds in a large
+// program on a loaded machine, and an agent installs one query at a time,
+// so an install may wait behind others (each finished one is progress,
+// "installing" in wire/protocol.h). Agents are asked at once and answer in
+// parallel.
 inline constexpr int64_t kInstallTimeoutMs = 10'000;
 // How long a question (the functions a pattern names, where a definition's
 // exports are read) may take: the same work as an install, and the debug
@@ -77,6 +80,10 @@ class Link {
   // key, the answer ("installed" or "error") or why there was none.
   // Agents that answer without being asked (a NATS broadcast reaches every
   // agent of the fleet) are included, with their info.
+  // The message asks for progress: an agent is waited for until it has
+  // neither answered nor said "installing" for timeout_ms, and each
+  // "installing" renews the leases of the agents that installed already
+  // (the frontend renews only after the install).
   // An agent that did not answer in time (timed_out) may still be
   // installing: the link has asked it to drop the query when it is done,
   // where it can (local sockets; on NATS the frontend's uninstall reaches it).
@@ -86,7 +93,7 @@ class Link {
     bool timed_out = false;
   };
   virtual std::vector<Installed> install(const std::vector<AgentInfo>& agents, const wire::Json& message,
-                                         bool everyone) = 0;
+                                         bool everyone, int64_t timeout_ms) = 0;
   // Asks the agents named a question (functions, explain: message types
   // whose answer is one message, echoing "req"), all at once, and waits for
   // their answers until timeout_ms has passed; per agent, the answer or why

@@ -54,13 +54,16 @@ std::string why_ended(ssize_t r) {
 
 // Reads what is there; the answer once a whole message has come.
 std::optional<Result<Json>> read_answer(Conn& c) {
-  char buf[65536];
-  ssize_t r = recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
-  if (r < 0 && (errno == EAGAIN || errno == EINTR)) return std::nullopt;
-  if (r <= 0) return Result<Json>(Error(why_ended(r)));
-  c.reader.feed(buf, static_cast<size_t>(r));
   std::string payload;
-  auto got = c.reader.next(&payload);
+  auto got = c.reader.next(&payload);  // one read may have brought two messages
+  if (got && !*got) {
+    char buf[65536];
+    ssize_t r = recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) return std::nullopt;
+    if (r <= 0) return Result<Json>(Error(why_ended(r)));
+    c.reader.feed(buf, static_cast<size_t>(r));
+    got = c.reader.next(&payload);
+  }
   if (!got) return Result<Json>(got.error());
   if (!*got) return std::nullopt;
   return wire::parse_message(payload);
@@ -170,12 +173,15 @@ class LocalLink final : public Link {
 
   Status begin(const std::string&) override { return Status(); }
 
-  std::vector<Installed> install(const std::vector<AgentInfo>& agents, const Json& message, bool) override {
+  std::vector<Installed> install(const std::vector<AgentInfo>& agents, const Json& message, bool,
+                                 int64_t timeout_ms) override {
     // Every agent is asked first, then the answers are awaited together:
     // one slow install (symbol tables, patching) must not hold up the
     // others, nor let their leases lapse before the first renewal.
+    Json asking = message;
+    asking["progress"] = true;
     std::vector<Installed> out;
-    for (Asked& q : ask_all(agents, message, kInstallTimeoutMs)) {
+    for (Asked& q : ask_all(agents, asking, timeout_ms)) {
       bool timed_out = !q.answer;
       if (timed_out) {
         // It may finish later: it then reads this and drops the query.
@@ -183,7 +189,7 @@ class LocalLink final : public Link {
         uninstall["id"] = message["id"];
         (void)write_message(q.conn->fd, uninstall);
         q.answer = Result<Json>(
-            Error("no answer to the install within " + std::to_string(kInstallTimeoutMs / 1000) + " s"));
+            Error("no answer to the install, nor progress, for " + std::to_string(timeout_ms / 1000) + " s"));
       }
       // Reports may arrive before the answer only once it is installed.
       if (*q.answer && (**q.answer)["type"] == "installed") {
@@ -263,10 +269,13 @@ class LocalLink final : public Link {
     AgentInfo info;  // as its hello answered (as given, when the hello failed)
     std::unique_ptr<Conn> conn;
     std::optional<Result<Json>> answer;  // none: no answer within the time
+    int64_t deadline = 0;
   };
 
   // Sends `message` to every agent on a connection of its own, then waits
-  // for the answers together, until timeout_ms has passed.
+  // for the answers together, until timeout_ms has passed for each; an
+  // install's "installing" moves that agent's deadline on, and renews the
+  // leases of the agents that installed (Link::install).
   std::vector<Asked> ask_all(const std::vector<AgentInfo>& agents, const Json& message, int64_t timeout_ms) {
     std::vector<Asked> asked;
     std::vector<pid_t> pids;
@@ -282,23 +291,43 @@ class LocalLink final : public Link {
       if (auto sent = write_message(q.conn->fd, message); !sent) q.answer = Result<Json>(sent.error());
       asked.push_back(std::move(q));
     }
-    int64_t deadline = steady_ms() + timeout_ms;
+    for (Asked& q : asked) q.deadline = steady_ms() + timeout_ms;
     for (;;) {
       std::vector<pollfd> fds;
       std::vector<Asked*> who;
+      int64_t now = steady_ms(), wait = 1000;
       for (Asked& q : asked) {
-        if (q.answer) continue;
+        if (q.answer || q.deadline <= now) continue;
         fds.push_back({q.conn->fd, POLLIN, 0});
         who.push_back(&q);
+        wait = std::min(wait, q.deadline - now);
       }
-      int64_t wait = deadline - steady_ms();
-      if (fds.empty() || wait <= 0) break;
-      if (poll(fds.data(), fds.size(), static_cast<int>(std::min<int64_t>(wait, 1000))) <= 0) continue;
+      if (fds.empty()) break;
+      if (poll(fds.data(), fds.size(), static_cast<int>(wait)) <= 0) continue;
       for (size_t i = 0; i < fds.size(); ++i) {
-        if (fds[i].revents != 0) who[i]->answer = read_answer(*who[i]->conn);
+        if (fds[i].revents == 0) continue;
+        Asked& q = *who[i];
+        while (auto got = read_answer(*q.conn)) {
+          if (!*got || (**got)["type"] != "installing") {
+            q.answer = std::move(got);
+            break;
+          }
+          q.deadline = steady_ms() + timeout_ms;
+          renew_installed(asked, message);
+        }
       }
     }
     return asked;
+  }
+
+  // While one agent's install is waited for past the lease of another's.
+  static void renew_installed(const std::vector<Asked>& asked, const Json& install) {
+    Json renew = wire::message("renew");
+    renew["ids"] = Json::array({install["id"]});
+    for (const Asked& q : asked) {
+      if (q.answer && *q.answer && (**q.answer)["type"] == "installed")
+        (void)write_message(q.conn->fd, renew);
+    }
   }
 
   void lose(const std::string& key, Conn& c, const std::string& why) {

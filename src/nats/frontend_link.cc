@@ -83,10 +83,12 @@ class NatsFrontLink final : public Link {
     return link_->flush(2000);
   }
 
-  std::vector<Installed> install(const std::vector<AgentInfo>& agents, const Json& message,
-                                 bool everyone) override {
+  std::vector<Installed> install(const std::vector<AgentInfo>& agents, const Json& message, bool everyone,
+                                 int64_t timeout_ms) override {
     const std::string id = str_field(message, "id");
-    std::string payload = wire::encode(message);
+    Json asking = message;
+    asking["progress"] = true;
+    std::string payload = wire::encode(asking);
     std::map<std::string, Installed> answers;
     std::set<std::string> asked;
     for (const AgentInfo& a : agents) asked.insert(a.key);
@@ -99,21 +101,31 @@ class NatsFrontLink final : public Link {
           return fail_all(agents, s.error());
       }
     }
-    int64_t deadline = steady_ms() + kInstallTimeoutMs;
-    auto all_answered = [&] {
-      return std::all_of(asked.begin(), asked.end(),
-                         [&](const std::string& k) { return answers.count(k) > 0; });
+    // Per agent asked: until when it is waited for (Link::install).
+    std::map<std::string, int64_t> deadline;
+    for (const std::string& k : asked) deadline[k] = steady_ms() + timeout_ms;
+    auto last_deadline = [&] {
+      int64_t last = 0;
+      for (const auto& [k, d] : deadline) {
+        if (!answers.count(k)) last = std::max(last, d);
+      }
+      return last;
     };
-    while (!all_answered() && steady_ms() < deadline) {
-      for (auto& in : link_->wait(std::max<int64_t>(deadline - steady_ms(), 1))) {
+    for (int64_t until = last_deadline(); steady_ms() < until; until = last_deadline()) {
+      for (auto& in : link_->wait(std::max<int64_t>(until - steady_ms(), 1))) {
         auto m = dispatch(in, /*keep_answers=*/false);
         if (!m) continue;
         const std::string type = (*m)["type"];
-        if (in.subject != inbox_ || (type != "installed" && type != "error") || str_field(*m, "id") != id) {
-          pending_.push_back({LinkEvent::kMessage, str_field(*m, "agent"), in.data});
+        std::string key = str_field(*m, "agent");
+        if (in.subject == inbox_ && type == "installing" && str_field(*m, "id") == id) {
+          if (auto d = deadline.find(key); d != deadline.end()) d->second = steady_ms() + timeout_ms;
+          renew_installed(answers, id);
           continue;
         }
-        std::string key = str_field(*m, "agent");
+        if (in.subject != inbox_ || (type != "installed" && type != "error") || str_field(*m, "id") != id) {
+          pending_.push_back({LinkEvent::kMessage, key, in.data});
+          continue;
+        }
         AgentInfo info = identity(*m);
         for (const AgentInfo& a : agents) {
           if (a.key == key) info.catalog = a.catalog;
@@ -123,11 +135,26 @@ class NatsFrontLink final : public Link {
     }
     std::vector<Installed> out;
     for (const AgentInfo& a : agents) {
-      if (!answers.count(a.key))
-        out.push_back({a, Error("agent " + a.key + " did not answer the install in time"), true});
+      if (!answers.count(a.key)) {
+        out.push_back({a,
+                       Error("agent " + a.key + " did not answer the install, nor make progress, for " +
+                             std::to_string(timeout_ms / 1000) + " s"),
+                       true});
+      }
     }
     for (auto& [k, v] : answers) out.push_back(std::move(v));
     return out;
+  }
+
+  // While one agent's install is waited for past the lease of another's.
+  void renew_installed(const std::map<std::string, Installed>& answers, const std::string& id) {
+    bool any = std::any_of(answers.begin(), answers.end(), [](const auto& a) {
+      return a.second.answer && (*a.second.answer)["type"] == "installed";
+    });
+    if (!any) return;
+    Json renew = wire::message("renew");
+    renew["ids"] = Json::array({id});
+    send_all({}, renew);
   }
 
   std::vector<Answer> ask(const std::vector<AgentInfo>& agents, const Json& message,

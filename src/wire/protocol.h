@@ -4,10 +4,13 @@
 // Every message is an object with "v" (the protocol version, kVersion) and
 // "type". Frontend to agent:
 //   hello                                  -> info
-//   install   {id, text, catalog, lease_ms, interval_ms, max_groups?, report_format?, again?}
+//   install   {id, text, catalog, lease_ms, interval_ms, max_groups?, report_format?, again?, progress?}
 //                                          -> installed | error
 //             (id: 1 to 16 hex digits; with "again": true, an agent that
-//             already has the same query answers installed {"already": true})
+//             already has the same query answers installed {"already": true};
+//             with "progress": true, until it answers, the agent also sends
+//             installing {id} each time its installer finishes other work
+//             (installs run one at a time): the install is queued, not stuck)
 //   uninstall {id}                         -> uninstalled | error
 //   renew     {ids}                        (extends the leases; no reply)
 //   flush     {id}                         -> report with "final": true
@@ -27,6 +30,7 @@
 //   info      {pid, procName, host, tracepoints, queries}
 //   report    {id, seq, time, final, queries: [PARTIAL...]}  every interval
 //   error     {id?, message}
+//   installing {id}                        (progress of an install that asked for it)
 // PARTIAL is {"groups": [[[keys...], [[count, acc], ...]], ...] (a HIST,
 //             LHIST, QUANTILE or COUNT(DISTINCT) state has a third element,
 //             its buckets, sketch or hashes: box_to_json in protocol.cc),
