@@ -109,8 +109,12 @@ void run_paper_queries(const std::vector<std::string>& extra_flags, const std::s
   const size_t kLatency = ids.size(), kTop2 = ids.size() + 1, kHist = ids.size() + 2,
                kLatencyHist = ids.size() + 3, kPerOp = ids.size() + 4, kQuantiles = ids.size() + 5,
                kDistinct = ids.size() + 6;
+  // Seventeen installs at once, one at a time in each agent, the first
+  // reading every symbol table: under a sanitizer on a loaded machine that
+  // takes tens of seconds, and each frontend waits while the agents make
+  // progress.
   for (size_t i = 0; i < frontends.size(); ++i) {
-    if (frontends[i]->wait_err("query installed on 7 agents")) continue;
+    if (frontends[i]->wait_err("query installed on 7 agents", 60'000)) continue;
     std::string said;
     for (const std::string& l : frontends[i]->rest_err(1000)) said += "\n  " + l;
     FAIL() << "the frontend of "

@@ -1,5 +1,8 @@
 #include "agent/agent_core.h"
 
+#include <pthread.h>
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -44,7 +47,9 @@ class AgentCore::Installer {
   };
 
   Installer(ReportSink* sink, InstallFn install)
-      : sink_(sink), install_(std::move(install)), thread_([this] { run(); }) {}
+      : sink_(sink), install_(std::move(install)), thread_([this] { run(); }) {
+    if (pthread_getcpuclockid(thread_.native_handle(), &cpu_clock_) != 0) cpu_clock_ = -1;
+  }
   ~Installer() {  // finishes the job under way; the others are dropped
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -95,6 +100,13 @@ class AgentCore::Installer {
     return std::exchange(answers_, {});
   }
 
+  // The CPU time the installer's thread has used (0 where it cannot be read).
+  int64_t cpu_ns() const {
+    timespec ts{};
+    if (cpu_clock_ == -1 || clock_gettime(cpu_clock_, &ts) != 0) return 0;
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  }
+
  private:
   void run() {
     internal::mark_tracer_thread();
@@ -142,7 +154,8 @@ class AgentCore::Installer {
   std::deque<Task> tasks_;
   std::vector<Answered> answers_;
   bool stop_ = false;
-  std::thread thread_;  // last: starts after the members it uses
+  std::thread thread_;  // starts after the members it uses
+  clockid_t cpu_clock_ = -1;
 };
 
 AgentCore::AgentCore(int64_t default_interval_ms, ReportSink* sink, InstallFn install_fn)
@@ -419,7 +432,14 @@ void AgentCore::tick() {
     std::vector<Installer::Answered> answers = installer_->take_answers();
     for (auto& d : done) installed(d.id, std::move(d.installation));
     for (auto& a : answers) sink_->answer(a.to, std::move(a.message));
-    if (!done.empty() || !answers.empty()) tell_progress();
+    bool progressed = !done.empty() || !answers.empty();
+    if (int64_t now = steady_ms(); now >= next_progress_look_ && !pending_.empty()) {
+      next_progress_look_ = now + kProgressEveryMs;
+      int64_t cpu = installer_->cpu_ns();
+      progressed |= cpu != installer_cpu_ns_;
+      installer_cpu_ns_ = cpu;
+    }
+    if (progressed) tell_progress();
   }
   int64_t now = steady_ms();
   for (auto it = queries_.begin(); it != queries_.end();) {

@@ -61,6 +61,9 @@ class AgentCore {
   // How many functions a `functions` answer lists by default, and at most.
   static constexpr int64_t kDefaultListed = 500;
   static constexpr int64_t kMaxListed = 5000;
+  // How often a waiting install may hear that its install, or one before
+  // it, is still running ("installing"), at most.
+  static constexpr int64_t kProgressEveryMs = 1000;
   // How a query text becomes advice; by default Installation::create, with
   // a defined tracepoint whose function this program lacks skipped (a fleet
   // mixes programs: other processes have it, and the rest of the text still
@@ -125,8 +128,10 @@ class AgentCore {
   // functions and explain: answered from the installer's thread.
   std::optional<Json> ask(const From& from, const Json& m);
   void installed(const std::string& id, Result<std::unique_ptr<session::Installation>> in);
-  // The installer finished something: every install still waiting whose
-  // frontend asked hears so ("installing").
+  // The installer finished something, or its thread has run since the
+  // last look (at most once every kProgressEveryMs): every install still
+  // waiting whose frontend asked hears so ("installing"). A wedged install
+  // (a lock never released, a stopped process) makes no progress.
   void tell_progress();
   Json uninstall(const Json& m);
   void renew(const Json& m);
@@ -139,6 +144,8 @@ class AgentCore {
   std::map<std::string, Query> queries_;
   std::map<std::string, Pending> pending_;
   std::unique_ptr<Installer> installer_;  // started at the first install
+  int64_t installer_cpu_ns_ = 0;          // its thread's CPU time at the last look
+  int64_t next_progress_look_ = 0;
 };
 
 }  // namespace pivot::agent

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -136,16 +137,19 @@ TEST(AgentCore, ASlowInstallDoesNotHoldUpOtherQueries) {
 }
 
 // Installs run one at a time: a frontend whose install asked for progress
-// hears "installing" each time the installer finishes other work meanwhile,
-// so that it can tell a queued install from a stuck one.
+// hears "installing" while it waits (each finished install is progress), so
+// that it can tell a queued install from a stuck one.
 TEST(AgentCore, AQueuedInstallHearsOfProgressWhenItAskedTo) {
   Sink sink;
-  std::promise<void> open_b, open_c;
+  std::promise<void> at_b, open_b, open_c;
   std::shared_future<void> gate_b = open_b.get_future().share(), gate_c = open_c.get_future().share();
   AgentCore core(
       1000, &sink,
       [&](const std::string& text, const planner::Catalog& catalog, uint64_t uid, uint32_t max_groups) {
-        if (uid == 0xb) gate_b.wait();
+        if (uid == 0xb) {
+          at_b.set_value();
+          gate_b.wait();
+        }
         if (uid == 0xc) gate_c.wait();
         return session::Installation::create(text, catalog, uid, session::MissingFunctions::kError,
                                              max_groups);
@@ -158,25 +162,90 @@ TEST(AgentCore, AQueuedInstallHearsOfProgressWhenItAskedTo) {
   EXPECT_FALSE(core.handle({8, ""}, asking("b", true)));
   EXPECT_FALSE(core.handle({9, ""}, asking("c", true)));
   EXPECT_FALSE(core.handle({10, ""}, asking("d", false)));
-  core.tick();
-  EXPECT_TRUE(sink.answers.empty());  // nothing finished yet
-  open_b.set_value();
-  ASSERT_TRUE(sink.woken(1));
-  core.tick();
+  at_b.get_future().wait();
+  core.tick();  // the installer's thread has run: b and c hear it, d did not ask
   ASSERT_EQ(sink.answers.size(), 2u);
   EXPECT_EQ(sink.answers[0].owner, 8);
-  EXPECT_EQ(sink.answers[0].message["type"], "installed");
+  EXPECT_EQ(sink.answers[0].message["type"], "installing");
+  EXPECT_EQ(sink.answers[0].message["id"], "b");
   EXPECT_EQ(sink.answers[1].owner, 9);
   EXPECT_EQ(sink.answers[1].message["type"], "installing");
-  EXPECT_EQ(sink.answers[1].message["id"], "c");
+  open_b.set_value();
+  ASSERT_TRUE(sink.woken(1));
+  core.tick();  // b is done: that is progress for c
+  ASSERT_EQ(sink.answers.size(), 4u);
+  EXPECT_EQ(sink.answers[2].owner, 8);
+  EXPECT_EQ(sink.answers[2].message["type"], "installed");
+  EXPECT_EQ(sink.answers[3].owner, 9);
+  EXPECT_EQ(sink.answers[3].message["type"], "installing");
+  EXPECT_EQ(sink.answers[3].message["id"], "c");
   open_c.set_value();
   ASSERT_TRUE(sink.woken(3));  // c, then d
   core.tick();
-  ASSERT_EQ(sink.answers.size(), 4u);
-  EXPECT_EQ(sink.answers[2].owner, 9);
+  ASSERT_EQ(sink.answers.size(), 6u);
+  EXPECT_EQ(sink.answers[4].owner, 9);
+  EXPECT_EQ(sink.answers[4].message["type"], "installed");
+  EXPECT_EQ(sink.answers[5].owner, 10);
+  EXPECT_EQ(sink.answers[5].message["type"], "installed");
+  core.finish();
+}
+
+// A long install is progress while its thread runs (reading symbol tables
+// on a loaded machine), and none while it is blocked: at most one look a
+// second.
+TEST(AgentCore, AnInstallUnderWayIsProgressWhileItsThreadRuns) {
+  std::atomic<bool> spin{true};
+  std::promise<void> spinning, blocked, open;
+  std::shared_future<void> gate = open.get_future().share();
+  Sink sink;
+  AgentCore core(
+      1000, &sink,
+      [&](const std::string& text, const planner::Catalog& catalog, uint64_t uid, uint32_t max_groups) {
+        if (uid == 0xb) {
+          spinning.set_value();
+          while (spin.load()) {
+          }
+        } else {
+          blocked.set_value();
+          gate.wait();
+        }
+        return session::Installation::create(text, catalog, uid, session::MissingFunctions::kError,
+                                             max_groups);
+      });
+  Json b = Json::parse(install("b", kCount));
+  b["progress"] = true;
+  EXPECT_FALSE(core.handle({8, ""}, b.dump()));
+  spinning.get_future().wait();
+  core.tick();  // the first look: the thread has run
+  core.tick();  // too soon for another
+  ASSERT_EQ(sink.answers.size(), 1u);
+  EXPECT_EQ(sink.answers[0].message["type"], "installing");
+  std::this_thread::sleep_for(std::chrono::milliseconds(AgentCore::kProgressEveryMs + 100));
+  core.tick();
+  ASSERT_EQ(sink.answers.size(), 2u);
+  EXPECT_EQ(sink.answers[1].message["type"], "installing");
+  spin = false;
+  ASSERT_TRUE(sink.woken(1));
+  core.tick();
+  ASSERT_EQ(sink.answers.size(), 3u);
   EXPECT_EQ(sink.answers[2].message["type"], "installed");
-  EXPECT_EQ(sink.answers[3].owner, 10);
-  EXPECT_EQ(sink.answers[3].message["type"], "installed");
+
+  Json c = Json::parse(install("c", kCount));
+  c["progress"] = true;
+  EXPECT_FALSE(core.handle({8, ""}, c.dump()));
+  blocked.get_future().wait();
+  std::this_thread::sleep_for(std::chrono::milliseconds(AgentCore::kProgressEveryMs + 100));
+  core.tick();  // it ran up to the gate since the last look
+  ASSERT_EQ(sink.answers.size(), 4u);
+  EXPECT_EQ(sink.answers[3].message["type"], "installing");
+  std::this_thread::sleep_for(std::chrono::milliseconds(AgentCore::kProgressEveryMs + 100));
+  core.tick();  // blocked all along: no progress
+  EXPECT_EQ(sink.answers.size(), 4u);
+  open.set_value();
+  ASSERT_TRUE(sink.woken(2));
+  core.tick();
+  ASSERT_EQ(sink.answers.size(), 5u);
+  EXPECT_EQ(sink.answers[4].message["type"], "installed");
   core.finish();
 }
 

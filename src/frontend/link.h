@@ -28,6 +28,10 @@ namespace pivot::frontend {
 // "installing" in wire/protocol.h). Agents are asked at once and answer in
 // parallel.
 inline constexpr int64_t kInstallTimeoutMs = 10'000;
+// However it progresses, an agent's install is waited for at most this many
+// times the timeout (two minutes by default): an installer that loops is
+// given up too.
+inline constexpr int64_t kInstallPatience = 12;
 // How long a question (the functions a pattern names, where a definition's
 // exports are read) may take: the same work as an install, and the debug
 // information of every object asked about, without patching.
@@ -81,9 +85,10 @@ class Link {
   // Agents that answer without being asked (a NATS broadcast reaches every
   // agent of the fleet) are included, with their info.
   // The message asks for progress: an agent is waited for until it has
-  // neither answered nor said "installing" for timeout_ms, and each
-  // "installing" renews the leases of the agents that installed already
-  // (the frontend renews only after the install).
+  // neither answered nor said "installing" for timeout_ms (and at most
+  // kInstallPatience times that), and each "installing" renews the leases
+  // of the agents that installed already (the frontend renews only after
+  // the install).
   // An agent that did not answer in time (timed_out) may still be
   // installing: the link has asked it to drop the query when it is done,
   // where it can (local sockets; on NATS the frontend's uninstall reaches it).

@@ -291,7 +291,8 @@ class LocalLink final : public Link {
       if (auto sent = write_message(q.conn->fd, message); !sent) q.answer = Result<Json>(sent.error());
       asked.push_back(std::move(q));
     }
-    for (Asked& q : asked) q.deadline = steady_ms() + timeout_ms;
+    const int64_t start = steady_ms(), give_up = start + kInstallPatience * timeout_ms;
+    for (Asked& q : asked) q.deadline = start + timeout_ms;
     for (;;) {
       std::vector<pollfd> fds;
       std::vector<Asked*> who;
@@ -312,7 +313,7 @@ class LocalLink final : public Link {
             q.answer = std::move(got);
             break;
           }
-          q.deadline = steady_ms() + timeout_ms;
+          q.deadline = std::min(steady_ms() + timeout_ms, give_up);
           renew_installed(asked, message);
         }
       }

@@ -103,7 +103,8 @@ class NatsFrontLink final : public Link {
     }
     // Per agent asked: until when it is waited for (Link::install).
     std::map<std::string, int64_t> deadline;
-    for (const std::string& k : asked) deadline[k] = steady_ms() + timeout_ms;
+    const int64_t start = steady_ms(), give_up = start + kInstallPatience * timeout_ms;
+    for (const std::string& k : asked) deadline[k] = start + timeout_ms;
     auto last_deadline = [&] {
       int64_t last = 0;
       for (const auto& [k, d] : deadline) {
@@ -118,7 +119,8 @@ class NatsFrontLink final : public Link {
         const std::string type = (*m)["type"];
         std::string key = str_field(*m, "agent");
         if (in.subject == inbox_ && type == "installing" && str_field(*m, "id") == id) {
-          if (auto d = deadline.find(key); d != deadline.end()) d->second = steady_ms() + timeout_ms;
+          if (auto d = deadline.find(key); d != deadline.end())
+            d->second = std::min(steady_ms() + timeout_ms, give_up);
           renew_installed(answers, id);
           continue;
         }
