@@ -10,7 +10,9 @@
 //             already has the same query answers installed {"already": true};
 //             with "progress": true, until it answers, the agent also sends
 //             installing {id} each time its installer finishes other work
-//             (installs run one at a time): the install is queued, not stuck)
+//             (installs run one at a time), and at most once a second while
+//             the installer's thread runs: the install is queued or working,
+//             not stuck)
 //   uninstall {id}                         -> uninstalled | error
 //   renew     {ids}                        (extends the leases; no reply)
 //   flush     {id}                         -> report with "final": true
