@@ -181,26 +181,30 @@ class LocalLinkInstall : public ::testing::Test {
     ASSERT_EQ(std::system(("rm -rf '" + dir_ + "'").c_str()), 0);
   }
 
+  // Installs query ab12 on the two agents with a 1 s timeout; *took: how
+  // long it waited.
+  std::vector<Link::Installed> install_on_both(int64_t* took) {
+    auto link = make_local_link(dir_);
+    auto agents = link->discover(nullptr);
+    EXPECT_EQ(agents.size(), 2u);
+    Json m = wire::message("install");
+    m["id"] = "ab12";
+    m["text"] = "From w In Work.done Select COUNT";
+    int64_t t0 = steady_ms();
+    auto results = link->install(agents, m, true, 1000);
+    *took = steady_ms() - t0;
+    return results;
+  }
+
   std::string dir_;
   pid_t other_pid_ = -1;
 };
 
-Json install_message() {
-  Json m = wire::message("install");
-  m["id"] = "ab12";
-  m["text"] = "From w In Work.done Select COUNT";
-  return m;
-}
-
 TEST_F(LocalLinkInstall, AnAgentThatMakesProgressIsWaitedForPastTheTimeout) {
   FakeAgent quick(dir_, getpid(), 0, true);
   FakeAgent queued(dir_, other_pid_, 4, true);  // 4 x 400 ms, then the answer: 2 s
-  auto link = make_local_link(dir_);
-  auto agents = link->discover(nullptr);
-  ASSERT_EQ(agents.size(), 2u);
-  int64_t t0 = steady_ms();
-  auto results = link->install(agents, install_message(), true, 1000);
-  int64_t took = steady_ms() - t0;
+  int64_t took = 0;
+  auto results = install_on_both(&took);
   ASSERT_EQ(results.size(), 2u);
   for (const auto& r : results) {
     ASSERT_TRUE(r.answer) << r.info.key << ": " << r.answer.error().message();
@@ -219,12 +223,8 @@ TEST_F(LocalLinkInstall, AnAgentThatMakesProgressIsWaitedForPastTheTimeout) {
 TEST_F(LocalLinkInstall, AnAgentThatStopsMakingProgressTimesOut) {
   FakeAgent quick(dir_, getpid(), 0, true);
   FakeAgent stuck(dir_, other_pid_, 1, false);  // one "installing" at 400 ms, then nothing
-  auto link = make_local_link(dir_);
-  auto agents = link->discover(nullptr);
-  ASSERT_EQ(agents.size(), 2u);
-  int64_t t0 = steady_ms();
-  auto results = link->install(agents, install_message(), true, 1000);
-  int64_t took = steady_ms() - t0;
+  int64_t took = 0;
+  auto results = install_on_both(&took);
   ASSERT_EQ(results.size(), 2u);
   for (const auto& r : results) {
     if (r.info.pid == getpid()) {
