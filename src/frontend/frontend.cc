@@ -157,7 +157,10 @@ std::vector<std::string> Frontend::install(const std::vector<AgentInfo>& agents,
     probe.info = r.info;
     if (!r.answer) {
       errors.push_back(probe.name() + ": " + r.answer.error().message());
-      if (r.timed_out) timed_out_.push_back(r.info);
+      if (r.timed_out) {
+        if (timed_out_.empty()) timed_out_why_ = r.answer.error().message();
+        timed_out_.push_back(r.info);
+      }
       continue;
     }
     if ((*r.answer)["type"] != "installed") {
@@ -251,8 +254,8 @@ Result<std::vector<std::string>> Frontend::start(std::string_view text, QueryOpt
     Peer slow;
     slow.info = timed_out_.front();
     abandon(timed_out_);
-    return Error(slow.name() + " did not finish installing the query, nor make progress, for " +
-                 std::to_string(options_.install_timeout_ms / 1000) + " s; it was removed from every agent");
+    return Error(slow.name() + " did not finish installing the query (" + timed_out_why_ +
+                 "); it was removed from every agent");
   }
   if (installed_agents() == 0) {
     std::string why = notes.empty() ? "" : ": " + notes.front();

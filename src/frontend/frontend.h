@@ -39,7 +39,7 @@ namespace pivot::frontend {
 struct QueryOptions {
   int64_t interval_ms = 1000;
   int64_t lease_ms = 0;  // 0: three intervals, and at least the install timeout (10 s) plus one
-  std::string show;  // the named query of the text whose results snapshots carry; "" for the last
+  std::string show;      // the named query of the text whose results snapshots carry; "" for the last
   // Groups each query holds per agent and interval, and in the merged
   // interval and total tables here; the agents get it in the install.
   uint32_t max_groups = aggregate::kDefaultMaxGroups;
@@ -151,6 +151,7 @@ class Frontend {
   int64_t next_tick_ = 0;
   int64_t install_ms_ = 0;
   std::vector<AgentInfo> timed_out_;  // agents whose install did not answer in time (start())
+  std::string timed_out_why_;         // the link's words for the first of them
   const std::atomic<bool>* interrupt_ = nullptr;
   int64_t stop_at_ = 0;
   int64_t pumped_until_ = 0;  // when pump() last returned

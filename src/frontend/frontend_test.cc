@@ -72,8 +72,8 @@ TEST(Frontend, AnInstallThatDoesNotFinishInTimeIsTakenBackEverywhere) {
   ASSERT_FALSE(started);
   EXPECT_EQ(
       started.error().message(),
-      "agent 2 (app@h) did not finish installing the query, nor make progress, for 10 s; it was removed "
-      "from every agent");
+      "agent 2 (app@h) did not finish installing the query (no answer to the install, nor progress, for "
+      "10 s); it was removed from every agent");
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(sent[0].first, "a");
   EXPECT_EQ(sent[0].second["type"], "uninstall");

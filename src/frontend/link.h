@@ -32,6 +32,9 @@ inline constexpr int64_t kInstallTimeoutMs = 10'000;
 // times the timeout (two minutes by default): an installer that loops is
 // given up too.
 inline constexpr int64_t kInstallPatience = 12;
+// Why an agent that did not answer the install was given up (the timeout
+// and whether it made progress): the link's error for it.
+std::string install_timeout_error(int64_t timeout_ms, bool gave_up_progressing);
 // How long a question (the functions a pattern names, where a definition's
 // exports are read) may take: the same work as an install, and the debug
 // information of every object asked about, without patching.

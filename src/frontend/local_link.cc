@@ -188,8 +188,7 @@ class LocalLink final : public Link {
         Json uninstall = wire::message("uninstall");
         uninstall["id"] = message["id"];
         (void)write_message(q.conn->fd, uninstall);
-        q.answer = Result<Json>(
-            Error("no answer to the install, nor progress, for " + std::to_string(timeout_ms / 1000) + " s"));
+        q.answer = Result<Json>(Error(install_timeout_error(timeout_ms, q.patience_out)));
       }
       // Reports may arrive before the answer only once it is installed.
       if (*q.answer && (**q.answer)["type"] == "installed") {
@@ -270,6 +269,7 @@ class LocalLink final : public Link {
     std::unique_ptr<Conn> conn;
     std::optional<Result<Json>> answer;  // none: no answer within the time
     int64_t deadline = 0;
+    bool patience_out = false;  // its deadline is the last one (kInstallPatience)
   };
 
   // Sends `message` to every agent on a connection of its own, then waits
@@ -314,6 +314,7 @@ class LocalLink final : public Link {
             break;
           }
           q.deadline = std::min(steady_ms() + timeout_ms, give_up);
+          q.patience_out = q.deadline == give_up;
           renew_installed(asked, message);
         }
       }
@@ -400,6 +401,14 @@ int64_t int_field(const Json& m, const char* key) {
 bool bool_field(const Json& m, const char* key) {
   auto it = m.find(key);
   return it != m.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::string install_timeout_error(int64_t timeout_ms, bool gave_up_progressing) {
+  if (gave_up_progressing) {
+    return "no answer to the install within " + std::to_string(kInstallPatience * timeout_ms / 1000) +
+           " s, though it made progress";
+  }
+  return "no answer to the install, nor progress, for " + std::to_string(timeout_ms / 1000) + " s";
 }
 
 Result<AgentInfo> parse_info(const Json& m) {

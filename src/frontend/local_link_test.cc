@@ -181,9 +181,8 @@ class LocalLinkInstall : public ::testing::Test {
     ASSERT_EQ(std::system(("rm -rf '" + dir_ + "'").c_str()), 0);
   }
 
-  // Installs query ab12 on the two agents with a 1 s timeout; *took: how
-  // long it waited.
-  std::vector<Link::Installed> install_on_both(int64_t* took) {
+  // Installs query ab12 on the two agents; *took: how long it waited.
+  std::vector<Link::Installed> install_on_both(int64_t* took, int64_t timeout_ms = 1000) {
     auto link = make_local_link(dir_);
     auto agents = link->discover(nullptr);
     EXPECT_EQ(agents.size(), 2u);
@@ -191,7 +190,7 @@ class LocalLinkInstall : public ::testing::Test {
     m["id"] = "ab12";
     m["text"] = "From w In Work.done Select COUNT";
     int64_t t0 = steady_ms();
-    auto results = link->install(agents, m, true, 1000);
+    auto results = link->install(agents, m, true, timeout_ms);
     *took = steady_ms() - t0;
     return results;
   }
@@ -241,6 +240,24 @@ TEST_F(LocalLinkInstall, AnAgentThatStopsMakingProgressTimesOut) {
   EXPECT_EQ(stuck.count("uninstall", 1), 1);
   EXPECT_EQ(stuck.first("uninstall")["id"], "ab12");
   EXPECT_EQ(quick.count("renew", 1), 1);
+}
+
+// An agent that makes progress forever (an installer that loops) is given
+// up after kInstallPatience timeouts.
+TEST_F(LocalLinkInstall, AnAgentThatNeverFinishesIsGivenUpAtLast) {
+  FakeAgent quick(dir_, getpid(), 0, true);
+  FakeAgent looping(dir_, other_pid_, 1'000'000, false, 100);  // "installing" every 100 ms
+  int64_t took = 0;
+  auto results = install_on_both(&took, 500);
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results) {
+    if (r.info.pid == getpid()) continue;
+    EXPECT_TRUE(r.timed_out);
+    ASSERT_FALSE(r.answer);
+    EXPECT_EQ(r.answer.error().message(), "no answer to the install within 6 s, though it made progress");
+  }
+  EXPECT_GE(took, kInstallPatience * 500);
+  EXPECT_EQ(looping.count("uninstall", 1), 1);
 }
 
 }  // namespace

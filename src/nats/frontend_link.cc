@@ -138,10 +138,7 @@ class NatsFrontLink final : public Link {
     std::vector<Installed> out;
     for (const AgentInfo& a : agents) {
       if (!answers.count(a.key)) {
-        out.push_back({a,
-                       Error("agent " + a.key + " did not answer the install, nor make progress, for " +
-                             std::to_string(timeout_ms / 1000) + " s"),
-                       true});
+        out.push_back({a, Error(install_timeout_error(timeout_ms, deadline[a.key] == give_up)), true});
       }
     }
     for (auto& [k, v] : answers) out.push_back(std::move(v));
