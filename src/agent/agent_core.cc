@@ -210,6 +210,15 @@ Json AgentCore::query_ids() const {
   return ids;
 }
 
+Json AgentCore::take_progress() {
+  Json ids = Json::array();
+  if (!std::exchange(progressed_, false)) return ids;
+  for (const auto& [id, p] : pending_) {
+    if (!p.cancelled) ids.push_back(id);
+  }
+  return ids;
+}
+
 Json AgentCore::info() const {
   Json m = wire::message("info");
   const internal::ProcessInfo& p = internal::process_info();
@@ -439,7 +448,10 @@ void AgentCore::tick() {
       progressed |= cpu != installer_cpu_ns_;
       installer_cpu_ns_ = cpu;
     }
-    if (progressed) tell_progress();
+    if (progressed) {
+      progressed_ = true;
+      tell_progress();
+    }
   }
   int64_t now = steady_ms();
   for (auto it = queries_.begin(); it != queries_.end();) {

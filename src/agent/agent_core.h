@@ -91,6 +91,11 @@ class AgentCore {
 
   Json info() const;  // pid, procName, host, catalog, queries
   Json query_ids() const;
+  // The ids of the installs waiting or under way if the installer made
+  // progress since the last call, else none: a NATS agent's heartbeat
+  // carries them ("installing"), where answers may be limited to one per
+  // request.
+  Json take_progress();
   static Json error_message(const std::string& id, const std::string& text);
 
  private:
@@ -146,6 +151,7 @@ class AgentCore {
   std::unique_ptr<Installer> installer_;  // started at the first install
   int64_t installer_cpu_ns_ = 0;          // its thread's CPU time at the last look
   int64_t next_progress_look_ = 0;
+  bool progressed_ = false;  // since the last take_progress()
 };
 
 }  // namespace pivot::agent

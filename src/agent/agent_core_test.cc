@@ -164,6 +164,9 @@ TEST(AgentCore, AQueuedInstallHearsOfProgressWhenItAskedTo) {
   EXPECT_FALSE(core.handle({10, ""}, asking("d", false)));
   at_b.get_future().wait();
   core.tick();  // the installer's thread has run: b and c hear it, d did not ask
+  // A NATS agent's heartbeat names every install waiting, once per progress.
+  EXPECT_EQ(core.take_progress(), Json::array({"b", "c", "d"}));
+  EXPECT_EQ(core.take_progress(), Json::array());
   ASSERT_EQ(sink.answers.size(), 2u);
   EXPECT_EQ(sink.answers[0].owner, 8);
   EXPECT_EQ(sink.answers[0].message["type"], "installing");
@@ -239,8 +242,10 @@ TEST(AgentCore, AnInstallUnderWayIsProgressWhileItsThreadRuns) {
   ASSERT_EQ(sink.answers.size(), 4u);
   EXPECT_EQ(sink.answers[3].message["type"], "installing");
   std::this_thread::sleep_for(std::chrono::milliseconds(AgentCore::kProgressEveryMs + 100));
+  EXPECT_EQ(core.take_progress(), Json::array({"c"}));
   core.tick();  // blocked all along: no progress
   EXPECT_EQ(sink.answers.size(), 4u);
+  EXPECT_EQ(core.take_progress(), Json::array());
   open.set_value();
   ASSERT_TRUE(sink.woken(2));
   core.tick();

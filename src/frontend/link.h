@@ -87,11 +87,12 @@ class Link {
   // key, the answer ("installed" or "error") or why there was none.
   // Agents that answer without being asked (a NATS broadcast reaches every
   // agent of the fleet) are included, with their info.
-  // The message asks for progress: an agent is waited for until it has
-  // neither answered nor said "installing" for timeout_ms (and at most
-  // kInstallPatience times that), and each "installing" renews the leases
-  // of the agents that installed already (the frontend renews only after
-  // the install).
+  // An agent is waited for until it has neither answered nor made progress
+  // for timeout_ms (and at most kInstallPatience times that): on unix
+  // sockets the install asks for "installing" answers, on NATS the agents'
+  // heartbeats name the installs they progress on (wire/protocol.h). Each
+  // progress renews the leases of the agents that installed already (the
+  // frontend renews only after the install).
   // An agent that did not answer in time (timed_out) may still be
   // installing: the link has asked it to drop the query when it is done,
   // where it can (local sockets; on NATS the frontend's uninstall reaches it).

@@ -111,6 +111,7 @@ class NatsAgentServer final : public Server, ReportSink {
     Json m = wire::message("heartbeat");
     m["queries"] = core_.query_ids();
     m["heartbeat_ms"] = kHeartbeatMs;
+    if (Json ids = core_.take_progress(); !ids.empty()) m["installing"] = std::move(ids);
     (void)link_->publish(subjects_.heartbeat(), dump(m));
     next_heartbeat_ = steady_ms() + kHeartbeatMs;
   }

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <tuple>
+#include <utility>
 
 #include "core/clock.h"
 #include "frontend/link.h"
@@ -86,9 +87,10 @@ class NatsFrontLink final : public Link {
   std::vector<Installed> install(const std::vector<AgentInfo>& agents, const Json& message, bool everyone,
                                  int64_t timeout_ms) override {
     const std::string id = str_field(message, "id");
-    Json asking = message;
-    asking["progress"] = true;
-    std::string payload = wire::encode(asking);
+    // Progress comes in the agents' heartbeats (installing_), not as
+    // answers: a locked-down fleet lets an agent answer a request once.
+    std::string payload = wire::encode(message);
+    installing_ = id;
     std::map<std::string, Installed> answers;
     std::set<std::string> asked;
     for (const AgentInfo& a : agents) asked.insert(a.key);
@@ -115,15 +117,14 @@ class NatsFrontLink final : public Link {
     for (int64_t until = last_deadline(); steady_ms() < until; until = last_deadline()) {
       for (auto& in : link_->wait(std::max<int64_t>(until - steady_ms(), 1))) {
         auto m = dispatch(in, /*keep_answers=*/false);
-        if (!m) continue;
-        const std::string type = (*m)["type"];
-        std::string key = str_field(*m, "agent");
-        if (in.subject == inbox_ && type == "installing" && str_field(*m, "id") == id) {
+        for (const std::string& key : std::exchange(progressed_, {})) {
           if (auto d = deadline.find(key); d != deadline.end())
             d->second = std::min(steady_ms() + timeout_ms, give_up);
           renew_installed(answers, id);
-          continue;
         }
+        if (!m) continue;
+        const std::string type = (*m)["type"];
+        std::string key = str_field(*m, "agent");
         if (in.subject != inbox_ || (type != "installed" && type != "error") || str_field(*m, "id") != id) {
           pending_.push_back({LinkEvent::kMessage, key, in.data});
           continue;
@@ -135,6 +136,7 @@ class NatsFrontLink final : public Link {
         answers.insert_or_assign(key, Installed{std::move(info), std::move(*m)});
       }
     }
+    installing_.clear();
     std::vector<Installed> out;
     for (const AgentInfo& a : agents) {
       if (!answers.count(a.key)) {
@@ -316,6 +318,10 @@ class NatsFrontLink final : public Link {
       return std::nullopt;
     }
     if (in.subject == subjects_.announce() || in.subject == subjects_.heartbeat()) {
+      if (const auto it = m->find("installing");
+          !installing_.empty() && it != m->end() && it->is_array() &&
+          std::find(it->begin(), it->end(), Json(installing_)) != it->end())
+        progressed_.push_back(key);
       const Json* queries = m->contains("queries") && (*m)["queries"].is_array() ? &(*m)["queries"] : nullptr;
       if (queries) s.info.queries = queries->size();
       bool has_query = queries && std::find(queries->begin(), queries->end(), Json(query_)) != queries->end();
@@ -351,6 +357,8 @@ class NatsFrontLink final : public Link {
   std::unique_ptr<NatsLink> link_;
   std::string inbox_;
   std::string query_;
+  std::string installing_;               // the query install() waits for, while it does
+  std::vector<std::string> progressed_;  // agents whose heartbeat said they progress on it
   std::map<std::string, Seen> seen_;
   std::set<std::string> installed_;
   std::deque<LinkEvent> pending_;

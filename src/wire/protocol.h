@@ -12,7 +12,8 @@
 //             installing {id} each time its installer finishes other work
 //             (installs run one at a time), and at most once a second while
 //             the installer's thread runs: the install is queued or working,
-//             not stuck)
+//             not stuck; on NATS, where a locked-down fleet lets an agent
+//             answer a request once, the heartbeat carries that instead)
 //   uninstall {id}                         -> uninstalled | error
 //   renew     {ids}                        (extends the leases; no reply)
 //   flush     {id}                         -> report with "final": true
@@ -26,7 +27,9 @@
 //              why_not?, ifunc?, clones: [FUNCTION...]} (hook/functions.h).
 // On NATS (transport/nats_config.h) an agent also sends, unasked:
 //   info on pivot.FLEET.announce (at start and after a reconnect),
-//   heartbeat {queries, heartbeat_ms} every second, and bye when it stops;
+//   heartbeat {queries, heartbeat_ms, installing?} every second (installing:
+//   the ids of the installs waiting or under way, when its installer made
+//   progress since the last heartbeat), and bye when it stops;
 // and every message it sends carries agent, pid, procName and host.
 // Agent to frontend:
 //   info      {pid, procName, host, tracepoints, queries}
