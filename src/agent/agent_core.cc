@@ -237,9 +237,8 @@ std::optional<Json> AgentCore::install(const From& from, const Json& m) {
   if (!valid_query_id(*id)) return error_message("", "query id '" + *id + "' is not 1 to 16 hex digits");
   // A frontend that lost track after a network fault re-sends the query
   // with "again": the same text then just confirms it.
-  bool again = m.contains("again") && m["again"].is_boolean() && m["again"].get<bool>();
-  const Waiter waiter{from,
-                      m.contains("progress") && m["progress"].is_boolean() && m["progress"].get<bool>()};
+  bool again = wire::get_flag(m, "again");
+  const Waiter waiter{from, wire::get_flag(m, "progress")};
   const wire::ReportFormat format = wire::report_format_asked(m);
   if (auto it = pending_.find(*id); it != pending_.end()) {
     if (it->second.cancelled) return error_message(*id, "query " + *id + " is being uninstalled; try again");

@@ -305,6 +305,7 @@ class LocalLink final : public Link {
       }
       if (fds.empty()) break;
       if (poll(fds.data(), fds.size(), static_cast<int>(wait)) <= 0) continue;
+      bool progressed = false;
       for (size_t i = 0; i < fds.size(); ++i) {
         if (fds[i].revents == 0) continue;
         Asked& q = *who[i];
@@ -315,9 +316,10 @@ class LocalLink final : public Link {
           }
           q.deadline = std::min(steady_ms() + timeout_ms, give_up);
           q.patience_out = q.deadline == give_up;
-          renew_installed(asked, message);
+          progressed = true;
         }
       }
+      if (progressed) renew_installed(asked, message);
     }
     return asked;
   }
@@ -398,10 +400,7 @@ int64_t int_field(const Json& m, const char* key) {
   return it != m.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
-bool bool_field(const Json& m, const char* key) {
-  auto it = m.find(key);
-  return it != m.end() && it->is_boolean() && it->get<bool>();
-}
+bool bool_field(const Json& m, const char* key) { return wire::get_flag(m, key); }
 
 std::string install_timeout_error(int64_t timeout_ms, bool gave_up_progressing) {
   if (gave_up_progressing) {

@@ -117,9 +117,11 @@ class NatsFrontLink final : public Link {
     for (int64_t until = last_deadline(); steady_ms() < until; until = last_deadline()) {
       for (auto& in : link_->wait(std::max<int64_t>(until - steady_ms(), 1))) {
         auto m = dispatch(in, /*keep_answers=*/false);
-        for (const std::string& key : std::exchange(progressed_, {})) {
-          if (auto d = deadline.find(key); d != deadline.end())
-            d->second = std::min(steady_ms() + timeout_ms, give_up);
+        if (!progressed_.empty()) {
+          for (const std::string& key : std::exchange(progressed_, {})) {
+            if (auto d = deadline.find(key); d != deadline.end())
+              d->second = std::min(steady_ms() + timeout_ms, give_up);
+          }
           renew_installed(answers, id);
         }
         if (!m) continue;

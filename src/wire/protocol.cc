@@ -669,6 +669,11 @@ Result<int64_t> get_int(const Json& m, const char* key) {
   return m[key].get<int64_t>();
 }
 
+bool get_flag(const Json& m, const char* key) {
+  auto it = m.find(key);
+  return it != m.end() && it->is_boolean() && it->get<bool>();
+}
+
 namespace {
 
 Json function_json(const hook::ListedFunction& f) {

@@ -119,5 +119,8 @@ Result<Json> parse_message(std::string_view frame);
 // Field access with clear errors for the message checkers.
 Result<std::string> get_string(const Json& m, const char* key);
 Result<int64_t> get_int(const Json& m, const char* key);
+// An optional true/false field ("again", "progress"): false when it is
+// missing or not a boolean.
+bool get_flag(const Json& m, const char* key);
 
 }  // namespace pivot::wire
