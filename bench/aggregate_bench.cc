@@ -68,7 +68,8 @@ void BM_TablePages_MapTouchUnmap(benchmark::State& state) {
 }
 BENCHMARK(BM_TablePages_MapTouchUnmap)->Arg(512)->Arg(8 << 10)->Unit(benchmark::kMicrosecond);
 
-// Into an empty partial: every group is new (the first interval).
+// Into a new partial: every group is new and every table allocated (the
+// frontend's first interval).
 void BM_Partial_MergeIntoEmpty(benchmark::State& state) {
   const Partial from = partial_with_groups(state.range(0));
   for (auto _ : state) {
@@ -79,6 +80,22 @@ void BM_Partial_MergeIntoEmpty(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_Partial_MergeIntoEmpty)->RangeMultiplier(16)->Range(1, 1 << 16);
+
+// Into a partial emptied with reset(), which keeps its tables' room: the
+// frontend's interval partial every interval after its first (the agent
+// merges into its biggest thread partial instead: Collector::collect).
+void BM_Partial_MergeIntoReset(benchmark::State& state) {
+  const Partial from = partial_with_groups(state.range(0));
+  Partial into(&kShape);
+  into.merge(from);
+  for (auto _ : state) {
+    into.reset();
+    into.merge(from);
+    benchmark::DoNotOptimize(into);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_Partial_MergeIntoReset)->RangeMultiplier(16)->Range(1, 1 << 16);
 
 [[gnu::noinline]] void report_site(int64_t file) { PIVOT_TRACEPOINT("AggregateBench.read", file); }
 

@@ -174,8 +174,14 @@ def issue17_rows(runs):
                     f" {'yes' if r <= 40 else 'no'} | `{name}` |")
     else:
         rows.append("| hooked Return, SUM(duration) | ≤ 40× | not measured | | |")
-    for bench, label in (("BM_Partial_MergeSameGroups", "merging partials, groups present"),
-                         ("BM_Partial_MergeIntoEmpty", "merging partials into an empty one")):
+    # The agent merges into its biggest thread partial and the frontend into
+    # its interval's partial emptied with reset(); a new partial's tables
+    # (page faults) are a query's first interval only, so that row is shown
+    # but not judged.
+    for bench, label, judged in (
+            ("BM_Partial_MergeSameGroups", "merging partials, groups present", True),
+            ("BM_Partial_MergeIntoReset", "merging partials into an emptied one (every interval)", True),
+            ("BM_Partial_MergeIntoEmpty", "merging partials into a new one (a query's first interval)", False)):
         per_group = []
         for n in (agg.order if agg else []):
             if n.startswith(bench + "/") and agg.median(n) is not None:
@@ -186,8 +192,9 @@ def issue17_rows(runs):
             continue
         shown = ", ".join(f"{g:,}: {fmt_ns(t)}" for t, g in sorted(per_group, key=lambda x: x[1]))
         worst = max(t for t, _ in per_group)
+        met = ('yes' if worst <= 30 else 'no') if judged else "not judged: once per query (see Aggregates)"
         rows.append(f"| {label} | ≤ 30 ns a group, every size | ns a group by group count: {shown} |"
-                    f" {'yes' if worst <= 30 else 'no'} | `{bench}/N` |")
+                    f" {met} | `{bench}/N` |")
     return rows
 
 

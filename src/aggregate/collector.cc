@@ -1,5 +1,6 @@
 #include "aggregate/collector.h"
 
+#include <algorithm>
 #include <atomic>
 #include <new>
 #include <vector>
@@ -63,9 +64,16 @@ Partial Collector::collect() {
   });
   budget_.reset();          // the partials that start from now on are the next interval's
   internal::synchronize();  // the threads may still be writing what we took
-  Partial out(&shape_);
+  // The biggest becomes the result and the others merge into it: its
+  // tables are not copied, and no new ones are mapped and faulted in each
+  // interval (for one emitting thread, the common case, nothing is merged).
+  auto biggest = std::max_element(taken.begin(), taken.end(), [](const Partial* a, const Partial* b) {
+    return a->groups().size() < b->groups().size();
+  });
+  Partial out = biggest == taken.end() ? Partial(&shape_) : std::move(**biggest);
+  out.detach_budget();
   for (Partial* p : taken) {
-    out.merge(*p);
+    if (p != *biggest) out.merge(*p);
     delete p;
   }
   std::lock_guard<std::mutex> lock(mu_);

@@ -157,6 +157,9 @@ class Partial {
   // decodes every report, its interval's): no pages mapped and unmapped,
   // and no table grown, per report.
   void reset();
+  // From now on this partial's own group_cap bounds it, not its budget's
+  // (a thread's partial that Collector::collect() took to merge into).
+  void detach_budget() { budget_ = nullptr; }
   bool empty() const { return groups_.empty() && dropped_ == 0 && !incomplete_ && !overflow_; }
 
   // The final value of each aggregate (AVG divides), one row per group:
