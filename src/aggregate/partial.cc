@@ -180,7 +180,16 @@ Partial::Group* Partial::find_or_add(const Keys& keys, size_t hash) {
 
 template <class Keys>
 Partial::Group& Partial::append(const Keys& keys, size_t hash) {
-  for (auto&& k : keys) keys_.push_back(pass(k));
+  // Over the keys a reset() kept, so that their strings' buffers are reused.
+  size_t at = groups_.size() * shape_->keys;
+  for (auto&& k : keys) {
+    if (at < keys_.size()) {
+      keys_[at++] = pass(k);
+    } else {
+      keys_.push_back(pass(k));
+      ++at;
+    }
+  }
   states_.resize(states_.size() + n_aggs_);
   return groups_.emplace_back(Group{hash, 0});
 }
@@ -403,7 +412,12 @@ void Partial::copy_groups(const Partial& other) {
   // copied; a capped copy indexes its groups anew.
   const size_t n = std::min<size_t>(other.groups_.size(), shape_->group_cap);
   groups_.assign(other.groups_.begin(), other.groups_.begin() + n);
-  keys_.assign(other.keys_.begin(), other.keys_.begin() + n * shape_->keys);
+  // Keys over those a reset() kept (their strings' buffers reused), the
+  // rest appended; kept keys past them stay kept.
+  const Value* keys = other.keys_.data();
+  const size_t n_keys = n * shape_->keys, over = std::min(keys_.size(), n_keys);
+  std::copy(keys, keys + over, keys_.begin());
+  keys_.insert(keys_.end(), keys + over, keys + n_keys);
   states_.assign(other.states_.begin(), other.states_.begin() + n * n_aggs_);
   if (n == other.groups_.size()) {
     index_ = other.index_;
@@ -517,7 +531,8 @@ void Partial::clear() {
 
 void Partial::reset() {
   groups_.clear();
-  keys_.clear();
+  // keys_ stays: the next groups' keys are assigned over these (append,
+  // copy_groups), long strings into the buffers they already have.
   states_.clear();
   std::fill(index_.begin(), index_.end(), 0);
   incomplete_ = false;

@@ -155,7 +155,8 @@ class Partial {
   // Empties the partial but keeps its tables' room, for one that fills
   // again at once to about the same size (the frontend's partial that
   // decodes every report, its interval's): no pages mapped and unmapped,
-  // and no table grown, per report.
+  // and no table grown, per report; its keys' strings keep their buffers
+  // too, for the next groups' keys.
   void reset();
   // From now on this partial's own group_cap bounds it, not its budget's
   // (a thread's partial that Collector::collect() took to merge into).
@@ -253,7 +254,9 @@ class Partial {
   size_t n_aggs_;
   bool plain_;  // no raw rows and no presummed inputs: the common shape
   Groups groups_;
-  std::vector<Value, TableAllocator<Value>> keys_;          // shape.keys per group
+  // shape.keys per group; past the groups' keys, those a reset() kept for
+  // their strings' buffers (assigned over, never read).
+  std::vector<Value, TableAllocator<Value>> keys_;
   std::vector<AggState, TableAllocator<AggState>> states_;  // n_aggs_ per group
   std::vector<uint32_t, TableAllocator<uint32_t>> index_;   // open addressing: group index + 1, 0 = empty
   bool incomplete_ = false;

@@ -142,6 +142,49 @@ TEST(PartialMerge, ResetEmptiesAndKeepsWorking) {
   EXPECT_FALSE(p.incomplete());
 }
 
+// reset() keeps the keys' strings for the next groups: a copy, an add and a
+// take_group assign over them (a long key reuses the buffer it finds), and
+// what they leave over is never read as a group's.
+TEST(PartialMerge, ResetKeepsKeyBuffersForEveryWayOfAddingGroups) {
+  const EmitShape shape{.keys = 1, .aggs = {AggFn::kSum}};
+  auto key = [](int i) { return Value("a key longer than the short-string buffer, " + std::to_string(i)); };
+  auto with = [&](std::initializer_list<int> keys) {
+    Partial p(&shape);
+    for (int k : keys) add(p, key(k), k);
+    return p;
+  };
+  const std::string k1 = "[\"a key longer than the short-string buffer, 1\",1]";
+  const std::string k2 = "[\"a key longer than the short-string buffer, 2\",2]";
+  const std::string k3 = "[\"a key longer than the short-string buffer, 3\",3]";
+  const std::string k4 = "[\"a key longer than the short-string buffer, 4\",4]";
+
+  Partial p = with({1, 2, 3});
+  const char* buffer = p.keys(0)[0].as_string().data();
+  p.reset();
+  p.merge(with({2, 4}));  // a copy over two of the three kept keys
+  EXPECT_EQ(rows_json(p), k2 + k4);
+  EXPECT_EQ(p.keys(0)[0].as_string().data(), buffer);
+
+  p.reset();
+  p.merge(with({1, 2, 3, 4}));  // a copy past the kept keys
+  EXPECT_EQ(rows_json(p), k1 + k2 + k3 + k4);
+
+  p.reset();
+  add(p, key(3), 3);  // an add over a kept key, then found again
+  add(p, key(3), 3);
+  EXPECT_EQ(p.groups().size(), 1u);
+  EXPECT_EQ(rows_json(p), "[\"a key longer than the short-string buffer, 3\",6]");
+
+  p.reset();
+  Value k = key(4);
+  AggState st;
+  st.acc = int64_t{4};
+  st.count = 1;
+  p.take_group({&k, 1}, {&st, 1}, 1);  // a decoder's group, moved over a kept key
+  p.merge(with({1}));                  // and a merge after it, group by group
+  EXPECT_EQ(rows_json(p), k1 + k4);
+}
+
 // take_group: a new group takes the keys and states; a repeated key (a
 // hostile report) merges into its group as merge_group would.
 TEST(PartialMerge, TakeGroupMovesNewGroupsAndMergesRepeats) {
