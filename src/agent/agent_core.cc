@@ -289,6 +289,10 @@ std::optional<Json> AgentCore::install(const From& from, const Json& m) {
     }
     max_groups = *v;
   }
+  if (pending_.size() >= kMaxWaitingInstalls) {
+    return error_message(*id, std::to_string(kMaxWaitingInstalls) +
+                                  " installs wait for this process already; try again when they are done");
+  }
   if (!installer_) installer_ = std::make_unique<Installer>(sink_, install_fn_);
   installer_->submit({*id, *text, std::move(catalog), uid, static_cast<uint32_t>(max_groups)});
   pending_[*id] = Pending{*text, {waiter}, interval, lease, format, false};

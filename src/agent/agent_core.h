@@ -64,6 +64,10 @@ class AgentCore {
   // How often a waiting install may hear that its install, or one before
   // it, is still running ("installing"), at most.
   static constexpr int64_t kProgressEveryMs = 1000;
+  // Installs that may wait for the installer at once; past it an install
+  // is refused (each holds its text and catalog, and its id rides in every
+  // NATS heartbeat until it is done).
+  static constexpr size_t kMaxWaitingInstalls = 64;
   // How a query text becomes advice; by default Installation::create, with
   // a defined tracepoint whose function this program lacks skipped (a fleet
   // mixes programs: other processes have it, and the rest of the text still

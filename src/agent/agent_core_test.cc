@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <future>
 #include <mutex>
 #include <string>
@@ -133,6 +134,38 @@ TEST(AgentCore, ASlowInstallDoesNotHoldUpOtherQueries) {
   EXPECT_EQ(sink.answers[2].owner, 9);
   EXPECT_EQ(answered(sink, "installed", "b"), 2);
   EXPECT_EQ(core.query_ids(), Json::array({"a", "b"}));
+  core.finish();
+}
+
+// Installs that wait for the installer are bounded: past
+// kMaxWaitingInstalls one is refused with the reason, and once they are
+// done there is room again.
+TEST(AgentCore, TooManyWaitingInstallsAreRefused) {
+  Sink sink;
+  Gated gated;
+  AgentCore core(1000, &sink, gated.fn());
+  EXPECT_FALSE(core.handle({7, ""}, install("b", kCount)));  // stuck at the gate
+  auto id = [](size_t i) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "c%03zx", i);
+    return std::string(buf);
+  };
+  for (size_t i = 1; i < AgentCore::kMaxWaitingInstalls; ++i) {
+    EXPECT_FALSE(core.handle({7, ""}, install(id(i), kCount))) << i;
+  }
+  Json refused = *core.handle({7, ""}, install("d", kCount));
+  EXPECT_EQ(refused["type"], "error");
+  EXPECT_EQ(refused["id"], "d");
+  EXPECT_EQ(refused["message"], "64 installs wait for this process already; try again when they are done");
+
+  gated.open();
+  for (int i = 0; i < 1000 && core.query_ids().size() < AgentCore::kMaxWaitingInstalls; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    core.tick();
+  }
+  ASSERT_EQ(core.query_ids().size(), AgentCore::kMaxWaitingInstalls);
+  EXPECT_EQ(answered(sink, "installed", "b"), 1);
+  EXPECT_FALSE(core.handle({7, ""}, install("d", kCount)));  // room again
   core.finish();
 }
 

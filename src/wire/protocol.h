@@ -13,7 +13,9 @@
 //             (installs run one at a time), and at most once a second while
 //             the installer's thread runs: the install is queued or working,
 //             not stuck; on NATS, where a locked-down fleet lets an agent
-//             answer a request once, the heartbeat carries that instead)
+//             answer a request once, the heartbeat carries that instead;
+//             an agent with AgentCore::kMaxWaitingInstalls installs waiting
+//             already answers error)
 //   uninstall {id}                         -> uninstalled | error
 //   renew     {ids}                        (extends the leases; no reply)
 //   flush     {id}                         -> report with "final": true
