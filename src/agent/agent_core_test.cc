@@ -146,7 +146,7 @@ TEST(AgentCore, TooManyWaitingInstallsAreRefused) {
   AgentCore core(1000, &sink, gated.fn());
   EXPECT_FALSE(core.handle({7, ""}, install("b", kCount)));  // stuck at the gate
   auto id = [](size_t i) {
-    char buf[8];
+    char buf[24];
     std::snprintf(buf, sizeof buf, "c%03zx", i);
     return std::string(buf);
   };
