@@ -180,7 +180,7 @@ std::vector<std::string> Frontend::install(const std::vector<AgentInfo>& agents,
     }
     // A fresh installation counts its reports from 1 again; installing
     // again what an agent still has changes nothing.
-    bool fresh = !bool_field(*r.answer, "already");
+    bool fresh = !wire::get_flag(*r.answer, "already");
     if (fresh && p->installed) {
       events_.push_back(p->name() +
                         " had lost the query (its lease lapsed while it could not hear this frontend); "
@@ -362,7 +362,7 @@ void Frontend::handle_message(const std::string& key, const std::string& payload
     interval_[i]->merge(report);
     total_[i]->merge(report);
   }
-  if (bool_field(*m, "final")) p->final_seen = true;
+  if (wire::get_flag(*m, "final")) p->final_seen = true;
 }
 
 void Frontend::on_event(const LinkEvent& e) {

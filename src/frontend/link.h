@@ -53,10 +53,10 @@ struct AgentInfo {
 };
 
 // A message's field, or "" / 0 when it is missing or of another type
-// (agents' messages are outside input: never throw on them).
+// (agents' messages are outside input: never throw on them). A flag:
+// wire::get_flag.
 std::string str_field(const wire::Json& m, const char* key);
 int64_t int_field(const wire::Json& m, const char* key);
-bool bool_field(const wire::Json& m, const char* key);
 
 // Parses an "info" message (or an error reply) into AgentInfo.
 Result<AgentInfo> parse_info(const wire::Json& m);

@@ -400,8 +400,6 @@ int64_t int_field(const Json& m, const char* key) {
   return it != m.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
-bool bool_field(const Json& m, const char* key) { return wire::get_flag(m, key); }
-
 std::string install_timeout_error(int64_t timeout_ms, bool gave_up_progressing) {
   if (gave_up_progressing) {
     return "no answer to the install within " + std::to_string(kInstallPatience * timeout_ms / 1000) +
