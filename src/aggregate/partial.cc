@@ -184,11 +184,11 @@ Partial::Group& Partial::append(const Keys& keys, size_t hash) {
   size_t at = groups_.size() * shape_->keys;
   for (auto&& k : keys) {
     if (at < keys_.size()) {
-      keys_[at++] = pass(k);
+      keys_[at] = pass(k);
     } else {
       keys_.push_back(pass(k));
-      ++at;
     }
+    ++at;
   }
   states_.resize(states_.size() + n_aggs_);
   return groups_.emplace_back(Group{hash, 0});
