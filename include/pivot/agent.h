@@ -29,6 +29,10 @@
 //
 // Thread safety: start() and stop() may be called from any thread; start()
 // while running returns an error.
+//
+// fork(): the parent's agent stays the parent's. In the child running() is
+// false and start() starts the child's own agent; advice the parent had
+// installed stays in the child's copy of the code and reports nowhere.
 #pragma once
 
 #include <cstdint>

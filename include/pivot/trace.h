@@ -54,6 +54,8 @@
 //    returns, the previous SinkCb is not called again.
 //  - Spans begun inside a SinkCb are not traced (the tracer never traces
 //    itself).
+//  - After fork() the child has a writer of its own; trees the parent had
+//    queued are written by the parent only (docs/spans.md).
 #pragma once
 
 #include <chrono>

@@ -3,6 +3,8 @@
 // for NATS, the NATS component (src/nats/agent_server.cc).
 #include "pivot/agent.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -16,9 +18,28 @@
 namespace pivot {
 namespace {
 
+// Held only for a moment (never while a transport opens), so that fork()
+// can hold it across (after_fork_child).
 std::mutex g_mu;
 std::atomic<agent::NatsServerFactory> g_nats_server_factory{nullptr};
-agent::Server* g_agent = nullptr;
+agent::Server* g_agent = nullptr;  // guarded by g_mu
+bool g_starting = false;           // an Agent::start() is opening a transport; guarded by g_mu
+
+// A child made by fork() has none of the parent's threads, and the parent's
+// agent is not its own: its socket or NATS connection is the parent's, and
+// stopping it there would join threads that are not there, unlink the
+// parent's socket and write into the parent's NATS stream. The child leaves
+// it be (it is never destroyed) and may start an agent of its own. Advice
+// the parent had installed stays installed in the child's copy of the code,
+// reporting nowhere, within the same group limits.
+void before_fork() noexcept { g_mu.lock(); }
+void after_fork_parent() noexcept { g_mu.unlock(); }
+void after_fork_child() noexcept {
+  g_agent = nullptr;  // the parent's: never destroyed here
+  g_starting = false;
+  g_mu.unlock();
+}
+[[maybe_unused]] const int g_fork_handlers = pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 
 Result<int64_t> parse_positive(const char* name, const char* text) {
   char* end = nullptr;
@@ -62,24 +83,46 @@ Result<AgentOptions> AgentOptions::resolve(AgentOptions o) {
   return o;
 }
 
-Status Agent::start(AgentOptions options) {
-  auto o = AgentOptions::resolve(std::move(options));
-  if (!o) return o.error();
-  std::lock_guard<std::mutex> lock(g_mu);
-  if (g_agent != nullptr) return Error("the pivot agent is already running");
-  internal::set_process_names(o->host, o->proc_name);
+namespace {
+
+Result<std::unique_ptr<agent::Server>> open_server(const AgentOptions& o) {
+  internal::set_process_names(o.host, o.proc_name);
   std::unique_ptr<agent::Server> server;
-  if (o->transport == "local") {
-    server = agent::make_local_server(*o);
+  if (o.transport == "local") {
+    server = agent::make_local_server(o);
   } else {
-    auto config = transport::nats_config(o->transport);
+    auto config = transport::nats_config(o.transport);
     if (!config) return config.error();
     agent::NatsServerFactory make_nats = g_nats_server_factory.load(std::memory_order_acquire);
     if (make_nats == nullptr) return Error(transport::kNatsNotLinked);
-    server = make_nats(*o, std::move(*config));
+    server = make_nats(o, std::move(*config));
   }
-  if (auto s = server->open(); !s) return s;
-  g_agent = server.release();
+  if (auto s = server->open(); !s) return s.error();
+  return server;
+}
+
+}  // namespace
+
+Status Agent::start(AgentOptions options) {
+  auto o = AgentOptions::resolve(std::move(options));
+  if (!o) return o.error();
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    if (g_agent != nullptr || g_starting) return Error("the pivot agent is already running");
+    g_starting = true;
+  }
+  Result<std::unique_ptr<agent::Server>> server = Error("");
+  try {
+    server = open_server(*o);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(g_mu);
+    g_starting = false;
+    throw;
+  }
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_starting = false;
+  if (!server) return server.error();
+  g_agent = server->release();
   static const bool at_exit = [] { return std::atexit([] { Agent::stop(); }) == 0; }();
   (void)at_exit;
   return Status();

@@ -1,6 +1,8 @@
 // Delivery of finished trees, the current sink, and the background writer.
 #include "trace/sink.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -9,6 +11,7 @@
 #include <mutex>
 #include <new>
 #include <thread>
+#include <vector>
 
 #include "baggage/trace_state.h"
 #include "core/clock.h"
@@ -39,7 +42,8 @@ struct Writer {
   uint64_t completed = 0;  // requests covered by a finished pass
   bool stopping = false;
   std::thread thread;
-  std::mutex write_mu;  // held while built-in sinks write
+  std::mutex write_mu;                             // held while built-in sinks write
+  std::vector<std::shared_ptr<SinkImpl>> touched;  // the writer thread's, per pass
 };
 
 Writer& writer() {
@@ -166,12 +170,14 @@ void add_touched(std::vector<std::shared_ptr<SinkImpl>>& touched, const std::sha
   if (std::find(touched.begin(), touched.end(), s) == touched.end()) touched.push_back(s);
 }
 
+// Writes the trees queued in ts's ring to their sinks, or with `discard`
+// drops them (still taking in the sink switches queued with them).
 void drain_ring(ThreadSpans& ts, std::vector<std::shared_ptr<SinkImpl>>& touched,
-                std::vector<DoneSpan>& scratch) {
+                std::vector<DoneSpan>& scratch, bool discard = false) {
   uint64_t head = ts.ring.head();
   uint64_t t = ts.ring.tail();
   auto write = [&](const TreeView& view) {
-    if (ts.writer_sink && ts.writer_sink->callback() == nullptr) {
+    if (!discard && ts.writer_sink && ts.writer_sink->callback() == nullptr) {
       ts.writer_sink->write(view);
       add_touched(touched, ts.writer_sink);
     }
@@ -180,7 +186,9 @@ void drain_ring(ThreadSpans& ts, std::vector<std::shared_ptr<SinkImpl>>& touched
     ts.ring.prefetch_ahead(t, head);
     const auto* rec = reinterpret_cast<const RecordHead*>(ts.ring.at(t));
     switch (rec->type) {
-      case RecordHead::kTree: write(unpack(reinterpret_cast<const PackedTree*>(rec), scratch)); break;
+      case RecordHead::kTree:
+        if (!discard) write(unpack(reinterpret_cast<const PackedTree*>(rec), scratch));
+        break;
       case RecordHead::kTreePtr: {
         auto* tree = static_cast<SpanTree*>(reinterpret_cast<const PointerRecord*>(rec)->ptr);
         write(view_of(*tree));
@@ -236,7 +244,6 @@ void writer_main() {
   mark_thread_untraced();
   internal::mark_tracer_thread();
   Writer& w = writer();
-  std::vector<std::shared_ptr<SinkImpl>> touched;
   std::unique_lock<std::mutex> lock(w.mu);
   for (;;) {
     w.cv.wait_for(lock, std::chrono::milliseconds(20), [&] {
@@ -246,7 +253,7 @@ void writer_main() {
     bool stop = w.stopping;
     uint64_t target = w.requested;
     lock.unlock();
-    pass(touched);
+    pass(w.touched);
     lock.lock();
     w.completed = target;
     w.cv.notify_all();
@@ -281,10 +288,70 @@ bool ensure_writer() noexcept {
     g_writer_state.store(kInline, std::memory_order_release);
     return false;
   }
-  std::atexit(stop_writer);
+  static const bool at_exit = std::atexit(stop_writer) == 0;  // once: a forked child inherits it
+  (void)at_exit;
   g_writer_state.store(kRunning, std::memory_order_release);
   return true;
 }
+
+// fork(): the child has none of the parent's threads, the writer included.
+// Across the fork the parent holds the locks that guard what the child
+// keeps: the sinks' own state (written under write_mu), the registry of
+// threads and the current sink, so the child finds them whole. The child
+// drops the trees the parent's writer has yet to write (the parent writes
+// them), takes the other threads for exited ones, and starts a writer of its
+// own with its first tree. Without this a child's flush_traces() waited for
+// the parent's writer forever.
+void before_fork() noexcept {
+  writer().write_mu.lock();
+  thread_spans_mutex().lock();
+  g_sink_mu.lock();
+}
+
+void after_fork_parent() noexcept {
+  g_sink_mu.unlock();
+  thread_spans_mutex().unlock();
+  writer().write_mu.unlock();
+}
+
+void after_fork_child() noexcept {
+  // The writer's thread and whoever waited for it are the parent's, and may
+  // hold its mutex: those members are made anew in place (not destroyed
+  // first: the thread's destructor would end the process, since it names a
+  // thread). The locks before_fork took are this thread's.
+  Writer& w = writer();
+  new (&w.thread) std::thread;
+  new (&w.mu) std::mutex;
+  new (&w.cv) std::condition_variable;
+  w.requested = 0;
+  w.completed = 0;
+  w.stopping = false;
+  g_writer_state.store(kNotStarted, std::memory_order_relaxed);
+  g_wake.store(false, std::memory_order_relaxed);
+  ThreadSpans* self = current_thread_spans();
+  std::vector<std::shared_ptr<SinkImpl>> touched;
+  std::vector<DoneSpan> scratch;
+  try {
+    for (ThreadSpans* ts : all_thread_spans_locked()) {
+      ThreadSpans::Life life = ts->life.load(std::memory_order_relaxed);
+      // A zombie the parent's writer was closing spans of, in the middle of
+      // it: never touched again.
+      if (life == ThreadSpans::Life::kZombieBusy) continue;
+      if (ts != self) {
+        ts->calling_sink.store(0, std::memory_order_relaxed);  // or set_trace_sink() would wait for it
+        ts->life.store(ThreadSpans::Life::kZombie, std::memory_order_relaxed);
+      }
+      drain_ring(*ts, touched, scratch, /*discard=*/true);
+      ts->wake_sent.store(false, std::memory_order_relaxed);
+    }
+  } catch (...) {  // out of memory listing the threads: their trees stay queued
+  }
+  g_sink_mu.unlock();
+  thread_spans_mutex().unlock();
+  w.write_mu.unlock();
+}
+
+[[maybe_unused]] const int g_fork_handlers = pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 
 void write_in_place(ThreadSpans& ts, SpanTree* tree) noexcept {
   std::lock_guard<std::mutex> lock(writer().write_mu);
