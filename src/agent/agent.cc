@@ -3,14 +3,13 @@
 // for NATS, the NATS component (src/nats/agent_server.cc).
 #include "pivot/agent.h"
 
-#include <pthread.h>
-
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <mutex>
 
 #include "agent/server.h"
+#include "core/fork.h"
 #include "tracepoint/process_info.h"
 #include "transport/local.h"
 #include "transport/nats_config.h"
@@ -39,7 +38,8 @@ void after_fork_child() noexcept {
   g_starting = false;
   g_mu.unlock();
 }
-[[maybe_unused]] const int g_fork_handlers = pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+[[maybe_unused]] const bool g_fork_handler = internal::add_fork_handler(
+    internal::ForkOrder::kAgent, {before_fork, after_fork_parent, after_fork_child});
 
 Result<int64_t> parse_positive(const char* name, const char* text) {
   char* end = nullptr;

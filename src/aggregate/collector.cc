@@ -5,11 +5,13 @@
 #include <new>
 #include <vector>
 
+#include "core/fork.h"
+
 namespace pivot::aggregate {
 namespace {
 
 std::atomic<Collector*> g_owners[internal::kMaxSlots];
-std::mutex g_slots_mu;
+std::mutex g_slots_mu;  // held while g_owners changes
 
 }  // namespace
 
@@ -25,6 +27,34 @@ void adopt_exiting_thread(internal::ThreadState& ts) {
     delete p;
   }
 }
+
+// fork() holds g_slots_mu and each collector's lock across (core/fork.h),
+// after the tracer's list of threads (a thread's exit merges its partials
+// under both), so that a thread of the child that exits finds them free.
+// The collectors held are those g_owners names, which cannot be destroyed
+// meanwhile: the destructor clears g_owners under g_slots_mu.
+struct CollectorForkLocks {
+  static void prepare() noexcept {
+    g_slots_mu.lock();
+    for (uint32_t i = 0; i < internal::kMaxSlots; ++i) {
+      held[i] = g_owners[i].load(std::memory_order_acquire);
+      if (held[i] != nullptr) held[i]->mu_.lock();
+    }
+  }
+  static void release() noexcept {
+    for (Collector*& c : held) {
+      if (c != nullptr) c->mu_.unlock();
+      c = nullptr;
+    }
+    g_slots_mu.unlock();
+  }
+  static inline Collector* held[internal::kMaxSlots] = {};
+};
+namespace {
+[[maybe_unused]] const bool g_fork_handler = internal::add_fork_handler(
+    internal::ForkOrder::kCollectors,
+    {&CollectorForkLocks::prepare, &CollectorForkLocks::release, &CollectorForkLocks::release});
+}  // namespace
 
 Result<std::unique_ptr<Collector>> Collector::create(EmitShape shape) {
   internal::add_thread_exit_hook(&adopt_exiting_thread);
@@ -44,7 +74,10 @@ Collector::Collector(EmitShape shape, uint32_t slot)
     : shape_(std::move(shape)), slot_(slot), orphans_(&shape_) {}
 
 Collector::~Collector() {
-  g_owners[slot_].store(nullptr, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> lock(g_slots_mu);
+    g_owners[slot_].store(nullptr, std::memory_order_release);
+  }
   internal::for_each_thread([&](internal::ThreadState& ts) {
     delete static_cast<Partial*>(ts.slots[slot_].exchange(nullptr, std::memory_order_acq_rel));
   });

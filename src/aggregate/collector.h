@@ -55,6 +55,7 @@ class Collector {
 
  private:
   friend void adopt_exiting_thread(internal::ThreadState& ts);
+  friend struct CollectorForkLocks;
   Collector(EmitShape shape, uint32_t slot);
   Partial* new_thread_partial(internal::ThreadState& ts);
 

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "baggage/w3c_header.h"
+#include "core/fork.h"
 #include "tracepoint/thread_state.h"
 
 namespace pivot::otlp {
@@ -189,6 +190,26 @@ Result<std::unique_ptr<HttpExporter>> HttpExporter::create(ExporterOptions optio
   registry().live.insert(e.get());
   return e;
 }
+
+// fork() holds the registry's lock, then each live exporter's, across
+// (core/fork.h; flush_all takes them in that order), so that the child
+// finds the queues whole and the locks free: the parent's exporter threads,
+// which may have held them, are not in the child.
+struct ExporterForkLocks {
+  static void prepare() noexcept {
+    registry().mu.lock();
+    for (HttpExporter* e : registry().live) e->state_->mu.lock();
+  }
+  static void release() noexcept {
+    for (HttpExporter* e : registry().live) e->state_->mu.unlock();
+    registry().mu.unlock();
+  }
+};
+namespace {
+[[maybe_unused]] const bool g_fork_handler = internal::add_fork_handler(
+    internal::ForkOrder::kOtlpExporters,
+    {&ExporterForkLocks::prepare, &ExporterForkLocks::release, &ExporterForkLocks::release});
+}  // namespace
 
 HttpExporter::~HttpExporter() {
   {

@@ -21,7 +21,8 @@
 // At exit, exporters get exit_flush_ms to send what they hold (after the
 // span writer's last batch), then are abandoned; their thread never holds
 // up the process longer. In a child made by fork(), which has no exporter
-// thread, send() drops (and counts) and flush() returns at once.
+// thread, send() drops (and counts) and flush() returns at once; fork()
+// holds the exporters' locks across, so that the child finds them free.
 //
 // Thread safety: send(), flush() and stats() may be called from any thread.
 #pragma once
@@ -97,6 +98,7 @@ class HttpExporter {
  private:
   struct State;
   class Connection;
+  friend struct ExporterForkLocks;
   enum class Outcome { kSent, kFailed, kDropped };
   explicit HttpExporter(ExporterOptions options);
   void run();

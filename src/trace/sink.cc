@@ -1,8 +1,6 @@
 // Delivery of finished trees, the current sink, and the background writer.
 #include "trace/sink.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -15,6 +13,7 @@
 
 #include "baggage/trace_state.h"
 #include "core/clock.h"
+#include "core/fork.h"
 #include "trace/builtin_sinks.h"
 #include "tracepoint/thread_state.h"
 
@@ -295,30 +294,20 @@ bool ensure_writer() noexcept {
 }
 
 // fork(): the child has none of the parent's threads, the writer included.
-// Across the fork the parent holds the locks that guard what the child
-// keeps: the sinks' own state (written under write_mu), the registry of
+// Across the fork pivot holds the locks that guard what the child keeps
+// (core/fork.h): the sinks' own state (written under write_mu), the span
 // threads and the current sink, so the child finds them whole. The child
 // drops the trees the parent's writer has yet to write (the parent writes
 // them), takes the other threads for exited ones, and starts a writer of its
 // own with its first tree. Without this a child's flush_traces() waited for
 // the parent's writer forever.
-void before_fork() noexcept {
-  writer().write_mu.lock();
-  thread_spans_mutex().lock();
-  g_sink_mu.lock();
-}
-
-void after_fork_parent() noexcept {
-  g_sink_mu.unlock();
-  thread_spans_mutex().unlock();
-  writer().write_mu.unlock();
-}
-
-void after_fork_child() noexcept {
+void writer_before_fork() noexcept { writer().write_mu.lock(); }
+void writer_after_fork_parent() noexcept { writer().write_mu.unlock(); }
+void writer_after_fork_child() noexcept {
   // The writer's thread and whoever waited for it are the parent's, and may
   // hold its mutex: those members are made anew in place (not destroyed
   // first: the thread's destructor would end the process, since it names a
-  // thread). The locks before_fork took are this thread's.
+  // thread).
   Writer& w = writer();
   new (&w.thread) std::thread;
   new (&w.mu) std::mutex;
@@ -328,6 +317,18 @@ void after_fork_child() noexcept {
   w.stopping = false;
   g_writer_state.store(kNotStarted, std::memory_order_relaxed);
   g_wake.store(false, std::memory_order_relaxed);
+  w.write_mu.unlock();
+}
+
+void threads_before_fork() noexcept {
+  thread_spans_mutex().lock();
+  g_sink_mu.lock();
+}
+void threads_after_fork_parent() noexcept {
+  g_sink_mu.unlock();
+  thread_spans_mutex().unlock();
+}
+void threads_after_fork_child() noexcept {
   ThreadSpans* self = current_thread_spans();
   std::vector<std::shared_ptr<SinkImpl>> touched;
   std::vector<DoneSpan> scratch;
@@ -348,10 +349,14 @@ void after_fork_child() noexcept {
   }
   g_sink_mu.unlock();
   thread_spans_mutex().unlock();
-  w.write_mu.unlock();
 }
 
-[[maybe_unused]] const int g_fork_handlers = pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+[[maybe_unused]] const bool g_fork_handlers[] = {
+    add_fork_handler(ForkOrder::kSpanWriter,
+                     {writer_before_fork, writer_after_fork_parent, writer_after_fork_child}),
+    add_fork_handler(ForkOrder::kSpanThreads,
+                     {threads_before_fork, threads_after_fork_parent, threads_after_fork_child}),
+};
 
 void write_in_place(ThreadSpans& ts, SpanTree* tree) noexcept {
   std::lock_guard<std::mutex> lock(writer().write_mu);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/fork.h"
 #include "tracepoint/thread_state.h"
 
 namespace pivot::internal {
@@ -28,6 +29,13 @@ constexpr ExportDesc kBuiltins[kBuiltinCount] = {
     {"cpu", ValueType::kInt, false},
     {"traceId", ValueType::kString, false},
 };
+
+// fork() holds it across (core/fork.h), so that the child finds the list
+// whole and free: a library the child loads registers its sites.
+void before_fork() noexcept { registry().mu.lock(); }
+void after_fork() noexcept { registry().mu.unlock(); }
+[[maybe_unused]] const bool g_fork_handler =
+    add_fork_handler(ForkOrder::kSites, {before_fork, after_fork, after_fork});
 
 void add_locked(Registry& r, Site* site) {
   if (std::find(r.sites.begin(), r.sites.end(), site) != r.sites.end()) return;

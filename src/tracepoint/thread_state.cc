@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/fork.h"
+
 namespace pivot::internal {
 
 bool g_reader_fence = false;
@@ -77,6 +79,25 @@ thread_local Owner tls_owner;
   tls_thread_state = ts;
   return ts;
 }
+
+// fork() holds the list's lock across (core/fork.h). In the child the
+// parent's other threads are not there: one that was running advice never
+// leaves it, so it is counted out of its read section (or synchronize()
+// would wait for it forever). Their states stay listed, and what their
+// slots hold is freed with the collectors, as for any thread.
+void before_fork() noexcept { threads().mu.lock(); }
+void after_fork_parent() noexcept { threads().mu.unlock(); }
+void after_fork_child() noexcept {
+  Threads& t = threads();
+  ThreadState* self = tls_thread_state;
+  for (ThreadState* ts = t.head; ts != nullptr; ts = ts->next) {
+    uint64_t seq = ts->seq.load(std::memory_order_relaxed);
+    if (ts != self && (seq & 1) != 0) ts->seq.store(seq + 1, std::memory_order_relaxed);
+  }
+  t.mu.unlock();
+}
+[[maybe_unused]] const bool g_fork_handler =
+    add_fork_handler(ForkOrder::kThreads, {before_fork, after_fork_parent, after_fork_child});
 
 }  // namespace
 
