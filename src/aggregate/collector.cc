@@ -12,12 +12,16 @@ namespace {
 
 std::atomic<Collector*> g_owners[internal::kMaxSlots];
 std::mutex g_slots_mu;  // held while g_owners changes
+// No slot at or past this was ever a collector's, so no thread has a
+// partial there. Raised under g_slots_mu.
+std::atomic<uint32_t> g_slots_used{0};
 
 }  // namespace
 
 // Thread-exit hook: the exiting thread's partials go to their collectors.
 void adopt_exiting_thread(internal::ThreadState& ts) {
-  for (uint32_t i = 0; i < internal::kMaxSlots; ++i) {
+  const uint32_t used = g_slots_used.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < used; ++i) {
     auto* p = static_cast<Partial*>(ts.slots[i].exchange(nullptr, std::memory_order_acq_rel));
     if (p == nullptr) continue;
     if (Collector* owner = g_owners[i].load(std::memory_order_acquire)) {
@@ -36,19 +40,20 @@ void adopt_exiting_thread(internal::ThreadState& ts) {
 struct CollectorForkLocks {
   static void prepare() noexcept {
     g_slots_mu.lock();
-    for (uint32_t i = 0; i < internal::kMaxSlots; ++i) {
+    held_count = g_slots_used.load(std::memory_order_relaxed);
+    for (uint32_t i = 0; i < held_count; ++i) {
       held[i] = g_owners[i].load(std::memory_order_acquire);
       if (held[i] != nullptr) held[i]->mu_.lock();
     }
   }
   static void release() noexcept {
-    for (Collector*& c : held) {
-      if (c != nullptr) c->mu_.unlock();
-      c = nullptr;
+    for (uint32_t i = 0; i < held_count; ++i) {
+      if (held[i] != nullptr) held[i]->mu_.unlock();
     }
     g_slots_mu.unlock();
   }
   static inline Collector* held[internal::kMaxSlots] = {};
+  static inline uint32_t held_count = 0;
 };
 namespace {
 [[maybe_unused]] const bool g_fork_handler = internal::add_fork_handler(
@@ -63,6 +68,8 @@ Result<std::unique_ptr<Collector>> Collector::create(EmitShape shape) {
     if (g_owners[i].load(std::memory_order_relaxed) == nullptr) {
       std::unique_ptr<Collector> c(new Collector(std::move(shape), i));
       g_owners[i].store(c.get(), std::memory_order_release);
+      if (i >= g_slots_used.load(std::memory_order_relaxed))
+        g_slots_used.store(i + 1, std::memory_order_release);
       return c;
     }
   }
