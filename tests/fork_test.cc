@@ -20,6 +20,7 @@
 #include <thread>
 #include <tuple>
 
+#include "baggage/bag_data.h"
 #include "pivot/pivot.h"
 #include "support/nats_server.h"
 #include "support/subprocess.h"
@@ -202,6 +203,38 @@ TEST(Fork, ChildLeavesTheParentsAgentAloneAndMayStartItsOwn) {
   pivot::Agent::stop();
   std::string rm = "rm -rf '" + dir + "'";
   (void)!system(rm.c_str());
+}
+
+// The random ids of baggage entries and W3C spans come from a per-thread
+// sequence: a child, and its siblings, must not go on with the parent's, or
+// distinct tuples packed in two children would share their identity and be
+// counted once when their baggage joins.
+TEST(Fork, ChildrenDrawOtherRandomIdsThanTheParentAndEachOther) {
+  (void)pivot::internal::next_random64();  // the parent's sequence is under way
+  auto child_ids = [] {
+    int fds[2];
+    EXPECT_EQ(pipe(fds), 0);
+    int code = in_child([&] {
+      uint64_t ids[2] = {pivot::internal::next_entry_id(), pivot::internal::next_random64()};
+      return write(fds[1], ids, sizeof ids) == static_cast<ssize_t>(sizeof ids) ? 0 : 2;
+    });
+    EXPECT_EQ(code, 0);
+    std::pair<uint64_t, uint64_t> got{0, 0};
+    uint64_t ids[2] = {};
+    if (read(fds[0], ids, sizeof ids) == static_cast<ssize_t>(sizeof ids)) got = {ids[0], ids[1]};
+    close(fds[0]);
+    close(fds[1]);
+    return got;
+  };
+  auto first = child_ids();
+  auto second = child_ids();
+  std::pair<uint64_t, uint64_t> parent{pivot::internal::next_entry_id(), pivot::internal::next_random64()};
+  ASSERT_NE(first.first, 0u);
+  ASSERT_NE(second.first, 0u);
+  EXPECT_NE(first.first, second.first);
+  EXPECT_NE(first.second, second.second);
+  EXPECT_NE(first.first, parent.first);
+  EXPECT_NE(first.second, parent.second);
 }
 
 // A thread of the parent's inside advice (a read section) at the fork never

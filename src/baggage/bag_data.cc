@@ -1,5 +1,6 @@
 #include "baggage/bag_data.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -277,6 +278,14 @@ uint64_t splitmix64_mix(uint64_t z) noexcept {
   seed ^= splitmix64_mix(g_rng_threads.fetch_add(1, std::memory_order_relaxed) + 0x5851f42d4c957f2dull);
   t_rng_state = seed == 0 ? 1 : seed;
 }
+
+// A child made by fork() would go on with the parent's sequence (the state
+// is the calling thread's, copied), and its siblings with the same one: the
+// same entry ids, W3C trace ids and span ids in different processes, so
+// that joining their baggage counts distinct tuples once. The child seeds
+// anew (seed_rng mixes in its pid).
+void reseed_after_fork() noexcept { t_rng_state = 0; }
+[[maybe_unused]] const int g_fork_handler = pthread_atfork(nullptr, nullptr, reseed_after_fork);
 
 }  // namespace
 

@@ -11,6 +11,8 @@
 // must come after it here, or fork() could deadlock. One pthread_atfork
 // registration runs them all; pthread_atfork alone would order them by the
 // order of static initialization across files, which is unspecified.
+// What only the child does and takes no lock (its procId, its random
+// sequence) registers with pthread_atfork itself.
 #pragma once
 
 namespace pivot::internal {
