@@ -21,6 +21,7 @@
 #include <tuple>
 
 #include "baggage/bag_data.h"
+#include "baggage/test_util.h"
 #include "pivot/pivot.h"
 #include "support/nats_server.h"
 #include "support/subprocess.h"
@@ -235,6 +236,37 @@ TEST(Fork, ChildrenDrawOtherRandomIdsThanTheParentAndEachOther) {
   EXPECT_NE(first.second, second.second);
   EXPECT_NE(first.first, parent.first);
   EXPECT_NE(first.second, parent.second);
+}
+
+// fork() branches the calling thread's execution: a SUM packed before it
+// is counted once, and what each process adds after it once each, when the
+// child's baggage comes back and joins the parent's.
+TEST(Fork, ParentAndChildBaggageJoinLikeBranches) {
+  using pivot::internal::testing::aggregate_spec;
+  using pivot::internal::testing::pack;
+  using pivot::internal::testing::unpacked;
+  pivot::internal::BagSpec s = aggregate_spec(1, 1, {pivot::internal::Combine::kSum});
+  (void)pivot::baggage::take();
+  pack(s, {"k", 1});
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  int code = in_child([&] {
+    pack(s, {"k", 100});
+    std::string bytes = pivot::baggage::encode_binary();
+    return write(fds[1], bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) ? 0 : 2;
+  });
+  ASSERT_EQ(code, 0);
+  pack(s, {"k", 10});
+  char buf[4096];
+  ssize_t n = read(fds[0], buf, sizeof buf);
+  close(fds[0]);
+  close(fds[1]);
+  ASSERT_GT(n, 0);
+  auto child = pivot::baggage::decode_binary(std::string_view(buf, static_cast<size_t>(n)));
+  ASSERT_TRUE(child) << child.error().message();
+  pivot::baggage::join(std::move(*child));
+  EXPECT_EQ(unpacked(s), R"(["k",111])");
+  (void)pivot::baggage::take();
 }
 
 // A thread of the parent's inside advice (a read section) at the fork never

@@ -4,6 +4,8 @@
 // a plain TLS load, with no init-guard wrapper call.
 #include "pivot/baggage.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <new>
@@ -29,6 +31,16 @@ using internal::BagPtr;
 constinit thread_local BagData* t_current = nullptr;
 constinit thread_local bool t_reaper_armed = false;
 constinit thread_local bool t_thread_exiting = false;
+
+// fork() branches the execution of the thread that calls it, as
+// baggage::fork() does a task's: its tuples are marked shared before the
+// copy, so that the parent and the child each pack anew instead of both
+// aggregating into one entry, which a join of their baggage would then
+// count once.
+void share_before_fork() noexcept {
+  if (t_current != nullptr) internal::mark_shared(*t_current);
+}
+[[maybe_unused]] const int g_fork_handler = pthread_atfork(share_before_fork, nullptr, nullptr);
 
 struct Reaper {
   bool armed = false;
