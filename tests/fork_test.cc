@@ -272,7 +272,6 @@ TEST(Fork, ParentAndChildBaggageJoinLikeBranches) {
 // A thread of the parent's inside advice (a read section) at the fork never
 // leaves it in the child: the child's collections must not wait for it.
 TEST(Fork, ChildSynchronizesPastAParentThreadThatWasRunningAdvice) {
-  if (skip_under_tsan()) GTEST_SKIP() << kTsanReason;
   std::atomic<bool> inside{false};
   std::atomic<bool> release{false};
   std::thread advice([&] {
