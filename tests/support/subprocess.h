@@ -54,6 +54,7 @@ class Subprocess {
   }
 
   pid_t pid() const { return pid_; }
+  int stdout_fd() const { return out_; }  // the read end of its stdout
   void write(const std::string& s) { (void)!::write(in_, s.data(), s.size()); }
   void close_stdin() {
     close(in_);

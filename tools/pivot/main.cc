@@ -231,8 +231,12 @@ int cmd_query(pivot::frontend::Frontend& fe, const std::string& arg, Format form
     metrics = std::move(*m);
   }
   // Handlers first: a Ctrl-C from now on uninstalls and prints the result.
+  // SA_RESTART: a write to a full stdout pipe goes on after Ctrl-C instead
+  // of failing with EINTR, which lost the final answer. The frontend still
+  // wakes: poll() is never restarted, and it looks at the flag every 100 ms.
   struct sigaction sa {};
   sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   fe.set_interrupt(&g_interrupted);
