@@ -205,4 +205,18 @@ void BM_ForkPackJoin(benchmark::State& state) {
 }
 BENCHMARK(BM_ForkPackJoin);
 
+// A task handed to a pool (baggage::wrap) and run: a fork at wrap time and
+// the fork made current for the call. The task only reads (UNPACK).
+void BM_WrapAndCall(benchmark::State& state) {
+  fill(static_cast<int>(state.range(0)));
+  const BagSpec s = spec();
+  std::vector<Tuple> out;
+  for (auto _ : state) {
+    auto task = baggage::wrap([&] { return pivot::internal::bag_unpack(s, out, nullptr); });
+    benchmark::DoNotOptimize(task());
+  }
+  (void)baggage::take();
+}
+BENCHMARK(BM_WrapAndCall)->Arg(1)->Arg(4)->Arg(16);
+
 }  // namespace

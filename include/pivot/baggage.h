@@ -36,6 +36,8 @@
 //
 // Thread safety: the current baggage is thread-local; a Baggage object is a
 // value that may be moved between threads but not shared without a lock.
+// Copying one is cheap: copies share their tuples until one of them changes
+// (copy on write), and copies on different threads are independent values.
 #pragma once
 
 #include <cstddef>

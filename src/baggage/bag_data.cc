@@ -40,6 +40,7 @@ thread_local CacheReaper t_cache_reaper;
 }  // namespace
 
 void BagDataDeleter::operator()(BagData* d) const noexcept {
+  if (!drop_holder(d)) return;
   if (t_cached < kCacheSlots && !t_cache_closed && d->arena.capacity() <= kMaxCachedArena &&
       d->entries.capacity() <= kMaxCachedEntries) {
     if (!t_cache_armed) [[unlikely]] {
@@ -63,24 +64,27 @@ BagPtr make_bag_data() {
   return BagPtr(new BagData);
 }
 
-BagPtr copy_bag_data(const BagData& d) {
+BagData& own(BagPtr& d) {
+  if (sole_holder(*d)) return *d;
   BagPtr copy = make_bag_data();
-  copy->entries = d.entries;
-  if (d.garbage == 0) {
-    copy->arena = d.arena;
+  copy->entries = d->entries;
+  if (d->garbage == 0) {
+    copy->arena = d->arena;
   } else {
-    copy->arena.reserve(d.arena.size() - d.garbage);
+    copy->arena.reserve(d->arena.size() - d->garbage);
     for (Entry& e : copy->entries) {
       uint32_t offset = static_cast<uint32_t>(copy->arena.size());
-      copy->arena.append(d.values(e));
+      copy->arena.append(d->values(e));
       e.offset = offset;
     }
   }
-  copy->body = d.body;
-  copy->max_seq = d.max_seq;
-  copy->n_bags = d.n_bags;
-  copy->overflow = d.overflow;
-  return copy;
+  copy->body = d->body;
+  copy->max_seq = d->max_seq;
+  copy->n_bags = d->n_bags;
+  copy->overflow = d->overflow;
+  mark_shared(*copy);
+  d = std::move(copy);  // drops the hold on the original
+  return *d;
 }
 
 Range bag_range(const BagData& d, uint64_t bag_id) noexcept {

@@ -12,9 +12,16 @@
 // is packed, so two copies of one entry always sort next to each other,
 // which makes join a single merge of two sorted vectors.
 //
-// Thread safety: none; a BagData belongs to one Baggage.
+// Copies share: a copy of a Baggage (a fork, a pooled task's) holds the
+// same BagData, counted in `holders`, and a holder that would change it
+// while others hold it changes a copy of its own instead (own()).
+//
+// Thread safety: holders may be on different threads and read at once. Only
+// the one holder of a BagData changes it; adding and dropping holders is
+// atomic.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -86,6 +93,7 @@ struct BagData {
   uint64_t max_seq = 0;        // Lamport clock: highest seq ever seen here
   uint32_t n_bags = 0;
   bool overflow = false;
+  std::atomic<uint32_t> holders{1};  // the Baggage (or current pointers) sharing it
 
   bool empty() const noexcept { return entries.empty() && !overflow; }
   // Exact size of the binary encoding.
@@ -101,10 +109,32 @@ struct BagData {
 using BagPtr = std::unique_ptr<BagData, BagDataDeleter>;
 // An empty BagData, recycled if the thread has one. Throws std::bad_alloc.
 BagPtr make_bag_data();
-// A copy of `d` without its arena garbage.
-BagPtr copy_bag_data(const BagData& d);
-// Frees without recycling: for thread-exit paths.
-inline void free_bag_data(BagData* d) noexcept { delete d; }
+
+// One more holder of d: what copying a Baggage costs.
+inline BagData* share(BagData* d) noexcept {
+  d->holders.fetch_add(1, std::memory_order_relaxed);
+  return d;
+}
+// Whether the caller, a holder of d, is its only one and may change it. No
+// one else can become a holder meanwhile: that takes a holder's copy.
+inline bool sole_holder(const BagData& d) noexcept { return d.holders.load(std::memory_order_acquire) == 1; }
+// Drops the caller's hold on d; true if it was the last, and d is the
+// caller's to free. The sole holder drops without an atomic write.
+inline bool drop_holder(BagData* d) noexcept {
+  if (sole_holder(*d)) return true;
+  if (d->holders.fetch_sub(1, std::memory_order_acq_rel) != 1) return false;
+  d->holders.store(1, std::memory_order_relaxed);
+  return true;
+}
+// The BagData the caller, a holder of d, may change: d itself when it is
+// the only holder; else a copy (without arena garbage), which replaces d in
+// `d` and whose entries are all shared, since the other holders keep them.
+// Throws std::bad_alloc, leaving d as it was.
+BagData& own(BagPtr& d);
+// Drops the hold without recycling: for thread-exit paths. Null: nothing.
+inline void free_bag_data(BagData* d) noexcept {
+  if (d != nullptr && drop_holder(d)) delete d;
+}
 
 // The friend of Baggage that reaches its data.
 struct BagAccess {

@@ -32,16 +32,6 @@ constinit thread_local BagData* t_current = nullptr;
 constinit thread_local bool t_reaper_armed = false;
 constinit thread_local bool t_thread_exiting = false;
 
-// fork() branches the execution of the thread that calls it, as
-// baggage::fork() does a task's: its tuples are marked shared before the
-// copy, so that the parent and the child each pack anew instead of both
-// aggregating into one entry, which a join of their baggage would then
-// count once.
-void share_before_fork() noexcept {
-  if (t_current != nullptr) internal::mark_shared(*t_current);
-}
-[[maybe_unused]] const int g_fork_handler = pthread_atfork(share_before_fork, nullptr, nullptr);
-
 struct Reaper {
   bool armed = false;
   ~Reaper() {
@@ -94,15 +84,41 @@ void normalize_current() noexcept {
 
 Baggage adopt(BagData* d) noexcept { return BagAccess::make(BagPtr(d)); }
 
+// The current baggage made the thread's own, to change in place: copied if
+// other Baggage hold it too (internal::own). Null if there is none, or no
+// memory for the copy.
+BagData* own_current() noexcept {
+  BagData* d = t_current;
+  if (d == nullptr || internal::sole_holder(*d)) [[likely]] {
+    return d;
+  }
+  BagPtr p(d);
+  try {
+    internal::own(p);
+  } catch (...) {
+    p.release();  // still current
+    return nullptr;
+  }
+  t_current = p.release();
+  return t_current;
+}
+
+// fork() branches the execution of the thread that calls it, as
+// baggage::fork() does a task's: its tuples are marked shared before the
+// copy, so that the parent and the child each pack anew instead of both
+// aggregating into one entry, which a join of their baggage would then
+// count once.
+void share_before_fork() noexcept {
+  // Held by other Baggage too, the current one is first made the thread's
+  // own: they go on in the parent, and the child has them too.
+  if (BagData* d = own_current()) internal::mark_shared(*d);
+}
+[[maybe_unused]] const int g_fork_handler = pthread_atfork(share_before_fork, nullptr, nullptr);
+
 }  // namespace
 
 Baggage::Baggage(const Baggage& other) {
-  if (other.data_ == nullptr) return;
-  try {
-    data_ = internal::copy_bag_data(*other.data_);
-  } catch (...) {
-    data_.reset();  // never throw into the host: the copy is empty instead
-  }
+  if (other.data_ != nullptr) data_.reset(internal::share(other.data_.get()));
 }
 
 Baggage& Baggage::operator=(const Baggage& other) {
@@ -147,9 +163,10 @@ void binary_into(const BagData* d, std::string& out) noexcept {
 }
 
 // The current baggage, its tuples marked as sent: the receiver holds a copy.
+// Held by other Baggage too, it is left as it is (see fork()).
 const BagData* current_for_sending() noexcept {
   BagData* d = t_current;
-  if (d != nullptr) internal::mark_shared(*d);
+  if (d != nullptr && internal::sole_holder(*d)) internal::mark_shared(*d);
   return d;
 }
 
@@ -219,17 +236,13 @@ Result<Baggage> decode_binary(std::string_view bytes) {
 Baggage fork() {
   BagData* d = t_current;
   if (d == nullptr) return Baggage();
-  internal::mark_shared(*d);
-  Baggage copy;
-  try {
-    BagAccess::data(copy) = internal::copy_bag_data(*d);
-  } catch (...) {
-    // The branch starts empty, and its results would silently miss the
-    // tuples of its parent: mark the parent overflowed instead of lying.
-    d->overflow = true;
-    return Baggage();
-  }
-  return copy;
+  // The branch shares d. Its tuples become shared, so that neither side
+  // aggregates into them in place. When other Baggage hold d already, it is
+  // left as it is: whichever holder changes it first changes a copy whose
+  // tuples are all shared (internal::own), so at most one holder, the
+  // last, ever aggregates into them, and a join keeps its copy.
+  if (internal::sole_holder(*d)) internal::mark_shared(*d);
+  return adopt(internal::share(d));
 }
 
 void join(Baggage&& branch) {
@@ -237,20 +250,25 @@ void join(Baggage&& branch) {
   if (b == nullptr) return;
   BagData* d = t_current;
   if (d == nullptr) {
-    BagData* adopted = b.release();
-    try {
-      internal::shrink_to_cap(*adopted, cap());
-    } catch (...) {
-      // Cannot even choose what to drop: keep only the overflow mark.
-      adopted->entries.clear();
-      adopted->arena.clear();
-      adopted->garbage = 0;
-      internal::recount(*adopted);
-      adopted->overflow = true;
+    if (b->bytes() > cap()) {
+      try {
+        internal::shrink_to_cap(internal::own(b), cap());
+      } catch (...) {
+        if (!internal::sole_holder(*b)) return;  // no memory for a copy: the branch is lost
+        // Cannot even choose what to drop: keep only the overflow mark.
+        b->entries.clear();
+        b->arena.clear();
+        b->garbage = 0;
+        internal::recount(*b);
+        b->overflow = true;
+      }
     }
-    set_current(adopted);
+    set_current(b.release());
     return;
   }
+  if (b.get() == d) return;  // the same tuples: nothing to add
+  d = own_current();
+  if (d == nullptr) return;  // no memory for a copy: the branch is lost
   try {
     internal::merge(*d, *b, cap());
   } catch (...) {
@@ -286,18 +304,16 @@ namespace internal {
 void count_decode_error() noexcept { g_decode_errors.fetch_add(1, std::memory_order_relaxed); }
 
 void bag_pack(const BagSpec& spec, std::span<const Value> tuple) noexcept {
-  BagData* d = t_current;
-  if (d == nullptr) {
+  if (t_current == nullptr) {
     if (keep_count(spec) == 0) return;
     try {
-      d = make_bag_data().release();
+      set_current(make_bag_data().release());
     } catch (...) {
       return;
     }
-    set_current(d);
-    d = t_current;
-    if (d == nullptr) return;
   }
+  BagData* d = own_current();
+  if (d == nullptr) return;  // none (the thread is exiting), or no memory for a copy: the tuple is lost
   try {
     pack(*d, spec, tuple, cap());
   } catch (...) {

@@ -48,7 +48,7 @@ TEST_F(CurrentTest, EmptyBaggage) {
   EXPECT_TRUE(baggage::decode("").empty());
 }
 
-TEST_F(CurrentTest, CopyIsDeep) {
+TEST_F(CurrentTest, ACopyIsAValueOfItsOwn) {
   pack(spec(1), {1});
   Baggage a = baggage::take();
   Baggage b = a;
@@ -58,6 +58,29 @@ TEST_F(CurrentTest, CopyIsDeep) {
     EXPECT_EQ(unpacked(spec(1)), "[1] [2]");
   }
   baggage::Scope scope(std::move(b));
+  EXPECT_EQ(unpacked(spec(1)), "[1]");
+}
+
+TEST_F(CurrentTest, CopiesShareTheirTuplesUntilOneChanges) {
+  pack(spec(1), {1});
+  Baggage a = baggage::take();
+  Baggage b = a;
+  Baggage forked;
+  {
+    baggage::Scope scope{Baggage(a)};
+    forked = baggage::fork();
+  }
+  EXPECT_EQ(BagAccess::get(b), BagAccess::get(a));
+  EXPECT_EQ(BagAccess::get(forked), BagAccess::get(a));
+  {
+    baggage::Scope scope(std::move(b));
+    pack(spec(1), {2});
+    EXPECT_EQ(unpacked(spec(1)), "[1] [2]");
+    b = baggage::take();
+  }
+  EXPECT_NE(BagAccess::get(b), BagAccess::get(a));
+  EXPECT_EQ(BagAccess::get(forked), BagAccess::get(a));  // untouched by b's pack
+  baggage::Scope scope(std::move(a));
   EXPECT_EQ(unpacked(spec(1)), "[1]");
 }
 
@@ -140,6 +163,34 @@ TEST_F(CurrentTest, WrapRunsUnderAForkOnAnotherThread) {
   EXPECT_EQ(task(8), R"(["before"] then ["before"] [8])");
 }
 
+// Copies of one baggage on several threads, each forking, wrapping,
+// packing and joining at once (and under TSan, checked for races on the
+// shared storage).
+TEST_F(CurrentTest, CopiesOnManyThreadsShareSafely) {
+  pack(spec(1), {"root"});
+  Baggage root = baggage::take();
+  std::vector<std::thread> threads;
+  std::vector<std::string> results(4);
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([i, b = Baggage(root), &results]() mutable {
+      baggage::Scope scope(std::move(b));
+      for (int j = 0; j < 200; ++j) {
+        auto task = baggage::wrap([] { return unpacked(spec(1)); });
+        if (task() != R"(["root"])") return;
+        Baggage branch =
+            run_in(baggage::fork(), [&] { pack(spec(2, PackMode::kMostRecent), {i * 1000 + j}); });
+        baggage::join(std::move(branch));
+      }
+      results[i] = unpacked(spec(1)) + " " + unpacked(spec(2, PackMode::kMostRecent));
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(results[i], "[\"root\"] [" + std::to_string(i * 1000 + 199) + "]");
+  baggage::Scope scope(std::move(root));
+  EXPECT_EQ(unpacked(spec(1)), R"(["root"])");
+  EXPECT_EQ(unpacked(spec(2)), "");
+}
+
 TEST_F(CurrentTest, ManyThreadsPackAndForkIndependently) {
   std::vector<std::thread> threads;
   std::vector<std::string> results(4);
@@ -203,6 +254,43 @@ TEST_F(ForkJoinTest, AggregatesCombineAcrossBranchesWithoutDoubleCounting) {
   baggage::join(std::move(b1));
   baggage::join(std::move(b2));
   EXPECT_EQ(unpacked(s), R"(["k",1111] ["j",5])");
+  expect_current_valid();
+}
+
+// Plain copies share their storage, and only the last holder of it still
+// aggregates into its entries in place: every other holder packs into a
+// copy of its own whose entries are shared. So even copies made without
+// fork() (which marks entries shared) count every pack once when joined.
+TEST_F(ForkJoinTest, CopiesThatShareCountEveryPackOnce) {
+  BagSpec s = aggregate_spec(1, 1, {Combine::kSum});
+  pack(s, {"k", 1});
+  Baggage a = baggage::take();
+  Baggage b = a;
+  Baggage c = b;
+  a = run_in(std::move(a), [&] { pack(s, {"k", 10}); });
+  c = run_in(std::move(c), [&] { pack(s, {"k", 100}); });
+  b = run_in(std::move(b), [&] { pack(s, {"k", 1000}); });  // the last holder: in place
+  baggage::join(std::move(a));
+  baggage::join(std::move(b));
+  baggage::join(std::move(c));
+  EXPECT_EQ(unpacked(s), R"(["k",1111])");
+  expect_current_valid();
+}
+
+// fork() of a baggage that other copies hold leaves it unmarked; the sides
+// that pack copy it, and the join still counts each pack once.
+TEST_F(ForkJoinTest, ForkOfABaggageOtherCopiesHold) {
+  BagSpec s = aggregate_spec(1, 1, {Combine::kSum});
+  pack(s, {"k", 1});
+  Baggage kept = baggage::take();
+  baggage::Scope scope(Baggage{kept});
+  Baggage branch = run_in(baggage::fork(), [&] { pack(s, {"k", 100}); });
+  pack(s, {"k", 10});
+  baggage::join(std::move(branch));
+  EXPECT_EQ(unpacked(s), R"(["k",111])");
+  kept = run_in(std::move(kept), [&] { pack(s, {"k", 1000}); });  // now the last holder
+  baggage::join(std::move(kept));
+  EXPECT_EQ(unpacked(s), R"(["k",1111])");
   expect_current_valid();
 }
 

@@ -1,7 +1,8 @@
 // PACK and UNPACK on one BagData, whichever baggage it belongs to; the
 // entry points on the current thread's baggage (bag.h) call these.
 //
-// Thread safety: none; the caller owns the BagData.
+// Thread safety: pack changes the BagData, so the caller is its only holder
+// (own()); unpack only reads it.
 #pragma once
 
 #include <cstdint>

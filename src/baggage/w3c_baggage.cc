@@ -22,8 +22,9 @@ std::string text_within(size_t chars) {
   const size_t cap = base64url_decoded_size(chars);
   try {
     Baggage b = fork();
-    internal::BagData* d = internal::BagAccess::data(b).get();
-    if (d == nullptr) return std::string();
+    internal::BagPtr& p = internal::BagAccess::data(b);
+    if (p == nullptr) return std::string();
+    internal::BagData* d = &internal::own(p);
     d->overflow = true;
     internal::shrink_to_cap(*d, cap);
     if (d->bytes() > cap) return std::string();  // the bare overflow mark is 3 bytes
