@@ -42,12 +42,14 @@ thread_local CacheReaper t_cache_reaper;
 void BagDataDeleter::operator()(BagData* d) const noexcept {
   if (!drop_holder(d)) return;
   if (t_cached < kCacheSlots && !t_cache_closed && d->arena.capacity() <= kMaxCachedArena &&
-      d->entries.capacity() <= kMaxCachedEntries) {
+      d->encoded.capacity() <= kMaxCachedArena && d->entries.capacity() <= kMaxCachedEntries) {
     if (!t_cache_armed) [[unlikely]] {
       arm_cache_reaper();
     }
     d->entries.clear();
     d->arena.clear();
+    d->encoded.clear();
+    d->encoded_valid = false;
     d->garbage = 0;
     d->body = 0;
     d->max_seq = 0;
@@ -65,7 +67,10 @@ BagPtr make_bag_data() {
 }
 
 BagData& own(BagPtr& d) {
-  if (sole_holder(*d)) return *d;
+  if (sole_holder(*d)) {
+    d->encoded_valid = false;
+    return *d;
+  }
   BagPtr copy = make_bag_data();
   copy->entries = d->entries;
   if (d->garbage == 0) {

@@ -94,6 +94,12 @@ struct BagData {
   uint32_t n_bags = 0;
   bool overflow = false;
   std::atomic<uint32_t> holders{1};  // the Baggage (or current pointers) sharing it
+  // The binary encoding once made (or decoded), while the tuples stay as
+  // they are: an unchanged baggage, sent on every RPC of a request,
+  // re-encodes as a copy. A cache, written only by the sole holder (own()
+  // forgets it; encoding fills it).
+  mutable std::string encoded;
+  mutable bool encoded_valid = false;
 
   bool empty() const noexcept { return entries.empty() && !overflow; }
   // Exact size of the binary encoding.
@@ -129,7 +135,8 @@ inline bool drop_holder(BagData* d) noexcept {
 // The BagData the caller, a holder of d, may change: d itself when it is
 // the only holder; else a copy (without arena garbage), which replaces d in
 // `d` and whose entries are all shared, since the other holders keep them.
-// Throws std::bad_alloc, leaving d as it was.
+// Either way its kept encoding is forgotten. Throws std::bad_alloc, leaving
+// d as it was.
 BagData& own(BagPtr& d);
 // Drops the hold without recycling: for thread-exit paths. Null: nothing.
 inline void free_bag_data(BagData* d) noexcept {

@@ -89,7 +89,9 @@ Baggage adopt(BagData* d) noexcept { return BagAccess::make(BagPtr(d)); }
 // memory for the copy.
 BagData* own_current() noexcept {
   BagData* d = t_current;
-  if (d == nullptr || internal::sole_holder(*d)) [[likely]] {
+  if (d == nullptr) return nullptr;
+  if (internal::sole_holder(*d)) [[likely]] {
+    d->encoded_valid = false;
     return d;
   }
   BagPtr p(d);
@@ -146,7 +148,12 @@ void text_into(const BagData* d, std::string& out) noexcept {
   out.clear();
   if (d == nullptr) return;
   try {
-    internal::write_text(*d, out);
+    if (d->encoded_valid) {
+      internal::check_kept_encoding(*d);
+      base64url_encode(d->encoded, out);
+    } else {
+      internal::write_text(*d, out);
+    }
   } catch (...) {
     out.clear();
   }
@@ -156,7 +163,17 @@ void binary_into(const BagData* d, std::string& out) noexcept {
   out.clear();
   if (d == nullptr) return;
   try {
+    if (d->encoded_valid) {
+      internal::check_kept_encoding(*d);
+      out.assign(d->encoded);
+      return;
+    }
     internal::write_binary(*d, out);
+    // Kept for the next send, by the sole holder only: others may be reading.
+    if (internal::sole_holder(*d)) {
+      d->encoded.assign(out);
+      d->encoded_valid = true;
+    }
   } catch (...) {
     out.clear();
   }

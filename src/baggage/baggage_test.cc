@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "baggage/test_util.h"
+#include "baggage/wire.h"
 
 namespace pivot::internal {
 namespace {
@@ -387,6 +388,49 @@ TEST_F(RpcTest, BinaryRoundTrip) {
   pack(spec(1), {"y"});
   baggage::join(std::move(*back));
   EXPECT_EQ(unpacked(spec(1)), R"(["x"] ["y"])");
+}
+
+// The encoding a baggage keeps between sends follows every change: each
+// encode equals one made afresh from the tuples (in debug builds the kept
+// copy is also checked on every use).
+TEST_F(RpcTest, EncodingsFollowEveryChange) {
+  auto fresh = [] {
+    Baggage b = baggage::take();
+    std::string out;
+    if (const BagData* d = BagAccess::get(b)) write_binary(*d, out);
+    (void)baggage::exchange(std::move(b));
+    return out;
+  };
+  auto expect_fresh = [&](const char* after) {
+    std::string want = fresh();
+    EXPECT_EQ(baggage::encode_binary(), want) << after;
+    EXPECT_EQ(baggage::encode_binary(), want) << after << ", sent again";
+    std::string text;
+    base64url_encode(want, text);
+    EXPECT_EQ(baggage::encode(), text) << after;
+  };
+  pack(spec(1), {1});
+  expect_fresh("a pack");
+  pack(spec(1), {2});
+  expect_fresh("a second pack");
+  std::string sent = baggage::encode_binary();
+  Result<Baggage> received = baggage::decode_binary(sent);
+  ASSERT_TRUE(received);
+  {
+    baggage::Scope scope(std::move(*received));
+    EXPECT_EQ(baggage::encode_binary(), sent);
+    pack(spec(2), {"server"});
+    expect_fresh("a pack into a decoded baggage");
+  }
+  Baggage branch = run_in(baggage::fork(), [] { pack(spec(1), {3}); });
+  expect_fresh("a fork");
+  baggage::join(std::move(branch));
+  expect_fresh("a join");
+  baggage::set_byte_cap(40);
+  for (int i = 4; i <= 8; ++i) pack(spec(1), {i});
+  expect_fresh("packs past the cap");
+  Baggage whole = baggage::take();
+  EXPECT_TRUE(whole.overflowed());
 }
 
 TEST_F(CapTest, PackPastTheCapIsDroppedAndMarked) {

@@ -160,6 +160,23 @@ void write_binary(const BagData& d, std::string& out) {
   assert(end == out.data() + out.size());
 }
 
+void check_kept_encoding([[maybe_unused]] const BagData& d) {
+#ifndef NDEBUG
+  // Through the stack when small, so that debug builds allocate no more
+  // than release ones (AllocTest).
+  char stack[512];
+  std::string heap;
+  char* buf = stack;
+  if (d.bytes() > sizeof stack) {
+    heap.resize(d.bytes());
+    buf = heap.data();
+  }
+  char* end = write_binary_to(d, buf);
+  assert(std::string_view(buf, static_cast<size_t>(end - buf)) == d.encoded &&
+         "a kept encoding outlived a change: a writer skipped own()");
+#endif
+}
+
 void write_text(const BagData& d, std::string& out) {
   // Small baggage (the common case) goes through the stack.
   size_t n = d.bytes();
@@ -197,7 +214,15 @@ bool read_binary(std::string_view bytes, size_t cap, BagPtr& out, Error* error) 
   d->overflow = (flags & kOverflowFlag) != 0;
   if (!read_bags(r, version, *d, f)) return false;
   if (d->empty()) return true;
-  if (d->bytes() > cap) shrink_to_cap(*d, cap);
+  if (d->bytes() > cap) {
+    shrink_to_cap(*d, cap);
+  } else if (version == kWireVersion && d->encoded.capacity() >= bytes.size()) {
+    // Version 2 is canonical (minimal varints, sorted entries), so these
+    // bytes are what encoding would give. Kept only where a recycled buffer
+    // has room, since a decoded baggage is often sent on unchanged.
+    d->encoded.assign(bytes);
+    d->encoded_valid = true;
+  }
   out = std::move(d);
   return true;
 }

@@ -22,6 +22,9 @@ char* write_binary_to(const BagData& d, char* out) noexcept;
 // base64url of the binary encoding, without padding, replacing `out`'s
 // contents and reusing its capacity.
 void write_text(const BagData& d, std::string& out);
+// In debug builds, asserts that d.encoded (valid) is d's encoding: every
+// change of a BagData must go through own(), which forgets it.
+void check_kept_encoding(const BagData& d);
 
 // Parses a binary encoding, version 2 or 1, into `out` (null for the empty
 // baggage); a version 1 baggage is sized as the version 2 it re-encodes to.
