@@ -66,11 +66,8 @@ BagPtr make_bag_data() {
   return BagPtr(new BagData);
 }
 
-BagData& own(BagPtr& d) {
-  if (sole_holder(*d)) {
-    d->encoded_valid = false;
-    return *d;
-  }
+// own()'s copy, when others hold d.
+BagData& own_copy(BagPtr& d) {
   BagPtr copy = make_bag_data();
   copy->entries = d->entries;
   if (d->garbage == 0) {

@@ -137,7 +137,12 @@ inline bool drop_holder(BagData* d) noexcept {
 // `d` and whose entries are all shared, since the other holders keep them.
 // Either way its kept encoding is forgotten. Throws std::bad_alloc, leaving
 // d as it was.
-BagData& own(BagPtr& d);
+BagData& own_copy(BagPtr& d);
+inline BagData& own(BagPtr& d) {
+  if (!sole_holder(*d)) return own_copy(d);
+  d->encoded_valid = false;
+  return *d;
+}
 // Drops the hold without recycling: for thread-exit paths. Null: nothing.
 inline void free_bag_data(BagData* d) noexcept {
   if (d != nullptr && drop_holder(d)) delete d;

@@ -88,13 +88,8 @@ Baggage adopt(BagData* d) noexcept { return BagAccess::make(BagPtr(d)); }
 // other Baggage hold it too (internal::own). Null if there is none, or no
 // memory for the copy.
 BagData* own_current() noexcept {
-  BagData* d = t_current;
-  if (d == nullptr) return nullptr;
-  if (internal::sole_holder(*d)) [[likely]] {
-    d->encoded_valid = false;
-    return d;
-  }
-  BagPtr p(d);
+  if (t_current == nullptr) return nullptr;
+  BagPtr p(t_current);
   try {
     internal::own(p);
   } catch (...) {

@@ -160,28 +160,12 @@ void write_binary(const BagData& d, std::string& out) {
   assert(end == out.data() + out.size());
 }
 
-void check_kept_encoding([[maybe_unused]] const BagData& d) {
-#ifndef NDEBUG
-  // Through the stack when small, so that debug builds allocate no more
-  // than release ones (AllocTest).
-  char stack[512];
-  std::string heap;
-  char* buf = stack;
-  if (d.bytes() > sizeof stack) {
-    heap.resize(d.bytes());
-    buf = heap.data();
-  }
-  char* end = write_binary_to(d, buf);
-  assert(std::string_view(buf, static_cast<size_t>(end - buf)) == d.encoded &&
-         "a kept encoding outlived a change: a writer skipped own()");
-#endif
-}
+namespace {
 
-void write_text(const BagData& d, std::string& out) {
-  // Small baggage (the common case) goes through the stack.
+// d's binary encoding in `stack`, or in `heap` when it does not fit:
+// small baggage (the common case) is encoded without allocating.
+std::string_view binary_on_stack(const BagData& d, char (&stack)[512], std::string& heap) {
   size_t n = d.bytes();
-  char stack[512];
-  std::string heap;
   char* buf = stack;
   if (n > sizeof stack) {
     heap.resize(n);
@@ -189,8 +173,26 @@ void write_text(const BagData& d, std::string& out) {
   }
   [[maybe_unused]] char* end = write_binary_to(d, buf);
   assert(end == buf + n);
-  out.resize(base64url_encoded_size(n));
-  base64url_encode(std::string_view(buf, n), out.data());
+  return std::string_view(buf, n);
+}
+
+}  // namespace
+
+void check_kept_encoding([[maybe_unused]] const BagData& d) {
+#ifndef NDEBUG
+  char stack[512];
+  std::string heap;
+  assert(binary_on_stack(d, stack, heap) == d.encoded &&
+         "a kept encoding outlived a change: a writer skipped own()");
+#endif
+}
+
+void write_text(const BagData& d, std::string& out) {
+  char stack[512];
+  std::string heap;
+  std::string_view binary = binary_on_stack(d, stack, heap);
+  out.resize(base64url_encoded_size(binary.size()));
+  base64url_encode(binary, out.data());
 }
 
 bool read_binary(std::string_view bytes, size_t cap, BagPtr& out, Error* error) {
