@@ -165,7 +165,10 @@ TEST(Limits, SketchesHoldFewerGroupsAndSaySo) {
 }
 
 // Every event is in a group or counted in dropped, when several threads
-// each hit the cap and their partials are merged into a full total.
+// each hit the cap and their partials are merged into a full total. Each
+// thread has keys of its own (250 of the 1000, those = t mod 4): a key two
+// threads share counts against the budget twice (the next test), and the
+// total's rows would depend on how the threads interleave.
 TEST(Limits, EveryEventIsCountedOrDroppedAcrossThreadsAndIntervals) {
   pivot::Session s;
   auto q = s.install("From k In Limits.keyed GroupBy k.key % 1000 Select k.key % 1000, COUNT",
@@ -175,7 +178,7 @@ TEST(Limits, EveryEventIsCountedOrDroppedAcrossThreadsAndIntervals) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([t] {
-      for (int64_t i = 0; i < kEvents; ++i) keyed(i * 7 + t * 131);
+      for (int64_t i = 0; i < kEvents; ++i) keyed(i * kThreads + t);
     });
   }
   int64_t kept = 0;
@@ -189,6 +192,30 @@ TEST(Limits, EveryEventIsCountedOrDroppedAcrossThreadsAndIntervals) {
   EXPECT_TRUE(r.incomplete);
   EXPECT_GT(r.dropped, 0u);
   EXPECT_EQ(kept + static_cast<int64_t>(r.dropped), int64_t{kThreads} * kEvents);
+}
+
+// The budget bounds the groups the threads' partials hold, which is the
+// memory: a key emitted from two threads is a group in each partial and
+// takes two of it. Here one thread after the other in one interval: the
+// first makes 200 groups, the second finds room for 100 of the same keys.
+TEST(Limits, AKeySeveralThreadsHoldTakesTheBudgetOnceForEach) {
+  pivot::Session s;
+  auto q = s.install("From k In Limits.keyed GroupBy k.key Select k.key, COUNT", {.max_groups = 300});
+  ASSERT_TRUE(q) << q.error().message();
+  for (int t = 0; t < 2; ++t) {
+    std::thread([] {
+      for (int64_t key = 0; key < 200; ++key) keyed(key);
+    }).join();
+  }
+  pivot::ResultTable r = s.results(*q);
+  ASSERT_EQ(r.rows.size(), 200u);
+  EXPECT_EQ(r.rows[0], (std::vector<pivot::Value>{int64_t{0}, int64_t{2}}));
+  EXPECT_EQ(r.rows[99], (std::vector<pivot::Value>{int64_t{99}, int64_t{2}}));
+  EXPECT_EQ(r.rows[100], (std::vector<pivot::Value>{int64_t{100}, int64_t{1}}));
+  EXPECT_EQ(r.rows[199], (std::vector<pivot::Value>{int64_t{199}, int64_t{1}}));
+  EXPECT_TRUE(r.incomplete);
+  EXPECT_EQ(r.dropped, 100u);
+  EXPECT_EQ(r.max_groups, 300u);
 }
 
 // The cap is per process, not per thread: threads share it, so a process
