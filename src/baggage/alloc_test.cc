@@ -3,8 +3,12 @@
 // allocations between start() and stop() are counted.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <new>
+#include <optional>
+#include <thread>
 
 #include "baggage/test_util.h"
 
@@ -216,6 +220,49 @@ TEST_F(AllocTest, PackEncodeIntoDecodeUnpackInSteadyStateAllocatesNothing) {
   AllocationCount c;
   for (int i = 0; i < 10; ++i) request();
   EXPECT_EQ(c.count(), 0);
+}
+
+// A server that reads a request on one thread and serves it on another: the
+// baggage is made on the first and dropped last on the second, whose cache
+// fills while the first's stays empty. The stash behind the caches brings
+// them back, so in steady state the first thread allocates nothing.
+TEST_F(AllocTest, ABaggageDroppedOnAnotherThreadComesBack) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Baggage> handed;
+  bool done = false;
+  std::thread pool([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    for (;;) {
+      cv.wait(lock, [&] { return handed.has_value() || done; });
+      if (!handed) return;
+      handed.reset();  // the last holder: dropped on this thread
+      cv.notify_all();
+    }
+  });
+  const BagSpec s = spec(1);
+  const Value tuple[] = {Value("GET")};
+  auto request = [&] {
+    bag_pack(s, tuple);
+    std::unique_lock<std::mutex> lock(mu);
+    handed.emplace(baggage::take());
+    cv.notify_all();
+    cv.wait(lock, [&] { return !handed.has_value(); });
+  };
+  for (int i = 0; i < 4; ++i) request();  // the pool thread's own cache fills
+  long allocations;
+  {
+    AllocationCount c;
+    for (int i = 0; i < 10; ++i) request();
+    allocations = c.count();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  pool.join();
+  EXPECT_EQ(allocations, 0);
 }
 
 }  // namespace

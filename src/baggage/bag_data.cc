@@ -37,32 +37,85 @@ thread_local CacheReaper t_cache_reaper;
   t_cache_reaper.armed = true;
 }
 
+// Behind the per-thread caches, a few BagData for any thread. A baggage
+// made on one thread and dropped last on another (a server that reads each
+// request on its connection's thread and serves it on a pool thread) fills
+// the second thread's cache and empties the first's; through the stash
+// both stay off malloc. Only ever try-locked: a thread that finds it busy
+// goes to malloc instead, so it never waits, and a child of fork() whose
+// parent was changing it abandons it (reset_stash_in_child).
+constexpr int kStashSlots = 16;
+struct Stash {
+  std::atomic<bool> busy{false};
+  std::atomic<int> count{0};  // changed under `busy`; read without it as a hint
+  BagData* items[kStashSlots] = {};
+};
+constinit Stash g_stash;
+
+bool lock_stash() noexcept { return !g_stash.busy.exchange(true, std::memory_order_acquire); }
+void unlock_stash() noexcept { g_stash.busy.store(false, std::memory_order_release); }
+
+bool stash_put(BagData* d) noexcept {
+  if (g_stash.count.load(std::memory_order_relaxed) == kStashSlots || !lock_stash()) return false;
+  int n = g_stash.count.load(std::memory_order_relaxed);
+  bool room = n < kStashSlots;
+  if (room) {
+    g_stash.items[n] = d;
+    g_stash.count.store(n + 1, std::memory_order_relaxed);
+  }
+  unlock_stash();
+  return room;
+}
+
+BagData* stash_take() noexcept {
+  if (g_stash.count.load(std::memory_order_relaxed) == 0 || !lock_stash()) return nullptr;
+  int n = g_stash.count.load(std::memory_order_relaxed);
+  BagData* d = nullptr;
+  if (n > 0) {
+    d = g_stash.items[n - 1];
+    g_stash.count.store(n - 1, std::memory_order_relaxed);
+  }
+  unlock_stash();
+  return d;
+}
+
+// In a child of fork(): the parent's other threads are gone. If one was
+// halfway through a change of the stash, what it held is left to leak.
+void reset_stash_in_child() noexcept {
+  if (!g_stash.busy.load(std::memory_order_relaxed)) return;
+  g_stash.count.store(0, std::memory_order_relaxed);
+  g_stash.busy.store(false, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 void BagDataDeleter::operator()(BagData* d) const noexcept {
   if (!drop_holder(d)) return;
-  if (t_cached < kCacheSlots && !t_cache_closed && d->arena.capacity() <= kMaxCachedArena &&
-      d->encoded.capacity() <= kMaxCachedArena && d->entries.capacity() <= kMaxCachedEntries) {
+  if (d->arena.capacity() > kMaxCachedArena || d->entries.capacity() > kMaxCachedEntries) {
+    delete d;
+    return;
+  }
+  d->entries.clear();
+  d->arena.clear();
+  d->kept.valid = false;
+  d->garbage = 0;
+  d->body = 0;
+  d->max_seq = 0;
+  d->n_bags = 0;
+  d->overflow = false;
+  if (t_cached < kCacheSlots && !t_cache_closed) {
     if (!t_cache_armed) [[unlikely]] {
       arm_cache_reaper();
     }
-    d->entries.clear();
-    d->arena.clear();
-    d->encoded.clear();
-    d->encoded_valid = false;
-    d->garbage = 0;
-    d->body = 0;
-    d->max_seq = 0;
-    d->n_bags = 0;
-    d->overflow = false;
     t_cache[t_cached++] = d;
     return;
   }
-  delete d;
+  if (!stash_put(d)) delete d;
 }
 
 BagPtr make_bag_data() {
   if (t_cached > 0) return BagPtr(t_cache[--t_cached]);
+  if (BagData* d = stash_take()) return BagPtr(d);
   return BagPtr(new BagData);
 }
 
@@ -291,7 +344,12 @@ uint64_t splitmix64_mix(uint64_t z) noexcept {
 // that joining their baggage counts distinct tuples once. The child seeds
 // anew (seed_rng mixes in its pid).
 void reseed_after_fork() noexcept { t_rng_state = 0; }
-[[maybe_unused]] const int g_fork_handler = pthread_atfork(nullptr, nullptr, reseed_after_fork);
+
+void after_fork_in_child() noexcept {
+  reseed_after_fork();
+  reset_stash_in_child();
+}
+[[maybe_unused]] const int g_fork_handler = pthread_atfork(nullptr, nullptr, after_fork_in_child);
 
 }  // namespace
 

@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -85,6 +86,27 @@ inline size_t bag_header_size(uint64_t bag_id, size_t count) noexcept {
   return varint_size(bag_id) + varint_size(count);
 }
 
+// A BagData's binary encoding once made (or decoded), while its tuples stay
+// as they are: an unchanged baggage, sent on every RPC of a request or
+// forwarded by a server, re-encodes as a copy. Kept inline, and only when it
+// fits, as a baggage of a few tuples does: keeping it then costs one small
+// memcpy and never allocates.
+struct KeptEncoding {
+  static constexpr size_t kCapacity = 128;
+  bool valid = false;
+  uint32_t size = 0;
+  char bytes[kCapacity];
+
+  std::string_view view() const noexcept { return {bytes, size}; }
+  // Keeps `b` if it fits (b may already be in `bytes`).
+  void keep(std::string_view b) noexcept {
+    if (b.size() > kCapacity) return;
+    if (b.data() != bytes) std::memcpy(bytes, b.data(), b.size());
+    size = static_cast<uint32_t>(b.size());
+    valid = true;
+  }
+};
+
 struct BagData {
   std::vector<Entry> entries;  // sorted by entry_less; no bag is empty
   std::string arena;           // encoded values of the entries
@@ -94,12 +116,9 @@ struct BagData {
   uint32_t n_bags = 0;
   bool overflow = false;
   std::atomic<uint32_t> holders{1};  // the Baggage (or current pointers) sharing it
-  // The binary encoding once made (or decoded), while the tuples stay as
-  // they are: an unchanged baggage, sent on every RPC of a request,
-  // re-encodes as a copy. A cache, written only by the sole holder (own()
-  // forgets it; encoding fills it).
-  mutable std::string encoded;
-  mutable bool encoded_valid = false;
+  // A cache, written only by the sole holder: own() forgets it, and
+  // encoding or decoding fills it.
+  mutable KeptEncoding kept;
 
   bool empty() const noexcept { return entries.empty() && !overflow; }
   // Exact size of the binary encoding.
@@ -140,7 +159,7 @@ inline bool drop_holder(BagData* d) noexcept {
 BagData& own_copy(BagPtr& d);
 inline BagData& own(BagPtr& d) {
   if (!sole_holder(*d)) return own_copy(d);
-  d->encoded_valid = false;
+  d->kept.valid = false;
   return *d;
 }
 // Drops the hold without recycling: for thread-exit paths. Null: nothing.

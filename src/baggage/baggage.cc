@@ -143,9 +143,8 @@ void text_into(const BagData* d, std::string& out) noexcept {
   out.clear();
   if (d == nullptr) return;
   try {
-    if (d->encoded_valid) {
-      internal::check_kept_encoding(*d);
-      base64url_encode(d->encoded, out);
+    if (const internal::KeptEncoding* kept = internal::kept_encoding(*d)) {
+      base64url_encode(kept->view(), out);
     } else {
       internal::write_text(*d, out);
     }
@@ -158,16 +157,10 @@ void binary_into(const BagData* d, std::string& out) noexcept {
   out.clear();
   if (d == nullptr) return;
   try {
-    if (d->encoded_valid) {
-      internal::check_kept_encoding(*d);
-      out.assign(d->encoded);
-      return;
-    }
-    internal::write_binary(*d, out);
-    // Kept for the next send, by the sole holder only: others may be reading.
-    if (internal::sole_holder(*d)) {
-      d->encoded.assign(out);
-      d->encoded_valid = true;
+    if (const internal::KeptEncoding* kept = internal::kept_encoding(*d)) {
+      out.assign(kept->view());
+    } else {
+      internal::write_binary(*d, out);
     }
   } catch (...) {
     out.clear();

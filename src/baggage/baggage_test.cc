@@ -426,6 +426,17 @@ TEST_F(RpcTest, EncodingsFollowEveryChange) {
   expect_fresh("a fork");
   baggage::join(std::move(branch));
   expect_fresh("a join");
+  // Past what is kept inline (KeptEncoding::kCapacity): encoded each time.
+  pack(spec(3), {std::string(200, 'x')});
+  expect_fresh("a pack past the kept size");
+  std::string big = baggage::encode();
+  {
+    Baggage got = baggage::decode(big);
+    ASSERT_FALSE(got.empty());
+    baggage::Scope scope(std::move(got));
+    EXPECT_EQ(baggage::encode(), big);
+  }
+  (void)baggage::take();
   baggage::set_byte_cap(40);
   for (int i = 4; i <= 8; ++i) pack(spec(1), {i});
   expect_fresh("packs past the cap");

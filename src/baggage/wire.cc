@@ -39,6 +39,10 @@ class Failure {
     return fail(std::string(what) + " " + std::to_string(n) + " too large for " + std::to_string(remaining) +
                 " remaining bytes at byte " + std::to_string(at));
   }
+  bool too_long(size_t size, size_t limit) {
+    if (error_ == nullptr) return false;
+    return fail("input too long (" + std::to_string(size) + " bytes, limit " + std::to_string(limit) + ")");
+  }
   bool flags(const char* what, uint8_t flags, size_t at) {
     if (error_ == nullptr) return false;
     return fail(std::string(what) + " " + hex_byte(flags) + " at byte " + std::to_string(at));
@@ -178,13 +182,24 @@ std::string_view binary_on_stack(const BagData& d, char (&stack)[512], std::stri
 
 }  // namespace
 
-void check_kept_encoding([[maybe_unused]] const BagData& d) {
+const KeptEncoding* kept_encoding(const BagData& d) noexcept {
+  KeptEncoding& k = d.kept;
+  if (k.valid) {
 #ifndef NDEBUG
-  char stack[512];
-  std::string heap;
-  assert(binary_on_stack(d, stack, heap) == d.encoded &&
-         "a kept encoding outlived a change: a writer skipped own()");
+    char stack[512];
+    std::string heap;
+    assert(binary_on_stack(d, stack, heap) == k.view() &&
+           "a kept encoding outlived a change: a writer skipped own()");
 #endif
+    return &k;
+  }
+  size_t n = d.bytes();
+  if (n > KeptEncoding::kCapacity || !sole_holder(d)) return nullptr;
+  [[maybe_unused]] char* end = write_binary_to(d, k.bytes);
+  assert(end == k.bytes + n);
+  k.size = static_cast<uint32_t>(n);
+  k.valid = true;
+  return &k;
 }
 
 void write_text(const BagData& d, std::string& out) {
@@ -195,15 +210,12 @@ void write_text(const BagData& d, std::string& out) {
   base64url_encode(binary, out.data());
 }
 
-bool read_binary(std::string_view bytes, size_t cap, BagPtr& out, Error* error) {
-  Failure f(error);
-  out.reset();
-  if (bytes.size() > kMaxBinaryBytes) {
-    return f.error_wanted() ? f.fail("input too long (" + std::to_string(bytes.size()) + " bytes, limit " +
-                                     std::to_string(kMaxBinaryBytes) + ")")
-                            : false;
-  }
-  if (bytes.empty()) return true;
+namespace {
+
+// read_binary past its length checks: parses into d, an empty BagData from
+// make_bag_data() (whose kept encoding's buffer `bytes` may be).
+[[gnu::always_inline]] inline bool parse_binary(std::string_view bytes, size_t cap, BagPtr& d, BagPtr& out,
+                                                Failure& f) {
   ByteReader r(bytes);
   uint8_t version = 0, flags = 0;
   if (!r.u8(version)) return f.reader(r);
@@ -212,47 +224,58 @@ bool read_binary(std::string_view bytes, size_t cap, BagPtr& out, Error* error) 
   }
   if (!r.u8(flags)) return f.reader(r);
   if (flags & ~kOverflowFlag) return f.flags("unknown flags", flags, 1);
-  BagPtr d = make_bag_data();
   d->overflow = (flags & kOverflowFlag) != 0;
   if (!read_bags(r, version, *d, f)) return false;
   if (d->empty()) return true;
   if (d->bytes() > cap) {
     shrink_to_cap(*d, cap);
-  } else if (version == kWireVersion && d->encoded.capacity() >= bytes.size()) {
+  } else if (version == kWireVersion) {
     // Version 2 is canonical (minimal varints, sorted entries), so these
-    // bytes are what encoding would give. Kept only where a recycled buffer
-    // has room, since a decoded baggage is often sent on unchanged.
-    d->encoded.assign(bytes);
-    d->encoded_valid = true;
+    // bytes are what encoding would give; a decoded baggage is often sent
+    // on unchanged.
+    d->kept.keep(bytes);
   }
   out = std::move(d);
   return true;
 }
 
+}  // namespace
+
+bool read_binary(std::string_view bytes, size_t cap, BagPtr& out, Error* error) {
+  Failure f(error);
+  out.reset();
+  if (bytes.size() > kMaxBinaryBytes) return f.too_long(bytes.size(), kMaxBinaryBytes);
+  if (bytes.empty()) return true;
+  BagPtr d = make_bag_data();
+  return parse_binary(bytes, cap, d, out, f);
+}
+
 bool read_text(std::string_view text, size_t cap, BagPtr& out, Error* error) {
   Failure f(error);
   out.reset();
-  if (text.size() > kMaxTextBytes) {
-    return f.error_wanted() ? f.fail("input too long (" + std::to_string(text.size()) + " bytes, limit " +
-                                     std::to_string(kMaxTextBytes) + ")")
-                            : false;
-  }
+  if (text.size() > kMaxTextBytes) return f.too_long(text.size(), kMaxTextBytes);
   while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
   if (text.empty()) return true;
 
-  // Small baggage (the common case) decodes through the stack.
+  // Small baggage (the common case) decodes into the buffer that keeps its
+  // encoding, else through the stack.
+  BagPtr d = make_bag_data();
   char stack[512];
   std::string heap;
   size_t room = base64url_decoded_size(text.size());
-  char* buf = stack;
-  if (room > sizeof stack) {
-    heap.resize(room);
-    buf = heap.data();
+  char* buf = d->kept.bytes;
+  if (room > KeptEncoding::kCapacity) {
+    buf = stack;
+    if (room > sizeof stack) {
+      heap.resize(room);
+      buf = heap.data();
+    }
   }
   Result<size_t> n = base64url_decode(text, buf);
   if (!n) return f.error_wanted() ? f.fail(n.error().message()) : false;
-  return read_binary(std::string_view(buf, *n), cap, out, error);
+  if (*n == 0) return true;
+  return parse_binary(std::string_view(buf, *n), cap, d, out, f);
 }
 
 }  // namespace pivot::internal

@@ -22,9 +22,12 @@ char* write_binary_to(const BagData& d, char* out) noexcept;
 // base64url of the binary encoding, without padding, replacing `out`'s
 // contents and reusing its capacity.
 void write_text(const BagData& d, std::string& out);
-// In debug builds, asserts that d.encoded (valid) is d's encoding: every
-// change of a BagData must go through own(), which forgets it.
-void check_kept_encoding(const BagData& d);
+// d's kept binary encoding, made now if it is not and the caller is the
+// sole holder (others may be reading d); null when it does not fit
+// (KeptEncoding) or others hold d. In debug builds, asserts that a kept
+// encoding is d's encoding: every change of a BagData must go through
+// own(), which forgets it.
+const KeptEncoding* kept_encoding(const BagData& d) noexcept;
 
 // Parses a binary encoding, version 2 or 1, into `out` (null for the empty
 // baggage); a version 1 baggage is sized as the version 2 it re-encodes to.
