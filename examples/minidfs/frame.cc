@@ -1,5 +1,7 @@
 #include "frame.h"
 
+#include <array>
+#include <cstring>
 #include <string>
 
 namespace minidfs {
@@ -7,13 +9,20 @@ namespace {
 
 constexpr char kMagic[2] = {'M', 'D'};
 
-void put_u16(std::string& out, size_t v) {
-  out.push_back(static_cast<char>((v >> 8) & 0xff));
-  out.push_back(static_cast<char>(v & 0xff));
+char* put_u16(char* p, size_t v) {
+  p[0] = static_cast<char>((v >> 8) & 0xff);
+  p[1] = static_cast<char>(v & 0xff);
+  return p + 2;
 }
 
-void put_u32(std::string& out, size_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+char* put_u32(char* p, size_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) *p++ = static_cast<char>((v >> shift) & 0xff);
+  return p;
+}
+
+char* put_bytes(char* p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
 }
 
 uint32_t get_u16(std::string_view s, size_t at) {
@@ -26,12 +35,20 @@ uint32_t get_u32(std::string_view s, size_t at) {
   return v;
 }
 
+// The characters a key may hold: [A-Za-z0-9._-].
+constexpr std::array<bool, 256> kKeyChars = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  }
+  return t;
+}();
+
 bool valid_key(std::string_view key) {
   if (key.empty() || key.size() > kMaxKeyBytes) return false;
   for (char c : key) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-';
-    if (!ok) return false;
+    if (!kKeyChars[static_cast<uint8_t>(c)]) return false;
   }
   return true;
 }
@@ -40,6 +57,10 @@ pivot::Error frame_error(const std::string& what) { return pivot::Error("bad fra
 
 // Parses the header block into `out`.
 pivot::Status decode_headers(std::string_view block, Frame& out) {
+  // Room for a usual frame's headers at once, rather than growing the
+  // vector entry by entry; kept small (512 bytes), since malloc serves
+  // bigger blocks on a slower path.
+  out.headers.reserve(8);
   size_t at = 0;
   while (at < block.size()) {
     if (out.headers.size() == kMaxHeaderEntries) return frame_error("more than 64 header entries");
@@ -117,26 +138,30 @@ pivot::Result<Frame> decode_frame(std::string_view bytes) {
 
 pivot::Result<std::string> encode_frame(const Frame& frame) {
   if (frame.headers.size() > kMaxHeaderEntries) return frame_error("more than 64 header entries");
-  std::string block;
+  size_t block = 0;
   for (const auto& [k, v] : frame.headers) {
     if (!valid_key(k))
       return frame_error("header key \"" + k + "\" is not 1-64 characters of [A-Za-z0-9._-]");
     if (v.size() > 0xffff) return frame_error("header \"" + k + "\" value larger than 65535 bytes");
-    put_u16(block, k.size());
-    block += k;
-    put_u16(block, v.size());
-    block += v;
+    block += 2 + k.size() + 2 + v.size();
   }
-  if (block.size() > kMaxHeaderBlockBytes) return frame_error("header block larger than 64 KiB");
+  if (block > kMaxHeaderBlockBytes) return frame_error("header block larger than 64 KiB");
   if (frame.body.size() > kMaxBodyBytes) return frame_error("body larger than 1 MiB");
+  // One allocation: the prefix and the headers written in place, then the body.
   std::string out;
-  out.reserve(kFramePrefixBytes + block.size() + frame.body.size());
-  out.append(kMagic, 2);
-  out.push_back(static_cast<char>(kFrameVersion));
-  out.push_back(static_cast<char>(frame.kind));
-  put_u32(out, block.size());
-  put_u32(out, frame.body.size());
-  out += block;
+  out.reserve(kFramePrefixBytes + block + frame.body.size());
+  out.resize(kFramePrefixBytes + block);
+  char* p = out.data();
+  *p++ = kMagic[0];
+  *p++ = kMagic[1];
+  *p++ = static_cast<char>(kFrameVersion);
+  *p++ = static_cast<char>(frame.kind);
+  p = put_u32(p, block);
+  p = put_u32(p, frame.body.size());
+  for (const auto& [k, v] : frame.headers) {
+    p = put_bytes(put_u16(p, k.size()), k);
+    p = put_bytes(put_u16(p, v.size()), v);
+  }
   out += frame.body;
   return out;
 }

@@ -27,14 +27,26 @@ pivot::Result<Frame> RpcChannel::call(Frame request, const DataCallback& on_data
     socket_ = std::move(*s);
   }
   request.kind = FrameKind::kRequest;
+  bool carried = false;
 #ifndef MINIDFS_BARE  // bare.h: the no-pivot baseline carries no baggage
+  // The kept buffer itself travels as the header's value and comes back
+  // after the write: no copy, no allocation.
   pivot::baggage::encode_binary_into(sent_);
-  if (!sent_.empty()) request.set(kBaggageKey, sent_);
+  if (!sent_.empty()) {
+    if (request.has(kBaggageKey)) {
+      request.set(kBaggageKey, sent_);
+    } else {
+      request.headers.emplace_back(kBaggageKey, std::move(sent_));
+      carried = true;
+    }
+  }
 #endif
-  if (auto s = write_frame(socket_.fd(), request); !s) {
+  pivot::Status written = write_frame(socket_.fd(), request);
+  if (carried) sent_ = std::move(request.headers.back().second);
+  if (!written) {
     socket_.reset();
     return pivot::Error("call " + std::string(request.get("op")) + " on " + address_ + ": " +
-                        s.error().message());
+                        written.error().message());
   }
   for (;;) {
     auto f = read_frame(socket_.fd());
