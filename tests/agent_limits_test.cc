@@ -7,6 +7,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "core/sanitizers.h"
 #include "support/proc_stats.h"
 #include "support/subprocess.h"
 #include "transport/local.h"
@@ -90,7 +91,7 @@ class AgentLimitsTest : public ::testing::Test {
 // host; now a frame over 1 MiB closes its connection at its header, and
 // half frames under the limit cost at most their size, given back after.
 TEST_F(AgentLimitsTest, HalfFramesCannotHoldTheHostsMemory) {
-#if defined(__SANITIZE_ADDRESS__)
+#if PIVOT_ASAN
   // AddressSanitizer keeps freed blocks in its quarantine (256 MB) and gives
   // pages back on its own schedule: without those, what stays is pivot's.
   start({"ASAN_OPTIONS=quarantine_size_mb=0:allocator_release_to_os_interval_ms=50"});
@@ -113,7 +114,7 @@ TEST_F(AgentLimitsTest, HalfFramesCannotHoldTheHostsMemory) {
   for (int fd : conns) send_partial(fd, (1u << 20) - 16, 512u << 10);
   usleep(300'000);
   const int64_t held = rss_kib(app_->pid()) - base;
-#if defined(__SANITIZE_THREAD__)
+#if PIVOT_TSAN
   constexpr int64_t kResidentPerByte = 5;  // ThreadSanitizer's shadow: four bytes for each byte used
 #else
   constexpr int64_t kResidentPerByte = 1;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/sanitizers.h"
 #include "support/subprocess.h"
 
 namespace {
@@ -22,7 +23,7 @@ using pivot::testing::Subprocess;
 
 const std::string kBin = PIVOT_BINARY_DIR;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(__clang__)
+#if PIVOT_ASAN || PIVOT_TSAN || defined(__clang__)
 constexpr bool kClonesAreGccs = false;  // which clones exist depends on the instrumentation
 #else
 constexpr bool kClonesAreGccs = true;

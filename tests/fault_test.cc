@@ -17,6 +17,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/sanitizers.h"
 #include "support/cli_harness.h"
 #include "support/proc_stats.h"
 
@@ -33,7 +34,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kMiB = 1024;  // in KiB, as /proc says sizes
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if PIVOT_TSAN || PIVOT_ASAN
 // Under a sanitizer every process is several times slower, and its
 // resident size includes the sanitizer's shadow memory and what its
 // allocator keeps after a free (ASan's quarantine, TSan's caches). So time

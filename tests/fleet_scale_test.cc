@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "core/clock.h"
+#include "core/sanitizers.h"
 #include "frontend/frontend.h"
 #include "support/nats_server.h"
 #include "support/subprocess.h"
@@ -26,7 +27,7 @@ namespace {
 using pivot::testing::NatsServer;
 using pivot::testing::Subprocess;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if PIVOT_ASAN || PIVOT_TSAN
 constexpr int kAgents = 20;  // sanitized processes are large: a smaller fleet, same paths
 #else
 constexpr int kAgents = 100;

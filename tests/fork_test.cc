@@ -22,6 +22,7 @@
 
 #include "baggage/bag_data.h"
 #include "baggage/test_util.h"
+#include "core/sanitizers.h"
 #include "pivot/pivot.h"
 #include "support/nats_server.h"
 #include "support/subprocess.h"
@@ -58,7 +59,7 @@ int in_child(const std::function<int()>& child) {
 }
 
 bool skip_under_tsan() {
-#if defined(__SANITIZE_THREAD__)
+#if PIVOT_TSAN
   return true;
 #else
   return false;
@@ -68,7 +69,7 @@ bool skip_under_tsan() {
 // fork(): a child whose parent had a thread allocating at that moment (an
 // agent's thread, which allocates as it polls) waits in malloc forever.
 bool skip_under_asan() {
-#if defined(__SANITIZE_ADDRESS__)
+#if PIVOT_ASAN
   return true;
 #else
   return false;

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "core/sanitizers.h"
 #include "hook/debuginfo.h"
 #include "hook/hook.h"
 #include "pivot/pivot.h"
@@ -51,11 +52,11 @@ namespace {
 using pivot::ResultTable;
 using pivot::Value;
 
-#if defined(__SANITIZE_THREAD__)
+#if PIVOT_TSAN
 const bool kTsanAllowsInt3 = setenv("PIVOT_HOOK_INT3", "allow", 1) == 0;
 #endif
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(__clang__)
+#if PIVOT_ASAN || PIVOT_TSAN || defined(__clang__)
 // The sanitizers' instrumentation and clang change which clones exist;
 // where one does not, its case is skipped with the reason.
 constexpr bool kClonesAreGccs = false;

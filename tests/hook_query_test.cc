@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/sanitizers.h"
 #include "pivot/pivot.h"
 #include "planner/catalog.h"
 #include "session/installation.h"
@@ -51,7 +52,7 @@ OPAQUE_FN int64_t wrap(int64_t parcels, int64_t size) { return parcels * size + 
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__)
+#if PIVOT_TSAN
 // ThreadSanitizer's runtime thread blocks every signal, SIGTRAP included,
 // and never runs the functions hooked here.
 const bool kTsanAllowsInt3 = setenv("PIVOT_HOOK_INT3", "allow", 1) == 0;
@@ -114,7 +115,7 @@ TEST(HookQuery, TwoTextsDefineTheSameNameEachForItself) {
   EXPECT_EQ(s.results(*c).to_json(), R"json({"columns":["COUNT"],"rows":[[3]]})json");
 }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if PIVOT_ASAN || PIVOT_TSAN
 constexpr int kRounds = 100;
 #else
 constexpr int kRounds = 500;
@@ -144,7 +145,7 @@ TEST(HookQuery, QueriesComeAndGoWhileThreadsCall) {
         ++n;
         sum += g;
         if (shop::wrap(i % 10, 4) != (i % 10) * 4 + 7) wrong++;
-#if defined(__SANITIZE_THREAD__)
+#if PIVOT_TSAN
         if (i % 256 == 0) usleep(0);  // TSan runs signal handlers at interceptors only
 #endif
       }

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/sanitizers.h"
 #include "support/subprocess.h"
 
 namespace {
@@ -37,7 +38,7 @@ struct Case {
 // Under a sanitizer the program's memcpy calls reach the runtime's
 // interceptor instead (the name is interposed, and hooked where the dynamic
 // linker binds it: docs/hooks.md), an ordinary function: counted exactly.
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if PIVOT_TSAN || PIVOT_ASAN
 constexpr const char* kMemcpyRefused = "";
 #else
 constexpr const char* kMemcpyRefused = "bytes that the hook replaces";

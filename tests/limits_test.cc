@@ -16,9 +16,10 @@
 #include <thread>
 #include <vector>
 
+#include "core/sanitizers.h"
 #include "pivot/pivot.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if PIVOT_ASAN || PIVOT_TSAN
 // In both runtimes; GCC ships no header declaring it.
 extern "C" size_t __sanitizer_get_current_allocated_bytes();
 #endif
@@ -42,10 +43,10 @@ int64_t resident_bytes() {
 // of memory once used resident (an eighth of it under AddressSanitizer,
 // four times it under ThreadSanitizer), whatever the program gives back;
 // there, what its allocator counts in use. The groups' own tables are
-// mapped and unmapped by themselves (partial.h), so only the release and
-// clang builds see those given back.
+// mapped and unmapped by themselves (partial.h), so only the builds without
+// a sanitizer see those given back.
 int64_t kept_bytes() {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if PIVOT_ASAN || PIVOT_TSAN
   return static_cast<int64_t>(__sanitizer_get_current_allocated_bytes());
 #else
   return resident_bytes();

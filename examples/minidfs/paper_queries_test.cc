@@ -13,6 +13,7 @@
 #include <set>
 
 #include "aggregate/distribution.h"
+#include "core/sanitizers.h"
 #include "support/files.h"
 #include "support/nats_server.h"
 #include "support/subprocess.h"
@@ -26,7 +27,7 @@ using pivot::testing::wait_for_file;
 
 // transport: "" for the local one, else a nats:// URL.
 void run_paper_queries(const std::vector<std::string>& extra_flags, const std::string& transport = "") {
-#if defined(__SANITIZE_THREAD__)
+#if PIVOT_TSAN
   // H1 hooks a function whose first instruction is one byte (an int3 to
   // patch), and ThreadSanitizer's runtime thread blocks SIGTRAP; it never
   // runs send_block (docs/hooks.md). The cluster inherits this.
@@ -279,7 +280,7 @@ TEST(PaperQueries, EveryAnswerEqualsTheGroundTruth) { run_paper_queries({}); }
 // The C library's memcpy is refused (its mempcpy jumps into it); under a
 // sanitizer the cluster's memcpy calls reach the runtime's interceptor, which
 // is hooked (docs/hooks.md, Interposed names).
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if PIVOT_TSAN || PIVOT_ASAN
 constexpr bool kSanitized = true;
 #else
 constexpr bool kSanitized = false;
@@ -291,7 +292,7 @@ constexpr bool kSanitized = false;
 // still equals the ground truth, every query uninstalls, and SIGTERM still
 // ends the cluster.
 TEST(PaperQueries, SeedQueryStaysExactWithTheCLibraryHooked) {
-#if defined(__SANITIZE_THREAD__)
+#if PIVOT_TSAN
   setenv("PIVOT_HOOK_INT3", "allow", 1);
 #endif
   std::string dir = "/tmp/pivot-libc-cluster-test-" + std::to_string(getpid());

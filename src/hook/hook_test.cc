@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/sanitizers.h"
 #include "hook/patch.h"
 #include "tracepoint/registry.h"
 
@@ -158,7 +159,7 @@ hk_tiny:
 namespace pivot::hook {
 namespace {
 
-#if defined(__SANITIZE_THREAD__)
+#if PIVOT_TSAN
 // ThreadSanitizer's runtime thread blocks every signal, SIGTRAP included,
 // and never runs the functions hooked here.
 const bool kTsanAllowsInt3 = setenv("PIVOT_HOOK_INT3", "allow", 1) == 0;
@@ -167,16 +168,10 @@ const bool kTsanAllowsInt3 = setenv("PIVOT_HOOK_INT3", "allow", 1) == 0;
 // Patch/revert rounds of the stress test: 1000 (2000 patches and 2000
 // reverts across two functions); fewer under the sanitizers, which slow
 // every call several times over.
-#if defined(__SANITIZE_THREAD__)
+#if PIVOT_TSAN
 constexpr int kStressRounds = 100;
-#elif defined(__SANITIZE_ADDRESS__)
+#elif PIVOT_ASAN
 constexpr int kStressRounds = 250;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr int kStressRounds = 250;
-#else
-constexpr int kStressRounds = 1000;
-#endif
 #else
 constexpr int kStressRounds = 1000;
 #endif
@@ -475,7 +470,7 @@ TEST(Hook, ThreadsThatBlockSignalsAreWaitedFor) {
   }
   unsetenv("PIVOT_HOOK_INT3");                                  // (set under ThreadSanitizer, see above)
   auto refused = hook_with("t.blocked", false, "hk_push", {});  // push %rbx: one byte
-#if defined(__SANITIZE_THREAD__)
+#if PIVOT_TSAN
   setenv("PIVOT_HOOK_INT3", "allow", 1);
 #endif
   ASSERT_FALSE(refused);
@@ -537,7 +532,7 @@ TEST(Hook, PatchingIsSafeWhileThreadsRunTheFunction) {
         if (opaque(&hk_jcc)(t == 0 ? 0 : x) != (t == 0 ? -1 : x + 1)) wrong++;
         if (opaque(&hk_push)(x) != x + 2) wrong++;
         calls += 3;
-#if defined(__SANITIZE_THREAD__)
+#if PIVOT_TSAN
         // ThreadSanitizer runs a signal handler only when the thread next
         // enters one of its interceptors; this loop has none, so the
         // checkpoint would never hear back. usleep is one.

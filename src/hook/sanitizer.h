@@ -30,13 +30,7 @@
 
 #include <cstdint>
 
-#if defined(__SANITIZE_THREAD__)
-#define PIVOT_HOOK_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define PIVOT_HOOK_TSAN 1
-#endif
-#endif
+#include "core/sanitizers.h"
 
 // GCC's no_sanitize("thread") drops all of ThreadSanitizer's instrumentation,
 // function entry and exit included; clang keeps entry and exit under it and
@@ -50,7 +44,7 @@
 #define PIVOT_HOOK_UNINSTRUMENTED __attribute__((no_sanitize("thread")))
 #endif
 
-#if defined(PIVOT_HOOK_TSAN)
+#if PIVOT_TSAN
 extern "C" {
 // Exported by ThreadSanitizer's runtime. The calling thread's state (its
 // fiber); null on a thread the runtime never saw (sanitizer/tsan_interface.h).
@@ -75,7 +69,7 @@ namespace pivot::hook {
 // therefore not observed; the thread's first call from the program's own
 // code is. Without ThreadSanitizer, always true.
 PIVOT_HOOK_UNINSTRUMENTED inline bool thread_is_set_up() noexcept {
-#if defined(PIVOT_HOOK_TSAN)
+#if PIVOT_TSAN
   if (__tsan_get_current_fiber() == nullptr) return false;
   return static_cast<intptr_t>(__tsan_testonly_shadow_stack_current_size()) > 0;
 #else

@@ -3,19 +3,13 @@
 #include <algorithm>
 
 #include "advice/rows.h"
+#include "core/sanitizers.h"
 #include "query/parser.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-#define PIVOT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PIVOT_ASAN 1
-#endif
-#endif
 #if PIVOT_ASAN
 // In the runtimes of both compilers; GCC ships no header declaring it
 // (clang's is sanitizer/allocator_interface.h).
