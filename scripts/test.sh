@@ -40,8 +40,8 @@ for preset in "${presets[@]}"; do
       return "$status"
     }
     pids=()
-    for fuzzer in build/fuzz/fuzz/*_fuzzer; do
-      fuzz_one "$fuzzer" &
+    for target in "${targets[@]}"; do
+      fuzz_one "build/fuzz/fuzz/$target" &
       pids+=($!)
       if [ ${#pids[@]} -eq 2 ]; then
         wait "${pids[0]}"
